@@ -1,0 +1,1 @@
+"""Voisinage: the neighbourhood network."""

@@ -1,0 +1,60 @@
+from piccolo.columns import (
+    JSON,
+    DoublePrecision,
+    ForeignKey,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.neighbourhoods.tables import Neighbourhood
+
+
+class User(Table, tablename="account"):
+    email = Varchar(length=254, unique=True, index=True)
+    password_hash = Varchar(length=200)
+    first_name = Varchar(length=60)
+    last_name = Varchar(length=60)
+    # Private: never rendered for anyone but its owner, never a sort or filter key.
+    address_label = Varchar(length=200, null=True, default=None)
+    address_lat = DoublePrecision(null=True, default=None)
+    address_lon = DoublePrecision(null=True, default=None)
+    neighbourhood = ForeignKey(references=Neighbourhood, null=True, on_delete=OnDelete.set_null, index=True)
+    # none -> address_checked (signup) -> verified
+    verification = Varchar(length=20, default="none")
+    role = Varchar(length=12, default="member")  # member | moderator | admin
+    email_confirmed_at = Timestamptz(null=True, default=None)
+    bio = Text(default="")
+    skills = JSON(default=[])
+    locale = Varchar(length=5, default="")  # "" follows the browser
+    notification_prefs = JSON(default={})
+    suspended_until = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name[:1]}." if self.last_name else self.first_name
+
+
+class Session(Table, tablename="session"):
+    # Only a hash of the cookie value is stored: a leaked database dump opens no session.
+    token_hash = Varchar(length=64, unique=True, index=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    user_agent = Varchar(length=200, default="")
+
+
+class AccountToken(Table, tablename="account_token"):
+    """One-time links sent by email: confirm the address, reset the password."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=20)  # confirm_email | reset_password
+    token_hash = Varchar(length=64, unique=True, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,23 @@
+from piccolo.columns import JSON, Boolean, DoublePrecision, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class Neighbourhood(Table, tablename="neighbourhood"):
+    slug = Varchar(length=80, unique=True, index=True)
+    name = Varchar(length=120)
+    city = Varchar(length=120)
+    postcode = Varchar(length=10)
+    # GeoJSON geometry ([lon, lat] order); the bounding box beside it lets
+    # lookups pick a handful of candidates by index before shapely decides.
+    boundary = JSON()
+    min_lat = DoublePrecision(index=True)
+    max_lat = DoublePrecision()
+    min_lon = DoublePrecision()
+    max_lon = DoublePrecision()
+    centre_lat = DoublePrecision()
+    centre_lon = DoublePrecision()
+    status = Varchar(length=10, default="open")  # open | forming
+    requires_verification = Boolean(default=False)
+    # Kept in step with memberships so that the header never counts rows.
+    member_count = Integer(default=0)
+    created_at = Timestamptz()

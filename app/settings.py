@@ -1,0 +1,105 @@
+"""Settings: one frozen dataclass, read from the environment only.
+
+Nothing here is required: the defaults serve Voisinage on SQLite under ./data.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str | None
+    base_url: str
+    geocoder: str
+    ban_url: str
+    smtp_url: str | None
+    mail_from: str
+    secret_key: str
+    allowed_hosts: tuple[str, ...]
+    trusted_proxies: tuple[str, ...]
+    sqlite_readers: int = 4
+    debug: bool = False
+    templates_dir: Path = field(default=ROOT / "templates")
+    static_dir: Path = field(default=ROOT / "static")
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.database_url) and self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "voisinage.sqlite3"
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def session_cookie(self) -> str:
+        # The __Host- prefix pins the cookie to this origin, but browsers only
+        # accept it over https.
+        return "__Host-session" if self.https else "session"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or "127.0.0.1"
+
+
+def _secret(data_dir: Path) -> str:
+    """The signing secret: from the environment, else generated once into the data dir."""
+    if os.environ.get("VOISINAGE_SECRET_KEY"):
+        return os.environ["VOISINAGE_SECRET_KEY"]
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("VOISINAGE_DATA_DIR", "./data")).resolve()
+    base_url = os.environ.get("VOISINAGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    host = urlsplit(base_url).hostname or "127.0.0.1"
+    allowed = {host, "127.0.0.1", "localhost", *_list("VOISINAGE_ALLOWED_HOSTS")}
+    return Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        base_url=base_url,
+        geocoder=os.environ.get("VOISINAGE_GEOCODER", "gazetteer"),
+        ban_url=os.environ.get("VOISINAGE_BAN_URL", "https://api-adresse.data.gouv.fr/search/"),
+        smtp_url=os.environ.get("VOISINAGE_SMTP_URL") or None,
+        mail_from=os.environ.get("VOISINAGE_MAIL_FROM", "Voisinage <ne-pas-repondre@voisinage.localhost>"),
+        secret_key=_secret(data_dir),
+        allowed_hosts=tuple(sorted(allowed)),
+        trusted_proxies=_list("VOISINAGE_TRUSTED_PROXIES"),
+        sqlite_readers=int(os.environ.get("VOISINAGE_SQLITE_READERS", "4")),
+        debug=_flag("VOISINAGE_DEBUG"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
