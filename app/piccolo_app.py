@@ -1,14 +1,25 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AccountToken, Session, User
+from app.events.tables import Event, Signup
+from app.messages.tables import Conversation, Message
+from app.moderation.tables import Block, ModerationAction, ModeratorAssignment, Report, VerificationCode, Vouch
 from app.neighbourhoods.tables import Neighbourhood
-from app.posts.tables import Post
+from app.notify.tables import Notification, PushDelivery, PushSubscription
+from app.posts.tables import Loan, Photo, Post, Reply
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
     app_name="voisinage",
     migrations_folder_path=str(ROOT / "migrations"),
-    table_classes=[Neighbourhood, User, Session, AccountToken, Post],
+    table_classes=[
+        Neighbourhood, User, Session, AccountToken,
+        Post, Photo, Reply, Loan,
+        Conversation, Message,
+        Event, Signup,
+        Notification, PushSubscription, PushDelivery,
+        ModeratorAssignment, Report, ModerationAction, Block, Vouch, VerificationCode,
+    ],
     migration_dependencies=[],
     commands=[],
 )

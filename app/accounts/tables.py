@@ -32,6 +32,9 @@ class User(Table, tablename="account"):
     locale = Varchar(length=5, default="")  # "" follows the browser
     notification_prefs = JSON(default={})
     suspended_until = Timestamptz(null=True, default=None)
+    suspension_reason = Varchar(length=300, default="")
+    # Hash of the private calendar URL token (events.ics without a session).
+    calendar_token_hash = Varchar(length=64, null=True, default=None, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
 
     @property
@@ -39,7 +42,7 @@ class User(Table, tablename="account"):
         return f"{self.first_name} {self.last_name[:1]}." if self.last_name else self.first_name
 
 
-class Session(Table, tablename="session"):
+class Session(Table, tablename="user_session"):
     # Only a hash of the cookie value is stored: a leaked database dump opens no session.
     token_hash = Varchar(length=64, unique=True, index=True)
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)

@@ -68,10 +68,12 @@ def _prepared(key: str):
     return prep(shape(json.loads(key)))
 
 
-def contains(geometry: dict, lat: float, lon: float) -> bool:
+def contains(geometry: dict | str, lat: float, lon: float) -> bool:
     # Keyed by the geometry itself, so an edited boundary is never served stale;
     # covers() so an address exactly on the boundary still belongs somewhere.
-    return _prepared(json.dumps(geometry, sort_keys=True)).covers(Point(lon, lat))
+    # SQLite hands JSON columns back as text, PostgreSQL as text too (json, not jsonb).
+    key = geometry if isinstance(geometry, str) else json.dumps(geometry, sort_keys=True)
+    return _prepared(key).covers(Point(lon, lat))
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

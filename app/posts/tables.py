@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -16,7 +16,49 @@ class Post(Table, tablename="post"):
     title = Varchar(length=120)
     body = Text()
     status = Varchar(length=10, default="open")
+    # Kind-specific fields (a loan's period, the skill a help request needs, …).
+    details = JSON(default={})
     pinned = Boolean(default=False)
+    locked = Boolean(default=False)
+    hidden_reason = Varchar(length=300, default="")
     reply_count = Integer(default=0)
+    photo_count = Integer(default=0)
+    # First photo's thumbnail, so the feed never joins the photo table.
+    cover = Varchar(length=80, default="")
+    cover_width = Integer(default=0)
+    cover_height = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Photo(Table, tablename="photo"):
+    post = ForeignKey(references=Post, on_delete=OnDelete.cascade, index=True)
+    owner = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    # Server-generated file stem; the large and thumbnail WebP files derive from it.
+    name = Varchar(length=80, unique=True)
+    width = Integer()
+    height = Integer()
+    thumb_width = Integer()
+    thumb_height = Integer()
+    position = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Reply(Table, tablename="reply"):
+    post = ForeignKey(references=Post, on_delete=OnDelete.cascade)
+    author = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    body = Text()
+    hidden = Boolean(default=False)
+    hidden_reason = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Loan(Table, tablename="loan"):
+    post = ForeignKey(references=Post, on_delete=OnDelete.cascade, index=True)
+    lender = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    borrower = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    starts_on = Date()
+    due_on = Date(index=True)
+    returned_at = Timestamptz(null=True, default=None)
+    reminded_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,37 @@
+"""Who may reach a handler. Object-level rules (owner, neighbourhood) live in
+each domain's `can_*` functions; these guards only say who is signed in."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from app.accounts.tables import User
+
+
+class NeedsAddress(HTTPException):
+    """Signed in, but no checked address yet: step 2 of the signup comes first."""
+
+    status_code = 403
+
+
+def signed_in(connection: ASGIConnection) -> User:
+    user = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException()
+    return user
+
+
+def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    signed_in(connection)
+
+
+def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if signed_in(connection).neighbourhood is None:
+        raise NeedsAddress()
+
+
+def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if signed_in(connection).role != "admin":
+        raise PermissionDeniedException()

@@ -1,0 +1,144 @@
+"""Server-side sessions: the cookie holds a random token, the database a hash of it.
+
+Because every request looks its session up, logout, "log out other devices",
+a password change and a suspension end a session at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.accounts.tables import Session, User
+from app.i18n import current_locale, negotiate
+from app.settings import get_settings
+
+LIFETIME = timedelta(days=30)
+# Writing last_seen on every request would turn each page view into a write.
+TOUCH_EVERY = timedelta(minutes=10)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def start_session(user_id: int, user_agent: str = "", *, replacing: str | None = None) -> str:
+    """A brand-new token at every login: a token planted before login never gains rights."""
+    if replacing:
+        await Session.delete().where(Session.token_hash == _hash(replacing))
+    token = secrets.token_urlsafe(32)
+    await Session.insert(
+        Session(token_hash=_hash(token), user=user_id, expires_at=now() + LIFETIME, user_agent=user_agent[:200])
+    )
+    return token
+
+
+async def end_session(token: str | None) -> None:
+    if token:
+        await Session.delete().where(Session.token_hash == _hash(token))
+
+
+async def end_other_sessions(user_id: int, keep_token: str | None) -> int:
+    query = Session.delete().where(Session.user == user_id)
+    if keep_token:
+        query = query.where(Session.token_hash != _hash(keep_token))
+    result = await query.returning(Session.id)
+    return len(result)
+
+
+async def end_all_sessions(user_id: int) -> None:
+    await Session.delete().where(Session.user == user_id)
+
+
+async def user_for_token(token: str) -> User | None:
+    row = await (
+        Session.objects(Session.user)
+        .where(Session.token_hash == _hash(token))
+        .first()
+    )
+    if row is None:
+        return None
+    current = now()
+    if row.expires_at <= current:
+        await Session.delete().where(Session.id == row.id)
+        return None
+    user: User = row.user
+    if user.suspended_until is not None and user.suspended_until > current:
+        await end_all_sessions(user.id)
+        return None
+    if current - row.last_seen_at > TOUCH_EVERY:
+        await Session.update({Session.last_seen_at: current, Session.expires_at: current + LIFETIME}).where(
+            Session.id == row.id
+        )
+    return user
+
+
+def session_cookie(token: str) -> Cookie:
+    settings = get_settings()
+    return Cookie(
+        key=settings.session_cookie,
+        value=token,
+        path="/",
+        max_age=int(LIFETIME.total_seconds()),
+        httponly=True,
+        secure=settings.https,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response) -> Response:
+    settings = get_settings()
+    response.delete_cookie(settings.session_cookie, path="/")
+    return response
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(get_settings().session_cookie)
+
+
+class SessionMiddleware:
+    """Puts the signed-in User (or None) in scope["user"] for every HTTP request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cookie_name = get_settings().session_cookie.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["user"] = None
+            path = scope.get("path", "")
+            if not path.startswith("/static/"):
+                token = _cookie(scope, self.cookie_name)
+                if token and len(token) <= 100:
+                    scope["user"] = await user_for_token(token)
+            # Each request runs in its own task, so the locale set here stays
+            # with this request, error pages included.
+            user = scope["user"]
+            current_locale.set(negotiate(_header(scope, b"accept-language"), user.locale if user else None))
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.split(b";"):
+                k, _sep, v = part.strip().partition(b"=")
+                if k == name:
+                    return v.decode("latin-1")
+    return None

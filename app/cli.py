@@ -1,0 +1,170 @@
+"""The `voisinage` command: serve, migrate, demo, createadmin, import-neighbourhoods, backup."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import io
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
+
+
+async def migrate(quiet: bool = False) -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    out = io.StringIO()
+    # Piccolo narrates every migration; a server start should stay readable.
+    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+        result = await run_forwards(app_name="voisinage")
+    if not result.success:
+        raise SystemExit(f"migrations failed: {result.message}\n{out.getvalue()}")
+
+
+async def _serve(host: str, port: int, demo: bool) -> None:
+    import uvicorn
+
+    from app.main import create_app
+    from app.piccolo_conf import DB
+
+    await DB.start_connection_pool()
+    await migrate(quiet=True)
+    if demo:
+        from app.demo import load_demo
+
+        if await load_demo():
+            print("Données de démonstration chargées (voir le README pour les comptes).")
+    await DB.close_connection_pool()
+    config = uvicorn.Config(
+        create_app(),
+        host=host,
+        port=port,
+        proxy_headers=False,  # client addresses come from VOISINAGE_TRUSTED_PROXIES, see app/web.py
+        server_header=False,
+        timeout_graceful_shutdown=5,
+        log_level="info",
+        access_log=os.environ.get("VOISINAGE_ACCESS_LOG", "1") != "0",
+    )
+    print(f"Voisinage : http://{host}:{port}")
+    # uvicorn re-raises the signal it stopped on once it has shut down cleanly;
+    # this handler turns that into exit status 0 for service managers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    await uvicorn.Server(config).serve()
+
+
+async def _with_db(coro):
+    from app.piccolo_conf import DB
+
+    await DB.start_connection_pool()
+    try:
+        return await coro
+    finally:
+        await DB.close_connection_pool()
+
+
+async def _demo() -> None:
+    from app.demo import load_demo
+
+    await migrate(quiet=True)
+    print("Données de démonstration chargées." if await load_demo() else "La base contient déjà des données : rien à faire.")
+
+
+async def _createadmin(email: str, password: str | None, first: str, last: str) -> None:
+    from app.accounts import queries
+    from app.accounts.passwords import hash_password, password_problem
+    from app.accounts.tables import User
+
+    await migrate(quiet=True)
+    email = email.strip().lower()
+    user = await queries.user_by_email(email)
+    if user is not None:
+        await User.update({User.role: "admin"}).where(User.id == user.id)
+        print(f"{email} est maintenant administrateur.")
+        return
+    if password is None:
+        password = os.environ.get("VOISINAGE_ADMIN_PASSWORD") or (getpass.getpass("Mot de passe : ") if sys.stdin.isatty() else "")
+    if problem := password_problem(password, email=email):
+        raise SystemExit(problem)
+    user = await queries.create_user(first_name=first, last_name=last, email=email, password_hash=await hash_password(password))
+    await User.update({User.role: "admin"}).where(User.id == user.id)
+    print(f"Administrateur {email} créé.")
+
+
+async def _import(path: str) -> None:
+    from app.neighbourhoods import geometry, queries
+
+    await migrate(quiet=True)
+    features = geometry.load_features(Path(path))
+    for feature in features:
+        await queries.upsert(feature)
+    print(f"{len(features)} quartiers importés.")
+
+
+def _backup(target: str | None) -> Path:
+    from app.settings import get_settings
+
+    settings = get_settings()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(target) if target else settings.data_dir / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    if settings.is_postgres:
+        import subprocess
+
+        out = folder / f"voisinage-{stamp}.dump"
+        subprocess.run(["pg_dump", "--format=custom", f"--file={out}", settings.database_url], check=True)
+        return out
+    import sqlite3
+
+    out = folder / f"voisinage-{stamp}.sqlite3"
+    # The online backup API copies a consistent snapshot while the server keeps writing.
+    src = sqlite3.connect(settings.sqlite_path)
+    dst = sqlite3.connect(out)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="voisinage", description="Voisinage, le réseau de votre quartier")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrer la base puis servir l'application")
+    serve.add_argument("--host", default=os.environ.get("VOISINAGE_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("VOISINAGE_PORT", "8000")))
+    serve.add_argument("--demo", action="store_true", help="charger les données de démonstration si la base est vide")
+    sub.add_parser("migrate", help="appliquer les migrations")
+    sub.add_parser("demo", help="charger les données de démonstration")
+    admin = sub.add_parser("createadmin", help="créer un administrateur (ou promouvoir un compte existant)")
+    admin.add_argument("email")
+    admin.add_argument("--password")
+    admin.add_argument("--first-name", default="Admin")
+    admin.add_argument("--last-name", default="Voisinage")
+    imp = sub.add_parser("import-neighbourhoods", help="importer des quartiers depuis un fichier GeoJSON")
+    imp.add_argument("file")
+    backup = sub.add_parser("backup", help="sauvegarder la base de données")
+    backup.add_argument("--to", help="dossier de destination (défaut : data/backups)")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        asyncio.run(_serve(args.host, args.port, args.demo))
+    elif args.command == "migrate":
+        asyncio.run(_with_db(migrate()))
+    elif args.command == "demo":
+        asyncio.run(_with_db(_demo()))
+    elif args.command == "createadmin":
+        asyncio.run(_with_db(_createadmin(args.email, args.password, args.first_name, args.last_name)))
+    elif args.command == "import-neighbourhoods":
+        asyncio.run(_with_db(_import(args.file)))
+    elif args.command == "backup":
+        print(_backup(args.to))
+
+
+if __name__ == "__main__":
+    main()

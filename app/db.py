@@ -1,0 +1,189 @@
+"""SQLite done right, for Piccolo.
+
+Piccolo's stock SQLiteEngine opens a new connection (and thread) per query and
+starts DEFERRED transactions, which under concurrent read-then-write requests
+fail with "database is locked". This engine keeps persistent connections in
+WAL mode: a few readers that never block each other, and one writer that
+every write and every transaction goes through, one at a time, starting with
+BEGIN IMMEDIATE so a transaction that will write holds the lock from its
+first statement. `close()` ends every connection thread, so the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiosqlite
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _is_read(sql: str) -> bool:
+    head = sql.lstrip()[:6].upper()
+    return head == "SELECT"
+
+
+class WriterTransaction(SQLiteTransaction):
+    """Holds the single writer for its whole life; always IMMEDIATE."""
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        engine: VoisinageSQLiteEngine = self.engine  # type: ignore[assignment]
+        await engine._write_lock().acquire()
+        try:
+            self.connection = await engine._writer()
+            await self.connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            # A failed BEGIN must give the writer back, or every later write waits forever.
+            engine._write_lock().release()
+            raise
+        self.context = engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        engine: VoisinageSQLiteEngine = self.engine  # type: ignore[assignment]
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                try:
+                    await self.commit()
+                except BaseException:
+                    await self.rollback()
+                    raise
+        finally:
+            engine.current_transaction.reset(self.context)
+            engine._write_lock().release()
+        return exception is None
+
+
+class VoisinageSQLiteEngine(SQLiteEngine):
+    def __init__(self, path: str = "voisinage.sqlite3", readers: int = 4, **connection_kwargs: Any) -> None:
+        connection_kwargs.setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
+        super().__init__(path=path, **connection_kwargs)
+        self.reader_count = max(1, readers)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._writer_conn: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._lock: asyncio.Lock | None = None
+        self._open_lock: asyncio.Lock | None = None
+
+    # Connections ---------------------------------------------------------------
+
+    async def _connect(self, *, read_only: bool) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        for pragma in (
+            "PRAGMA journal_mode = WAL",
+            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+            # With WAL, NORMAL loses no committed data on a crash of the app,
+            # only possibly the last transactions on a power cut.
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA cache_size = -16000",
+            "PRAGMA temp_store = MEMORY",
+        ):
+            await connection.execute(pragma)
+        if read_only:
+            await connection.execute("PRAGMA query_only = ON")
+        return connection
+
+    def _write_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def _writer(self) -> aiosqlite.Connection:
+        if self._writer_conn is None:
+            self._writer_conn = await self._connect(read_only=False)
+        return self._writer_conn
+
+    async def _reader(self) -> aiosqlite.Connection:
+        if self._readers is None:
+            if self._open_lock is None:
+                self._open_lock = asyncio.Lock()
+            async with self._open_lock:
+                if self._readers is None:
+                    await self._writer()  # the writer creates the file and switches it to WAL first
+                    queue: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+                    for _ in range(self.reader_count):
+                        connection = await self._connect(read_only=True)
+                        self._all_readers.append(connection)
+                        queue.put_nowait(connection)
+                    self._readers = queue
+        return await self._readers.get()
+
+    async def start(self) -> None:
+        connection = await self._reader()
+        self._readers.put_nowait(connection)  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        connections = [*self._all_readers, *([self._writer_conn] if self._writer_conn else [])]
+        self._reset()
+        for connection in connections:
+            try:
+                await connection.close()
+            except Exception:
+                pass
+
+    # Piccolo's names for the same thing on PostgreSQL, so startup code is engine-agnostic.
+    async def start_connection_pool(self, **_: Any) -> None:
+        await self.start()
+
+    async def close_connection_pool(self) -> None:
+        await self.close()
+
+    # Queries -------------------------------------------------------------------
+
+    async def _execute(self, connection: aiosqlite.Connection, query: str, args: list[Any] | None) -> list[dict]:
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+    async def _run_in_existing_connection(self, connection, query: str, args=None, query_type: str = "generic", table=None):
+        return await self._execute(connection, query, args)
+
+    async def _run(self, query: str, args: list[Any] | None) -> list[dict]:
+        current = self.current_transaction.get()
+        if current is not None:
+            return await self._execute(current.connection, query, args)
+        if _is_read(query):
+            connection = await self._reader()
+            try:
+                return await self._execute(connection, query, args)
+            finally:
+                if self._readers is not None and connection in self._all_readers:
+                    self._readers.put_nowait(connection)
+        async with self._write_lock():
+            return await self._execute(await self._writer(), query, args)
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False):
+        query, args = querystring.compile_string(engine_type=self.engine_type)
+        if self.log_queries:
+            self.print_query(query_id=self.get_query_id(), query=str(querystring))
+        response = await self._run(query, args)
+        if self.log_responses:
+            self.print_response(query_id=self.get_query_id(), response=response)
+        return response
+
+    async def run_ddl(self, ddl: str, in_pool: bool = False):
+        current = self.current_transaction.get()
+        if current is not None:
+            return await self._execute(current.connection, ddl, None)
+        async with self._write_lock():
+            return await self._execute(await self._writer(), ddl, None)
+
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.immediate, allow_nested: bool = True
+    ) -> SQLiteTransaction:
+        # Every transaction here may write, so every one is IMMEDIATE whatever the caller asked.
+        return WriterTransaction(engine=self, transaction_type=TransactionType.immediate, allow_nested=allow_nested)

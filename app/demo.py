@@ -1,0 +1,78 @@
+"""Demo data: the five demo neighbourhoods, a few neighbours in each, some posts.
+
+Every demo account uses the password DEMO_PASSWORD (listed in the README).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from app.accounts.geocoding import GazetteerGeocoder
+from app.accounts.passwords import hash_password
+from app.accounts.tables import User
+from app.neighbourhoods import geometry
+from app.neighbourhoods import queries as hoods
+from app.neighbourhoods.tables import Neighbourhood
+from app.posts.tables import Post
+
+DEMO_PASSWORD = "voisins-demo-2026"
+DEMO_GEOJSON = Path(__file__).parent / "neighbourhoods" / "demo.geojson"
+
+# (email, first, last, neighbourhood slug, address, role)
+PEOPLE = [
+    ("claire@demo.voisinage.fr", "Claire", "Martin", "dijon-centre", "12 Rue de la Liberté, 21000 Dijon", "member"),
+    ("paul@demo.voisinage.fr", "Paul", "Bernard", "dijon-centre", "3 Rue Musette, 21000 Dijon", "moderator"),
+    ("yasmine@demo.voisinage.fr", "Yasmine", "Haddad", "dijon-centre", "8 Place Darcy, 21000 Dijon", "member"),
+    ("karim@demo.voisinage.fr", "Karim", "Benali", "toulouse-arnaud-bernard", "5 Place Arnaud-Bernard, 31000 Toulouse", "member"),
+    ("lea@demo.voisinage.fr", "Léa", "Garcia", "toulouse-arnaud-bernard", "14 Rue des Trois Piliers, 31000 Toulouse", "member"),
+    ("jeanne@demo.voisinage.fr", "Jeanne", "Roux", "toulouse-saint-cyprien", "20 Rue de la République, 31300 Toulouse", "member"),
+    ("hugo@demo.voisinage.fr", "Hugo", "Lefèvre", "paris-oberkampf", "101 Rue Oberkampf, 75011 Paris", "member"),
+    ("amina@demo.voisinage.fr", "Amina", "Diallo", "paris-oberkampf", "140 Rue Saint-Maur, 75011 Paris", "member"),
+    ("marc@demo.voisinage.fr", "Marc", "Petit", "paris-roquette", "60 Rue de la Roquette, 75011 Paris", "member"),
+    ("admin@demo.voisinage.fr", "Alice", "Admin", "dijon-centre", "20 Rue de la Liberté, 21000 Dijon", "admin"),
+]
+
+POSTS = [
+    ("claire@demo.voisinage.fr", "give", "Donne poussette en bon état", "Poussette pliable, servie pour deux enfants, à venir chercher rue de la Liberté."),
+    ("paul@demo.voisinage.fr", "lend", "Prête perceuse-visseuse", "Perceuse avec deux batteries et un jeu de forets. Pour un week-end, sans souci."),
+    ("yasmine@demo.voisinage.fr", "help_request", "Quelqu'un pour m'aider à monter une armoire ?", "Samedi matin, une heure à deux. Café et croissants offerts !"),
+    ("claire@demo.voisinage.fr", "tip", "Marché des Halles : les fraises sont arrivées", "Le producteur du fond, côté rue Quentin, a des gariguettes excellentes."),
+    ("karim@demo.voisinage.fr", "discussion", "Fête de la place Arnaud-Bernard", "Qui serait partant pour organiser un repas partagé sur la place en juin ?"),
+    ("lea@demo.voisinage.fr", "borrow", "Cherche escabeau pour un après-midi", "Pour repeindre un plafond, je rends le soir même."),
+    ("jeanne@demo.voisinage.fr", "lost_found", "Trouvé un trousseau de clés", "Trois clés et un porte-clés en forme de chat, trouvé devant la boulangerie."),
+    ("hugo@demo.voisinage.fr", "help_offer", "Dépannage informatique pour les voisins", "Je peux aider à installer une imprimante, un téléphone, une box."),
+    ("amina@demo.voisinage.fr", "give", "Donne livres pour enfants", "Une vingtaine d'albums de 3 à 6 ans."),
+    ("marc@demo.voisinage.fr", "tip", "Cordonnier rue Keller", "Travail rapide et soigné, prix honnêtes."),
+]
+
+
+async def load_demo() -> bool:
+    """Loads the demo once: does nothing when the database already has neighbourhoods."""
+    if await Neighbourhood.exists():
+        return False
+    for feature in geometry.load_features(DEMO_GEOJSON):
+        await hoods.upsert(feature)
+    password_hash = await hash_password(DEMO_PASSWORD)
+    now = datetime.now(timezone.utc)
+    users: dict[str, User] = {}
+    gazetteer = GazetteerGeocoder()
+    for email, first, last, slug, address, role in PEOPLE:
+        hood = await hoods.by_slug(slug)
+        place = gazetteer.search_sync(address, 1)[0]
+        lat, lon = place.lat, place.lon
+        user = User(email=email, first_name=first, last_name=last, password_hash=password_hash, role=role,
+                    email_confirmed_at=now, locale="")
+        await user.save()
+        # The same check as at signup, so a demo street drawn outside its polygon shows up here.
+        if not geometry.contains(hood.boundary, lat, lon):
+            raise ValueError(f"demo address {address} is outside {slug}")
+        await hoods.join(user, hood, place.label, lat, lon)
+        users[email] = user
+    for i, (email, kind, title, body) in enumerate(POSTS):
+        author = users[email]
+        created = now - timedelta(hours=3 * (len(POSTS) - i))
+        hood_id = (await User.select(User.neighbourhood).where(User.id == author.id).first())["neighbourhood"]
+        await Post.insert(Post(neighbourhood=hood_id, author=author.id, kind=kind, title=title, body=body,
+                               created_at=created, updated_at=created))
+    return True

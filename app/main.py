@@ -1,0 +1,161 @@
+"""create_app(): the one place where Voisinage is wired together."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from app import i18n, pages
+from app.accounts.geocoding import make_geocoder
+from app.accounts.guards import NeedsAddress
+from app.accounts.routes import (
+    EmailController,
+    PasswordResetController,
+    SessionController,
+    SettingsController,
+    SignupController,
+)
+from app.accounts.sessions import SessionMiddleware
+from app.neighbourhoods.routes import NeighbourhoodController
+from app.posts.routes import FeedController
+from app.settings import Settings, get_settings
+from app.web import RateLimiter, error_page, host_check, security_headers, see_other
+
+PARIS = ZoneInfo("Europe/Paris")
+
+NOTICES = {
+    "welcome": i18n.N_("Bienvenue dans votre quartier !"),
+    "waitlist": i18n.N_("Vous êtes sur la liste d'attente. Nous vous écrirons dès l'ouverture du quartier."),
+    "logged_out": i18n.N_("Vous êtes déconnecté."),
+    "saved": i18n.N_("Vos réglages sont enregistrés."),
+    "password_changed": i18n.N_("Mot de passe modifié. Vos autres appareils ont été déconnectés."),
+    "others_logged_out": i18n.N_("Vos autres appareils ont été déconnectés."),
+    "confirmation_sent": i18n.N_("Un lien de confirmation vous a été envoyé par e-mail."),
+    "email_confirmed": i18n.N_("Votre adresse e-mail est confirmée. Merci !"),
+    "reset_sent": i18n.N_("Si un compte existe avec cette adresse, un lien pour choisir un nouveau mot de passe vient d'y être envoyé. Il est valable une heure."),
+    "password_reset": i18n.N_("Votre nouveau mot de passe est enregistré."),
+    "neighbourhood_opened": i18n.N_("Le quartier est ouvert."),
+}
+
+
+def notice_text(key: str | None) -> str | None:
+    message = NOTICES.get(key or "")
+    return i18n.gettext(message) if message else None
+
+
+@lru_cache(maxsize=None)
+def _static_version(path: str) -> str:
+    file = get_settings().static_dir / path
+    try:
+        return hashlib.sha256(file.read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def static_url(path: str) -> str:
+    # Content-hashed URLs let the browser and the service worker keep assets a
+    # year and still see a new version the moment it ships.
+    return f"/static/{path}?v={_static_version(path)}"
+
+
+def format_when(value: datetime, fmt: str = "medium") -> str:
+    locale = i18n.current_locale.get()
+    return format_datetime(value.astimezone(PARIS), format=fmt, locale=locale, tzinfo=PARIS)
+
+
+def format_day(value: datetime, fmt: str = "full") -> str:
+    return format_date(value.astimezone(PARIS), format=fmt, locale=i18n.current_locale.get())
+
+
+def make_environment(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(settings.templates_dir)),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined if settings.debug else Environment().undefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: i18n.translations(i18n.current_locale.get()).gettext(s),
+        ngettext=lambda s, p, n: i18n.translations(i18n.current_locale.get()).ngettext(s, p, n),
+        newstyle=True,
+    )
+    env.globals.update(
+        static_url=static_url,
+        notice_text=notice_text,
+        current_locale=i18n.current_locale.get,
+    )
+    env.filters.update(when=format_when, day=format_day)
+    return env
+
+
+def create_app(settings: Settings | None = None, *, own_database: bool = True) -> Litestar:
+    """`own_database=False` when the caller (the test session) already holds
+    the connection pool on its own event loop."""
+    settings = settings or get_settings()
+    from app.piccolo_conf import DB
+
+    async def start_db() -> None:
+        await DB.start_connection_pool()
+
+    async def stop_db() -> None:
+        await DB.close_connection_pool()
+
+    def needs_address(_request, _exc):
+        return see_other("/signup/address")
+
+    csrf_cookie = "__Host-csrftoken" if settings.https else "csrftoken"
+    static = create_static_files_router(
+        path="/static",
+        directories=[settings.static_dir],
+        cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+        include_in_schema=False,
+    )
+    logging.getLogger("voisinage").setLevel(logging.INFO)
+    return Litestar(
+        route_handlers=[
+            *pages.ROUTES,
+            SignupController,
+            SessionController,
+            SettingsController,
+            PasswordResetController,
+            EmailController,
+            NeighbourhoodController,
+            FeedController,
+            static,
+        ],
+        middleware=[host_check(settings.allowed_hosts), SessionMiddleware],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(make_environment(settings))),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=csrf_cookie,
+            cookie_secure=settings.https,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
+        before_send=[security_headers],
+        exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},
+        on_startup=[start_db] if own_database else [],
+        on_shutdown=[stop_db] if own_database else [],
+        state=State({"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings}),
+        # Four phone photos of up to 15 MB each; anything bigger is refused before parsing.
+        request_max_body_size=64 * 1024 * 1024,
+        openapi_config=None,
+        debug=settings.debug,
+    )

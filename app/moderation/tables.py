@@ -1,0 +1,66 @@
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.accounts.tables import User
+from app.neighbourhoods.tables import Neighbourhood
+
+REASONS = ("spam", "hate", "scam", "off_topic", "other")
+
+
+class ModeratorAssignment(Table, tablename="moderator_assignment"):
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Report(Table, tablename="report"):
+    reporter = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade)
+    target_type = Varchar(length=10)  # post | reply | message | user
+    target_id = Integer()
+    target_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    reason = Varchar(length=12)
+    text = Varchar(length=1000, default="")
+    status = Varchar(length=10, default="open")  # open | resolved | dismissed
+    resolved_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    resolved_at = Timestamptz(null=True, default=None)
+    resolution_note = Varchar(length=500, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ModerationAction(Table, tablename="moderation_action"):
+    """The audit log; `public` rows also appear in the neighbourhood's public log."""
+
+    moderator = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade)
+    action = Varchar(length=20)
+    target_type = Varchar(length=10)
+    target_id = Integer()
+    target_user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    reason = Varchar(length=500, default="")
+    public = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Block(Table, tablename="block"):
+    blocker = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    blocked = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Vouch(Table, tablename="vouch"):
+    voucher = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    vouchee = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class VerificationCode(Table, tablename="verification_code"):
+    """A code sent by post to the address, typed back by the neighbour."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    printed_at = Timestamptz(null=True, default=None)
+    used_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)

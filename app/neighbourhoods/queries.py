@@ -1,0 +1,136 @@
+"""Named queries about neighbourhoods and membership."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timezone
+
+
+from app.accounts.tables import User
+from app.neighbourhoods import geometry
+from app.neighbourhoods.tables import Neighbourhood
+
+OPENING_THRESHOLD = 10
+WAITLIST_RADIUS_M = 800
+
+
+def _slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "quartier"
+
+
+async def by_id(neighbourhood_id: int) -> Neighbourhood | None:
+    return await Neighbourhood.objects().where(Neighbourhood.id == neighbourhood_id).first()
+
+
+async def by_slug(slug: str) -> Neighbourhood | None:
+    return await Neighbourhood.objects().where(Neighbourhood.slug == slug).first()
+
+
+async def containing(lat: float, lon: float, status: str = "open") -> Neighbourhood | None:
+    """The bounding-box index narrows 500 neighbourhoods to a couple; shapely decides."""
+    candidates = await Neighbourhood.objects().where(
+        (Neighbourhood.status == status)
+        & (Neighbourhood.min_lat <= lat)
+        & (Neighbourhood.max_lat >= lat)
+        & (Neighbourhood.min_lon <= lon)
+        & (Neighbourhood.max_lon >= lon)
+    )
+    for hood in candidates:
+        if geometry.contains(hood.boundary, lat, lon):
+            return hood
+    return None
+
+
+async def upsert(feature: dict, *, status: str = "open") -> Neighbourhood:
+    props = feature["properties"]
+    geom = feature["geometry"]
+    min_lat, max_lat, min_lon, max_lon = geometry.bbox(geom)
+    c_lat, c_lon = geometry.centre(geom)
+    values = dict(
+        name=props["name"], city=props["city"], postcode=str(props["postcode"]), boundary=geom,
+        min_lat=min_lat, max_lat=max_lat, min_lon=min_lon, max_lon=max_lon,
+        centre_lat=c_lat, centre_lon=c_lon,
+    )
+    existing = await by_slug(props["slug"])
+    if existing:
+        await Neighbourhood.update({getattr(Neighbourhood, k): v for k, v in values.items()}).where(
+            Neighbourhood.id == existing.id
+        )
+        return await by_id(existing.id)  # type: ignore[return-value]
+    hood = Neighbourhood(slug=props["slug"], status=status, created_at=datetime.now(timezone.utc), **values)
+    await hood.save()
+    return hood
+
+
+async def _move_member(user_id: int, old_id: int | None, new_id: int, address: tuple[str, float, float]) -> None:
+    label, lat, lon = address
+    async with Neighbourhood._meta.db.transaction():
+        await User.update(
+            {
+                User.neighbourhood: new_id,
+                User.address_label: label,
+                # ~10 m of precision is all a neighbourhood needs; less is kept, less can leak.
+                User.address_lat: round(lat, 4),
+                User.address_lon: round(lon, 4),
+                User.verification: "address_checked",
+            }
+        ).where(User.id == user_id)
+        if old_id and old_id != new_id:
+            await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count - 1}).where(
+                Neighbourhood.id == old_id
+            )
+        if old_id != new_id:
+            await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count + 1}).where(
+                Neighbourhood.id == new_id
+            )
+
+
+async def join(user: User, hood: Neighbourhood, label: str, lat: float, lon: float) -> None:
+    await _move_member(user.id, user.neighbourhood, hood.id, (label, lat, lon))
+
+
+async def join_waitlist(user: User, label: str, lat: float, lon: float, city: str, postcode: str) -> Neighbourhood:
+    """Puts the neighbour in the forming neighbourhood around them, creating
+    one (an 800 m circle) when none is near; opens it at the threshold."""
+    hood = await containing(lat, lon, status="forming")
+    if hood is None:
+        geom = geometry.circle_polygon(lat, lon, WAITLIST_RADIUS_M)
+        base = _slugify(f"{city}-{label.split(',')[0]}")
+        slug = base
+        n = 2
+        while await Neighbourhood.exists().where(Neighbourhood.slug == slug):
+            slug, n = f"{base}-{n}", n + 1
+        hood = await upsert(
+            {"type": "Feature", "geometry": geom,
+             "properties": {"slug": slug, "name": label.split(",")[0], "city": city, "postcode": postcode}},
+            status="forming",
+        )
+    await join(user, hood, label, lat, lon)
+    await open_if_ready(hood.id)
+    return await by_id(hood.id)  # type: ignore[return-value]
+
+
+async def open_if_ready(neighbourhood_id: int) -> bool:
+    result = await Neighbourhood.update({Neighbourhood.status: "open"}).where(
+        (Neighbourhood.id == neighbourhood_id)
+        & (Neighbourhood.status == "forming")
+        & (Neighbourhood.member_count >= OPENING_THRESHOLD)
+    ).returning(Neighbourhood.id)
+    return bool(result)
+
+
+async def open_neighbourhood(slug: str) -> bool:
+    result = await Neighbourhood.update({Neighbourhood.status: "open"}).where(
+        Neighbourhood.slug == slug
+    ).returning(Neighbourhood.id)
+    return bool(result)
+
+
+async def forming(limit: int = 50) -> list[Neighbourhood]:
+    return await Neighbourhood.objects().where(Neighbourhood.status == "forming").order_by(
+        Neighbourhood.member_count, ascending=False
+    ).limit(limit)
+
+

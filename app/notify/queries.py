@@ -1,0 +1,56 @@
+"""In-app notifications: the one hook every domain calls when someone should be told.
+
+`notify()` stores the notifications and hands them to the listeners
+registered with `on_notified` (web push registers one), so a reply is saved
+and answered at once whatever happens to the delivery afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timezone
+
+from app.notify.tables import Notification
+
+KINDS = ("reply_to_post", "reply_in_thread", "message", "event", "help_match", "moderation", "loan")
+
+Listener = Callable[[list[Notification]], Awaitable[None]]
+_listeners: list[Listener] = []
+
+
+def on_notified(listener: Listener) -> Listener:
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
+
+
+async def notify(user_ids: Iterable[int], kind: str, *, url: str, text: str, actor_id: int | None = None) -> list[Notification]:
+    """Tells each user once (the actor never notifies themselves)."""
+    targets = sorted({u for u in user_ids if u and u != actor_id})
+    if not targets:
+        return []
+    rows = [Notification(user=u, kind=kind, actor=actor_id, url=url[:300], text=text[:300]) for u in targets]
+    await Notification.insert(*rows)
+    for listener in list(_listeners):
+        await listener(rows)
+    return rows
+
+
+async def unread_count(user_id: int) -> int:
+    return await Notification.count().where((Notification.user == user_id) & Notification.read_at.is_null())
+
+
+async def latest(user_id: int, *, before_id: int | None = None, limit: int = 30) -> list[dict]:
+    query = Notification.select().where(Notification.user == user_id)
+    if before_id:
+        query = query.where(Notification.id < before_id)
+    return await query.order_by(Notification.id, ascending=False).limit(limit)
+
+
+async def mark_read(user_id: int, notification_id: int | None = None) -> None:
+    query = Notification.update({Notification.read_at: datetime.now(timezone.utc)}).where(
+        (Notification.user == user_id) & Notification.read_at.is_null()
+    )
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    await query

@@ -1,0 +1,70 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import os
+import socket
+from email.message import Message
+
+from aiosmtpd.controller import Controller
+
+from app.settings import get_settings
+
+
+class _Keep:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+class Mailbox:
+    def __init__(self, keeper: _Keep) -> None:
+        self._keeper = keeper
+
+    @property
+    def messages(self) -> list[Message]:
+        return self._keeper.messages
+
+    async def wait_for(self, to: str, timeout: float = 5.0) -> Message:
+        for _ in range(int(timeout * 20)):
+            for msg in self.messages:
+                if msg["To"] == to:
+                    return msg
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no mail to {to}; got {[m['To'] for m in self.messages]}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def smtp_server():
+    keeper = _Keep()
+    port = _free_port()
+    controller = Controller(keeper, hostname="127.0.0.1", port=port)
+    controller.start()
+    old = os.environ.get("VOISINAGE_SMTP_URL")
+    os.environ["VOISINAGE_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    get_settings.cache_clear()
+    try:
+        yield Mailbox(keeper)
+    finally:
+        controller.stop()
+        if old is None:
+            os.environ.pop("VOISINAGE_SMTP_URL", None)
+        else:
+            os.environ["VOISINAGE_SMTP_URL"] = old
+        get_settings.cache_clear()
+
+
+def body_of(msg: Message) -> str:
+    return msg.get_payload(decode=True).decode(msg.get_content_charset() or "utf-8")

@@ -1,0 +1,97 @@
+"""Headers, CSRF, hosts and rate limits: what protects every page."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.neighbourhoods import queries as hoods
+from tests.factories import login, make_user, post_form
+
+
+async def test_every_page_sends_strict_security_headers(client):
+    for path in ("/", "/login", "/signup", "/privacy", "/does-not-exist", "/static/app.css"):
+        response = await client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+            assert directive in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+
+
+async def test_pages_carry_no_inline_script(client):
+    for path in ("/", "/login", "/signup", "/privacy"):
+        html = (await client.get(path)).text
+        assert "<script>" not in html and " onclick=" not in html and "hx-on" not in html
+
+
+async def test_post_without_csrf_token_is_refused_in_french(client):
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    await client.get("/login")
+    response = await client.post("/login", data={"email": user.email, "password": "x"})
+    assert response.status_code == 403
+    assert "formulaire a expiré" in response.text
+
+
+async def test_htmx_requests_carry_the_token_in_a_header(client):
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    await login(client, user)
+    token = client.cookies.get("csrftoken")
+    page = await client.get("/settings")
+    assert f'"x-csrftoken": "{token}"' in page.text.replace("&#34;", '"')
+    response = await client.post("/settings/logout-others", headers={"x-csrftoken": token, "HX-Request": "true"})
+    assert response.status_code == 303
+
+
+async def test_unknown_host_is_refused(client):
+    response = await client.get("/", headers={"host": "evil.example"})
+    assert response.status_code == 400
+
+
+async def test_login_attempts_are_rate_limited_per_account(client):
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    statuses = [
+        (await post_form(client, "/login", {"email": user.email, "password": "mauvais mot"})).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429
+
+
+async def test_rate_limit_page_is_in_french(client):
+    for _ in range(10):
+        await post_form(client, "/password/forgot", {"email": "someone@exemple.fr"})
+    response = await post_form(client, "/password/forgot", {"email": "someone@exemple.fr"})
+    assert response.status_code == 429
+    assert "Trop de tentatives" in response.text
+    assert response.headers["retry-after"]
+
+
+async def test_signup_is_rate_limited_per_address(client):
+    statuses = []
+    for i in range(11):
+        response = await post_form(client, "/signup", {"first_name": "", "last_name": "", "email": "", "password": ""})
+        statuses.append(response.status_code)
+    assert statuses[-1] == 429 and 422 in statuses
+
+
+async def test_not_found_is_a_french_page_not_a_crash(client):
+    response = await client.get("/nulle-part")
+    assert response.status_code == 404 and "Page introuvable" in response.text
+
+
+@pytest.mark.parametrize("path", ["/feed", "/settings", "/signup/address"])
+async def test_private_pages_send_anonymous_visitors_to_login(client, path):
+    response = await client.get(path)
+    assert response.status_code == 303 and response.headers["location"] == f"/login?next={path}"
+
+
+async def test_private_pages_are_not_cached(client):
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    await login(client, user)
+    assert "no-store" in (await client.get("/feed")).headers["cache-control"]
+
+
+async def test_health_check_reports_the_database(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}

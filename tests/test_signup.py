@@ -1,0 +1,194 @@
+"""A neighbour signs up in two steps and lands in their quartier."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from app.accounts import queries as accounts
+from app.neighbourhoods import queries as hoods
+from tests.factories import field_error, input_value, make_user, post_form
+
+INSIDE_DIJON = "12 r de la liberte dijon"
+OUTSIDE_EVERYTHING = "5 avenue du drapeau dijon"
+
+
+def _signup_data(**overrides):
+    data = {"first_name": "Claire", "last_name": "Martin", "email": f"claire.{uuid.uuid4().hex[:8]}@exemple.fr",
+            "password": "les tilleuls de la place"}
+    data.update(overrides)
+    return data
+
+
+def _first_candidate(html: str) -> str:
+    return re.search(r'name="candidate" value="([^"]+)"', html).group(1)
+
+
+async def test_neighbour_signs_up_and_lands_in_their_quartier(client):
+    page = await client.get("/")
+    assert "S'inscrire" in page.text and "Se connecter" in page.text
+
+    data = _signup_data()
+    step1 = await post_form(client, "/signup", data)
+    assert step1.status_code == 303 and step1.headers["location"] == "/signup/address"
+
+    found = await client.get("/signup/address", params={"q": INSIDE_DIJON})
+    assert "12 Rue de la Liberté, 21000 Dijon" in found.text
+
+    done = await post_form(client, "/signup/address", {"q": INSIDE_DIJON, "candidate": _first_candidate(found.text)})
+    assert done.status_code == 303 and done.headers["location"].startswith("/feed")
+
+    feed = await client.get("/feed")
+    assert feed.status_code == 200
+    assert "Centre" in feed.text and "Dijon" in feed.text and re.search(r"\d+ voisins?", feed.text)
+    # The address itself stays private: the feed shows the quartier, not the street.
+    assert "12 Rue de la Liberté" not in feed.text
+    user = await accounts.user_by_email(data["email"])
+    assert user.verification == "address_checked"
+    assert round(user.address_lat, 4) == user.address_lat
+
+
+async def test_typing_an_address_with_htmx_returns_only_the_candidates(client):
+    await post_form(client, "/signup", _signup_data())
+    fragment = await client.get("/signup/address", params={"q": "place darcy"}, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith('<div id="candidates"')
+    assert "Place Darcy" in fragment.text and "<html" not in fragment.text
+    assert fragment.headers["vary"].lower().count("hx-request") == 1
+
+
+async def test_member_count_grows_when_a_neighbour_joins(client):
+    hood = await hoods.by_slug("dijon-centre")
+    await post_form(client, "/signup", _signup_data())
+    found = await client.get("/signup/address", params={"q": INSIDE_DIJON})
+    await post_form(client, "/signup/address", {"q": INSIDE_DIJON, "candidate": _first_candidate(found.text)})
+    assert (await hoods.by_slug("dijon-centre")).member_count == hood.member_count + 1
+
+
+@pytest.mark.parametrize(
+    ("field", "overrides", "message"),
+    [
+        ("first_name", {"first_name": ""}, "Ce champ est obligatoire."),
+        ("last_name", {"last_name": "   "}, "Ce champ est obligatoire."),
+        ("first_name", {"first_name": "A" * 61}, "60 caractères au plus"),
+        ("email", {"email": "claire-at-exemple"}, "adresse e-mail n'est pas valide"),
+        ("email", {"email": ("x" * 250) + "@exemple.fr"}, "caractères au plus"),
+        ("password", {"password": "court"}, "au moins 8 caractères"),
+        ("password", {"password": "azertyuiop"}, "trop courant"),
+        ("password", {"password": ""}, "Ce champ est obligatoire."),
+        ("password", {"password": "x" * 257}, "256 caractères"),
+    ],
+)
+async def test_bad_signup_input_is_explained_next_to_the_field(client, field, overrides, message):
+    data = _signup_data(**overrides)
+    response = await post_form(client, "/signup", data)
+    assert response.status_code == 422
+    assert message in field_error(response.text, field)
+    # What was typed is still there (never the password).
+    if field != "first_name":
+        assert input_value(response.text, "first_name") == "Claire"
+    assert 'value="les tilleuls' not in response.text
+
+
+async def test_long_passphrases_are_welcome(client):
+    response = await post_form(client, "/signup", _signup_data(password="é" * 100 + " une phrase de passe"))
+    assert response.status_code == 303
+
+
+async def test_duplicate_email_is_refused_without_losing_the_form(client):
+    existing = await make_user()
+    response = await post_form(client, "/signup", _signup_data(email=existing.email.upper(), first_name="Zoé"))
+    assert response.status_code == 422
+    assert "existe déjà" in field_error(response.text, "email")
+    assert input_value(response.text, "first_name") == "Zoé"
+
+
+async def test_unknown_address_gets_a_french_message_and_keeps_the_input(client):
+    await post_form(client, "/signup", _signup_data())
+    response = await post_form(client, "/signup/address", {"q": "zzz qqq xxx"})
+    assert response.status_code == 422
+    assert "Adresse introuvable" in field_error(response.text, "q")
+    assert 'value="zzz qqq xxx"' in response.text
+
+
+async def test_empty_address_is_refused(client):
+    await post_form(client, "/signup", _signup_data())
+    response = await post_form(client, "/signup/address", {"q": ""})
+    assert response.status_code == 422
+    assert "Indiquez votre adresse" in field_error(response.text, "q")
+
+
+async def test_a_forged_candidate_is_refused(client):
+    await post_form(client, "/signup", _signup_data())
+    found = await client.get("/signup/address", params={"q": INSIDE_DIJON})
+    forged = _first_candidate(found.text)[:-3] + "AAA"
+    response = await post_form(client, "/signup/address", {"q": INSIDE_DIJON, "candidate": forged})
+    assert response.status_code == 422
+    assert "n'a pas pu être vérifiée" in field_error(response.text, "candidate")
+
+
+async def test_address_outside_every_neighbourhood_offers_the_waiting_list(client):
+    data = _signup_data()
+    await post_form(client, "/signup", data)
+    found = await client.get("/signup/address", params={"q": OUTSIDE_EVERYTHING})
+    candidate = _first_candidate(found.text)
+    outside = await post_form(client, "/signup/address", {"q": OUTSIDE_EVERYTHING, "candidate": candidate})
+    assert outside.status_code == 422
+    assert "Aucun quartier Voisinage ne couvre" in field_error(outside.text, "candidate")
+    assert "Rejoindre la liste d'attente" in outside.text
+
+    joined = await post_form(client, "/signup/address",
+                             {"q": OUTSIDE_EVERYTHING, "candidate": candidate, "join_waitlist": "1"})
+    assert joined.status_code == 303
+    waiting = await client.get("/feed")
+    assert "Quartier en formation" in waiting.text
+    assert re.search(r"\d+ voisins sur 10", waiting.text)
+
+
+async def test_forming_neighbourhood_opens_with_the_tenth_neighbour():
+    from app.neighbourhoods.tables import Neighbourhood
+
+    first = await make_user()
+    hood = await hoods.join_waitlist(first, "1 Rue Imaginaire, 64000 Pau", 43.30, -0.37, "Pau", "64000")
+    assert hood.status == "forming"
+    for i in range(8):
+        someone = await make_user()
+        # 8 neighbours within a few hundred metres of the first one.
+        hood = await hoods.join_waitlist(someone, f"{i} Rue Imaginaire, 64000 Pau", 43.30 + i * 0.0005, -0.37, "Pau", "64000")
+    assert hood.status == "forming" and hood.member_count == 9
+    far = await make_user()
+    other = await hoods.join_waitlist(far, "Loin, 64000 Pau", 43.40, -0.37, "Pau", "64000")
+    assert other.id != hood.id  # 11 km away: a neighbourhood of its own
+    tenth = await make_user()
+    hood = await hoods.join_waitlist(tenth, "9 Rue Imaginaire, 64000 Pau", 43.301, -0.371, "Pau", "64000")
+    assert hood.status == "open" and hood.member_count == 10
+    assert (await Neighbourhood.select(Neighbourhood.status).where(Neighbourhood.id == other.id).first())["status"] == "forming"
+
+
+async def test_admin_opens_a_forming_neighbourhood(client):
+    waiting = await make_user()
+    hood = await hoods.join_waitlist(waiting, "1 Rue Seule, 09000 Foix", 42.96, 1.60, "Foix", "09000")
+    from tests.factories import login
+
+    member = await make_user(await hoods.by_slug("dijon-centre"))
+    await login(client, member)
+    refused = await post_form(client, f"/neighbourhoods/{hood.slug}/open")
+    assert refused.status_code == 403
+    admin = await make_user(await hoods.by_slug("dijon-centre"), role="admin")
+    await login(client, admin)
+    opened = await post_form(client, f"/neighbourhoods/{hood.slug}/open")
+    assert opened.status_code == 303
+    assert (await hoods.by_slug(hood.slug)).status == "open"
+
+
+async def test_step_two_requires_being_signed_in(client):
+    response = await client.get("/signup/address")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=/signup/address")
+
+
+async def test_feed_before_address_sends_to_step_two(client):
+    await post_form(client, "/signup", _signup_data())
+    response = await client.get("/feed")
+    assert response.status_code == 303 and response.headers["location"] == "/signup/address"
