@@ -31,7 +31,12 @@ from app.accounts.routes import (
 )
 from app.accounts.sessions import SessionMiddleware
 from app.neighbourhoods.routes import NeighbourhoodController
-from app.posts.routes import FeedController
+from app.accounts import profiles
+from app.events import routes as events
+from app.messages import routes as messages
+from app.moderation import routes as moderation
+from app.notify import routes as notify
+from app.posts import routes as posts
 from app.settings import Settings, get_settings
 from app.web import RateLimiter, error_page, host_check, security_headers, see_other
 
@@ -104,6 +109,12 @@ def make_environment(settings: Settings) -> Environment:
     return env
 
 
+def _hooks(name: str, settings: Settings) -> list:
+    if not settings.background_work:
+        return []
+    return [hook for module in (posts, messages, events, notify, moderation) for hook in getattr(module, name, [])]
+
+
 def create_app(settings: Settings | None = None, *, own_database: bool = True) -> Litestar:
     """`own_database=False` when the caller (the test session) already holds
     the connection pool on its own event loop."""
@@ -136,7 +147,13 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             PasswordResetController,
             EmailController,
             NeighbourhoodController,
-            FeedController,
+            # Each domain lists its own handlers; this is where they meet.
+            *posts.ROUTES,
+            *profiles.ROUTES,
+            *messages.ROUTES,
+            *events.ROUTES,
+            *notify.ROUTES,
+            *moderation.ROUTES,
             static,
         ],
         middleware=[host_check(settings.allowed_hosts), SessionMiddleware],
@@ -151,8 +168,10 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
         before_send=[security_headers],
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},
-        on_startup=[start_db] if own_database else [],
-        on_shutdown=[stop_db] if own_database else [],
+        # Domains may run background work (the push outbox worker, reminders):
+        # each exposes ON_STARTUP / ON_SHUTDOWN hooks, started after the database.
+        on_startup=([start_db] if own_database else []) + [*_hooks("ON_STARTUP", settings)],
+        on_shutdown=[*_hooks("ON_SHUTDOWN", settings)] + ([stop_db] if own_database else []),
         state=State({"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings}),
         # Four phone photos of up to 15 MB each; anything bigger is refused before parsing.
         request_max_body_size=64 * 1024 * 1024,

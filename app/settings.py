@@ -40,12 +40,22 @@ class Settings:
     trusted_proxies: tuple[str, ...]
     sqlite_readers: int = 4
     debug: bool = False
+    # Off when a separate `voisinage worker` process sends pushes and reminders.
+    background_work: bool = True
+    vapid_private_key: str | None = None  # else generated into the data dir
+    vapid_subject: str = "mailto:contact@voisinage.localhost"
+    # Tests run a push receiver on 127.0.0.1; production refuses such endpoints (SSRF).
+    push_allow_loopback: bool = False
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
     @property
     def is_postgres(self) -> bool:
         return bool(self.database_url) and self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def sqlite_path(self) -> Path:
@@ -97,6 +107,10 @@ def load_settings() -> Settings:
         trusted_proxies=_list("VOISINAGE_TRUSTED_PROXIES"),
         sqlite_readers=int(os.environ.get("VOISINAGE_SQLITE_READERS", "4")),
         debug=_flag("VOISINAGE_DEBUG"),
+        background_work=_flag("VOISINAGE_BACKGROUND_WORK", True),
+        vapid_private_key=os.environ.get("VOISINAGE_VAPID_PRIVATE_KEY") or None,
+        vapid_subject=os.environ.get("VOISINAGE_VAPID_SUBJECT", "mailto:contact@voisinage.localhost"),
+        push_allow_loopback=_flag("VOISINAGE_PUSH_ALLOW_LOOPBACK"),
     )
 
 

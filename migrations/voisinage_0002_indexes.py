@@ -38,6 +38,7 @@ async def forwards():
             "CREATE INDEX IF NOT EXISTS report_target_idx ON report (target_type, target_id)",
             "CREATE INDEX IF NOT EXISTS modlog_idx ON moderation_action (neighbourhood, created_at, id)",
             "CREATE UNIQUE INDEX IF NOT EXISTS block_once_idx ON block (blocker, blocked)",
+            "CREATE INDEX IF NOT EXISTS block_blocked_idx ON block (blocked)",
             "CREATE UNIQUE INDEX IF NOT EXISTS vouch_once_idx ON vouch (voucher, vouchee)",
             "CREATE INDEX IF NOT EXISTS loan_due_idx ON loan (due_on, returned_at)",
         ):

@@ -18,3 +18,6 @@ class FeedController(Controller):
             return render(request, "neighbourhoods/forming.html", {"hood": hood, "threshold": hoods.OPENING_THRESHOLD})
         posts = await queries.latest(hood.id)
         return render(request, "posts/feed.html", {"hood": hood, "posts": posts})
+
+
+ROUTES = [FeedController]

@@ -1,0 +1,3 @@
+"""Profiles and the "Qui peut m'aider ?" directory."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Routes of the events domain."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Routes of the messages domain."""
+
+ROUTES: list = []

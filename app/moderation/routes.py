@@ -1,0 +1,3 @@
+"""Routes of the moderation domain."""
+
+ROUTES: list = []

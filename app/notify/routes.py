@@ -1,0 +1,3 @@
+"""Routes of the notify domain."""
+
+ROUTES: list = []
