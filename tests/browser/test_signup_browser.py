@@ -58,3 +58,49 @@ async def test_login_settings_and_logout_pages_are_accessible(page):
     await assert_accessible(page)
     await page.goto("/nulle-part")
     await assert_accessible(page)
+
+
+async def test_neighbour_logs_in_changes_settings_and_logs_out(page):
+    from app.neighbourhoods import queries as hoods
+    from tests.factories import PASSWORD, make_user
+
+    user = await make_user(await hoods.by_slug("dijon-centre"), first_name="Odile")
+    await page.goto("/login")
+    await page.get_by_label("Adresse e-mail").fill(user.email)
+    await page.get_by_label("Mot de passe").fill("pas le bon")
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.get_by_text("incorrect").first.wait_for()
+    assert await page.get_by_label("Adresse e-mail").input_value() == user.email
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_url(re.compile(r".*/feed"))
+    await page.get_by_text("Centre").first.wait_for()
+    await assert_accessible(page)
+
+    await page.goto("/settings")
+    await assert_accessible(page)
+    await page.get_by_role("button", name="Se déconnecter").click()
+    await page.wait_for_url(re.compile(r".*/(\?.*)?$"))
+    await page.goto("/settings")
+    await page.wait_for_url(re.compile(r".*/login.*"))
+
+
+async def test_address_outside_every_quartier_joins_the_waiting_list(page):
+    await page.goto("/signup")
+    await page.get_by_label("Prénom").fill("Lucien")
+    await page.get_by_label("Nom", exact=True).fill("Bernard")
+    await page.get_by_label("Adresse e-mail").fill(f"lucien.{uuid.uuid4().hex[:8]}@exemple.fr")
+    await page.get_by_label("Mot de passe").fill("les tilleuls de la place")
+    await page.get_by_role("button", name="Continuer").click()
+    await page.wait_for_url("**/signup/address")
+    await page.get_by_label("Adresse (numéro, rue, ville)").fill("5 avenue du drapeau dijon")
+    if not page.js:
+        await page.get_by_role("button", name="Rechercher").click()
+    await page.get_by_label("5 Avenue du Drapeau, 21000 Dijon").wait_for()
+    await page.get_by_role("button", name="Confirmer cette adresse").click()
+    await page.get_by_role("button", name="Rejoindre la liste d'attente").wait_for()
+    await assert_accessible(page)
+    await page.get_by_role("button", name="Rejoindre la liste d'attente").click()
+    await page.wait_for_url(re.compile(r".*/feed.*"))
+    assert "liste d'attente" in (await page.content())
+    await assert_accessible(page)
