@@ -100,7 +100,10 @@ async def _import(path: str) -> None:
     from app.neighbourhoods import geometry, queries
 
     await migrate(quiet=True)
-    features = geometry.load_features(Path(path))
+    try:
+        features = geometry.load_features(Path(path))
+    except ValueError as exc:
+        raise SystemExit(f"Import impossible : {exc}") from None
     for feature in features:
         await queries.upsert(feature)
     print(f"{len(features)} quartiers importés.")

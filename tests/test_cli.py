@@ -1,0 +1,66 @@
+"""The `voisinage` command, as an operator runs it on a fresh data folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from app.settings import ROOT, get_settings
+
+
+def _voisinage(data_dir, *args, env=None, sqlite=True):
+    environ = {**os.environ, "VOISINAGE_DATA_DIR": str(data_dir), **(env or {})}
+    if sqlite:
+        environ.pop("DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_operator_sets_up_a_site_with_demo_data_admin_and_a_new_quartier(tmp_path):
+    assert _voisinage(tmp_path, "migrate").returncode == 0
+    first = _voisinage(tmp_path, "demo")
+    assert first.returncode == 0 and "chargées" in first.stdout
+    again = _voisinage(tmp_path, "demo")
+    assert again.returncode == 0 and "rien à faire" in again.stdout
+
+    weak = _voisinage(tmp_path, "createadmin", "chef@exemple.fr", "--password", "123")
+    assert weak.returncode != 0 and "caractères" in weak.stderr
+    made = _voisinage(tmp_path, "createadmin", "chef@exemple.fr", "--password", "une longue phrase secrète")
+    assert made.returncode == 0, made.stderr
+
+    feature = {"type": "Feature", "properties": {"slug": "lyon-croix-rousse", "name": "Croix-Rousse", "city": "Lyon",
+                                                 "postcode": "69004"},
+               "geometry": {"type": "Polygon", "coordinates": [[[4.82, 45.77], [4.84, 45.77], [4.84, 45.78],
+                                                                [4.82, 45.78], [4.82, 45.77]]]}}
+    geojson = tmp_path / "lyon.geojson"
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    imported = _voisinage(tmp_path, "import-neighbourhoods", str(geojson))
+    assert imported.returncode == 0 and "1 quartiers importés" in imported.stdout
+
+    backup = _voisinage(tmp_path, "backup", "--to", str(tmp_path / "sauvegardes"))
+    assert backup.returncode == 0, backup.stderr
+    copy = sqlite3.connect(backup.stdout.strip())
+    assert copy.execute("SELECT role FROM account WHERE email = 'chef@exemple.fr'").fetchone() == ("admin",)
+    assert copy.execute("SELECT city FROM neighbourhood WHERE slug = 'lyon-croix-rousse'").fetchone() == ("Lyon",)
+    assert copy.execute("SELECT count(*) FROM post").fetchone()[0] > 0
+
+
+def test_broken_geojson_is_refused_with_a_clear_message(tmp_path):
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("{pas du json")
+    result = _voisinage(tmp_path, "import-neighbourhoods", str(bad))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not get_settings().is_postgres, reason="pg_dump backs up PostgreSQL only")
+def test_backup_of_postgresql_is_a_pg_dump_archive(tmp_path):
+    result = _voisinage(tmp_path, "backup", "--to", str(tmp_path), sqlite=False)
+    assert result.returncode == 0, result.stderr
+    with open(result.stdout.strip(), "rb") as dump:
+        assert dump.read(5) == b"PGDMP"
