@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.neighbourhoods import queries as hoods
-from tests.factories import login, make_user, post_form
+from tests.factories import PASSWORD, login, make_user, post_form
 
 
 async def test_every_page_sends_strict_security_headers(client):
@@ -95,3 +95,45 @@ async def test_private_pages_are_not_cached(client):
 async def test_health_check_reports_the_database(client):
     response = await client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_login_attempts_are_rate_limited_per_address_across_accounts(client):
+    # Someone trying one password on many accounts is stopped by address.
+    statuses = [
+        (await post_form(client, "/login", {"email": f"inconnu{i}@exemple.fr", "password": "motdepasse"})).status_code
+        for i in range(31)
+    ]
+    assert statuses[:30] == [422] * 30 and statuses[30] == 429
+
+
+@pytest.fixture
+def on_https(monkeypatch):
+    from app.settings import get_settings
+
+    # Settings are read once per process, as in production: change the
+    # environment, then forget the cached settings on both sides of the test.
+    monkeypatch.setenv("VOISINAGE_BASE_URL", "https://voisinage.example")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+async def test_on_https_cookies_are_secure_host_only_and_hsts_is_sent(on_https):
+    import httpx
+
+    from app.main import create_app
+
+    app = create_app(own_database=False)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="https://voisinage.example") as c:
+        user = await make_user(await hoods.by_slug("dijon-centre"))
+        page = await c.get("/login")
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "__Host-csrftoken=" in page.headers["set-cookie"] and "Secure" in page.headers["set-cookie"]
+        token = c.cookies.get("__Host-csrftoken")
+        done = await c.post("/login", data={"email": user.email, "password": PASSWORD, "_csrf_token": token})
+        assert done.status_code == 303
+        session_cookie = [v for k, v in done.headers.multi_items() if k == "set-cookie" and v.startswith("__Host-session=")]
+        assert session_cookie and "Secure" in session_cookie[0] and "HttpOnly" in session_cookie[0]
+        assert "Path=/" in session_cookie[0] and "Domain" not in session_cookie[0]
