@@ -37,6 +37,7 @@ from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.notify import routes as notify
 from app.posts import routes as posts
+from app.posts.kinds import SINGULAR, SKILLS, display_name
 from app.settings import Settings, get_settings
 from app.web import RateLimiter, error_page, host_check, security_headers, see_other
 
@@ -54,6 +55,8 @@ NOTICES = {
     "reset_sent": i18n.N_("Si un compte existe avec cette adresse, un lien pour choisir un nouveau mot de passe vient d'y être envoyé. Il est valable une heure."),
     "password_reset": i18n.N_("Votre nouveau mot de passe est enregistré."),
     "neighbourhood_opened": i18n.N_("Le quartier est ouvert."),
+    "post_deleted": i18n.N_("L'annonce est supprimée."),
+    "profile_saved": i18n.N_("Votre profil est enregistré."),
 }
 
 
@@ -82,8 +85,22 @@ def format_when(value: datetime, fmt: str = "medium") -> str:
     return format_datetime(value.astimezone(PARIS), format=fmt, locale=locale, tzinfo=PARIS)
 
 
-def format_day(value: datetime, fmt: str = "full") -> str:
-    return format_date(value.astimezone(PARIS), format=fmt, locale=i18n.current_locale.get())
+def format_day(value, fmt: str = "full") -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS)
+    return format_date(value, format=fmt, locale=i18n.current_locale.get())
+
+
+def _label(table: dict, key: str) -> str:
+    return i18n.gettext(table[key]) if key in table else key
+
+
+def status_label(kind: str, status: str) -> str:
+    from app.posts.kinds import STATUSES
+
+    if status in ("hidden", "removed"):
+        return i18n.gettext("Masquée")
+    return _label(STATUSES.get(kind, {}), status)
 
 
 def make_environment(settings: Settings) -> Environment:
@@ -104,6 +121,10 @@ def make_environment(settings: Settings) -> Environment:
         static_url=static_url,
         notice_text=notice_text,
         current_locale=i18n.current_locale.get,
+        person=display_name,
+        singular_kind=lambda kind: SINGULAR.get(kind, kind),
+        status_label=status_label,
+        skill_label=lambda key: _label(SKILLS, key),
     )
     env.filters.update(when=format_when, day=format_day)
     return env

@@ -1,6 +1,6 @@
 from piccolo.conf.apps import AppConfig
 
-from app.accounts.tables import AccountToken, Session, User
+from app.accounts.tables import AccountToken, Session, User, UserSkill
 from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import Block, ModerationAction, ModeratorAssignment, Report, VerificationCode, Vouch
@@ -13,7 +13,7 @@ APP_CONFIG = AppConfig(
     app_name="voisinage",
     migrations_folder_path=str(ROOT / "migrations"),
     table_classes=[
-        Neighbourhood, User, Session, AccountToken,
+        Neighbourhood, User, Session, AccountToken, UserSkill,
         Post, Photo, Reply, Loan,
         Conversation, Message,
         Event, Signup,

@@ -61,3 +61,12 @@ class AccountToken(Table, tablename="account_token"):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class UserSkill(Table, tablename="user_skill"):
+    """One row per skill a neighbour offers: the "Qui peut m'aider ?"
+    directory reads (neighbourhood, skill) by index instead of every profile."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade)
+    skill = Varchar(length=30)

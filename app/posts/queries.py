@@ -1,16 +1,311 @@
-"""Named queries about posts."""
+"""Named queries about posts, replies and loans.
+
+Every list is a keyset page on the post id (creation order) read through a
+(neighbourhood, id) index, so a page costs the same at 10,000 posts as at
+1,000,000. Lists join the author's name in the same statement: no N+1.
+"""
 
 from __future__ import annotations
 
-from app.posts.tables import Post
+import re
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from app.accounts.tables import User, UserSkill
+from app.posts.tables import Loan, Photo, Post, Reply
+
+PAGE = 20
+PARIS = ZoneInfo("Europe/Paris")
+VISIBLE = ("open", "reserved", "done", "lent")
+
+_LIST_COLUMNS = (
+    "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
+    "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
+    "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
+    "e.place AS event_place, e.cancelled_at AS event_cancelled_at"
+)
+_LIST_FROM = "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id"
 
 
-async def latest(neighbourhood_id: int, limit: int = 20) -> list[dict]:
-    return await (
-        Post.select(Post.id, Post.kind, Post.title, Post.body, Post.status, Post.created_at,
-                    Post.author.first_name, Post.author.last_name)
-        .where((Post.neighbourhood == neighbourhood_id) & Post.status.is_in(["open", "reserved", "done"]))
-        .order_by(Post.created_at, ascending=False)
-        .order_by(Post.id, ascending=False)
-        .limit(limit)
+def _engine_type() -> str:
+    return Post._meta.db.engine_type
+
+
+def _visibility(viewer_id: int, blocked: list[int], args: list) -> str:
+    """Hidden posts stay visible to their author (with the reason); blocked
+    people's posts vanish for the one who blocked them."""
+    clause = f" AND (p.status IN ({', '.join('{}' for _ in VISIBLE)}) OR p.author = {{}})"
+    args.extend([*VISIBLE, viewer_id])
+    if blocked:
+        clause += f" AND (p.author IS NULL OR p.author NOT IN ({', '.join('{}' for _ in blocked)}))"
+        args.extend(blocked)
+    return clause
+
+
+async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, before: int | None = None,
+                    blocked: list[int] | None = None, limit: int = PAGE) -> tuple[list[dict], int | None]:
+    args: list = [hood_id]
+    sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
+    if kind:
+        sql += " AND p.kind = {}"
+        args.append(kind)
+    if before:
+        sql += " AND p.id < {}"
+        args.append(before)
+    sql += _visibility(viewer_id, blocked or [], args)
+    sql += " ORDER BY p.id DESC LIMIT {}"
+    args.append(limit + 1)
+    rows = await Post.raw(sql, *args)
+    return _page(rows, limit)
+
+
+async def pinned(hood_id: int, viewer_id: int, blocked: list[int] | None = None) -> list[dict]:
+    args: list = [hood_id, True]
+    sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
+    sql += _visibility(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT 5"
+    return [_normalise(r) for r in await Post.raw(sql, *args)]
+
+
+def _fts_query(q: str) -> str:
+    # Words only, each as a prefix, all required: what people expect from a
+    # search box, and no FTS5 syntax from the user can reach the parser.
+    words = re.findall(r"\w+", q.lower())[:8]
+    return " ".join(f'"{w}"*' for w in words)
+
+
+async def search_page(hood_id: int, viewer_id: int, q: str, *, before: int | None = None,
+                      blocked: list[int] | None = None, limit: int = PAGE) -> tuple[list[dict], int | None]:
+    args: list = []
+    if _engine_type() == "sqlite":
+        match = _fts_query(q)
+        if not match:
+            return [], None
+        sql = (f"SELECT {_LIST_COLUMNS} FROM post_fts JOIN post p ON p.id = post_fts.rowid "
+               "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
+               "WHERE post_fts MATCH {} AND p.neighbourhood = {}")
+        args += [f'scope:"h{hood_id}" AND ({match})', hood_id]
+    else:
+        words = re.findall(r"\w+", q.lower())[:8]
+        if not words:
+            return [], None
+        sql = (f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
+               "to_tsvector('french', voisinage_search_text(p.title || ' ' || p.body)) @@ "
+               "to_tsquery('french', voisinage_search_text({}))")
+        args += [hood_id, " & ".join(f"{w}:*" for w in words)]
+    if before:
+        sql += " AND p.id < {}"
+        args.append(before)
+    sql += _visibility(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT {}"
+    args.append(limit + 1)
+    return _page(await Post.raw(sql, *args), limit)
+
+
+def _page(rows: list[dict], limit: int) -> tuple[list[dict], int | None]:
+    rows = [_normalise(r) for r in rows]
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, rows[-1]["id"]
+    return rows, None
+
+
+def _normalise(row: dict) -> dict:
+    # Raw SQL hands SQLite booleans back as 0/1 and joined timestamps as text.
+    row["pinned"] = bool(row.get("pinned"))
+    row["locked"] = bool(row.get("locked"))
+    for key in ("created_at", "event_starts_at", "event_cancelled_at"):
+        value = row.get(key)
+        if isinstance(value, str):
+            row[key] = datetime.fromisoformat(value)
+    return row
+
+
+async def post_by_id(post_id: int) -> dict | None:
+    rows = await Post.raw(
+        f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.neighbourhood, p.updated_at {_LIST_FROM} WHERE p.id = {{}}",
+        post_id,
     )
+    if not rows:
+        return None
+    row = _normalise(rows[0])
+    details = row.get("details")
+    if isinstance(details, str):
+        import json
+
+        row["details"] = json.loads(details or "{}")
+    return row
+
+
+async def photos_of(post_id: int) -> list[dict]:
+    return await Photo.select().where(Photo.post == post_id).order_by(Photo.position)
+
+
+async def create_post(*, author: User, kind: str, title: str, body: str, details: dict, photos: list) -> int:
+    now = datetime.now(timezone.utc)
+    async with Post._meta.db.transaction():
+        cover = photos[0] if photos else None
+        rows = await Post.insert(Post(
+            neighbourhood=author.neighbourhood, author=author.id, kind=kind, title=title, body=body,
+            details=details, photo_count=len(photos), cover=cover.name if cover else "",
+            cover_width=cover.thumb_width if cover else 0, cover_height=cover.thumb_height if cover else 0,
+            created_at=now, updated_at=now,
+        ))
+        post_id = rows[0]["id"]
+        if photos:
+            await Photo.insert(*[
+                Photo(post=post_id, owner=author.id, name=p.name, width=p.width, height=p.height,
+                      thumb_width=p.thumb_width, thumb_height=p.thumb_height, position=i)
+                for i, p in enumerate(photos)
+            ])
+    return post_id
+
+
+async def update_post(post_id: int, *, title: str, body: str, details: dict) -> None:
+    await Post.update({Post.title: title, Post.body: body, Post.details: details,
+                       Post.updated_at: datetime.now(timezone.utc)}).where(Post.id == post_id)
+
+
+async def delete_post(post_id: int) -> list[str]:
+    """Deletes the post with its replies, photos and loans; returns the photo
+    names whose files the caller removes once the rows are gone."""
+    names = [r["name"] for r in await Photo.select(Photo.name).where(Photo.post == post_id)]
+    await Post.delete().where(Post.id == post_id)
+    return names
+
+
+async def set_status(post_id: int, status: str) -> None:
+    await Post.update({Post.status: status, Post.updated_at: datetime.now(timezone.utc)}).where(Post.id == post_id)
+
+
+# Replies ------------------------------------------------------------------------
+
+async def replies_of(post_id: int, blocked: list[int] | None = None, limit: int = 200) -> list[dict]:
+    args: list = [post_id]
+    sql = ("SELECT r.id, r.body, r.hidden, r.hidden_reason, r.created_at, r.author, "
+           "a.first_name AS author_first_name, a.last_name AS author_last_name "
+           "FROM reply r LEFT JOIN account a ON a.id = r.author WHERE r.post = {}")
+    if blocked:
+        sql += f" AND (r.author IS NULL OR r.author NOT IN ({', '.join('{}' for _ in blocked)}))"
+        args += blocked
+    sql += " ORDER BY r.id LIMIT {}"
+    args.append(limit)
+    rows = await Reply.raw(sql, *args)
+    for row in rows:
+        row["hidden"] = bool(row["hidden"])
+        if isinstance(row["created_at"], str):
+            row["created_at"] = datetime.fromisoformat(row["created_at"])
+    return rows
+
+
+async def add_reply(post_id: int, author_id: int, body: str) -> tuple[int, list[int]]:
+    """Saves the reply; returns its id and the earlier repliers (to notify)."""
+    async with Reply._meta.db.transaction():
+        earlier = await Reply.select(Reply.author).where((Reply.post == post_id) & Reply.author.is_not_null()).distinct()
+        rows = await Reply.insert(Reply(post=post_id, author=author_id, body=body, created_at=datetime.now(timezone.utc)))
+        await Post.update({Post.reply_count: Post.reply_count + 1}).where(Post.id == post_id)
+    return rows[0]["id"], sorted({r["author"] for r in earlier})
+
+
+async def reply_by_id(reply_id: int) -> dict | None:
+    return await Reply.select(Reply.all_columns(), Reply.post.neighbourhood.as_alias("neighbourhood")).where(
+        Reply.id == reply_id).first()
+
+
+async def participants(post_id: int) -> list[int]:
+    """Who could have borrowed it: everyone who replied under the post."""
+    rows = await Reply.select(Reply.author).where((Reply.post == post_id) & Reply.author.is_not_null()).distinct()
+    return [r["author"] for r in rows]
+
+
+# Skills --------------------------------------------------------------------------
+
+async def set_skills(user: User, skills: list[str]) -> None:
+    async with UserSkill._meta.db.transaction():
+        await UserSkill.delete().where(UserSkill.user == user.id)
+        if skills and user.neighbourhood:
+            await UserSkill.insert(*[UserSkill(user=user.id, neighbourhood=user.neighbourhood, skill=s) for s in skills])
+        await User.update({User.skills: skills}).where(User.id == user.id)
+
+
+async def helpers_for(hood_id: int, skill: str, limit: int = 500) -> list[int]:
+    rows = await UserSkill.select(UserSkill.user).where(
+        (UserSkill.neighbourhood == hood_id) & (UserSkill.skill == skill)).limit(limit)
+    return [r["user"] for r in rows]
+
+
+async def directory(hood_id: int, per_skill: int = 12) -> dict[str, list[dict]]:
+    """Per skill, the first neighbours who offer it (one indexed query per
+    skill of a fixed list, never per person)."""
+    from app.posts.kinds import SKILLS
+
+    out: dict[str, list[dict]] = {}
+    for skill in SKILLS:
+        rows = await UserSkill.raw(
+            "SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s.\"user\" "
+            "WHERE s.neighbourhood = {} AND s.skill = {} ORDER BY s.\"user\" LIMIT {}",
+            hood_id, skill, per_skill,
+        )
+        if rows:
+            out[skill] = rows
+    return out
+
+
+async def skill_page(hood_id: int, skill: str, after: int | None = None, limit: int = 50) -> tuple[list[dict], int | None]:
+    rows = await UserSkill.raw(
+        "SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s.\"user\" "
+        "WHERE s.neighbourhood = {} AND s.skill = {} AND s.\"user\" > {} ORDER BY s.\"user\" LIMIT {}",
+        hood_id, skill, after or 0, limit + 1,
+    )
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1]["id"]
+    return rows, None
+
+
+# Loans ---------------------------------------------------------------------------
+
+async def lend(post_id: int, lender_id: int, borrower_id: int, due_on: date) -> None:
+    async with Loan._meta.db.transaction():
+        await Loan.update({Loan.returned_at: datetime.now(timezone.utc)}).where(
+            (Loan.post == post_id) & Loan.returned_at.is_null())
+        await Loan.insert(Loan(post=post_id, lender=lender_id, borrower=borrower_id,
+                               starts_on=datetime.now(PARIS).date(), due_on=due_on))
+        await Post.update({Post.status: "lent"}).where(Post.id == post_id)
+
+
+async def returned(post_id: int) -> None:
+    async with Loan._meta.db.transaction():
+        await Loan.update({Loan.returned_at: datetime.now(timezone.utc)}).where(
+            (Loan.post == post_id) & Loan.returned_at.is_null())
+        await Post.update({Post.status: "open"}).where(Post.id == post_id)
+
+
+async def current_loan(post_id: int) -> dict | None:
+    return await Loan.select(Loan.all_columns(), Loan.borrower.first_name, Loan.borrower.last_name).where(
+        (Loan.post == post_id) & Loan.returned_at.is_null()).first()
+
+
+async def loans_of(user_id: int) -> list[dict]:
+    """The loans a neighbour is part of, as lender or borrower, still running."""
+    columns = (Loan.all_columns(), Loan.post.title, Loan.lender.first_name, Loan.lender.last_name,
+               Loan.borrower.first_name, Loan.borrower.last_name)
+    lent = await Loan.select(*columns).where((Loan.lender == user_id) & Loan.returned_at.is_null()).limit(50)
+    borrowed = await Loan.select(*columns).where((Loan.borrower == user_id) & Loan.returned_at.is_null()).limit(50)
+    return sorted(lent + borrowed, key=lambda r: r["due_on"])
+
+
+async def send_loan_reminders(now: datetime | None = None) -> int:
+    """Tells each borrower the day before the due date, once."""
+    from app.i18n import gettext
+    from app.notify.queries import notify
+
+    now = now or datetime.now(timezone.utc)
+    tomorrow = now.astimezone(PARIS).date() + timedelta(days=1)
+    due = await Loan.select(Loan.id, Loan.post, Loan.borrower, Loan.post.title).where(
+        (Loan.due_on <= tomorrow) & Loan.returned_at.is_null() & Loan.reminded_at.is_null())
+    for loan in due:
+        # Claim first, so two workers never remind twice.
+        claimed = await Loan.update({Loan.reminded_at: now}).where(
+            (Loan.id == loan["id"]) & Loan.reminded_at.is_null()).returning(Loan.id)
+        if claimed and loan["borrower"]:
+            await notify([loan["borrower"]], "loan", url=f"/posts/{loan['post']}",
+                         text=gettext("À rendre demain : « %(title)s »", title=loan["post.title"]))
+    return len(due)

@@ -1,23 +1,415 @@
-"""The neighbourhood feed."""
+"""The neighbourhood feed, annonces, photos, replies and loans."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get
+import asyncio
+import contextlib
+import logging
+from datetime import date, datetime, timedelta
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.response import File
 
 from app.accounts.guards import requires_member
+from app.accounts.tables import User
+from app.forms import Form
+from app.i18n import _, gettext
+from app.moderation.blocks import blocked_ids
 from app.neighbourhoods import queries as hoods
-from app.posts import queries
-from app.web import render
+from app.notify.queries import notify
+from app.posts import extensions, queries
+from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
+from app.posts.permissions import can_moderate, can_see, is_author
+from app.posts.photos import MAX_PHOTOS, PhotoRefused, delete_files, path_for, store
+from app.posts.tables import Photo, Post
+from app.settings import get_settings
+from app.web import is_htmx, limit, render, see_other, wants_fragment
+
+log = logging.getLogger("voisinage.posts")
+
+TITLE_MAX = 120
+BODY_MAX = 5000
+REPLY_MAX = 2000
+
+
+def _cursor(raw: str | None) -> int | None:
+    try:
+        value = int(raw or "")
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+async def visible_post(request: Request, post_id: int) -> tuple[dict, bool]:
+    """The post if the viewer may see it, and whether they moderate it; 404 otherwise."""
+    found = await queries.post_by_id(post_id)
+    if found is None:
+        raise NotFoundException()
+    moderator = await can_moderate(request.user, found["neighbourhood"])
+    if not can_see(request.user, found, moderator):
+        raise NotFoundException()
+    if found["author"] and found["author"] in await blocked_ids(request.user.id):
+        raise NotFoundException()
+    return found, moderator
+
+
+async def own_post(request: Request, post_id: int) -> dict:
+    found, _moderator = await visible_post(request, post_id)
+    if not is_author(request.user, found):
+        raise NotFoundException()
+    return found
+
+
+def _feed_url(kind: str | None, q: str | None, before: int | None) -> str:
+    from urllib.parse import urlencode
+
+    params = {k: v for k, v in (("kind", kind), ("q", q), ("before", before)) if v}
+    return "/feed" + ("?" + urlencode(params) if params else "")
 
 
 class FeedController(Controller):
-    @get("/feed", guards=[requires_member])
+    guards = [requires_member]
+
+    @get("/feed")
     async def feed(self, request: Request) -> Response:
-        hood = await hoods.by_id(request.user.neighbourhood)
+        user = request.user
+        hood = await hoods.by_id(user.neighbourhood)
         if hood.status == "forming":
             return render(request, "neighbourhoods/forming.html", {"hood": hood, "threshold": hoods.OPENING_THRESHOLD})
-        posts = await queries.latest(hood.id)
-        return render(request, "posts/feed.html", {"hood": hood, "posts": posts})
+        kind = request.query_params.get("kind") or None
+        if kind not in KINDS:
+            kind = None
+        q = " ".join((request.query_params.get("q") or "").split())[:100]
+        before = _cursor(request.query_params.get("before"))
+        blocked = await blocked_ids(user.id)
+        if q:
+            posts, next_cursor = await queries.search_page(hood.id, user.id, q, before=before, blocked=blocked)
+        else:
+            posts, next_cursor = await queries.feed_page(hood.id, user.id, kind=kind, before=before, blocked=blocked)
+        pinned = [] if (before or q or kind) else await queries.pinned(hood.id, user.id, blocked)
+        pinned_ids = {p["id"] for p in pinned}
+        posts = [p for p in posts if p["id"] not in pinned_ids]
+        context = {
+            "hood": hood, "posts": posts, "pinned": pinned, "kind": kind, "q": q, "kinds": KINDS,
+            "next_url": _feed_url(kind, q, next_cursor) if next_cursor else None,
+        }
+        return render(request, "posts/feed.html", context, fragment="posts/_page.html")
 
 
-ROUTES = [FeedController]
+def _details_form(form: Form, kind: str) -> dict:
+    details: dict = {}
+    if kind in ("lend", "borrow"):
+        days = form.integer("loan_days", minimum=1, maximum=90, required=kind == "lend")
+        if days:
+            details["loan_days"] = days
+    if kind == "help_request":
+        skill = form.choice("skill", tuple(SKILLS), required=False)
+        if skill:
+            details["skill"] = skill
+    if kind == "lost_found":
+        where = form.text("where", max_length=120, required=False)
+        if where:
+            details["where"] = where
+    return details
+
+
+def _validate(form: Form, kind: str) -> tuple[str, str, dict]:
+    title = form.text("title", max_length=TITLE_MAX, min_length=3)
+    body = form.text("body", max_length=BODY_MAX, multiline=True)
+    return title, body, _details_form(form, kind)
+
+
+def _civility_check(form: Form, text: str) -> None:
+    try:
+        from app.moderation.civility import needs_nudge
+    except ImportError:
+        return
+    if form["confirmed_civility"] != "1" and needs_nudge(text):
+        form.error("body", _("Votre message pourrait blesser. Voulez-vous reformuler ? Vous pouvez aussi l'envoyer tel quel."))
+        form.values["nudged"] = True
+
+
+def _posting_refusal(user: User, hood) -> str | None:
+    try:
+        from app.moderation.trust import posting_refusal
+    except ImportError:
+        return None
+    return posting_refusal(user, hood)
+
+
+async def _read_photos(data, form: Form) -> list[tuple[bytes, str]]:
+    files = [f for f in data.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
+    if len(files) > MAX_PHOTOS:
+        form.error("photos", _("%(n)s photos au plus (vous en avez choisi %(m)s).", n=MAX_PHOTOS, m=len(files)))
+        return []
+    out = []
+    for upload in files:
+        out.append((await upload.read(), upload.filename[:80]))
+    return out
+
+
+class PostController(Controller):
+    guards = [requires_member]
+
+    @get("/posts/new")
+    async def new(self, request: Request) -> Response:
+        kind = request.query_params.get("kind") or ""
+        if kind == "event":
+            return see_other("/events/new")
+        hood = await hoods.by_id(request.user.neighbourhood)
+        if hood.status != "open":
+            return see_other("/feed")
+        if kind not in KINDS:
+            return render(request, "posts/choose_kind.html", {"kinds": KINDS})
+        refusal = _posting_refusal(request.user, hood)
+        return render(request, "posts/new.html", {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal,
+                                                  **_form_choices()})
+
+    @post("/posts", request_max_body_size=64 * 1024 * 1024)
+    async def create(self, request: Request) -> Response:
+        user = request.user
+        limit(request, f"post:{user.id}", 20, 3600)
+        hood = await hoods.by_id(user.neighbourhood)
+        data = await request.form()
+        form = Form(data)
+        kind = form.choice("kind", tuple(k for k in KINDS if k != "event"))
+        if "kind" in form.errors:
+            raise NotFoundException()
+        if hood.status != "open":
+            return see_other("/feed")
+        refusal = _posting_refusal(user, hood)
+        if refusal:
+            return render(request, "posts/new.html", {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
+                          status_code=403)
+        title, body, details = _validate(form, kind)
+        uploads = await _read_photos(data, form)
+        if not form.errors:
+            _civility_check(form, f"{title}\n{body}")
+        stored = []
+        if not form.errors:
+            for content, filename in uploads:
+                try:
+                    stored.append(await store(content, filename, get_settings().uploads_dir))
+                except PhotoRefused as refused:
+                    form.error("photos", str(refused))
+                    break
+        if form.errors:
+            # Nothing half-saved: photos already written for this form go too.
+            delete_files(get_settings().uploads_dir, [p.name for p in stored])
+            return render(request, "posts/new.html", {"form": form, "kind": kind, **_form_choices()},
+                          fragment="posts/_form.html", status_code=422)
+        post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details, photos=stored)
+        if kind == "help_request" and details.get("skill"):
+            helpers = await queries.helpers_for(hood.id, details["skill"])
+            await notify(helpers, "help_match", url=f"/posts/{post_id}", actor_id=user.id,
+                         text=gettext("%(who)s cherche de l'aide : « %(title)s »",
+                                      who=display_name(user.first_name, user.last_name), title=title))
+        return see_other(f"/posts/{post_id}")
+
+    @get("/posts/validate")
+    async def validate(self, request: Request) -> Response:
+        """One field checked while the neighbour types (htmx); the full check
+        runs again on submit, with or without JavaScript."""
+        form = Form(request.query_params)
+        name = form["field"]
+        kind = form["kind"] if form["kind"] in KINDS else "give"
+        _validate(form, kind)
+        if name not in ("title", "body", "loan_days", "skill", "where"):
+            raise NotFoundException()
+        return render(request, "posts/_field_error.html", {"name": name, "error": form.errors.get(name, "")})
+
+    @get("/posts/{post_id:int}")
+    async def show(self, request: Request, post_id: int) -> Response:
+        found, moderator = await visible_post(request, post_id)
+        return await _render_post(request, found, moderator, Form())
+
+    @get("/posts/{post_id:int}/edit")
+    async def edit_form(self, request: Request, post_id: int) -> Response:
+        found = await own_post(request, post_id)
+        data = {"title": found["title"], "body": found["body"], "kind": found["kind"]}
+        for key, value in (found.get("details") or {}).items():
+            data[key] = str(value)
+        return render(request, "posts/edit.html", {"form": Form(data), "post": found, "kind": found["kind"], **_form_choices()})
+
+    @post("/posts/{post_id:int}/edit")
+    async def edit(self, request: Request, post_id: int) -> Response:
+        found = await own_post(request, post_id)
+        form = Form(await request.form())
+        title, body, details = _validate(form, found["kind"])
+        if form.errors:
+            return render(request, "posts/edit.html", {"form": form, "post": found, "kind": found["kind"], **_form_choices()},
+                          status_code=422)
+        await queries.update_post(post_id, title=title, body=body, details=details)
+        return see_other(f"/posts/{post_id}")
+
+    @post("/posts/{post_id:int}/delete")
+    async def delete(self, request: Request, post_id: int) -> Response:
+        await own_post(request, post_id)
+        names = await queries.delete_post(post_id)
+        delete_files(get_settings().uploads_dir, names)
+        return see_other("/feed?notice=post_deleted")
+
+    @post("/posts/{post_id:int}/status")
+    async def status(self, request: Request, post_id: int) -> Response:
+        found = await own_post(request, post_id)
+        form = Form(await request.form())
+        allowed = STATUSES.get(found["kind"], {})
+        wanted = form["status"]
+        if found["kind"] == "lend" and wanted == "lent":
+            borrower = form.integer("borrower", minimum=1, maximum=2**31 - 1)
+            due_on = _date(form, "due_on")
+            if borrower and borrower not in await queries.participants(post_id):
+                form.error("borrower", _("Choisissez un voisin qui a répondu à l'annonce."))
+            if form.errors:
+                return await _show_with_errors(request, found, form)
+            await queries.lend(post_id, request.user.id, borrower, due_on)
+            await notify([borrower], "loan", url=f"/posts/{post_id}", actor_id=request.user.id,
+                         text=gettext("%(who)s vous prête « %(title)s » jusqu'au %(due)s",
+                                      who=display_name(request.user.first_name, request.user.last_name),
+                                      title=found["title"], due=due_on.strftime("%d/%m/%Y")))
+        elif found["kind"] == "lend" and wanted == "returned":
+            await queries.returned(post_id)
+        elif wanted in allowed:
+            await queries.set_status(post_id, wanted)
+        else:
+            form.error("status", _("Choisissez une des options proposées."))
+            return await _show_with_errors(request, found, form)
+        return see_other(f"/posts/{post_id}")
+
+    @post("/posts/{post_id:int}/replies")
+    async def reply(self, request: Request, post_id: int) -> Response:
+        user = request.user
+        found, moderator = await visible_post(request, post_id)
+        limit(request, f"reply:{user.id}", 60, 3600)
+        form = Form(await request.form())
+        body = form.text("body", max_length=REPLY_MAX, multiline=True)
+        if found["locked"]:
+            form.error("body", _("Les réponses sont fermées pour cette annonce."))
+        if _suspended(user):
+            form.error("body", _("Votre compte est suspendu : vous ne pouvez pas répondre."))
+        if not form.errors:
+            _civility_check(form, body)
+        if form.errors:
+            return await _thread(request, found, moderator, form, status_code=422)
+        _reply_id, earlier = await queries.add_reply(post_id, user.id, body)
+        who = display_name(user.first_name, user.last_name)
+        url = f"/posts/{post_id}#replies"
+        if found["author"]:
+            await notify([found["author"]], "reply_to_post", url=url, actor_id=user.id,
+                         text=gettext("%(who)s a répondu à « %(title)s »", who=who, title=found["title"]))
+        await notify([u for u in earlier if u != found["author"]], "reply_in_thread", url=url, actor_id=user.id,
+                     text=gettext("%(who)s a aussi répondu à « %(title)s »", who=who, title=found["title"]))
+        if wants_fragment(request):
+            return await _thread(request, found, moderator, Form())
+        return see_other(url)
+
+
+def _suspended(user: User) -> bool:
+    from datetime import timezone
+
+    until = user.suspended_until
+    return until is not None and until > datetime.now(timezone.utc)
+
+
+def _date(form: Form, field: str) -> date | None:
+    raw = form[field].strip()
+    form.values[field] = raw
+    if not raw:
+        form.error(field, _("Ce champ est obligatoire."))
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        form.error(field, _("Indiquez une date (jj/mm/aaaa)."))
+        return None
+    today = datetime.now(queries.PARIS).date()
+    if value < today:
+        form.error(field, _("Cette date est déjà passée."))
+    elif value > today + timedelta(days=365):
+        form.error(field, _("Un an au plus."))
+    return value
+
+
+async def _thread(request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200) -> Response:
+    replies = await queries.replies_of(found["id"], await blocked_ids(request.user.id))
+    context = {"post": found, "replies": replies, "form": form, "moderator": moderator}
+    return render(request, "posts/thread.html", context, fragment="posts/_thread.html", status_code=status_code)
+
+
+async def _render_post(request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200) -> Response:
+    post_id = found["id"]
+    mine = is_author(request.user, found)
+    replies = await queries.replies_of(post_id, await blocked_ids(request.user.id))
+    photos = await queries.photos_of(post_id) if found["photo_count"] else []
+    loan = await queries.current_loan(post_id) if found["kind"] == "lend" else None
+    candidates = []
+    if mine and found["kind"] == "lend":
+        # Whoever borrows it has answered the annonce: no address book to leak.
+        ids = await queries.participants(post_id)
+        if ids:
+            candidates = await User.select(User.id, User.first_name, User.last_name).where(User.id.is_in(ids[:50]))
+    panel_templates, panel_context = await extensions.post_panels(found, request.user)
+    return render(request, "posts/show.html", {
+        "post": found, "replies": replies, "photos": photos, "moderator": moderator, "mine": mine,
+        "loan": loan, "candidates": candidates, "statuses": STATUSES.get(found["kind"], {}), "form": form,
+        "singular": SINGULAR, "panel_templates": panel_templates, **panel_context,
+    }, status_code=status_code)
+
+
+async def _show_with_errors(request: Request, found: dict, form: Form) -> Response:
+    return await _render_post(request, found, await can_moderate(request.user, found["neighbourhood"]), form, 422)
+
+
+def _form_choices() -> dict:
+    return {"skills": SKILLS, "kinds": KINDS, "singular": SINGULAR}
+
+
+@get("/photos/{name:str}/{size:str}", guards=[requires_member])
+async def photo(request: Request, name: str, size: str) -> File:
+    """Photos are private to the neighbourhood, like the posts they belong to."""
+    if size not in ("large", "thumb"):
+        raise NotFoundException()
+    row = await Photo.select(Photo.name, Photo.post.neighbourhood, Photo.post.status, Photo.post.author).where(
+        Photo.name == name).first()
+    if row is None or row["post.neighbourhood"] != request.user.neighbourhood:
+        raise NotFoundException()
+    if row["post.status"] in ("hidden", "removed") and row["post.author"] != request.user.id \
+            and not await can_moderate(request.user, row["post.neighbourhood"]):
+        raise NotFoundException()
+    path = path_for(get_settings().uploads_dir, name, size)
+    if not path.exists():
+        raise NotFoundException()
+    return File(path=path, media_type="image/webp", content_disposition_type="inline",
+                headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+# Loan reminders run hourly inside the server unless a separate worker does.
+_reminder_task: asyncio.Task | None = None
+
+
+async def _remind_forever() -> None:
+    while True:
+        try:
+            await queries.send_loan_reminders()
+        except Exception:  # noqa: BLE001 - a failed round must not end the loop
+            log.exception("loan reminders failed")
+        await asyncio.sleep(3600)
+
+
+async def start_reminders() -> None:
+    global _reminder_task
+    _reminder_task = asyncio.create_task(_remind_forever())
+
+
+async def stop_reminders() -> None:
+    if _reminder_task is not None:
+        _reminder_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _reminder_task
+
+
+ON_STARTUP = [start_reminders]
+ON_SHUTDOWN = [stop_reminders]
+ROUTES = [FeedController, PostController, photo]

@@ -1,0 +1,33 @@
+"""Posts, replies and photos, made the way neighbours make them."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from app.posts import queries
+
+
+async def make_post(author, *, kind: str = "give", title: str = "Perceuse à donner", body: str = "Elle marche très bien.",
+                    details: dict | None = None) -> int:
+    return await queries.create_post(author=author, kind=kind, title=title, body=body, details=details or {}, photos=[])
+
+
+def jpeg_bytes(width: int = 2400, height: int = 1600, *, gps: bool = False) -> bytes:
+    """A phone-like JPEG, optionally carrying a GPS position in its EXIF."""
+    image = Image.new("RGB", (width, height), (40, 120, 90))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0110] = "Model X"  # Model
+    if gps:
+        exif[0x8825] = {1: "N", 2: (47.0, 19.0, 0.0), 3: "E", 4: (5.0, 2.0, 0.0)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=85)
+    return out.getvalue()
+
+
+def png_bytes(width: int = 800, height: int = 600) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (width, height), (200, 10, 10, 255)).save(out, "PNG")
+    return out.getvalue()
