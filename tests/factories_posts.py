@@ -31,3 +31,29 @@ def png_bytes(width: int = 800, height: int = 600) -> bytes:
     out = io.BytesIO()
     Image.new("RGBA", (width, height), (200, 10, 10, 255)).save(out, "PNG")
     return out.getvalue()
+
+
+async def neighbours(n: int = 2, **kwargs):
+    """A fresh quartier and n neighbours living in it."""
+    from tests.factories import make_neighbourhood, make_user
+
+    hood = await make_neighbourhood(**kwargs)
+    names = ["Claire", "Paul", "Yasmine", "Hugo", "Léa", "Karim"]
+    people = [await make_user(hood, first_name=names[i % len(names)], last_name=f"Voisin{i}") for i in range(n)]
+    return hood, people
+
+
+async def signed_in(make_client, user):
+    from tests.factories import login
+
+    client = await make_client()
+    await login(client, user)
+    return client
+
+
+async def publish(client, data: dict, files=None):
+    """Posts the new-annonce form as the browser does (multipart)."""
+    from tests.factories import ensure_csrf
+
+    token = await ensure_csrf(client)
+    return await client.post("/posts", data={**data, "_csrf_token": token}, files=files or {"photos": ("", b"", "application/octet-stream")})

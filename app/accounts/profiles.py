@@ -1,3 +1,82 @@
-"""Profiles and the "Qui peut m'aider ?" directory."""
+"""Profiles and the "Qui peut m'aider ?" directory.
 
-ROUTES: list = []
+A profile shows what neighbours need to trust each other (first name and
+initial, quartier, skills, open annonces), never the address.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+
+from app.accounts.guards import requires_member
+from app.accounts.queries import user_by_id
+from app.accounts.tables import User
+from app.forms import Form
+from app.i18n import _
+from app.moderation.blocks import blocked_ids
+from app.neighbourhoods import queries as hoods
+from app.posts import queries as posts
+from app.posts.kinds import SKILLS
+from app.web import render, see_other
+
+BIO_MAX = 500
+
+
+class ProfileController(Controller):
+    guards = [requires_member]
+
+    @get("/users/{user_id:int}")
+    async def show(self, request: Request, user_id: int) -> Response:
+        me = request.user
+        person = await user_by_id(user_id)
+        if person is None or person.neighbourhood != me.neighbourhood or person.id in await blocked_ids(me.id):
+            raise NotFoundException()
+        open_posts, _next = await posts.feed_page(me.neighbourhood, me.id, author=person.id, limit=10)
+        loans = await posts.loans_of(person.id) if person.id == me.id else []
+        return render(request, "accounts/profile.html", {
+            "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
+            "loans": loans, "skills": SKILLS, "is_me": person.id == me.id,
+        })
+
+    @get("/neighbours")
+    async def neighbours(self, request: Request) -> Response:
+        me = request.user
+        skill = request.query_params.get("skill") or ""
+        if skill and skill not in SKILLS:
+            raise NotFoundException()
+        context = {"skills": SKILLS, "skill": skill, "hood": await hoods.by_id(me.neighbourhood)}
+        if skill:
+            after = request.query_params.get("after")
+            people, next_after = await posts.skill_page(me.neighbourhood, skill, after=int(after) if (after or "").isdigit() else None)
+            context.update(people=people, next_after=next_after)
+        else:
+            context["directory"] = await posts.directory(me.neighbourhood)
+        return render(request, "accounts/neighbours.html", context)
+
+    @get("/settings/profile")
+    async def profile_form(self, request: Request) -> Response:
+        me = request.user
+        form = Form({"bio": me.bio or ""})
+        form.values["skills"] = list(me.skills or [])
+        return render(request, "accounts/profile_form.html", {"form": form, "skills": SKILLS})
+
+    @post("/settings/profile")
+    async def save_profile(self, request: Request) -> Response:
+        me = request.user
+        data = await request.form()
+        form = Form(data)
+        bio = form.text("bio", max_length=BIO_MAX, required=False, multiline=True)
+        chosen = [s for s in data.getall("skills", []) if isinstance(s, str)]
+        if any(s not in SKILLS for s in chosen):
+            form.error("skills", _("Choisissez une des options proposées."))
+        form.values["skills"] = chosen
+        if form.errors:
+            return render(request, "accounts/profile_form.html", {"form": form, "skills": SKILLS}, status_code=422)
+        # Only these two fields: whatever else the request carries is ignored.
+        await User.update({User.bio: bio}).where(User.id == me.id)
+        await posts.set_skills(me, sorted(set(chosen), key=list(SKILLS).index))
+        return see_other(f"/users/{me.id}?notice=profile_saved")
+
+
+ROUTES = [ProfileController]

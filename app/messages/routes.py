@@ -1,3 +1,155 @@
-"""Routes of the messages domain."""
+"""Private messages: /messages, one conversation, writing to a neighbour."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+
+from app.accounts.guards import requires_member
+from app.accounts.queries import user_by_id
+from app.forms import Form
+from app.i18n import _, gettext
+from app.messages import queries
+from app.moderation.blocks import blocked_ids
+from app.notify.queries import notify
+from app.posts.kinds import display_name
+from app.posts.tables import Post
+from app.web import limit, render, see_other, wants_fragment
+
+BODY_MAX = 2000
+
+
+async def _recipient(request: Request, raw: str | None):
+    """A neighbour of the same quartier who has not blocked (nor been blocked by) the sender."""
+    try:
+        recipient_id = int(raw or "")
+    except ValueError:
+        raise NotFoundException() from None
+    recipient = await user_by_id(recipient_id)
+    me = request.user
+    if (recipient is None or recipient.id == me.id or recipient.neighbourhood != me.neighbourhood
+            or recipient.id in await blocked_ids(me.id)):
+        raise NotFoundException()
+    return recipient
+
+
+async def _about(request: Request, raw: str | None) -> dict | None:
+    if not raw:
+        return None
+    try:
+        post_id = int(raw)
+    except ValueError:
+        raise NotFoundException() from None
+    found = await Post.select(Post.id, Post.title, Post.neighbourhood).where(Post.id == post_id).first()
+    if found is None or found["neighbourhood"] != request.user.neighbourhood:
+        raise NotFoundException()
+    return found
+
+
+def _refusal(request: Request, recipient) -> str | None:
+    try:
+        from app.moderation.trust import message_refusal
+    except ImportError:
+        return None
+    return message_refusal(request.user, recipient)
+
+
+class MessageController(Controller):
+    guards = [requires_member]
+
+    @get("/messages")
+    async def index(self, request: Request) -> Response:
+        conversations = await queries.inbox(request.user.id, await blocked_ids(request.user.id))
+        return render(request, "messages/index.html", {"conversations": conversations})
+
+    @get("/messages/new")
+    async def new(self, request: Request) -> Response:
+        recipient = await _recipient(request, request.query_params.get("to"))
+        about = await _about(request, request.query_params.get("post"))
+        form = Form({"to": str(recipient.id), "post": str(about["id"]) if about else ""})
+        return render(request, "messages/new.html", {"form": form, "recipient": recipient, "about": about})
+
+    @post("/messages")
+    async def create(self, request: Request) -> Response:
+        me = request.user
+        form = Form(await request.form())
+        recipient = await _recipient(request, form["to"])
+        about = await _about(request, form["post"])
+        limit(request, f"message:{me.id}", 60, 3600)
+        body = form.text("body", max_length=BODY_MAX, multiline=True)
+        if not await queries.has_written_to(me.id, recipient.id):
+            refusal = await _maybe_await(_refusal(request, recipient))
+            if refusal:
+                form.error("body", refusal)
+        if form.errors:
+            return render(request, "messages/new.html", {"form": form, "recipient": recipient, "about": about},
+                          status_code=422)
+        conversation_id = await queries.send(me.id, recipient.id, body, post_id=about["id"] if about else None)
+        await _tell(me, recipient.id, conversation_id)
+        return see_other(f"/messages/{conversation_id}")
+
+    @get("/messages/{conversation_id:int}")
+    async def show(self, request: Request, conversation_id: int) -> Response:
+        conversation = await self._mine(request, conversation_id)
+        return await _render_conversation(request, conversation, Form())
+
+    @post("/messages/{conversation_id:int}")
+    async def reply(self, request: Request, conversation_id: int) -> Response:
+        me = request.user
+        conversation = await self._mine(request, conversation_id)
+        other = conversation["user_b"] if conversation["user_a"] == me.id else conversation["user_a"]
+        limit(request, f"message:{me.id}", 60, 3600)
+        form = Form(await request.form())
+        body = form.text("body", max_length=BODY_MAX, multiline=True)
+        if other is None:
+            form.error("body", _("Ce voisin a quitté Voisinage."))
+        elif other in await blocked_ids(me.id):
+            raise NotFoundException()
+        if form.errors:
+            return await _render_conversation(request, conversation, form, status_code=422)
+        await queries.send(me.id, other, body, conversation_id=conversation_id)
+        await queries.mark_read(conversation, me.id)
+        await _tell(me, other, conversation_id)
+        if wants_fragment(request):
+            return await _render_conversation(request, conversation, Form())
+        return see_other(f"/messages/{conversation_id}#last")
+
+    @post("/messages/{conversation_id:int}/read")
+    async def read(self, request: Request, conversation_id: int) -> Response:
+        conversation = await self._mine(request, conversation_id)
+        await queries.mark_read(conversation, request.user.id)
+        if wants_fragment(request):
+            return Response(content="", status_code=200)
+        return see_other(f"/messages/{conversation_id}")
+
+    async def _mine(self, request: Request, conversation_id: int) -> dict:
+        conversation = await queries.conversation_for(conversation_id, request.user.id)
+        if conversation is None:
+            raise NotFoundException()
+        return conversation
+
+
+async def _maybe_await(value):
+    import inspect
+
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _tell(sender, recipient_id: int, conversation_id: int) -> None:
+    await notify([recipient_id], "message", url=f"/messages/{conversation_id}", actor_id=sender.id,
+                 text=gettext("Nouveau message de %(who)s", who=display_name(sender.first_name, sender.last_name)))
+
+
+async def _render_conversation(request: Request, conversation: dict, form: Form, status_code: int = 200) -> Response:
+    me = request.user
+    other_id = conversation["user_b"] if conversation["user_a"] == me.id else conversation["user_a"]
+    other = await user_by_id(other_id) if other_id else None
+    before = request.query_params.get("before")
+    messages, older = await queries.messages_of(conversation["id"], before=int(before) if (before or "").isdigit() else None)
+    unread = conversation["a_unread"] if conversation["user_a"] == me.id else conversation["b_unread"]
+    context = {"conversation": conversation, "messages": messages, "older": older, "other": other, "form": form,
+               "unread": unread}
+    return render(request, "messages/show.html", context, fragment="messages/_conversation.html", status_code=status_code)
+
+
+ROUTES = [MessageController]

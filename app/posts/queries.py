@@ -43,9 +43,14 @@ def _visibility(viewer_id: int, blocked: list[int], args: list) -> str:
 
 
 async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, before: int | None = None,
-                    blocked: list[int] | None = None, limit: int = PAGE) -> tuple[list[dict], int | None]:
+                    blocked: list[int] | None = None, author: int | None = None,
+                    limit: int = PAGE) -> tuple[list[dict], int | None]:
     args: list = [hood_id]
     sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
+    if author:
+        # A profile's open annonces, through the (author, created_at, id) index.
+        sql += " AND p.author = {} AND p.status IN ('open', 'reserved', 'lent')"
+        args.append(author)
     if kind:
         sql += " AND p.kind = {}"
         args.append(kind)
