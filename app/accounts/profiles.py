@@ -17,7 +17,7 @@ from app.i18n import _
 from app.moderation.blocks import blocked_ids
 from app.neighbourhoods import queries as hoods
 from app.posts import queries as posts
-from app.posts.kinds import SKILLS
+from app.posts.kinds import SKILLS, skills_of
 from app.web import render, see_other
 
 BIO_MAX = 500
@@ -36,7 +36,7 @@ class ProfileController(Controller):
         loans = await posts.loans_of(person.id) if person.id == me.id else []
         return render(request, "accounts/profile.html", {
             "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
-            "loans": loans, "skills": SKILLS, "is_me": person.id == me.id,
+            "loans": loans, "skills": SKILLS, "offered": skills_of(person), "is_me": person.id == me.id,
         })
 
     @get("/neighbours")
@@ -58,7 +58,7 @@ class ProfileController(Controller):
     async def profile_form(self, request: Request) -> Response:
         me = request.user
         form = Form({"bio": me.bio or ""})
-        form.values["skills"] = list(me.skills or [])
+        form.values["skills"] = skills_of(me)
         return render(request, "accounts/profile_form.html", {"form": form, "skills": SKILLS})
 
     @post("/settings/profile")

@@ -65,3 +65,13 @@ def display_name(first: str | None, last: str | None) -> str:
     if not first:
         return gettext("Ancien voisin")
     return f"{first} {last[:1]}." if last else first
+
+
+def skills_of(user) -> list[str]:
+    """The skills a neighbour offers (JSON comes back as text on some engines)."""
+    import json
+
+    value = user.skills if not isinstance(user, dict) else user.get("skills")
+    if isinstance(value, str):
+        value = json.loads(value or "[]")
+    return [s for s in (value or []) if s in SKILLS]
