@@ -50,6 +50,8 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Template:
     ctx = dict(context or {})
+    # Fragments are rendered without base.html, which is where `me` is set for pages.
+    ctx.setdefault("me", request.scope.get("user"))
     name = fragment if fragment and wants_fragment(request) else page
     return Template(
         template_name=name,
@@ -183,8 +185,14 @@ def error_page(request: Request, exc: Exception) -> Response:
         request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
     detail = str(getattr(exc, "detail", ""))
     headers = {"Retry-After": "300"} if status == 429 else {}
+    template = "pages/error.html"
+    if wants_fragment(request):
+        # An htmx request aimed at a small part of the page: show the error
+        # in place of the main content instead of nesting a whole page there.
+        template = "pages/_error.html"
+        headers.update({"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
     return Template(
-        template_name="pages/error.html",
+        template_name=template,
         context={"status": status, "title": _(ERROR_TITLES[status]), "message": _error_message(status, detail)},
         status_code=status,
         headers={"Vary": "HX-Request", **headers},

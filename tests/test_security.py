@@ -137,3 +137,14 @@ async def test_on_https_cookies_are_secure_host_only_and_hsts_is_sent(on_https):
         session_cookie = [v for k, v in done.headers.multi_items() if k == "set-cookie" and v.startswith("__Host-session=")]
         assert session_cookie and "Secure" in session_cookie[0] and "HttpOnly" in session_cookie[0]
         assert "Path=/" in session_cookie[0] and "Domain" not in session_cookie[0]
+
+
+async def test_an_error_during_an_htmx_request_replaces_the_main_content_not_a_fragment(client):
+    response = await client.get("/posts/999999999", headers={"HX-Request": "true"})
+    assert response.status_code in (303, 404)
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    await login(client, user)
+    response = await client.get("/posts/999999999", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert response.headers["hx-retarget"] == "#main" and "<html" not in response.text
+    assert "Page introuvable" in response.text
