@@ -34,6 +34,8 @@ PEOPLE = [
 ]
 
 POSTS = [
+    ("yasmine@demo.voisinage.fr", "discussion", "Bienvenue aux nouveaux voisins !", "Présentez-vous ici : depuis quand habitez-vous le quartier, qu'aimez-vous y faire ?"),
+    ("paul@demo.voisinage.fr", "lost_found", "Chat tigré perdu rue Musette", "Il s'appelle Filou, il porte un collier rouge. Merci de me prévenir si vous le voyez !"),
     ("claire@demo.voisinage.fr", "give", "Donne poussette en bon état", "Poussette pliable, servie pour deux enfants, à venir chercher rue de la Liberté."),
     ("paul@demo.voisinage.fr", "lend", "Prête perceuse-visseuse", "Perceuse avec deux batteries et un jeu de forets. Pour un week-end, sans souci."),
     ("yasmine@demo.voisinage.fr", "help_request", "Quelqu'un pour m'aider à monter une armoire ?", "Samedi matin, une heure à deux. Café et croissants offerts !"),
@@ -69,10 +71,48 @@ async def load_demo() -> bool:
             raise ValueError(f"demo address {address} is outside {slug}")
         await hoods.join(user, hood, place.label, lat, lon)
         users[email] = user
+    post_ids: dict[str, int] = {}
     for i, (email, kind, title, body) in enumerate(POSTS):
         author = users[email]
         created = now - timedelta(hours=3 * (len(POSTS) - i))
         hood_id = (await User.select(User.neighbourhood).where(User.id == author.id).first())["neighbourhood"]
-        await Post.insert(Post(neighbourhood=hood_id, author=author.id, kind=kind, title=title, body=body,
-                               created_at=created, updated_at=created))
+        rows = await Post.insert(Post(neighbourhood=hood_id, author=author.id, kind=kind, title=title, body=body,
+                                      details=DETAILS.get(title, {}), created_at=created, updated_at=created))
+        post_ids[title] = rows[0]["id"]
+    await _people_and_conversations(users, post_ids)
     return True
+
+
+DETAILS = {
+    "Prête perceuse-visseuse": {"loan_days": 3},
+    "Quelqu'un pour m'aider à monter une armoire ?": {"skill": "bricolage"},
+    "Cherche escabeau pour un après-midi": {"loan_days": 1},
+}
+
+SKILLS = {
+    "paul@demo.voisinage.fr": ["bricolage", "jardinage"],
+    "hugo@demo.voisinage.fr": ["informatique"],
+    "yasmine@demo.voisinage.fr": ["courses", "cuisine"],
+    "claire@demo.voisinage.fr": ["soutien_scolaire"],
+    "lea@demo.voisinage.fr": ["animaux"],
+}
+
+
+async def _people_and_conversations(users: dict[str, User], post_ids: dict[str, int]) -> None:
+    from app.accounts.queries import user_by_id
+    from app.messages import queries as messages
+    from app.moderation.tables import ModeratorAssignment
+    from app.posts import queries as posts
+
+    for email, skills in SKILLS.items():
+        await posts.set_skills(await user_by_id(users[email].id), skills)
+    for email in ("claire@demo.voisinage.fr", "paul@demo.voisinage.fr", "karim@demo.voisinage.fr"):
+        await User.update({User.verification: "verified"}).where(User.id == users[email].id)
+    paul, claire, yasmine = (users[f"{n}@demo.voisinage.fr"] for n in ("paul", "claire", "yasmine"))
+    dijon = await hoods.by_slug("dijon-centre")
+    await ModeratorAssignment.insert(ModeratorAssignment(user=paul.id, neighbourhood=dijon.id))
+    armoire = post_ids["Quelqu'un pour m'aider à monter une armoire ?"]
+    await posts.add_reply(armoire, paul.id, "Je suis libre samedi à 10 h, j'apporte ma visseuse.")
+    await posts.add_reply(armoire, claire.id, "Je peux venir tenir les portes si besoin !")
+    await messages.send(claire.id, paul.id, "Bonjour Paul, la perceuse est-elle libre ce week-end ?",
+                        post_id=post_ids["Prête perceuse-visseuse"])

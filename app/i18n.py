@@ -27,11 +27,18 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
 
 
+class _French(_gettext.NullTranslations):
+    """The source texts, with French plurals: 0 and 1 are singular (« 0 réponse »)."""
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n <= 1 else plural
+
+
 @lru_cache(maxsize=None)
 def translations(locale: str) -> _gettext.NullTranslations:
     po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     if locale == DEFAULT_LOCALE or not po.exists():
-        return _gettext.NullTranslations()
+        return _French()
     with po.open("rb") as fh:
         catalog = read_po(fh, locale=locale)
     buf = io.BytesIO()

@@ -55,3 +55,14 @@ def test_every_message_has_an_english_translation():
             if msgid not in translated:
                 missing.append(msgid)
     assert not missing, f"{len(missing)} messages without English: {missing[:5]}"
+
+
+def test_french_plurals_treat_zero_as_singular():
+    from app.i18n import current_locale, ngettext
+
+    token = current_locale.set("fr")
+    try:
+        assert ngettext("%(num)s réponse", "%(num)s réponses", 0) == "0 réponse"
+        assert ngettext("%(num)s réponse", "%(num)s réponses", 2) == "2 réponses"
+    finally:
+        current_locale.reset(token)
