@@ -81,7 +81,13 @@ def static_url(path: str) -> str:
 
 
 def format_when(value: datetime, fmt: str = "medium") -> str:
-    locale = i18n.current_locale.get()
+    return _format_when(value, fmt, i18n.current_locale.get())
+
+
+@lru_cache(maxsize=8192)
+def _format_when(value: datetime, fmt: str, locale: str) -> str:
+    # The same posts are shown again and again; Babel's formatting is the
+    # costliest part of rendering a feed page.
     return format_datetime(value.astimezone(PARIS), format=fmt, locale=locale, tzinfo=PARIS)
 
 
@@ -111,6 +117,9 @@ def make_environment(settings: Settings) -> Environment:
         undefined=StrictUndefined if settings.debug else Environment().undefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change with a deploy, not while serving: no stat() per render.
+        auto_reload=settings.debug,
+        cache_size=1000,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: i18n.translations(i18n.current_locale.get()).gettext(s),

@@ -30,4 +30,11 @@ async def healthz() -> PlainResponse:
     return PlainResponse(content={"status": "ok", "database": "ok"}, headers={"Cache-Control": "no-store"})
 
 
-ROUTES = [landing, privacy, healthz]
+@get("/ping", cache_control=None, media_type="text/plain")
+async def ping() -> str:
+    """Liveness without the database: what a load balancer probes, and the
+    plaintext baseline the feed benchmark compares against."""
+    return "pong"
+
+
+ROUTES = [landing, privacy, healthz, ping]

@@ -92,6 +92,9 @@ async def test_a_page_costs_the_same_number_of_queries_whatever_it_holds(make_cl
 
 
 async def _count_queries(engine, awaitable) -> int:
+    from app.neighbourhoods import queries as hoods
+
+    hoods._recent.clear()
     seen = []
     cls = type(engine)
     original = cls.run_querystring

@@ -17,6 +17,7 @@ from app.i18n import _
 from app.moderation.blocks import blocked_ids
 from app.neighbourhoods import queries as hoods
 from app.posts import queries as posts
+from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
 from app.web import render, see_other
 
@@ -33,6 +34,7 @@ class ProfileController(Controller):
         if person is None or person.neighbourhood != me.neighbourhood or person.id in await blocked_ids(me.id):
             raise NotFoundException()
         open_posts, _next = await posts.feed_page(me.neighbourhood, me.id, author=person.id, limit=10)
+        view.decorate(open_posts)
         loans = await posts.loans_of(person.id) if person.id == me.id else []
         return render(request, "accounts/profile.html", {
             "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,

@@ -9,6 +9,8 @@ async def blocked_ids(user_id: int) -> list[int]:
     """Everyone hidden from this user's eyes: those they blocked and those who
     blocked them (so a blocked person cannot keep writing under their posts
     unseen). Indexed by the unique (blocker, blocked) pair."""
-    mine = await Block.select(Block.blocked).where(Block.blocker == user_id)
-    theirs = await Block.select(Block.blocker).where(Block.blocked == user_id)
-    return sorted({r["blocked"] for r in mine} | {r["blocker"] for r in theirs})
+    rows = await Block.raw(
+        "SELECT blocked AS other FROM block WHERE blocker = {} UNION SELECT blocker FROM block WHERE blocked = {}",
+        user_id, user_id,
+    )
+    return sorted(r["other"] for r in rows)

@@ -21,7 +21,41 @@ def _slugify(text: str) -> str:
 
 
 async def by_id(neighbourhood_id: int) -> Neighbourhood | None:
-    return await Neighbourhood.objects().where(Neighbourhood.id == neighbourhood_id).first()
+    # On every page: plain SQL, as Piccolo's objects() builder costs more than the lookup.
+    rows = await Neighbourhood.raw("SELECT * FROM neighbourhood WHERE id = {}", neighbourhood_id)
+    if not rows:
+        return None
+    hood = Neighbourhood(_ignore_missing=True, **rows[0])
+    hood._exists_in_db = True
+    return hood
+
+
+_recent: dict[int, tuple[float, Neighbourhood]] = {}
+RECENT_SECONDS = 5.0
+
+
+async def current(neighbourhood_id: int) -> Neighbourhood | None:
+    """The neighbourhood for the header of a page: read at most every few
+    seconds per process. A neighbour count or an opening shows a few seconds
+    late; the feed, the busiest page, saves a query per view."""
+    import time
+
+    now = time.monotonic()
+    hit = _recent.get(neighbourhood_id)
+    if hit and now - hit[0] < RECENT_SECONDS:
+        return hit[1]
+    hood = await by_id(neighbourhood_id)
+    if hood is not None:
+        if len(_recent) > 5000:
+            _recent.clear()
+        _recent[neighbourhood_id] = (now, hood)
+    return hood
+
+
+def forget(*neighbourhood_ids: int | None) -> None:
+    """Changes made by this process show at once."""
+    for neighbourhood_id in neighbourhood_ids:
+        _recent.pop(neighbourhood_id, None)
 
 
 async def by_slug(slug: str) -> Neighbourhood | None:
@@ -85,6 +119,7 @@ async def _move_member(user_id: int, old_id: int | None, new_id: int, address: t
             await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count + 1}).where(
                 Neighbourhood.id == new_id
             )
+    forget(old_id, new_id)
 
 
 async def join(user: User, hood: Neighbourhood, label: str, lat: float, lon: float) -> None:
@@ -118,6 +153,7 @@ async def open_if_ready(neighbourhood_id: int) -> bool:
         & (Neighbourhood.status == "forming")
         & (Neighbourhood.member_count >= OPENING_THRESHOLD)
     ).returning(Neighbourhood.id)
+    forget(neighbourhood_id)
     return bool(result)
 
 
@@ -125,6 +161,7 @@ async def open_neighbourhood(slug: str) -> bool:
     result = await Neighbourhood.update({Neighbourhood.status: "open"}).where(
         Neighbourhood.slug == slug
     ).returning(Neighbourhood.id)
+    forget(*(r["id"] for r in result))
     return bool(result)
 
 

@@ -71,6 +71,26 @@ async def pinned(hood_id: int, viewer_id: int, blocked: list[int] | None = None)
     return [_normalise(r) for r in await Post.raw(sql, *args)]
 
 
+async def first_page(hood_id: int, viewer_id: int, blocked: list[int] | None = None,
+                     limit: int = PAGE) -> tuple[list[dict], list[dict], int | None]:
+    """The opening of the feed, pinned posts and the newest ones, in one
+    statement: the page everybody loads first should cost one round trip."""
+    pinned_args: list = [hood_id, True]
+    pinned_sql = (f"SELECT 1 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
+                  + _visibility(viewer_id, blocked or [], pinned_args) + " ORDER BY p.id DESC LIMIT 5")
+    latest_args: list = [hood_id]
+    latest_sql = (f"SELECT 2 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
+                  + _visibility(viewer_id, blocked or [], latest_args) + " ORDER BY p.id DESC LIMIT {}")
+    latest_args.append(limit + 1)
+    rows = await Post.raw(
+        f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({latest_sql}) AS latest_part",
+        *pinned_args, *latest_args,
+    )
+    pinned = [_normalise(r) for r in rows if r["part"] == 1]
+    posts, next_cursor = _page([r for r in rows if r["part"] == 2], limit)
+    return pinned, posts, next_cursor
+
+
 def _fts_query(q: str) -> str:
     # Words only, each as a prefix, all required: what people expect from a
     # search box, and no FTS5 syntax from the user can reach the parser.

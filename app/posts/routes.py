@@ -19,7 +19,7 @@ from app.i18n import _, gettext
 from app.moderation.blocks import blocked_ids
 from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
-from app.posts import extensions, queries
+from app.posts import extensions, queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.permissions import can_moderate, can_see, is_author
 from app.posts.photos import MAX_PHOTOS, PhotoRefused, delete_files, path_for, store
@@ -75,7 +75,7 @@ class FeedController(Controller):
     @get("/feed")
     async def feed(self, request: Request) -> Response:
         user = request.user
-        hood = await hoods.by_id(user.neighbourhood)
+        hood = await hoods.current(user.neighbourhood)
         if hood.status == "forming":
             return render(request, "neighbourhoods/forming.html", {"hood": hood, "threshold": hoods.OPENING_THRESHOLD})
         kind = request.query_params.get("kind") or None
@@ -84,13 +84,16 @@ class FeedController(Controller):
         q = " ".join((request.query_params.get("q") or "").split())[:100]
         before = _cursor(request.query_params.get("before"))
         blocked = await blocked_ids(user.id)
+        pinned: list[dict] = []
         if q:
             posts, next_cursor = await queries.search_page(hood.id, user.id, q, before=before, blocked=blocked)
-        else:
+        elif kind or before:
             posts, next_cursor = await queries.feed_page(hood.id, user.id, kind=kind, before=before, blocked=blocked)
-        pinned = [] if (before or q or kind) else await queries.pinned(hood.id, user.id, blocked)
+        else:
+            pinned, posts, next_cursor = await queries.first_page(hood.id, user.id, blocked)
         pinned_ids = {p["id"] for p in pinned}
-        posts = [p for p in posts if p["id"] not in pinned_ids]
+        posts = view.decorate([p for p in posts if p["id"] not in pinned_ids])
+        view.decorate(pinned)
         context = {
             "hood": hood, "posts": posts, "pinned": pinned, "kind": kind, "q": q, "kinds": KINDS,
             "next_url": _feed_url(kind, q, next_cursor) if next_cursor else None,
