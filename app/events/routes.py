@@ -1,3 +1,320 @@
-"""Routes of the events domain."""
+"""Events: the calendar of the quartier, signing up, and .ics exports."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+
+from app.accounts.guards import requires_member
+from app.accounts.tables import User
+from app.events import ics, queries
+from app.forms import Form
+from app.i18n import _, gettext
+from app.neighbourhoods import queries as hoods
+from app.notify.queries import notify
+from app.posts.extensions import add_post_panel
+from app.posts.kinds import display_name
+from app.posts.photos import PhotoRefused, delete_files, store
+from app.posts.routes import own_post, visible_post
+from app.settings import get_settings
+from app.web import limit, render, see_other, wants_fragment
+
+log = logging.getLogger("voisinage.events")
+PARIS = ZoneInfo("Europe/Paris")
+MAX_CAPACITY = 5000
+
+
+def _local(form: Form, field: str) -> datetime | None:
+    """A datetime-local field, read as Paris time, returned in UTC."""
+    raw = form[field].strip()
+    form.values[field] = raw
+    if not raw:
+        form.error(field, _("Ce champ est obligatoire."))
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "T"))
+    except ValueError:
+        form.error(field, _("Indiquez une date et une heure (jj/mm/aaaa hh:mm)."))
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=PARIS)
+    return value.astimezone(timezone.utc)
+
+
+def _validate(form: Form, *, creating: bool) -> dict:
+    title = form.text("title", max_length=120, min_length=3)
+    body = form.text("body", max_length=5000, multiline=True)
+    place = form.text("place", max_length=200)
+    starts_at = _local(form, "starts_at")
+    ends_at = _local(form, "ends_at")
+    capacity = form.integer("capacity", minimum=1, maximum=MAX_CAPACITY, required=False)
+    now = datetime.now(timezone.utc)
+    if starts_at and creating and starts_at < now:
+        form.error("starts_at", _("Cette date est déjà passée."))
+    if starts_at and starts_at > now + timedelta(days=730):
+        form.error("starts_at", _("Deux ans à l'avance au plus."))
+    if starts_at and ends_at and ends_at <= starts_at:
+        form.error("ends_at", _("La fin doit venir après le début."))
+    if starts_at and ends_at and ends_at - starts_at > timedelta(days=14):
+        form.error("ends_at", _("Un événement dure deux semaines au plus."))
+    return {"title": title, "body": body, "place": place, "starts_at": starts_at, "ends_at": ends_at, "capacity": capacity}
+
+
+def _form_from_event(post: dict, event: dict) -> Form:
+    fmt = "%Y-%m-%dT%H:%M"
+    return Form({
+        "title": post["title"], "body": post["body"], "place": event["place"],
+        "starts_at": event["starts_at"].astimezone(PARIS).strftime(fmt),
+        "ends_at": event["ends_at"].astimezone(PARIS).strftime(fmt),
+        "capacity": str(event["capacity"] or ""),
+    })
+
+
+async def event_panel_context(post: dict, viewer: User) -> dict | None:
+    if post["kind"] != "event":
+        return None
+    event = await queries.for_post(post["id"])
+    if event is None:
+        return None
+    return await _panel(event, post, viewer)
+
+
+async def _panel(event: dict, post: dict, viewer: User, error: str = "") -> dict:
+    now = datetime.now(timezone.utc)
+    left = None if event["capacity"] is None else max(0, event["capacity"] - event["going_count"])
+    return {
+        "event": event, "event_post": post, "my_signup": await queries.my_signup(event["id"], viewer.id),
+        "attendees": await queries.attendees(event["id"]), "places_left": left,
+        "event_closed": event["cancelled_at"] is not None or event["starts_at"] <= now,
+        "event_error": error, "organiser": post["author"] == viewer.id,
+    }
+
+
+add_post_panel("events/_panel.html", event_panel_context)
+
+
+class EventController(Controller):
+    guards = [requires_member]
+
+    @get("/events")
+    async def index(self, request: Request) -> Response:
+        user = request.user
+        now = datetime.now(timezone.utc)
+        after = None
+        raw = request.query_params.get("after") or ""
+        if "_" in raw:
+            stamp, _sep, event_id = raw.rpartition("_")
+            with contextlib.suppress(ValueError):
+                after = (datetime.fromisoformat(stamp), int(event_id))
+        events, next_after = await queries.upcoming(user.neighbourhood, now, after=after)
+        days: list[tuple[datetime, list[dict]]] = []
+        for event in events:
+            day = event["starts_at"].astimezone(PARIS).date()
+            if not days or days[-1][0] != day:
+                days.append((day, []))
+            days[-1][1].append(event)
+        past = [] if after else await queries.past(user.neighbourhood, now)
+        next_url = f"/events?after={next_after[0].isoformat()}_{next_after[1]}" if next_after else None
+        return render(request, "events/index.html", {
+            "days": days, "past": past, "next_url": next_url, "hood": await hoods.current(user.neighbourhood)})
+
+    @get("/events/new")
+    async def new(self, request: Request) -> Response:
+        return render(request, "events/new.html", {"form": Form(), "refusal": _refusal(request)})
+
+    @post("/events/new")
+    async def create(self, request: Request) -> Response:
+        user = request.user
+        limit(request, f"post:{user.id}", 20, 3600)
+        hood = await hoods.by_id(user.neighbourhood)
+        if hood.status != "open":
+            return see_other("/feed")
+        refusal = _refusal(request)
+        data = await request.form()
+        form = Form(data)
+        if refusal:
+            return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
+        values = _validate(form, creating=True)
+        photos = []
+        upload = data.get("photo")
+        if not form.errors and isinstance(upload, UploadFile) and upload.filename:
+            try:
+                photos.append(await store(await upload.read(), upload.filename[:80], get_settings().uploads_dir))
+            except PhotoRefused as refused:
+                form.error("photo", str(refused))
+        if form.errors:
+            delete_files(get_settings().uploads_dir, [p.name for p in photos])
+            return render(request, "events/new.html", {"form": form}, status_code=422)
+        post_id = await queries.create_event(author=user, photos=photos, **values)
+        return see_other(f"/posts/{post_id}")
+
+    @get("/events/{post_id:int}/edit")
+    async def edit_form(self, request: Request, post_id: int) -> Response:
+        found = await own_post(request, post_id)
+        event = await queries.for_post(post_id)
+        if event is None:
+            raise NotFoundException()
+        return render(request, "events/edit.html", {"form": _form_from_event(found, event), "post": found, "event": event})
+
+    @post("/events/{post_id:int}/edit")
+    async def edit(self, request: Request, post_id: int) -> Response:
+        found = await own_post(request, post_id)
+        event = await queries.for_post(post_id)
+        if event is None:
+            raise NotFoundException()
+        form = Form(await request.form())
+        values = _validate(form, creating=False)
+        if values["capacity"] is not None and values["capacity"] < event["going_count"]:
+            form.error("capacity", _("%(n)s personnes sont déjà inscrites : gardez au moins autant de places.",
+                                     n=event["going_count"]))
+        if form.errors:
+            return render(request, "events/edit.html", {"form": form, "post": found, "event": event}, status_code=422)
+        moved = await queries.update_event(post_id, **values)
+        if moved:
+            when = values["starts_at"].astimezone(PARIS)
+            await notify(await queries.people_signed_up(event["id"]), "event", url=f"/posts/{post_id}",
+                         actor_id=request.user.id,
+                         text=gettext("« %(title)s » change : %(day)s à %(time)s, %(place)s", title=values["title"],
+                                      day=when.strftime("%d/%m"), time=when.strftime("%H:%M"), place=values["place"]))
+        return see_other(f"/posts/{post_id}")
+
+    @post("/events/{post_id:int}/cancel")
+    async def cancel(self, request: Request, post_id: int) -> Response:
+        found = await own_post(request, post_id)
+        event = await queries.for_post(post_id)
+        if event is None:
+            raise NotFoundException()
+        if event["cancelled_at"] is None:
+            told = await queries.cancel_event(post_id)
+            await notify(told, "event", url=f"/posts/{post_id}", actor_id=request.user.id,
+                         text=gettext("« %(title)s » est annulé.", title=found["title"]))
+        return see_other(f"/posts/{post_id}")
+
+    @post("/posts/{post_id:int}/signup")
+    async def sign_up(self, request: Request, post_id: int) -> Response:
+        found, _moderator = await visible_post(request, post_id)
+        event = await queries.for_post(post_id)
+        if event is None:
+            raise NotFoundException()
+        limit(request, f"signup:{request.user.id}", 60, 3600)
+        try:
+            await queries.sign_up(event["id"], request.user.id)
+        except queries.EventClosed as closed:
+            return await _answer(request, found, str(closed), status_code=422)
+        return await _answer(request, found)
+
+    @post("/posts/{post_id:int}/signup/cancel")
+    async def withdraw(self, request: Request, post_id: int) -> Response:
+        found, _moderator = await visible_post(request, post_id)
+        event = await queries.for_post(post_id)
+        if event is None:
+            raise NotFoundException()
+        promoted = await queries.withdraw(event["id"], request.user.id)
+        if promoted:
+            await notify([promoted], "event", url=f"/posts/{post_id}",
+                         text=gettext("Une place s'est libérée : vous participez à « %(title)s ».", title=found["title"]))
+        return await _answer(request, found)
+
+    @get("/posts/{post_id:int}/event.ics")
+    async def one_ics(self, request: Request, post_id: int) -> Response:
+        found, _moderator = await visible_post(request, post_id)
+        event = await queries.for_post(post_id)
+        if event is None:
+            raise NotFoundException()
+        row = {**event, "event_id": event["id"], "id": post_id, "title": found["title"], "body": found["body"]}
+        body = ics.build([row], base_url=get_settings().base_url, name=found["title"])
+        return _calendar_response(body, f"evenement-{post_id}.ics")
+
+    @post("/events/calendar")
+    async def new_calendar_link(self, request: Request) -> Response:
+        """A fresh private link; the previous one stops working."""
+        token = secrets.token_urlsafe(24)
+        await User.update({User.calendar_token_hash: _hash(token)}).where(User.id == request.user.id)
+        url = f"{get_settings().base_url}/events.ics?token={token}"
+        return render(request, "events/calendar.html", {"url": url})
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _refusal(request: Request) -> str | None:
+    try:
+        from app.moderation.trust import posting_refusal
+    except ImportError:
+        return None
+    return posting_refusal(request.user, None)
+
+
+async def _answer(request: Request, found: dict, error: str = "", status_code: int = 200) -> Response:
+    if wants_fragment(request):
+        event = await queries.for_post(found["id"])
+        context = await _panel(event, found, request.user, error)
+        return render(request, "events/_panel.html", context, status_code=status_code)
+    if error:
+        from app.posts.routes import _render_post
+
+        response = await _render_post(request, found, False, Form(), status_code)
+        response.context["event_error"] = error
+        return response
+    return see_other(f"/posts/{found['id']}#event")
+
+
+def _calendar_response(body: bytes, filename: str) -> Response:
+    return Response(content=body, media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, max-age=300"})
+
+
+@get("/events.ics")
+async def neighbourhood_calendar(request: Request) -> Response:
+    """For calendar apps, which have no session: the private token is the key,
+    and it opens only its owner's quartier."""
+    token = request.query_params.get("token") or ""
+    if not 10 <= len(token) <= 100:
+        raise NotFoundException()
+    owner = await User.select(User.id, User.neighbourhood, User.suspended_until).where(
+        User.calendar_token_hash == _hash(token)).first()
+    if owner is None or owner["neighbourhood"] is None:
+        raise NotFoundException()
+    hood = await hoods.by_id(owner["neighbourhood"])
+    events = await queries.calendar(hood.id, datetime.now(timezone.utc) - timedelta(days=30))
+    body = ics.build(events, base_url=get_settings().base_url, name=f"Voisinage · {hood.name}")
+    return _calendar_response(body, "quartier.ics")
+
+
+_task: asyncio.Task | None = None
+
+
+async def _remind_forever() -> None:
+    while True:
+        try:
+            await queries.send_event_reminders()
+        except Exception:  # noqa: BLE001 - one failed round must not stop the reminders
+            log.exception("event reminders failed")
+        await asyncio.sleep(900)
+
+
+async def start_reminders() -> None:
+    global _task
+    _task = asyncio.create_task(_remind_forever())
+
+
+async def stop_reminders() -> None:
+    if _task is not None:
+        _task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _task
+
+
+ON_STARTUP = [start_reminders]
+ON_SHUTDOWN = [stop_reminders]
+ROUTES = [EventController, neighbourhood_calendar]

@@ -8,6 +8,9 @@ from app.posts.tables import Post
 
 class Event(Table, tablename="event"):
     post = ForeignKey(references=Post, on_delete=OnDelete.cascade, unique=True)
+    # Copied from the post so that /events reads (neighbourhood, starts_at)
+    # by index instead of joining every upcoming event in France.
+    neighbourhood = Integer(null=True, default=None)
     starts_at = Timestamptz(index=True)
     ends_at = Timestamptz()
     place = Varchar(length=200)

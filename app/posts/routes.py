@@ -231,6 +231,8 @@ class PostController(Controller):
     @get("/posts/{post_id:int}/edit")
     async def edit_form(self, request: Request, post_id: int) -> Response:
         found = await own_post(request, post_id)
+        if found["kind"] == "event":
+            return see_other(f"/events/{post_id}/edit")
         data = {"title": found["title"], "body": found["body"], "kind": found["kind"]}
         for key, value in (found.get("details") or {}).items():
             data[key] = str(value)
@@ -239,6 +241,8 @@ class PostController(Controller):
     @post("/posts/{post_id:int}/edit")
     async def edit(self, request: Request, post_id: int) -> Response:
         found = await own_post(request, post_id)
+        if found["kind"] == "event":
+            return see_other(f"/events/{post_id}/edit")
         form = Form(await request.form())
         title, body, details = _validate(form, found["kind"])
         if form.errors:

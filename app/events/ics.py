@@ -1,0 +1,41 @@
+"""Calendars in RFC 5545 (iCalendar), built with the icalendar library."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event as VEvent
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def build(events: list[dict], *, base_url: str, name: str) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//Voisinage//Calendrier du quartier//FR")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", "Europe/Paris")
+    host = base_url.split("://", 1)[-1].split("/")[0].split(":")[0]
+    stamp = datetime.now(timezone.utc)
+    for event in events:
+        item = VEvent()
+        item.add("uid", f"event-{event['event_id']}@{host}")
+        item.add("dtstamp", stamp)
+        # Local times with TZID=Europe/Paris: a calendar app shows the hour
+        # the organiser chose, across daylight-saving changes.
+        item.add("dtstart", event["starts_at"].astimezone(PARIS))
+        item.add("dtend", event["ends_at"].astimezone(PARIS))
+        item.add("summary", event["title"])
+        item.add("location", event["place"])
+        item.add("url", f"{base_url}/posts/{event['id']}")
+        if event.get("body"):
+            item.add("description", event["body"][:2000])
+        if event.get("cancelled_at"):
+            item.add("status", "CANCELLED")
+        else:
+            item.add("status", "CONFIRMED")
+        cal.add_component(item)
+    cal.add_missing_timezones()
+    return cal.to_ical()
