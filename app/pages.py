@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from litestar import Request, Response, get
 from litestar.response import Response as PlainResponse
 
 from app.neighbourhoods.tables import Neighbourhood
+from app.settings import ROOT
 from app.web import render, see_other
 
 
@@ -37,4 +41,29 @@ async def ping() -> str:
     return "pong"
 
 
-ROUTES = [landing, privacy, healthz, ping]
+@get("/manifest.webmanifest", cache_control=None)
+async def manifest() -> PlainResponse:
+    return PlainResponse(content=(ROOT / "manifest.webmanifest").read_bytes(), media_type="application/manifest+json",
+                         headers={"Cache-Control": "public, max-age=3600"})
+
+
+@get("/sw.js", cache_control=None)
+async def service_worker() -> PlainResponse:
+    """The service worker, with the versioned asset URLs it caches at install:
+    a new CSS or htmx version makes a new worker, which drops the old cache."""
+    from app.main import static_url
+
+    assets = [static_url(name) for name in ("app.css", "htmx.min.js", "app.js", "icons/icon.svg", "icons/icon-192.png")]
+    version = hashlib.sha256("".join(assets).encode()).hexdigest()[:12]
+    body = f"const VERSION = {json.dumps(version)};\nconst ASSETS = {json.dumps(assets)};\n" + (
+        ROOT / "static" / "sw.js").read_text()
+    return PlainResponse(content=body, media_type="text/javascript", headers={
+        "Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+
+
+@get("/offline")
+async def offline(request: Request) -> Response:
+    return render(request, "pages/offline.html", {}, headers={"Cache-Control": "private, max-age=3600"})
+
+
+ROUTES = [landing, privacy, healthz, ping, manifest, service_worker, offline]
