@@ -97,9 +97,10 @@ async def test_neighbour_writes_privately_from_a_post(page, browser, server):
     if not page.js:
         await claire_page.get_by_role("button", name="Marquer comme lu").click()
     else:
-        await claire_page.wait_for_load_state("networkidle")
+        # htmx told the server on load, then removed the button.
+        await claire_page.locator(".mark-read").wait_for(state="detached")
     await claire_page.goto("/messages")
-    assert "non lu" not in await claire_page.content()
+    assert "non lu" not in await claire_page.locator(".conversations").inner_text()
     await other.close()
 
 
