@@ -1,0 +1,25 @@
+from app.moderation.blocks import blocked_ids
+from tests.factories import login, make_neighbourhood, make_user, post_form
+
+
+async def test_a_neighbour_blocks_then_unblocks_someone(client):
+    hood = await make_neighbourhood()
+    me = await make_user(hood, email="me@example.org")
+    other = await make_user(hood, first_name="Paul", email="paul@example.org")
+    await login(client, me)
+    r = await post_form(client, f"/users/{other.id}/block")
+    assert r.status_code == 303
+    assert await blocked_ids(me.id) == [other.id]
+    assert await blocked_ids(other.id) == [me.id]
+    r = await post_form(client, f"/users/{other.id}/unblock")
+    assert r.status_code == 303
+    assert await blocked_ids(me.id) == []
+
+
+async def test_blocking_oneself_or_an_unknown_person_is_not_found(client):
+    hood = await make_neighbourhood()
+    me = await make_user(hood)
+    await login(client, me)
+    assert (await post_form(client, f"/users/{me.id}/block")).status_code == 404
+    assert (await post_form(client, "/users/999999/block")).status_code == 404
+    assert await blocked_ids(me.id) == []
