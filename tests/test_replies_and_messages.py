@@ -176,3 +176,18 @@ async def test_profile_shows_skills_and_open_posts_but_never_the_address(make_cl
     from app.accounts.queries import user_by_id
     again = await user_by_id(claire.id)
     assert again.role == "member" and again.verification != "verified"
+
+
+async def test_blocking_hides_a_neighbour_and_can_be_undone_from_their_profile(make_client):
+    _hood, (claire, paul) = await neighbours(2)
+    await make_post(paul, title="Annonce de Paul")
+    client = await signed_in(make_client, claire)
+    assert (await post_form(client, f"/users/{paul.id}/block")).status_code == 303
+    assert "Annonce de Paul" not in (await client.get("/feed")).text
+    profile = await client.get(f"/users/{paul.id}")
+    assert profile.status_code == 200 and "Débloquer" in profile.text and "Annonce de Paul" not in profile.text
+    # Paul no longer finds Claire at all.
+    paul_client = await signed_in(make_client, paul)
+    assert (await paul_client.get(f"/users/{claire.id}")).status_code == 404
+    await post_form(client, f"/users/{paul.id}/unblock")
+    assert "Annonce de Paul" in (await client.get("/feed")).text

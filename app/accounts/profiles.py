@@ -15,6 +15,7 @@ from app.accounts.tables import User
 from app.forms import Form
 from app.i18n import _
 from app.moderation.blocks import blocked_ids
+from app.moderation.tables import Block
 from app.neighbourhoods import queries as hoods
 from app.posts import queries as posts
 from app.posts import view
@@ -31,14 +32,19 @@ class ProfileController(Controller):
     async def show(self, request: Request, user_id: int) -> Response:
         me = request.user
         person = await user_by_id(user_id)
-        if person is None or person.neighbourhood != me.neighbourhood or person.id in await blocked_ids(me.id):
+        if person is None or person.neighbourhood != me.neighbourhood:
             raise NotFoundException()
-        open_posts, _next = await posts.feed_page(me.neighbourhood, me.id, author=person.id, limit=10)
+        # Someone I blocked keeps a profile page for me (to unblock them);
+        # someone who blocked me no longer exists for me.
+        i_blocked = await Block.exists().where((Block.blocker == me.id) & (Block.blocked == person.id))
+        if not i_blocked and person.id in await blocked_ids(me.id):
+            raise NotFoundException()
+        open_posts = [] if i_blocked else (await posts.feed_page(me.neighbourhood, me.id, author=person.id, limit=10))[0]
         view.decorate(open_posts)
         loans = await posts.loans_of(person.id) if person.id == me.id else []
         return render(request, "accounts/profile.html", {
             "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
-            "loans": loans, "skills": SKILLS, "offered": skills_of(person), "is_me": person.id == me.id,
+            "loans": loans, "skills": SKILLS, "i_blocked": i_blocked, "offered": skills_of(person), "is_me": person.id == me.id,
         })
 
     @get("/neighbours")

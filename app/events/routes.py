@@ -129,7 +129,8 @@ class EventController(Controller):
 
     @get("/events/new")
     async def new(self, request: Request) -> Response:
-        return render(request, "events/new.html", {"form": Form(), "refusal": _refusal(request)})
+        hood = await hoods.current(request.user.neighbourhood)
+        return render(request, "events/new.html", {"form": Form(), "refusal": _refusal(request, hood)})
 
     @post("/events/new")
     async def create(self, request: Request) -> Response:
@@ -138,7 +139,7 @@ class EventController(Controller):
         hood = await hoods.by_id(user.neighbourhood)
         if hood.status != "open":
             return see_other("/feed")
-        refusal = _refusal(request)
+        refusal = _refusal(request, hood)
         data = await request.form()
         form = Form(data)
         if refusal:
@@ -247,12 +248,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _refusal(request: Request) -> str | None:
-    try:
-        from app.moderation.trust import posting_refusal
-    except ImportError:
-        return None
-    return posting_refusal(request.user, None)
+def _refusal(request: Request, hood) -> str | None:
+    from app.moderation.trust import posting_refusal
+
+    return posting_refusal(request.user, hood)
 
 
 async def _answer(request: Request, found: dict, error: str = "", status_code: int = 200) -> Response:
