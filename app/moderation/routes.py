@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response, get, post
 
-from app.accounts.guards import requires_member
+from app.accounts.guards import requires_login, requires_member
 from app.accounts.tables import User
 from app.moderation.tables import Block
 from app.web import not_found, safe_next, see_other
@@ -27,4 +27,18 @@ class BlockController(Controller):
         return see_other(f"/users/{user_id}")
 
 
-ROUTES: list = [BlockController]
+@get("/settings/export", guards=[requires_login])
+async def export(request: Request) -> Response:
+    from app.moderation.privacy import export_archive
+    from app.settings import get_settings
+    from app.web import limit
+
+    limit(request, f"export:{request.user.id}", 10, 3600)
+    body = await export_archive(request.user.id, get_settings().uploads_dir)
+    return Response(content=body, media_type="application/zip", headers={
+        "Content-Disposition": 'attachment; filename="mes-donnees-voisinage.zip"',
+        "Cache-Control": "private, no-store",
+    })
+
+
+ROUTES: list = [BlockController, export]
