@@ -70,3 +70,65 @@ async def export_archive(user_id: int, uploads) -> bytes:
             if path.exists():
                 archive.write(path, f"photos/{photo['name']}.webp")
     return buffer.getvalue()
+
+
+async def erase_account(user_id: int, uploads) -> None:
+    """The right to erasure: the account and everything personal goes; public
+    posts and replies stay, signed « Ancien voisin », so threads still read."""
+    from app.accounts.tables import Session
+    from app.events import queries as events
+    from app.neighbourhoods import queries as hoods
+    from app.neighbourhoods.tables import Neighbourhood
+    from app.posts.photos import delete_files
+
+    user = await User.select(User.id, User.neighbourhood, User.email, User.first_name, User.last_name,
+                             User.address_label).where(User.id == user_id).first()
+    if user is None:
+        return
+    await _scrub_own_words(user)
+    # Seats given back first, so waiting neighbours move up and counters stay true.
+    for signup in await Signup.select(Signup.event).where(
+            (Signup.user == user_id) & Signup.status.is_in(["going", "waitlist"])):
+        await events.withdraw(signup["event"], user_id)
+    names = [r["name"] for r in await Photo.select(Photo.name).where(Photo.owner == user_id)]
+    async with User._meta.db.transaction():
+        await Session.delete().where(Session.user == user_id)
+        await Photo.delete().where(Photo.owner == user_id)
+        await Post.update({Post.photo_count: 0, Post.cover: "", Post.cover_width: 0, Post.cover_height: 0}).where(
+            Post.author == user_id)
+        # Private words are theirs to take away; notifications about their
+        # actions carry their name.
+        await Message.delete().where(Message.sender == user_id)
+        await Notification.delete().where(Notification.actor == user_id)
+        if user["neighbourhood"]:
+            await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count - 1}).where(
+                Neighbourhood.id == user["neighbourhood"])
+        # Posts, replies, loans and reports point to nobody from here on
+        # (ON DELETE SET NULL); sessions, skills, signups, subscriptions and
+        # notifications go with the row (ON DELETE CASCADE).
+        await User.delete().where(User.id == user_id)
+    hoods.forget(user["neighbourhood"])
+    delete_files(uploads, names)
+
+
+def _scrubbed(text: str, traces: list[str]) -> str:
+    import re
+
+    for trace in traces:
+        text = re.sub(re.escape(trace), "[effacé]", text, flags=re.IGNORECASE)
+    return text
+
+
+async def _scrub_own_words(user: dict) -> None:
+    """What stays public must not name them: their email, full name, last name
+    and address are taken out of their own posts and replies."""
+    traces = [t for t in (user["email"], user["address_label"], f"{user['first_name']} {user['last_name']}",
+                          user["last_name"] if len(user["last_name"] or "") >= 3 else None) if t]
+    for post in await Post.select(Post.id, Post.title, Post.body).where(Post.author == user["id"]):
+        title, body = _scrubbed(post["title"], traces), _scrubbed(post["body"], traces)
+        if (title, body) != (post["title"], post["body"]):
+            await Post.update({Post.title: title, Post.body: body}).where(Post.id == post["id"])
+    for reply in await Reply.select(Reply.id, Reply.body).where(Reply.author == user["id"]):
+        body = _scrubbed(reply["body"], traces)
+        if body != reply["body"]:
+            await Reply.update({Reply.body: body}).where(Reply.id == reply["id"])

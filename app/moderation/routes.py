@@ -41,4 +41,36 @@ async def export(request: Request) -> Response:
     })
 
 
-ROUTES: list = [BlockController, export]
+@get("/settings/delete", guards=[requires_login])
+async def delete_form(request: Request) -> Response:
+    from app.forms import Form
+    from app.web import render
+
+    return render(request, "accounts/delete.html", {"form": Form()})
+
+
+@post("/settings/delete", guards=[requires_login])
+async def delete_account(request: Request) -> Response:
+    from app.accounts.passwords import verify_password
+    from app.accounts.sessions import clear_session_cookie
+    from app.forms import Form
+    from app.i18n import _
+    from app.moderation.privacy import erase_account
+    from app.settings import get_settings
+    from app.web import limit, render
+
+    limit(request, f"delete:{request.user.id}", 10, 900)
+    form = Form(await request.form())
+    if not form["password"] or not await verify_password(request.user.password_hash, form["password"]):
+        form.error("password", _("Mot de passe incorrect."))
+    if form["confirm"] != "1":
+        form.error("confirm", _("Cochez la case pour confirmer."))
+    if form.errors:
+        return render(request, "accounts/delete.html", {"form": form}, status_code=422)
+    await erase_account(request.user.id, get_settings().uploads_dir)
+    response = see_other("/?notice=account_deleted")
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return clear_session_cookie(response)
+
+
+ROUTES: list = [BlockController, export, delete_form, delete_account]
