@@ -61,6 +61,14 @@ NOTICES = {
 }
 
 
+MODERATION_ACTIONS = {
+    "hide": i18n.N_("Annonce masquée"),
+    "restore": i18n.N_("Annonce rendue visible"),
+    "lock": i18n.N_("Réponses fermées"),
+    "unlock": i18n.N_("Réponses rouvertes"),
+}
+
+
 def notice_text(key: str | None) -> str | None:
     message = NOTICES.get(key or "")
     return i18n.gettext(message) if message else None
@@ -135,6 +143,7 @@ def make_environment(settings: Settings) -> Environment:
         singular_kind=lambda kind: SINGULAR.get(kind, kind),
         status_label=status_label,
         skill_label=lambda key: _label(SKILLS, key),
+        action_label=lambda key: _label(MODERATION_ACTIONS, key),
     )
     env.filters.update(when=format_when, day=format_day)
     return env

@@ -7,6 +7,7 @@ from litestar import Controller, Request, Response, get, post
 from app.accounts.guards import requires_login, requires_member
 from app.accounts.tables import User
 from app.moderation.tables import Block
+from app.posts.extensions import add_post_panel
 from app.web import not_found, safe_next, see_other
 
 
@@ -73,4 +74,47 @@ async def delete_account(request: Request) -> Response:
     return clear_session_cookie(response)
 
 
-ROUTES: list = [BlockController, export, delete_form, delete_account]
+async def _moderator_panel(post: dict, viewer) -> dict | None:
+    from app.posts.permissions import can_moderate
+
+    if not await can_moderate(viewer, post["neighbourhood"]):
+        return None
+    return {}
+
+
+add_post_panel("moderation/_post_controls.html", _moderator_panel)
+
+
+@post("/moderation/posts/{post_id:int}/{action:str}", guards=[requires_member])
+async def moderate_post(request: Request, post_id: int, action: str) -> Response:
+    from app.forms import Form
+    from app.i18n import _
+    from app.moderation.actions import ACTIONS, act_on_post
+    from app.posts import queries
+    from app.posts.permissions import can_moderate
+    from app.web import render
+
+    found = await queries.post_by_id(post_id)
+    # Outside their quartiers a moderator is a neighbour like any other: 404.
+    if found is None or action not in ACTIONS or not await can_moderate(request.user, found["neighbourhood"]) \
+            or found["neighbourhood"] != request.user.neighbourhood:
+        raise not_found()
+    form = Form(await request.form())
+    reason = form.text("reason", max_length=300, required=action == "hide")
+    if form.errors:
+        return render(request, "moderation/reason.html", {"form": form, "post": found, "action": action}, status_code=422)
+    await act_on_post(request.user, found, action, reason)
+    return see_other(f"/posts/{post_id}")
+
+
+@get("/moderation/public", guards=[requires_member])
+async def public_log_page(request: Request) -> Response:
+    from app.moderation.actions import public_log
+    from app.neighbourhoods import queries as hoods
+    from app.web import render
+
+    return render(request, "moderation/public_log.html", {
+        "entries": await public_log(request.user.neighbourhood), "hood": await hoods.current(request.user.neighbourhood)})
+
+
+ROUTES: list = [BlockController, export, delete_form, delete_account, moderate_post, public_log_page]
