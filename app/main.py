@@ -57,6 +57,7 @@ NOTICES = {
     "neighbourhood_opened": i18n.N_("Le quartier est ouvert."),
     "post_deleted": i18n.N_("L'annonce est supprimée."),
     "profile_saved": i18n.N_("Votre profil est enregistré."),
+    "reported": i18n.N_("Merci : votre signalement est transmis à la modération du quartier, sans votre nom."),
     "account_deleted": i18n.N_("Votre compte et vos données personnelles sont effacés. Au revoir, et merci !"),
 }
 

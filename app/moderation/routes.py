@@ -117,4 +117,76 @@ async def public_log_page(request: Request) -> Response:
         "entries": await public_log(request.user.neighbourhood), "hood": await hoods.current(request.user.neighbourhood)})
 
 
-ROUTES: list = [BlockController, export, delete_form, delete_account, moderate_post, public_log_page]
+@get("/posts/{post_id:int}/report", guards=[requires_member])
+async def report_form(request: Request, post_id: int) -> Response:
+    from app.forms import Form
+    from app.moderation.reports import REASONS
+    from app.posts.routes import visible_post
+    from app.web import render
+
+    found, _moderator = await visible_post(request, post_id)
+    return render(request, "moderation/report.html", {"form": Form(), "post": found, "reasons": REASONS})
+
+
+@post("/posts/{post_id:int}/report", guards=[requires_member])
+async def report(request: Request, post_id: int) -> Response:
+    from app.forms import Form
+    from app.moderation.reports import REASONS, report_post
+    from app.posts.routes import visible_post
+    from app.web import limit, render
+
+    found, _moderator = await visible_post(request, post_id)
+    limit(request, f"report:{request.user.id}", 30, 3600)
+    form = Form(await request.form())
+    reason = form.choice("reason", tuple(REASONS))
+    text = form.text("text", max_length=1000, required=reason == "other", multiline=True)
+    if form.errors:
+        return render(request, "moderation/report.html", {"form": form, "post": found, "reasons": REASONS},
+                      status_code=422)
+    await report_post(request.user, found, reason, text)
+    return see_other(f"/posts/{post_id}?notice=reported")
+
+
+async def _moderated_hoods(user) -> list[int] | None:
+    from app.moderation.tables import ModeratorAssignment
+
+    if user.role == "admin":
+        return None
+    if user.role != "moderator":
+        return []
+    return [r["neighbourhood"] for r in await ModeratorAssignment.select(ModeratorAssignment.neighbourhood).where(
+        ModeratorAssignment.user == user.id)]
+
+
+@get("/moderation", guards=[requires_member])
+async def moderation_queue(request: Request) -> Response:
+    from app.moderation.reports import REASONS, queue
+    from app.web import render
+
+    hoods = await _moderated_hoods(request.user)
+    if hoods == []:
+        raise not_found()
+    after = request.query_params.get("after") or ""
+    reports = await queue(hoods, after=int(after) if after.isdigit() else None)
+    return render(request, "moderation/queue.html", {"reports": reports, "reasons": REASONS})
+
+
+@post("/moderation/reports/{report_id:int}/{outcome:str}", guards=[requires_member])
+async def close_report(request: Request, report_id: int, outcome: str) -> Response:
+    from app.forms import Form
+    from app.moderation.reports import close
+    from app.moderation.tables import Report
+
+    row = await Report.select().where(Report.id == report_id).first()
+    hoods = await _moderated_hoods(request.user)
+    if row is None or outcome not in ("resolved", "dismissed") or hoods == [] or (
+            hoods is not None and row["neighbourhood"] not in hoods):
+        raise not_found()
+    form = Form(await request.form())
+    note = form.text("note", max_length=500, required=False)
+    await close([report_id], request.user, outcome, note)
+    return see_other("/moderation")
+
+
+ROUTES: list = [BlockController, export, delete_form, delete_account, moderate_post, public_log_page, report_form, report,
+                moderation_queue, close_report]

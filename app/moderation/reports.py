@@ -1,0 +1,68 @@
+"""Reports: anyone can flag a post; moderators of its quartier look at the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from app.i18n import N_
+from app.moderation.tables import ModerationAction, Report
+from app.posts.tables import Post
+
+REASONS = {
+    "spam": N_("Spam"),
+    "hate": N_("Propos haineux"),
+    "scam": N_("Arnaque"),
+    "off_topic": N_("Hors sujet"),
+    "other": N_("Autre"),
+}
+SAFETY_NET = 3
+
+
+async def report_post(reporter, post: dict, reason: str, text: str) -> bool:
+    """Records the report (once per person and post); returns True when the
+    community safety net hid the post."""
+    if await Report.exists().where((Report.reporter == reporter.id) & (Report.target_type == "post")
+                                   & (Report.target_id == post["id"]) & (Report.status == "open")):
+        return False
+    await Report.insert(Report(reporter=reporter.id, neighbourhood=post["neighbourhood"], target_type="post",
+                               target_id=post["id"], target_user=post["author"], reason=reason, text=text))
+    if post["status"] in ("hidden", "removed"):
+        return False
+    # Three distinct verified neighbours: hidden until a moderator looks.
+    rows = await Report.raw(
+        "SELECT COUNT(DISTINCT r.reporter) AS n FROM report r JOIN account a ON a.id = r.reporter "
+        "WHERE r.target_type = 'post' AND r.target_id = {} AND r.status = 'open' AND a.verification = 'verified' "
+        "AND a.neighbourhood = {}", post["id"], post["neighbourhood"])
+    if int(rows[0]["n"]) >= SAFETY_NET:
+        await Post.update({Post.status: "hidden", Post.hidden_reason: "Signalée par plusieurs voisins, en attente de modération"}).where(
+            Post.id == post["id"])
+        await ModerationAction.insert(ModerationAction(
+            moderator=None, neighbourhood=post["neighbourhood"], action="hide", target_type="post",
+            target_id=post["id"], target_user=post["author"], reason="Signalée par plusieurs voisins vérifiés", public=True))
+        return True
+    return False
+
+
+async def queue(hood_ids: list[int] | None, *, after: int | None = None, limit: int = 30) -> list[dict]:
+    """Open reports, oldest first; None means every quartier (admins)."""
+    args: list = []
+    sql = ("SELECT r.id, r.reason, r.text, r.created_at, r.target_id, r.neighbourhood, "
+           "p.title, p.body, p.status, p.hidden_reason FROM report r LEFT JOIN post p ON p.id = r.target_id "
+           "WHERE r.status = 'open' AND r.target_type = 'post'")
+    if hood_ids is not None:
+        if not hood_ids:
+            return []
+        sql += f" AND r.neighbourhood IN ({', '.join('{}' for _ in hood_ids)})"
+        args += hood_ids
+    if after:
+        sql += " AND r.id > {}"
+        args.append(after)
+    sql += " ORDER BY r.id LIMIT {}"
+    args.append(limit)
+    return await Report.raw(sql, *args)
+
+
+async def close(report_ids: list[int], moderator, status: str, note: str) -> None:
+    await Report.update({Report.status: status, Report.resolved_by: moderator.id,
+                         Report.resolved_at: datetime.now(timezone.utc), Report.resolution_note: note}).where(
+        Report.id.is_in(report_ids) & (Report.status == "open"))
