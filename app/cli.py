@@ -1,4 +1,4 @@
-"""The `voisinage` command: serve, migrate, demo, createadmin, import-neighbourhoods, backup."""
+"""The `voisinage` command: serve, worker, migrate, demo, createadmin, import-neighbourhoods, backup, vapid."""
 
 from __future__ import annotations
 
@@ -66,6 +66,47 @@ async def _with_db(coro):
         return await coro
     finally:
         await DB.close_connection_pool()
+
+
+async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: float) -> None:
+    """Push deliveries and reminders, apart from the web server (run the server
+    with VOISINAGE_BACKGROUND_WORK=0 then). Several may run side by side."""
+    from app.events import routes as events
+    from app.notify import outbox
+    from app.notify.push import Sender
+    from app.posts import routes as posts
+    from app.settings import get_settings
+
+    await migrate(quiet=True)
+    if once:
+        sender = Sender(get_settings())
+        try:
+            print(f"{await outbox.run_until_idle(sender, batch_size=batch, lease=lease, backoff_base=backoff)} notifications envoyées.")
+        finally:
+            await sender.aclose()
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await posts.start_reminders()
+    await events.start_reminders()
+    task = asyncio.create_task(outbox.work_forever(get_settings(), poll=poll, batch_size=batch, lease=lease,
+                                                   backoff_base=backoff))
+    print("Voisinage : worker démarré.", flush=True)
+    await stop.wait()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await posts.stop_reminders()
+    await events.stop_reminders()
+
+
+def _vapid() -> str:
+    from app.notify.push import vapid_keys
+    from app.settings import get_settings
+
+    return vapid_keys(get_settings()).application_server_key
 
 
 async def _demo() -> None:
@@ -142,6 +183,13 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default=os.environ.get("VOISINAGE_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("VOISINAGE_PORT", "8000")))
     serve.add_argument("--demo", action="store_true", help="charger les données de démonstration si la base est vide")
+    worker = sub.add_parser("worker", help="envoyer les notifications push et les rappels, à part du serveur")
+    worker.add_argument("--once", action="store_true", help="envoyer ce qui est dû puis s'arrêter")
+    worker.add_argument("--batch", type=int, default=50, help="envois par lot (défaut : 50)")
+    worker.add_argument("--lease", type=float, default=60.0, help="secondes avant qu'un lot d'un worker arrêté soit repris")
+    worker.add_argument("--backoff", type=float, default=30.0, help="premier délai avant de réessayer, en secondes")
+    worker.add_argument("--poll", type=float, default=1.0, help="secondes entre deux regards sur la file")
+    sub.add_parser("vapid", help="afficher la clé publique VAPID (la crée si besoin)")
     sub.add_parser("migrate", help="appliquer les migrations")
     sub.add_parser("demo", help="charger les données de démonstration")
     admin = sub.add_parser("createadmin", help="créer un administrateur (ou promouvoir un compte existant)")
@@ -157,6 +205,10 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "serve":
         asyncio.run(_serve(args.host, args.port, args.demo))
+    elif args.command == "worker":
+        asyncio.run(_with_db(_worker(args.once, args.batch, args.lease, args.backoff, args.poll)))
+    elif args.command == "vapid":
+        print(_vapid())
     elif args.command == "migrate":
         asyncio.run(_with_db(migrate()))
     elif args.command == "demo":

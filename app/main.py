@@ -58,6 +58,7 @@ NOTICES = {
     "post_deleted": i18n.N_("L'annonce est supprimée."),
     "profile_saved": i18n.N_("Votre profil est enregistré."),
     "reported": i18n.N_("Merci : votre signalement est transmis à la modération du quartier, sans votre nom."),
+    "push_off": i18n.N_("Les notifications sont coupées sur tous vos appareils."),
     "account_deleted": i18n.N_("Votre compte et vos données personnelles sont effacés. Au revoir, et merci !"),
 }
 

@@ -1,4 +1,61 @@
-// Installs the service worker (offline page, cached assets); nothing else runs here.
+// Installs the service worker (offline page, cached assets) and, on the
+// notification settings page only, turns web push on and off for this device.
 if ("serviceWorker" in navigator) {
   window.addEventListener("load", () => navigator.serviceWorker.register("/sw.js", { scope: "/" }));
 }
+
+(function () {
+  const box = document.getElementById("push-controls");
+  if (!box) return;
+  const on = document.getElementById("push-on");
+  const off = document.getElementById("push-off");
+  const status = document.getElementById("push-status");
+  const say = (key) => { status.textContent = status.dataset[key] || ""; };
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+    say("unsupported");
+    return;
+  }
+  const csrf = () => (document.querySelector("input[name=_csrf_token]") || {}).value || "";
+  const postJSON = (url, data) => fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "content-type": "application/json", "x-csrftoken": csrf() },
+    body: JSON.stringify(data),
+  });
+  const fromBase64Url = (text) => {
+    const raw = atob((text + "=".repeat((4 - text.length % 4) % 4)).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  };
+  const show = (subscribed) => { on.hidden = subscribed; off.hidden = !subscribed; };
+
+  navigator.serviceWorker.ready.then((reg) => reg.pushManager.getSubscription()).then((sub) => show(!!sub));
+
+  on.addEventListener("click", async () => {
+    on.disabled = true;
+    try {
+      // Asked only now, after the tap: never on page load.
+      if (await Notification.requestPermission() !== "granted") { say("denied"); return; }
+      const reg = await navigator.serviceWorker.ready;
+      const { key } = await (await fetch(box.dataset.keyUrl, { credentials: "same-origin" })).json();
+      const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromBase64Url(key) });
+      const answer = await postJSON(box.dataset.subscribeUrl, sub.toJSON());
+      if (!answer.ok) { await sub.unsubscribe(); say("failed"); return; }
+      show(true);
+      say("on");
+    } catch (e) {
+      say("failed");
+    } finally {
+      on.disabled = false;
+    }
+  });
+
+  off.addEventListener("click", async () => {
+    const reg = await navigator.serviceWorker.ready;
+    const sub = await reg.pushManager.getSubscription();
+    if (sub) {
+      await postJSON(box.dataset.unsubscribeUrl, { endpoint: sub.endpoint });
+      await sub.unsubscribe();
+    }
+    show(false);
+    say("off");
+  });
+})();

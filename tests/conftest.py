@@ -12,6 +12,9 @@ os.environ["VOISINAGE_DATA_DIR"] = _DATA
 os.environ["PICCOLO_CONF"] = "app.piccolo_conf"
 os.environ.setdefault("VOISINAGE_ALLOWED_HOSTS", "testserver.local")
 os.environ.pop("VOISINAGE_SMTP_URL", None)
+# The push receiver of tests/push_receiver.py listens on 127.0.0.1; the SSRF
+# tests build settings without this to see loopback refused.
+os.environ["VOISINAGE_PUSH_ALLOW_LOOPBACK"] = "1"
 if os.environ.get("VOISINAGE_TEST_DB", "sqlite") == "postgresql":
     os.environ["DATABASE_URL"] = os.environ["VOISINAGE_TEST_DATABASE_URL"]
 else:

@@ -1,13 +1,20 @@
-"""In-app notifications: the list, the unread count in the header, marking read."""
+"""In-app notifications (list, unread badge, mark read), web push subscriptions
+and the notification settings page."""
 
 from __future__ import annotations
 
+import json
+
 from litestar import Controller, Request, Response, get, post
+from litestar.response import Response as PlainResponse
 
 from app.accounts.guards import requires_login
 from app.forms import Form
-from app.notify import queries
-from app.web import render, see_other, wants_fragment
+from app.i18n import _
+from app.notify import outbox, queries
+from app.notify.push import endpoint_problem, keys_problem, vapid_keys
+from app.notify.tables import PushSubscription
+from app.web import limit, render, see_other, wants_fragment
 
 
 class NotificationController(Controller):
@@ -36,5 +43,86 @@ class NotificationController(Controller):
             return render(request, "notify/_badge.html", {"unread": await queries.unread_count(request.user.id)})
         return see_other("/notifications")
 
+    @get("/settings/notifications")
+    async def settings_page(self, request: Request) -> Response:
+        return await _settings(request, await outbox.user_preferences(request.user.id))
 
-ROUTES = [NotificationController]
+    @post("/settings/notifications")
+    async def save_settings(self, request: Request) -> Response:
+        form = Form(await request.form())
+        # Only the known switches are read: nothing else of the account can change here.
+        await outbox.save_preferences(request.user.id, {kind for kind in outbox.PREFERENCES if form[kind] == "on"})
+        return see_other("/settings/notifications?notice=saved")
+
+
+async def _settings(request: Request, prefs: dict[str, bool]) -> Response:
+    devices = await PushSubscription.count().where(PushSubscription.user == request.user.id)
+    return render(request, "notify/settings.html", {"prefs": prefs, "labels": outbox.PREFERENCES, "devices": devices})
+
+
+def _problem(message: str, status: int = 422) -> Response:
+    return PlainResponse({"error": message}, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+class PushController(Controller):
+    """Called by static/app.js once the neighbour has tapped « Activer les notifications »."""
+
+    path = "/push"
+    guards = [requires_login]
+
+    @get("/key")
+    async def key(self, request: Request) -> Response:
+        return PlainResponse({"key": vapid_keys(request.app.state.settings).application_server_key},
+                             headers={"Cache-Control": "no-store"})
+
+    @post("/subscriptions")
+    async def subscribe(self, request: Request) -> Response:
+        limit(request, f"push:{request.user.id}", 20, 3600)
+        data = await _subscription_data(request)
+        endpoint = str(data.get("endpoint") or "")
+        keys = data.get("keys") if isinstance(data.get("keys"), dict) else data
+        p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
+        if endpoint_problem(endpoint, request.app.state.settings):
+            return _problem(_("Cette adresse de notification n'est pas acceptée."))
+        if keys_problem(p256dh, auth):
+            return _problem(_("Les clés de chiffrement de cet appareil ne sont pas valides."))
+        agent = (request.headers.get("user-agent") or "")[:200]
+        existing = await PushSubscription.select(PushSubscription.id).where(PushSubscription.endpoint == endpoint).first()
+        if existing:
+            # The same browser, perhaps now used by someone else: it follows whoever subscribed last.
+            await PushSubscription.update({PushSubscription.user: request.user.id, PushSubscription.p256dh: p256dh,
+                                           PushSubscription.auth: auth, PushSubscription.user_agent: agent,
+                                           PushSubscription.failures: 0}).where(PushSubscription.id == existing["id"])
+        else:
+            await PushSubscription.insert(PushSubscription(user=request.user.id, endpoint=endpoint, p256dh=p256dh,
+                                                           auth=auth, user_agent=agent))
+        return PlainResponse({"ok": True}, status_code=201, headers={"Cache-Control": "no-store"})
+
+    @post("/subscriptions/delete")
+    async def unsubscribe(self, request: Request) -> Response:
+        data = await _subscription_data(request)
+        endpoint = str(data.get("endpoint") or "")
+        if endpoint:
+            await PushSubscription.delete().where((PushSubscription.endpoint == endpoint)
+                                                  & (PushSubscription.user == request.user.id))
+        else:  # the settings page's button without JavaScript: this person's every device
+            await PushSubscription.delete().where(PushSubscription.user == request.user.id)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return PlainResponse({"ok": True}, headers={"Cache-Control": "no-store"})
+        return see_other("/settings/notifications?notice=push_off")
+
+
+async def _subscription_data(request: Request) -> dict:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except ValueError:
+            data = {}
+        return data if isinstance(data, dict) else {}
+    form = await request.form()
+    return {key: form.get(key) for key in ("endpoint", "p256dh", "auth") if isinstance(form.get(key), str)}
+
+
+ROUTES = [NotificationController, PushController]
+ON_STARTUP = [outbox.start_worker]
+ON_SHUTDOWN = [outbox.stop_worker]

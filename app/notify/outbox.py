@@ -1,0 +1,262 @@
+"""The push outbox: notifications become deliveries, a worker sends them.
+
+A reply only inserts outbox rows (one per device); the worker sends them
+later, so nothing a push service does can slow or fail a request. Claiming a
+batch moves its rows' `next_attempt_at` forward by a lease: a worker killed
+mid-batch leaves rows that come back when the lease ends, and two workers
+never hold the same row (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single
+IMMEDIATE writer on SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from app import i18n
+from app.accounts.tables import User
+from app.moderation.trust import is_suspended
+from app.notify.push import Sender, payload
+from app.notify.queries import on_notified
+from app.notify.tables import Notification, PushDelivery, PushSubscription
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("voisinage.push")
+
+MAX_ATTEMPTS = 5
+
+# What a neighbour can switch off, in the settings page's order.
+PREFERENCES = {
+    "reply_to_post": i18n.N_("Réponses à mes annonces"),
+    "reply_in_thread": i18n.N_("Réponses dans les discussions où j'ai écrit"),
+    "message": i18n.N_("Messages privés"),
+    "event": i18n.N_("Événements auxquels je suis inscrit"),
+    "help_match": i18n.N_("Demandes d'aide qui correspondent à mes compétences"),
+    "moderation": i18n.N_("Modération"),
+}
+TITLES = {
+    "reply_to_post": i18n.N_("Nouvelle réponse à votre annonce"),
+    "reply_in_thread": i18n.N_("Nouvelle réponse dans une discussion"),
+    "message": i18n.N_("Nouveau message"),
+    "event": i18n.N_("Un événement a changé"),
+    "help_match": i18n.N_("Un voisin a besoin de vous"),
+    "moderation": i18n.N_("Modération"),
+    "loan": i18n.N_("Prêt"),
+}
+# A private message should wake the phone; the rest can wait for a good moment.
+URGENCY = {"message": "high", "help_match": "normal", "moderation": "normal"}
+
+
+def wants(prefs: dict | None, kind: str) -> bool:
+    """Everything is on until switched off; kinds without a switch (loans) always go."""
+    return kind not in PREFERENCES or bool((prefs or {}).get(kind, True))
+
+
+def topic_for(user_id: int, url: str) -> str:
+    # Same page, same person: a newer message replaces one the phone has not fetched yet.
+    return hashlib.sha256(f"{user_id}:{url}".encode()).hexdigest()[:32]
+
+
+@on_notified
+async def enqueue(notifications: list[Notification]) -> None:
+    """Called by notify(): one outbox row per device of each person who wants this kind."""
+    by_user = {n.user: n for n in notifications}
+    subscriptions = await PushSubscription.select(
+        PushSubscription.id, PushSubscription.user,
+        PushSubscription.user.notification_prefs.as_alias("prefs"),
+        PushSubscription.user.suspended_until.as_alias("suspended_until"),
+        PushSubscription.user.locale.as_alias("locale"),
+    ).where(PushSubscription.user.is_in(list(by_user)))
+    rows = []
+    for sub in subscriptions:
+        note = by_user[sub["user"]]
+        prefs = sub["prefs"]
+        if isinstance(prefs, str):
+            prefs = json.loads(prefs or "{}")
+        if not wants(prefs, note.kind) or is_suspended(_Suspension(sub["suspended_until"])):
+            continue
+        title = i18n.translations(sub["locale"] or i18n.DEFAULT_LOCALE).gettext(TITLES.get(note.kind, "Voisinage"))
+        topic = topic_for(note.user, note.url)
+        rows.append(PushDelivery(subscription=sub["id"], payload=payload(title, note.text, note.url, topic).decode(),
+                                 topic=topic, urgency=URGENCY.get(note.kind, "normal")))
+    if rows:
+        await PushDelivery.insert(*rows)
+        wake()
+
+
+@dataclass
+class _Suspension:
+    suspended_until: datetime | None
+
+
+# The worker ------------------------------------------------------------------------------
+
+
+@dataclass
+class Claimed:
+    id: int
+    subscription: int
+    endpoint: str
+    p256dh: str
+    auth: str
+    payload: str
+    topic: str
+    urgency: str
+    attempts: int
+    suspended_until: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def claim(limit: int = 50, lease: float = 60.0) -> list[Claimed]:
+    now = _now()
+    db = PushDelivery._meta.db
+    async with db.transaction():
+        if get_settings().is_postgres:
+            rows = await PushDelivery.raw(
+                "SELECT id FROM push_delivery WHERE status = 'pending' AND next_attempt_at <= {} "
+                "ORDER BY next_attempt_at LIMIT {} FOR UPDATE SKIP LOCKED", now, limit)
+        else:
+            rows = await PushDelivery.select(PushDelivery.id).where(
+                (PushDelivery.status == "pending") & (PushDelivery.next_attempt_at <= now)
+            ).order_by(PushDelivery.next_attempt_at).limit(limit)
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return []
+        until = now + timedelta(seconds=lease)
+        await PushDelivery.update({PushDelivery.next_attempt_at: until, PushDelivery.locked_until: until,
+                                   PushDelivery.attempts: PushDelivery.attempts + 1}).where(PushDelivery.id.is_in(ids))
+    found = await PushDelivery.select(
+        PushDelivery.id, PushDelivery.subscription, PushDelivery.subscription.endpoint.as_alias("endpoint"),
+        PushDelivery.subscription.p256dh.as_alias("p256dh"), PushDelivery.subscription.auth.as_alias("auth"),
+        PushDelivery.payload, PushDelivery.topic, PushDelivery.urgency, PushDelivery.attempts,
+        PushDelivery.subscription.user.suspended_until.as_alias("suspended_until"),
+    ).where(PushDelivery.id.is_in(ids))
+    return [Claimed(**row) for row in found]
+
+
+def backoff(attempts: int, base: float, retry_after: float | None) -> float:
+    delay = min(base * 2 ** (attempts - 1), 3600.0)
+    return max(delay, min(retry_after or 0.0, 3600.0))
+
+
+async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float = 30.0) -> dict[str, int]:
+    """Sends a claimed batch side by side, then records every outcome."""
+    counts = {"sent": 0, "retry": 0, "gone": 0, "failed": 0}
+    # Suspended since the row was queued: nothing more reaches them.
+    suspended = [c.id for c in batch if is_suspended(_Suspension(c.suspended_until))]
+    live = [c for c in batch if c.id not in suspended]
+    outcomes = await asyncio.gather(*(
+        sender.send(c.endpoint, c.p256dh, c.auth, c.payload.encode(), topic=c.topic, urgency=c.urgency) for c in live
+    ))
+    now = _now()
+    sent, gone_subscriptions, subscriptions_ok = [], set(), set()
+    for c, outcome in zip(live, outcomes):
+        if outcome.delivered:
+            sent.append(c.id)
+            subscriptions_ok.add(c.subscription)
+        elif outcome.gone:
+            gone_subscriptions.add(c.subscription)
+            log.info("push subscription %s removed: %s", c.subscription, outcome.error)
+        elif c.attempts >= MAX_ATTEMPTS:
+            counts["failed"] += 1
+            await PushDelivery.update({PushDelivery.status: "failed", PushDelivery.last_error: outcome.error,
+                                       PushDelivery.locked_until: None}).where(PushDelivery.id == c.id)
+        else:
+            counts["retry"] += 1
+            await PushDelivery.update({
+                PushDelivery.next_attempt_at: now + timedelta(seconds=backoff(c.attempts, backoff_base, outcome.retry_after)),
+                PushDelivery.locked_until: None, PushDelivery.last_error: outcome.error,
+            }).where(PushDelivery.id == c.id)
+    if sent:
+        counts["sent"] = len(sent)
+        await PushDelivery.update({PushDelivery.status: "sent", PushDelivery.sent_at: now,
+                                   PushDelivery.locked_until: None}).where(PushDelivery.id.is_in(sent))
+        await PushSubscription.update({PushSubscription.last_success_at: now, PushSubscription.failures: 0}).where(
+            PushSubscription.id.is_in(list(subscriptions_ok)))
+    if gone_subscriptions:
+        # The deliveries go with the subscription (ON DELETE CASCADE).
+        counts["gone"] = len(gone_subscriptions)
+        await PushSubscription.delete().where(PushSubscription.id.is_in(list(gone_subscriptions)))
+    if suspended:
+        await PushDelivery.update({PushDelivery.status: "failed", PushDelivery.last_error: "suspended",
+                                   PushDelivery.locked_until: None}).where(PushDelivery.id.is_in(suspended))
+    return counts
+
+
+async def run_until_idle(sender: Sender, *, batch_size: int = 50, lease: float = 60.0, backoff_base: float = 30.0) -> int:
+    """Sends everything due now; returns how many were delivered."""
+    delivered = 0
+    while batch := await claim(batch_size, lease):
+        delivered += (await deliver(batch, sender, backoff_base=backoff_base))["sent"]
+    return delivered
+
+
+_wake = asyncio.Event()
+
+
+def wake() -> None:
+    # An in-process worker sends at once instead of at its next poll.
+    _wake.set()
+
+
+async def work_forever(settings: Settings, *, poll: float = 1.0, batch_size: int = 50, lease: float = 60.0,
+                       backoff_base: float = 30.0) -> None:
+    sender = Sender(settings)
+    pruned_at = 0.0
+    try:
+        while True:
+            try:
+                if asyncio.get_running_loop().time() - pruned_at > 3600:
+                    await prune()
+                    pruned_at = asyncio.get_running_loop().time()
+                await run_until_idle(sender, batch_size=batch_size, lease=lease, backoff_base=backoff_base)
+            except Exception:  # noqa: BLE001 - a failed round (database restart…) must not end the worker
+                log.exception("push round failed")
+            _wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_wake.wait(), timeout=poll)
+    finally:
+        await sender.aclose()
+
+
+_task: asyncio.Task | None = None
+
+
+async def start_worker() -> None:
+    global _task
+    _task = asyncio.create_task(work_forever(get_settings()))
+
+
+async def stop_worker() -> None:
+    global _task
+    if _task is not None:
+        _task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _task
+        _task = None
+
+
+async def prune(days: int = 30) -> None:
+    """Sent and failed rows are kept a month for support questions, then dropped."""
+    await PushDelivery.delete().where(PushDelivery.status.is_in(["sent", "failed"])
+                                      & (PushDelivery.created_at < _now() - timedelta(days=days)))
+
+
+async def user_preferences(user_id: int) -> dict[str, bool]:
+    row = await User.select(User.notification_prefs).where(User.id == user_id).first()
+    prefs = (row or {}).get("notification_prefs") or {}
+    if isinstance(prefs, str):
+        prefs = json.loads(prefs or "{}")
+    return {kind: wants(prefs, kind) for kind in PREFERENCES}
+
+
+async def save_preferences(user_id: int, chosen: set[str]) -> None:
+    await User.update({User.notification_prefs: {kind: kind in chosen for kind in PREFERENCES}}).where(User.id == user_id)

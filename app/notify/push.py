@@ -1,0 +1,245 @@
+"""Web push: the VAPID keys, checking endpoints, encrypting and sending one message.
+
+Encryption (aes128gcm, RFC 8291) and the VAPID signature (RFC 8292) are the
+`webpush` library's; this module decides what is sent where, and what the
+push service's answer means for the delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import json
+import os
+import socket
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from webpush import WebPush, WebPushSubscription
+from webpush.vapid import VAPID
+
+from app.settings import Settings
+
+# RFC 8291 §4: a 4096-byte record minus the header (86), the tag (16) and the padding delimiter (1).
+MAX_PAYLOAD = 3993
+TTL_SECONDS = 48 * 3600
+# The JWT lives 12 h (RFC 8292 allows 24 h at most); it is signed per message, which costs ~0.1 ms.
+JWT_LIFETIME = 12 * 3600
+
+
+def _b64decode(value: str) -> bytes:
+    value = value.strip()
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+@dataclass(frozen=True)
+class VapidKeys:
+    private_pem: bytes
+    public_pem: bytes
+    application_server_key: str  # base64url of the raw public point, for pushManager.subscribe()
+
+
+def _load_private(text: str) -> ec.EllipticCurvePrivateKey:
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    else:  # the raw 32-byte scalar, base64url, as other push tools print it
+        key = ec.derive_private_key(int.from_bytes(_b64decode(text), "big"), ec.SECP256R1())
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise ValueError("VAPID key must be a P-256 private key")
+    return key
+
+
+@lru_cache(maxsize=4)
+def vapid_keys(settings: Settings) -> VapidKeys:
+    """From the settings, else generated once into the data dir (readable by the owner only)."""
+    if settings.vapid_private_key:
+        key = _load_private(settings.vapid_private_key)
+    else:
+        path: Path = settings.data_dir / "vapid_private.pem"
+        if not path.exists():
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process won the race: use its key
+                pass
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(pem)
+        key = _load_private(path.read_text())
+    public = key.public_key()
+    return VapidKeys(
+        private_pem=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()),
+        public_pem=public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        application_server_key=VAPID.get_application_server_key(public),
+    )
+
+
+# Endpoints -------------------------------------------------------------------------
+
+LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+def _address_refused(address: str, allow_loopback: bool) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return not allow_loopback
+    return not ip.is_global or ip.is_multicast
+
+
+def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
+    """Why this endpoint may not be used (SSRF), from its text alone; None when it may."""
+    try:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").rstrip(".").lower()
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "malformed"
+    if len(endpoint) > 1000 or not host or parts.username or parts.password:
+        return "malformed"
+    loopback_http = settings.push_allow_loopback and parts.scheme == "http"
+    if parts.scheme != "https" and not loopback_http:
+        return "not https"
+    if host in LOCAL_NAMES or host.endswith(".localhost") or host.endswith(".local") or host.endswith(".internal"):
+        return None if settings.push_allow_loopback and host == "localhost" else "local name"
+    try:
+        refused = _address_refused(host, settings.push_allow_loopback)
+    except ValueError:
+        if loopback_http:
+            return "not https"  # plain http only ever to the test receiver on a loopback address
+        return None  # a name: its addresses are checked when sending
+    if refused:
+        return "private address"
+    if loopback_http and not ipaddress.ip_address(host.split("%")[0]).is_loopback:
+        return "not https"
+    return None
+
+
+async def resolved_problem(endpoint: str, settings: Settings) -> str | None:
+    """The name's addresses, checked just before sending: a public name may point inside."""
+    if problem := endpoint_problem(endpoint, settings):
+        return problem
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+        return None
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except OSError:
+        return "unresolvable"
+    if any(_address_refused(info[4][0], settings.push_allow_loopback) for info in infos):
+        return "private address"
+    return None
+
+
+def keys_problem(p256dh: str, auth: str) -> str | None:
+    """The browser's keys must be a P-256 point and a 16-byte secret, or encryption would fail later."""
+    try:
+        point, secret = _b64decode(p256dh), _b64decode(auth)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except (ValueError, binascii.Error, TypeError):
+        return "bad keys"
+    if len(point) != 65 or len(secret) != 16:
+        return "bad keys"
+    return None
+
+
+# Messages -----------------------------------------------------------------------------
+
+
+def payload(title: str, body: str, url: str, tag: str) -> bytes:
+    """The JSON the service worker shows, cut to fit one record whatever the text's length."""
+    def encode(text: str) -> bytes:
+        return json.dumps({"title": title[:100], "body": text, "url": url[:300], "tag": tag},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+
+    encoded = encode(body)
+    if len(encoded) <= MAX_PAYLOAD:
+        return encoded
+    low, high = 0, len(body)  # the longest cut that fits, found by halving
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(encode(body[:middle] + "…")) <= MAX_PAYLOAD:
+            low = middle
+        else:
+            high = middle - 1
+    return encode(body[:low] + "…")
+
+
+class _Origin(SimpleNamespace):
+    """What `webpush` reads of the endpoint to build the JWT's audience: the
+    origin, port included (RFC 8292 §2), which its own URL parsing drops."""
+
+
+@dataclass
+class Outcome:
+    status: int | None  # None: the network failed
+    retry_after: float | None = None
+    error: str = ""
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def gone(self) -> bool:
+        # 404/410 say the subscription expired; other 4xx (but 408 and 429) will never succeed.
+        return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
+
+
+class Sender:
+    """Encrypts and POSTs; one per worker, reusing its HTTP connections."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        keys = vapid_keys(settings)
+        subject = settings.vapid_subject.removeprefix("mailto:")
+        self.webpush = WebPush(private_key=keys.private_pem, public_key=keys.public_pem, subscriber=subject,
+                               ttl=TTL_SECONDS, expiration=JWT_LIFETIME)
+        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False,
+                                                  limits=httpx.Limits(max_connections=50))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def encrypt(self, endpoint: str, p256dh: str, auth: str, data: bytes) -> tuple[bytes, dict[str, str]]:
+        subscription = WebPushSubscription(endpoint=endpoint, keys={"p256dh": p256dh, "auth": auth})
+        message = self.webpush.get(data, subscription)
+        parts = urlsplit(endpoint)
+        origin = _Origin(scheme=parts.scheme, host=parts.netloc.rsplit("@", 1)[-1])
+        headers = dict(message.headers)
+        headers["authorization"] = self.webpush.vapid.get_authorization_header(
+            endpoint=origin, subscriber=self.webpush.subscriber, expiration=JWT_LIFETIME)
+        return message.encrypted, headers
+
+    async def send(self, endpoint: str, p256dh: str, auth: str, data: bytes, *, topic: str, urgency: str) -> Outcome:
+        if problem := await resolved_problem(endpoint, self.settings):
+            return Outcome(status=400, error=f"refused: {problem}")
+        body, headers = self.encrypt(endpoint, p256dh, auth, data)
+        headers.update({"content-type": "application/octet-stream", "urgency": urgency})
+        if topic:
+            headers["topic"] = topic
+        try:
+            response = await self.client.post(endpoint, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:300])
+        retry_after = response.headers.get("retry-after", "")
+        return Outcome(status=response.status_code,
+                       retry_after=float(retry_after) if retry_after.isdigit() else None,
+                       error="" if response.is_success else f"HTTP {response.status_code}")
