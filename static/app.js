@@ -4,9 +4,12 @@ if ("serviceWorker" in navigator) {
   window.addEventListener("load", () => navigator.serviceWorker.register("/sw.js", { scope: "/" }));
 }
 
-(function () {
+// The settings page may arrive through an htmx-boosted click: set up after swaps too.
+function setUpPush() {
   const box = document.getElementById("push-controls");
-  if (!box) return;
+  if (!box || box.dataset.ready) return;
+  box.dataset.ready = "1";
+  document.getElementById("push-nojs").hidden = true;
   const on = document.getElementById("push-on");
   const off = document.getElementById("push-off");
   const status = document.getElementById("push-status");
@@ -58,4 +61,6 @@ if ("serviceWorker" in navigator) {
     show(false);
     say("off");
   });
-})();
+}
+document.addEventListener("DOMContentLoaded", setUpPush);
+document.addEventListener("htmx:after:settle", setUpPush);

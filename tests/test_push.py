@@ -328,3 +328,62 @@ async def test_real_push_services_are_accepted():
     for endpoint in ("https://fcm.googleapis.com/fcm/send/abc", "https://updates.push.services.mozilla.com/wpush/v2/x",
                      "https://web.push.apple.com/QGq", "https://8.8.8.8/push"):
         assert endpoint_problem(endpoint, strict) is None, endpoint
+
+
+async def _server_login(base: str, user) -> "httpx.AsyncClient":
+    import httpx
+
+    from tests.factories import PASSWORD
+
+    client = httpx.AsyncClient(base_url=base, timeout=10)
+    await client.get("/login")
+    token = client.cookies["csrftoken"]
+    answer = await client.post("/login", data={"_csrf_token": token, "email": user.email, "password": PASSWORD})
+    assert answer.status_code == 303
+    return client
+
+
+@pytest.mark.server
+async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(receiver):
+    """The default set-up: the worker runs inside `voisinage serve`."""
+    from tests.server import ServerProcess
+
+    _hood, (claire, paul) = await neighbours(2)
+    post_id = await make_post(claire, title="Poussette à donner")
+    server = ServerProcess()
+    try:
+        claire_client = await _server_login(server.url, claire)
+        subscribed = await claire_client.post("/push/subscriptions", json=receiver.subscription(),
+                                              headers={"x-csrftoken": claire_client.cookies["csrftoken"]})
+        assert subscribed.status_code == 201
+        paul_client = await _server_login(server.url, paul)
+        started = time.monotonic()
+        reply = await paul_client.post(f"/posts/{post_id}/replies",
+                                       data={"_csrf_token": paul_client.cookies["csrftoken"], "body": "Pour ma fille !"})
+        assert reply.status_code == 303
+        while not receiver.received and time.monotonic() - started < 10:
+            await asyncio.sleep(0.05)
+        assert [m["url"] for m in receiver.messages()] == [f"/posts/{post_id}#replies"]
+        await asyncio.sleep(1.5)  # a later poll sends nothing more
+        assert len(receiver.received) == 1
+        for c in (claire_client, paul_client):
+            await c.aclose()
+    finally:
+        server.stop()
+
+
+async def test_two_workers_side_by_side_never_send_the_same_delivery(make_client, receiver):
+    _hood, (claire, paul) = await neighbours(2)
+    posts = [await make_post(claire, title=f"Livre {i}") for i in range(40)]
+    claire_client = await signed_in(make_client, claire)
+    await subscribe(claire_client, receiver.subscription())
+    paul_client = await signed_in(make_client, paul)
+    for post_id in posts:
+        await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je veux bien !"})
+    workers = [subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--once", "--batch", "3"], cwd=ROOT,
+                                env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    outputs = [await asyncio.to_thread(w.communicate, timeout=60) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    urls = [m["url"] for m in receiver.messages()]
+    assert len(urls) == 40 and len(set(urls)) == 40
+    assert await PushDelivery.count().where(PushDelivery.status == "sent") == 40

@@ -43,3 +43,63 @@ async def test_service_worker_controls_the_page_and_the_offline_page_replaces_th
     await page.goto("/privacy")
     assert "Pas de connexion" in await page.content()
     await context.close()
+
+
+async def test_a_push_shows_a_notification_with_its_title(browser, server):
+    """Chromium cannot subscribe here (that needs its vendor's push service),
+    so the push is handed to the service worker through the DevTools protocol."""
+    context = await browser.new_context(base_url=server.url, locale="fr-FR")
+    await context.grant_permissions(["notifications"], origin=server.url)
+    page = await context.new_page()
+    await page.goto("/")
+    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    cdp = await context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    await cdp.send("ServiceWorker.enable")
+    for _ in range(50):
+        if registrations:
+            break
+        await page.wait_for_timeout(100)
+    registration = next(r for r in registrations if r["scopeURL"] == server.url + "/")
+    data = '{"title":"Nouvelle réponse à votre annonce","body":"Paul V. a répondu","url":"/posts/1#replies","tag":"t1"}'
+    await cdp.send("ServiceWorker.deliverPushMessage",
+                   {"origin": server.url, "registrationId": registration["registrationId"], "data": data})
+    titles = []
+    for _ in range(50):
+        titles = await page.evaluate(
+            "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => [n.title, n.body, n.data.url]))")
+        if titles:
+            break
+        await page.wait_for_timeout(100)
+    assert titles == [["Nouvelle réponse à votre annonce", "Paul V. a répondu", "/posts/1#replies"]]
+    await context.close()
+
+
+async def test_notification_settings_with_and_without_javascript(page):
+    from tests.browser.test_posts_browser import _log_in
+    from tests.factories_posts import neighbours
+
+    _hood, (claire,) = await neighbours(1)
+    await _log_in(page, claire)
+    await page.goto("/settings")
+    await page.get_by_role("link", name="Activer les notifications et choisir ce qui me concerne").click()
+    await page.wait_for_url("**/settings/notifications")
+    assert await page.get_by_text("Sur iPhone ou iPad").is_visible()
+    button = page.get_by_role("button", name="Activer les notifications", exact=True)
+    if page.js:
+        # Shown only where push exists; the permission is asked after the tap, never before.
+        await button.wait_for(state="visible")
+        assert await page.evaluate("Notification.permission") == "default"
+        assert not await page.get_by_text("demandent JavaScript").is_visible()
+    else:
+        assert not await button.is_visible()
+        assert await page.get_by_text("Les notifications sur l'appareil demandent JavaScript").is_visible()
+    await page.get_by_label("Messages privés").uncheck()
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.wait_for_url("**/settings/notifications?notice=saved")
+    assert not await page.get_by_label("Messages privés").is_checked()
+    assert await page.get_by_label("Réponses à mes annonces").is_checked()
+    from tests.browser.axe import assert_accessible
+
+    await assert_accessible(page)
