@@ -59,6 +59,10 @@ NOTICES = {
     "profile_saved": i18n.N_("Votre profil est enregistré."),
     "reported": i18n.N_("Merci : votre signalement est transmis à la modération du quartier, sans votre nom."),
     "push_off": i18n.N_("Les notifications sont coupées sur tous vos appareils."),
+    "suspended": i18n.N_("Le compte est suspendu et ses sessions sont terminées."),
+    "unsuspended": i18n.N_("La suspension est levée."),
+    "verified": i18n.N_("Voisin vérifié."),
+    "vouched": i18n.N_("Merci : votre garantie est enregistrée."),
     "account_deleted": i18n.N_("Votre compte et vos données personnelles sont effacés. Au revoir, et merci !"),
 }
 
@@ -68,6 +72,20 @@ MODERATION_ACTIONS = {
     "restore": i18n.N_("Annonce rendue visible"),
     "lock": i18n.N_("Réponses fermées"),
     "unlock": i18n.N_("Réponses rouvertes"),
+    "pin": i18n.N_("Annonce épinglée"),
+    "unpin": i18n.N_("Annonce désépinglée"),
+    "hide_reply": i18n.N_("Réponse masquée"),
+    "restore_reply": i18n.N_("Réponse rendue visible"),
+    "suspend": i18n.N_("Compte suspendu"),
+    "unsuspend": i18n.N_("Suspension levée"),
+    "verify_moderator": i18n.N_("Vérifié par la modération"),
+    "verify_vouch": i18n.N_("Vérifié par deux voisins garants"),
+    "verify_letter": i18n.N_("Vérifié par courrier"),
+    "letter": i18n.N_("Lettre de vérification imprimée"),
+    "appoint": i18n.N_("Nommé modérateur"),
+    "dismiss": i18n.N_("Retiré de la modération"),
+    "require_verified": i18n.N_("Publier demande d'être vérifié"),
+    "open_to_all": i18n.N_("Publier est ouvert à tous les voisins"),
 }
 
 

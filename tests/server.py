@@ -25,7 +25,9 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "VOISINAGE_ACCESS_LOG": "0", "VOISINAGE_BASE_URL": self.url,
-               "VOISINAGE_TRUSTED_PROXIES": "127.0.0.1", **(extra_env or {})}
+               "VOISINAGE_TRUSTED_PROXIES": "127.0.0.1",
+               # Its push worker would race the push tests' own workers for the shared outbox.
+               "VOISINAGE_BACKGROUND_WORK": "0", **(extra_env or {})}
         self.log = open(os.path.join(os.environ["VOISINAGE_DATA_DIR"], f"server-{self.port}.log"), "w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],

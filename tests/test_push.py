@@ -350,7 +350,7 @@ async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(recei
 
     _hood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Poussette à donner")
-    server = ServerProcess()
+    server = ServerProcess({"VOISINAGE_BACKGROUND_WORK": "1"})
     try:
         claire_client = await _server_login(server.url, claire)
         subscribed = await claire_client.post("/push/subscriptions", json=receiver.subscription(),

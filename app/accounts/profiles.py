@@ -25,6 +25,28 @@ from app.web import render, see_other
 BIO_MAX = 500
 
 
+async def profile_context(request: Request, person, *, i_blocked: bool | None = None) -> dict:
+    from app.moderation.members import DURATIONS, has_vouched
+    from app.moderation.trust import is_suspended
+    from app.posts.permissions import can_moderate
+
+    me = request.user
+    if i_blocked is None:
+        i_blocked = await Block.exists().where((Block.blocker == me.id) & (Block.blocked == person.id))
+    open_posts = [] if i_blocked else (await posts.feed_page(me.neighbourhood, me.id, author=person.id, limit=10))[0]
+    view.decorate(open_posts)
+    loans = await posts.loans_of(person.id) if person.id == me.id else []
+    is_me = person.id == me.id
+    return {
+        "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
+        "loans": loans, "skills": SKILLS, "i_blocked": i_blocked, "offered": skills_of(person), "is_me": is_me,
+        # Moderators get their controls on the ordinary profile page.
+        "moderator": not is_me and await can_moderate(me, person.neighbourhood),
+        "suspended": is_suspended(person), "durations": DURATIONS, "mod_form": Form(),
+        "vouched": not is_me and await has_vouched(me.id, person.id),
+    }
+
+
 class ProfileController(Controller):
     guards = [requires_member]
 
@@ -39,13 +61,7 @@ class ProfileController(Controller):
         i_blocked = await Block.exists().where((Block.blocker == me.id) & (Block.blocked == person.id))
         if not i_blocked and person.id in await blocked_ids(me.id):
             raise NotFoundException()
-        open_posts = [] if i_blocked else (await posts.feed_page(me.neighbourhood, me.id, author=person.id, limit=10))[0]
-        view.decorate(open_posts)
-        loans = await posts.loans_of(person.id) if person.id == me.id else []
-        return render(request, "accounts/profile.html", {
-            "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
-            "loans": loans, "skills": SKILLS, "i_blocked": i_blocked, "offered": skills_of(person), "is_me": person.id == me.id,
-        })
+        return render(request, "accounts/profile.html", await profile_context(request, person, i_blocked=i_blocked))
 
     @get("/neighbours")
     async def neighbours(self, request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""Reports: anyone can flag a post; moderators of its quartier look at the queue."""
+"""Reports: anyone can flag a post, a reply, a message they received or a
+profile; moderators of its quartier look at the queue."""
 
 from __future__ import annotations
 
@@ -43,12 +44,31 @@ async def report_post(reporter, post: dict, reason: str, text: str) -> bool:
     return False
 
 
+async def report_other(reporter, target_type: str, target_id: int, hood_id: int, target_user: int | None,
+                       reason: str, text: str) -> None:
+    """A reply, a message or a profile: recorded once per person while open."""
+    if await Report.exists().where((Report.reporter == reporter.id) & (Report.target_type == target_type)
+                                   & (Report.target_id == target_id) & (Report.status == "open")):
+        return
+    await Report.insert(Report(reporter=reporter.id, neighbourhood=hood_id, target_type=target_type,
+                               target_id=target_id, target_user=target_user, reason=reason, text=text))
+
+
 async def queue(hood_ids: list[int] | None, *, after: int | None = None, limit: int = 30) -> list[dict]:
     """Open reports, oldest first; None means every quartier (admins)."""
     args: list = []
-    sql = ("SELECT r.id, r.reason, r.text, r.created_at, r.target_id, r.neighbourhood, "
-           "p.title, p.body, p.status, p.hidden_reason FROM report r LEFT JOIN post p ON p.id = r.target_id "
-           "WHERE r.status = 'open' AND r.target_type = 'post'")
+    # Each report with what it is about, whatever its kind, in one query; the
+    # reporter is never selected.
+    sql = ("SELECT r.id, r.reason, r.text, r.created_at, r.target_type, r.target_id, r.target_user, r.neighbourhood, "
+           "p.title, p.body, p.status, p.hidden_reason, rp.body AS reply_body, rp.post AS reply_post, "
+           "rp.hidden AS reply_hidden, ms.body AS message_body, u.first_name AS target_first_name, "
+           "u.last_name AS target_last_name, u.bio AS target_bio, u.suspended_until AS target_suspended_until "
+           "FROM report r "
+           "LEFT JOIN post p ON r.target_type = 'post' AND p.id = r.target_id "
+           "LEFT JOIN reply rp ON r.target_type = 'reply' AND rp.id = r.target_id "
+           "LEFT JOIN message ms ON r.target_type = 'message' AND ms.id = r.target_id "
+           "LEFT JOIN account u ON u.id = r.target_user "
+           "WHERE r.status = 'open'")
     if hood_ids is not None:
         if not hood_ids:
             return []

@@ -6,6 +6,7 @@ from litestar import Controller, Request, Response, get, post
 
 from app.accounts.guards import requires_login, requires_member
 from app.accounts.tables import User
+from app.moderation import member_routes
 from app.moderation.tables import Block
 from app.posts.extensions import add_post_panel
 from app.web import not_found, safe_next, see_other
@@ -147,15 +148,7 @@ async def report(request: Request, post_id: int) -> Response:
     return see_other(f"/posts/{post_id}?notice=reported")
 
 
-async def _moderated_hoods(user) -> list[int] | None:
-    from app.moderation.tables import ModeratorAssignment
-
-    if user.role == "admin":
-        return None
-    if user.role != "moderator":
-        return []
-    return [r["neighbourhood"] for r in await ModeratorAssignment.select(ModeratorAssignment.neighbourhood).where(
-        ModeratorAssignment.user == user.id)]
+_moderated_hoods = member_routes.moderated_hoods
 
 
 @get("/moderation", guards=[requires_member])
@@ -167,8 +160,16 @@ async def moderation_queue(request: Request) -> Response:
     if hoods == []:
         raise not_found()
     after = request.query_params.get("after") or ""
-    reports = await queue(hoods, after=int(after) if after.isdigit() else None)
-    return render(request, "moderation/queue.html", {"reports": reports, "reasons": REASONS})
+    reports = await queue(hoods, after=int(after) if after.isdigit() else None, limit=31)
+    from app.neighbourhoods.tables import Neighbourhood
+
+    # The quartier rules a moderator may change: theirs (an admin: the one they live in).
+    mine = hoods if hoods is not None else [request.user.neighbourhood]
+    settings = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.requires_verification).where(
+        Neighbourhood.id.is_in(mine or [0]))
+    return render(request, "moderation/queue.html", {"reports": reports[:30], "reasons": REASONS, "hoods": settings,
+                                                     "more": reports[29]["id"] if len(reports) > 30 else None,
+                                                     "admin": request.user.role == "admin"})
 
 
 @post("/moderation/reports/{report_id:int}/{outcome:str}", guards=[requires_member])
@@ -188,5 +189,5 @@ async def close_report(request: Request, report_id: int, outcome: str) -> Respon
     return see_other("/moderation")
 
 
-ROUTES: list = [BlockController, export, delete_form, delete_account, moderate_post, public_log_page, report_form, report,
+ROUTES: list = [*member_routes.ROUTES, BlockController, export, delete_form, delete_account, moderate_post, public_log_page, report_form, report,
                 moderation_queue, close_report]

@@ -25,3 +25,15 @@ def posting_refusal(user, hood) -> str | None:
     if requires and getattr(user, "verification", "none") != "verified":
         return _("Ce quartier demande d'être voisin vérifié pour publier ou écrire en premier à quelqu'un.")
     return None
+
+
+async def message_refusal(sender, recipient) -> str | None:
+    """Writing first to someone: the quartier's verification rule applies (replying never needs it)."""
+    from app.neighbourhoods import queries as hoods
+
+    if is_suspended(sender):
+        return _("Votre compte est suspendu : vous ne pouvez pas écrire pour le moment.")
+    hood = await hoods.by_id(sender.neighbourhood) if sender.neighbourhood else None
+    if hood is not None and hood.requires_verification and getattr(sender, "verification", "none") != "verified":
+        return _("Ce quartier demande d'être voisin vérifié pour publier ou écrire en premier à quelqu'un.")
+    return None
