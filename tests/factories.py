@@ -94,3 +94,12 @@ def field_error(html: str, field: str) -> str:
 def input_value(html: str, field: str) -> str | None:
     match = re.search(rf'<input id="f-{field}" name="{field}"[^>]*value="([^"]*)"', html)
     return match.group(1) if match else None
+
+
+async def make_moderator(hood, **kwargs) -> User:
+    """A neighbour of `hood` given its moderation."""
+    from app.moderation.tables import ModeratorAssignment
+
+    moderator = await make_user(hood, first_name=kwargs.pop("first_name", "Modeste"), role="moderator", **kwargs)
+    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=hood.id))
+    return moderator
