@@ -332,3 +332,16 @@ async def test_signup_ignores_role_and_verification_fields(make_client):
     assert answer.status_code == 303
     row = await User.select().where(User.email == email).first()
     assert (row["role"], row["verification"], row["neighbourhood"]) == ("member", "none", None)
+
+
+async def test_a_too_long_note_keeps_the_report_open_and_the_text(make_client):
+    hood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(hood)
+    client = await signed_in(make_client, claire)
+    await post_form(client, f"/report/user/{paul.id}", {"reason": "spam"})
+    report = await Report.select().where(Report.target_user == paul.id).first()
+    mod = await signed_in(make_client, moderator)
+    long_note = "trop long " * 60
+    answer = await post_form(mod, f"/moderation/reports/{report['id']}/dismissed", {"note": long_note})
+    assert answer.status_code == 422 and "500 caractères au plus" in answer.text and long_note.strip() in answer.text
+    assert (await Report.select(Report.status).where(Report.id == report["id"]).first())["status"] == "open"

@@ -153,7 +153,12 @@ _moderated_hoods = member_routes.moderated_hoods
 
 @get("/moderation", guards=[requires_member])
 async def moderation_queue(request: Request) -> Response:
+    return await _queue_page(request)
+
+
+async def _queue_page(request: Request, *, failed: int | None = None, form=None) -> Response:
     from app.moderation.reports import REASONS, queue
+    from app.neighbourhoods.tables import Neighbourhood
     from app.web import render
 
     hoods = await _moderated_hoods(request.user)
@@ -161,15 +166,14 @@ async def moderation_queue(request: Request) -> Response:
         raise not_found()
     after = request.query_params.get("after") or ""
     reports = await queue(hoods, after=int(after) if after.isdigit() else None, limit=31)
-    from app.neighbourhoods.tables import Neighbourhood
-
     # The quartier rules a moderator may change: theirs (an admin: the one they live in).
     mine = hoods if hoods is not None else [request.user.neighbourhood]
     settings = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.requires_verification).where(
         Neighbourhood.id.is_in(mine or [0]))
-    return render(request, "moderation/queue.html", {"reports": reports[:30], "reasons": REASONS, "hoods": settings,
-                                                     "more": reports[29]["id"] if len(reports) > 30 else None,
-                                                     "admin": request.user.role == "admin"})
+    return render(request, "moderation/queue.html", {
+        "reports": reports[:30], "reasons": REASONS, "hoods": settings,
+        "more": reports[29]["id"] if len(reports) > 30 else None, "admin": request.user.role == "admin",
+        "failed": failed, "failed_form": form}, status_code=422 if failed else 200)
 
 
 @post("/moderation/reports/{report_id:int}/{outcome:str}", guards=[requires_member])
@@ -185,6 +189,8 @@ async def close_report(request: Request, report_id: int, outcome: str) -> Respon
         raise not_found()
     form = Form(await request.form())
     note = form.text("note", max_length=500, required=False)
+    if form.errors:
+        return await _queue_page(request, failed=report_id, form=form)
     await close([report_id], request.user, outcome, note)
     return see_other("/moderation")
 
