@@ -345,3 +345,21 @@ async def test_a_too_long_note_keeps_the_report_open_and_the_text(make_client):
     answer = await post_form(mod, f"/moderation/reports/{report['id']}/dismissed", {"note": long_note})
     assert answer.status_code == 422 and "500 caractères au plus" in answer.text and long_note.strip() in answer.text
     assert (await Report.select(Report.status).where(Report.id == report["id"]).first())["status"] == "open"
+
+
+async def test_a_moderator_of_two_quartiers_and_an_admin_act_beyond_their_own(make_client):
+    home, (claire,) = await neighbours(1)
+    second, (paul, yasmine) = await neighbours(2)
+    moderator = await make_moderator(home)
+    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=second.id))
+    admin = await make_user(home, first_name="Adèle", role="admin")
+    post_id = await make_post(paul, title="Vente de contrefaçons")
+    mod = await signed_in(make_client, moderator)
+    assert "Masquer l" in (await mod.get(f"/posts/{post_id}")).text
+    assert (await post_form(mod, f"/moderation/posts/{post_id}/hide", {"reason": "Contrefaçon"})).status_code == 303
+    assert (await post_form(mod, f"/moderation/users/{paul.id}/suspend", {"duration": "1", "reason": "Contrefaçon"})).status_code == 303
+    boss = await signed_in(make_client, admin)
+    assert (await post_form(boss, f"/moderation/posts/{post_id}/restore")).status_code == 303
+    assert (await post_form(boss, f"/moderation/users/{yasmine.id}/verify")).status_code == 303
+    # Their neighbours still see only their own quartier.
+    assert (await (await signed_in(make_client, claire)).get(f"/posts/{post_id}")).status_code == 404

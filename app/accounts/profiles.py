@@ -20,6 +20,7 @@ from app.neighbourhoods import queries as hoods
 from app.posts import queries as posts
 from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
+from app.posts.permissions import can_moderate
 from app.web import render, see_other
 
 BIO_MAX = 500
@@ -28,12 +29,11 @@ BIO_MAX = 500
 async def profile_context(request: Request, person, *, i_blocked: bool | None = None) -> dict:
     from app.moderation.members import DURATIONS, has_vouched
     from app.moderation.trust import is_suspended
-    from app.posts.permissions import can_moderate
 
     me = request.user
     if i_blocked is None:
         i_blocked = await Block.exists().where((Block.blocker == me.id) & (Block.blocked == person.id))
-    open_posts = [] if i_blocked else (await posts.feed_page(me.neighbourhood, me.id, author=person.id, limit=10))[0]
+    open_posts = [] if i_blocked else (await posts.feed_page(person.neighbourhood, me.id, author=person.id, limit=10))[0]
     view.decorate(open_posts)
     loans = await posts.loans_of(person.id) if person.id == me.id else []
     is_me = person.id == me.id
@@ -54,7 +54,8 @@ class ProfileController(Controller):
     async def show(self, request: Request, user_id: int) -> Response:
         me = request.user
         person = await user_by_id(user_id)
-        if person is None or person.neighbourhood != me.neighbourhood:
+        # Another quartier's neighbour exists only for those who moderate it.
+        if person is None or (person.neighbourhood != me.neighbourhood and not await can_moderate(me, person.neighbourhood)):
             raise NotFoundException()
         # Someone I blocked keeps a profile page for me (to unblock them);
         # someone who blocked me no longer exists for me.

@@ -35,11 +35,10 @@ async def moderated_hoods(user) -> list[int] | None:
 
 
 async def _member_of_my_quartier(request: Request, user_id: int) -> User:
-    """A neighbour the moderator may act on: in their own quartier, which they moderate. Else 404."""
+    """A neighbour the moderator may act on: living in a quartier they moderate. Else 404."""
     member = await user_by_id(user_id)
     me = request.user
-    if member is None or member.id == me.id or member.neighbourhood != me.neighbourhood \
-            or not await can_moderate(me, member.neighbourhood):
+    if member is None or member.id == me.id or not await can_moderate(me, member.neighbourhood):
         raise not_found()
     return member
 
@@ -111,8 +110,7 @@ async def moderate_reply(request: Request, reply_id: int, action: str) -> Respon
     row = await Reply.select(Reply.id, Reply.author, Reply.post, Reply.post.neighbourhood.as_alias("hood"),
                              Reply.post.title.as_alias("title")).where(Reply.id == reply_id).first()
     me = request.user
-    if row is None or action not in ("hide", "restore") or row["hood"] != me.neighbourhood \
-            or not await can_moderate(me, row["hood"]):
+    if row is None or action not in ("hide", "restore") or not await can_moderate(me, row["hood"]):
         raise not_found()
     form = Form(await request.form())
     reason = form.text("reason", max_length=300, required=action == "hide")
@@ -291,8 +289,6 @@ async def appoint(request: Request) -> Response:
         hood = await Neighbourhood.select(Neighbourhood.id).where(Neighbourhood.id == int(hood_raw)).first()
     if hood is None:
         form.error("neighbourhood", _("Choisissez un quartier dans la liste."))
-    elif member is not None and member.neighbourhood != hood["id"]:
-        form.error("neighbourhood", _("On ne modère que son propre quartier : ce voisin habite ailleurs."))
     if member is not None and is_suspended(member):
         form.error("email", _("Ce compte est suspendu."))
     if form.errors:

@@ -24,9 +24,9 @@ def is_author(user: User, post: dict) -> bool:
 
 
 def can_see(user: User, post: dict, moderator: bool) -> bool:
-    # Strictly the viewer's own neighbourhood: another quartier's post does
-    # not exist for them (404), whatever their role.
-    if post["neighbourhood"] != user.neighbourhood:
+    # The viewer's own neighbourhood: another quartier's post does not exist
+    # for them (404), unless they moderate that quartier (admins: all).
+    if post["neighbourhood"] != user.neighbourhood and not moderator:
         return False
     if post["status"] in ("hidden", "removed"):
         return is_author(user, post) or moderator
