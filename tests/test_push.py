@@ -387,3 +387,19 @@ async def test_two_workers_side_by_side_never_send_the_same_delivery(make_client
     urls = [m["url"] for m in receiver.messages()]
     assert len(urls) == 40 and len(set(urls)) == 40
     assert await PushDelivery.count().where(PushDelivery.status == "sent") == 40
+
+
+async def test_an_attendee_is_pushed_when_the_event_is_cancelled(make_client, receiver):
+    from tests.factories_events import make_event
+
+    _hood, (claire, paul) = await neighbours(2)
+    post_id = await make_event(claire, title="Vide-grenier")
+    paul_client = await signed_in(make_client, paul)
+    await post_form(paul_client, f"/posts/{post_id}/signup")
+    await subscribe(paul_client, receiver.subscription("paul-phone"))
+    organiser = await signed_in(make_client, claire)
+    assert (await post_form(organiser, f"/events/{post_id}/cancel")).status_code == 303
+    await worker_round()
+    [got] = receiver.messages()
+    assert got["title"] == "Un événement a changé" and got["url"] == f"/posts/{post_id}"
+    assert "Vide-grenier" in got["body"] and "annulé" in got["body"]

@@ -12,7 +12,7 @@ from app.accounts.tables import User, UserSkill
 from app.events.tables import Signup
 from app.messages.tables import Message
 from app.moderation.tables import Block, Report, Vouch
-from app.notify.tables import Notification
+from app.notify.tables import Notification, PushSubscription
 from app.posts.photos import path_for
 from app.posts.tables import Loan, Photo, Post, Reply
 
@@ -60,6 +60,10 @@ async def export_archive(user_id: int, uploads) -> bytes:
         "reports_made": _rows(await Report.select(Report.target_type, Report.target_id, Report.reason, Report.text,
                                                   Report.created_at).where(Report.reporter == user_id)),
         "blocked": [r["blocked"] for r in await Block.select(Block.blocked).where(Block.blocker == user_id)],
+        # The devices that receive notifications, without their keys.
+        "push_devices": _rows(await PushSubscription.select(PushSubscription.user_agent, PushSubscription.created_at,
+                                                            PushSubscription.last_success_at)
+                              .where(PushSubscription.user == user_id)),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
     }
     buffer = io.BytesIO()

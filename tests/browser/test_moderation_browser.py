@@ -95,3 +95,34 @@ async def test_trust_pages_are_accessible(page):
     await page.get_by_label("Quartier").select_option(str(hood.id))
     await page.get_by_role("button", name="Nommer").click()
     await page.locator("main").get_by_text(f"Claire V. · {hood.name},").wait_for()
+
+
+async def test_a_reported_message_reaches_the_moderator_alone_and_is_dismissed(page, browser, server):
+    hood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(hood)
+    # Paul writes to Claire from his profile page.
+    paul_context, paul_page = await _person(browser, server, page.js, paul)
+    await paul_page.goto(f"/users/{claire.id}")
+    await paul_page.get_by_role("link", name=re.compile("Écrire à")).click()
+    await paul_page.get_by_label("Votre message").fill("Prête-moi ta carte bleue, je te rembourse")
+    await paul_page.get_by_role("button", name="Envoyer").click()
+    await paul_page.wait_for_url(re.compile(r".*/messages/\d+"))
+
+    await _log_in(page, claire)
+    await page.goto("/messages")
+    await page.get_by_role("link", name=re.compile("Paul")).click()
+    await page.get_by_role("link", name="Signaler ce message").click()
+    await page.get_by_text("Seul ce message sera montré à la modération").wait_for()
+    await page.get_by_label("Arnaque").check()
+    await page.get_by_role("button", name="Envoyer le signalement").click()
+    await page.get_by_text("votre signalement est transmis").wait_for()
+
+    mod_context, mod = await _person(browser, server, page.js, moderator)
+    await mod.goto("/moderation")
+    item = mod.locator("li").filter(has_text="Prête-moi ta carte bleue")
+    await item.wait_for()
+    await item.get_by_label("Note (facultatif, pour l'équipe)").fill("Averti par message")
+    await item.get_by_role("button", name="Rejeter").click()
+    await mod.get_by_text("Aucun signalement en attente.").wait_for()
+    await mod_context.close()
+    await paul_context.close()
