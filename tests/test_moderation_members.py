@@ -363,3 +363,16 @@ async def test_a_moderator_of_two_quartiers_and_an_admin_act_beyond_their_own(ma
     assert (await post_form(boss, f"/moderation/users/{yasmine.id}/verify")).status_code == 303
     # Their neighbours still see only their own quartier.
     assert (await (await signed_in(make_client, claire)).get(f"/posts/{post_id}")).status_code == 404
+
+
+async def test_the_suspended_neighbour_is_told_why_by_mail_in_their_language(make_client):
+    from tests.mailbox import body_of, smtp_server
+
+    hood, _people = await neighbours(1)
+    john = await make_user(hood, first_name="John", locale="en")
+    mod = await signed_in(make_client, await make_moderator(hood))
+    with smtp_server() as box:
+        await post_form(mod, f"/moderation/users/{john.id}/suspend", {"duration": "30", "reason": "Spam répété"})
+        msg = await box.wait_for(john.email)
+    assert msg["Subject"] == "Your Voisinage account is suspended"
+    assert "Reason: Spam répété" in body_of(msg) and "until" in body_of(msg)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import User
-from app.i18n import N_, gettext
+from app.i18n import DEFAULT_LOCALE, N_, current_locale, gettext
 from app.moderation.tables import ModerationAction, ModeratorAssignment, VerificationCode, Vouch
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.mail import send_mail
@@ -47,13 +47,26 @@ async def suspend(moderator, member: User, duration: str, reason: str) -> dateti
     # At once: every session ends, so the next request of any device is signed out.
     await end_all_sessions(member.id)
     await _log(moderator.id, member.neighbourhood, "suspend", member.id, reason)
-    length = gettext("définitivement") if until == FOREVER else gettext(
-        "jusqu'au %(date)s", date=until.astimezone(timezone.utc).strftime("%d/%m/%Y %H:%M UTC"))
+    # The mail speaks the member's language, not the moderator's.
+    token = current_locale.set(member.locale or DEFAULT_LOCALE)
+    try:
+        await _mail_suspension(member, until, reason)
+    finally:
+        current_locale.reset(token)
+    return until
+
+
+async def _mail_suspension(member: User, until: datetime, reason: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+
+    when = format_datetime(until, "d MMMM y, HH:mm", tzinfo=ZoneInfo("Europe/Paris"), locale=current_locale.get())
+    length = gettext("définitivement") if until == FOREVER else gettext("jusqu'au %(date)s", date=when)
     await send_mail(member.email, gettext("Votre compte Voisinage est suspendu"), gettext(
         "Bonjour %(name)s,\n\nLa modération de votre quartier a suspendu votre compte %(length)s.\n"
         "Motif : %(reason)s\n\nVous pouvez répondre à ce message pour en discuter.",
         name=member.first_name, length=length, reason=reason))
-    return until
 
 
 async def lift_suspension(moderator, member: User) -> None:
