@@ -117,6 +117,10 @@ def _now() -> datetime:
 
 async def claim(limit: int = 50, lease: float = 60.0) -> list[Claimed]:
     now = _now()
+    due = (PushDelivery.status == "pending") & (PushDelivery.next_attempt_at <= now)
+    # An idle poll is one indexed read, without taking the (SQLite) writer.
+    if not await PushDelivery.exists().where(due):
+        return []
     db = PushDelivery._meta.db
     async with db.transaction():
         if get_settings().is_postgres:
@@ -124,9 +128,8 @@ async def claim(limit: int = 50, lease: float = 60.0) -> list[Claimed]:
                 "SELECT id FROM push_delivery WHERE status = 'pending' AND next_attempt_at <= {} "
                 "ORDER BY next_attempt_at LIMIT {} FOR UPDATE SKIP LOCKED", now, limit)
         else:
-            rows = await PushDelivery.select(PushDelivery.id).where(
-                (PushDelivery.status == "pending") & (PushDelivery.next_attempt_at <= now)
-            ).order_by(PushDelivery.next_attempt_at).limit(limit)
+            rows = await PushDelivery.select(PushDelivery.id).where(due).order_by(
+                PushDelivery.next_attempt_at).limit(limit)
         ids = [r["id"] for r in rows]
         if not ids:
             return []
