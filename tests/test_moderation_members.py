@@ -244,7 +244,7 @@ async def test_reports_of_replies_messages_and_profiles_reach_the_queue_anonymou
     for text in ("Achetez mes pilules", "Envoie-moi ton code de carte", "Faux profil", "Spam", "Arnaque"):
         assert text in queue.text, text
     assert "Claire" not in queue.text  # the reporter stays anonymous
-    report = await Report.select().where(Report.target_type == "message").first()
+    report = await Report.select().where((Report.target_type == "message") & (Report.target_user == paul.id)).first()
     assert (await post_form(mod, f"/moderation/reports/{report['id']}/resolved", {"note": "Averti"})).status_code == 303
     closed = await Report.select().where(Report.id == report["id"]).first()
     assert (closed["status"], closed["resolved_by"], closed["resolution_note"]) == ("resolved", moderator.id, "Averti")

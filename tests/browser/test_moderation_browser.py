@@ -8,6 +8,7 @@ import pytest
 
 from app.posts.tables import Reply
 from tests.browser.axe import assert_accessible
+from tests.browser.conftest import device
 from tests.browser.test_posts_browser import _log_in
 from tests.factories import make_moderator, make_user
 from tests.factories_posts import make_post, neighbours
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 
 async def _person(browser, server, js: bool, user):
-    context = await browser.new_context(java_script_enabled=js, base_url=server.url, locale="fr-FR")
+    context = await browser.new_context(java_script_enabled=js, base_url=server.url, locale="fr-FR",
+                                        extra_http_headers=device())
     page = await context.new_page()
     page.js = js
     await _log_in(page, user)
