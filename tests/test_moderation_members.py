@@ -376,3 +376,15 @@ async def test_the_suspended_neighbour_is_told_why_by_mail_in_their_language(mak
         msg = await box.wait_for(john.email)
     assert msg["Subject"] == "Your Voisinage account is suspended"
     assert "Reason: Spam répété" in body_of(msg) and "until" in body_of(msg)
+
+
+async def test_letters_for_several_neighbours_each_get_their_own_code(make_client):
+    hood, people = await neighbours(3)
+    mod = await signed_in(make_client, await make_moderator(hood))
+    printed = await post_form(mod, "/moderation/letters", {"user": [str(p.id) for p in people]})
+    codes = re.findall(r'<p class="code">([A-Z0-9]{4}-[A-Z0-9]{4})</p>', printed.text)
+    assert len(codes) == 3 and len(set(codes)) == 3
+    # The second neighbour's code verifies the second neighbour only.
+    client = await signed_in(make_client, people[1])
+    assert (await post_form(client, "/verify", {"code": codes[1]})).status_code == 303
+    assert [(await _user(p.id))["verification"] for p in people] == ["address_checked", "verified", "address_checked"]

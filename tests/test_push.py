@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -403,3 +404,28 @@ async def test_an_attendee_is_pushed_when_the_event_is_cancelled(make_client, re
     [got] = receiver.messages()
     assert got["title"] == "Un événement a changé" and got["url"] == f"/posts/{post_id}"
     assert "Vide-grenier" in got["body"] and "annulé" in got["body"]
+
+
+async def test_a_public_name_pointing_inside_is_refused_at_send_time(make_client, monkeypatch):
+    """DNS may send a harmless-looking name to the internal network: the
+    addresses are checked just before sending (the resolver is simulated here,
+    the machine has no outside DNS)."""
+    from app.notify import push
+
+    asked = []
+
+    async def resolver(host, port, **kwargs):
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolver)
+    monkeypatch.setattr(push, "_resolved", {})
+    _hood, (claire, paul) = await neighbours(2)
+    post_id = await make_post(claire)
+    client = await signed_in(make_client, claire)
+    assert (await subscribe(client, {"endpoint": "https://push.example.net/send/abc", "keys": _valid_keys()})).status_code == 201
+    await post_form(await signed_in(make_client, paul), f"/posts/{post_id}/replies", {"body": "Bonjour"})
+    await post_form(await signed_in(make_client, paul), f"/posts/{post_id}/replies", {"body": "Encore moi"})
+    await worker_round()
+    assert await PushSubscription.count() == 0  # refused like a 4xx: the device is dropped
+    assert asked == ["push.example.net"]  # one lookup, then the answer was remembered

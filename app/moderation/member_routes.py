@@ -236,9 +236,9 @@ async def print_letters(request: Request) -> Response:
     for p in pending:
         p["code"] = codes[p["id"]]
         p["hood"] = hood_names.get(p["neighbourhood"])
-        await ModerationAction.insert(ModerationAction(moderator=request.user.id, neighbourhood=p["neighbourhood"],
-                                                       action="letter", target_type="user", target_id=p["id"],
-                                                       target_user=p["id"], public=False))
+    await ModerationAction.insert(*[ModerationAction(moderator=request.user.id, neighbourhood=p["neighbourhood"],
+                                                     action="letter", target_type="user", target_id=p["id"],
+                                                     target_user=p["id"], public=False) for p in pending])
     return render(request, "moderation/letters_print.html", {"letters": pending},
                   headers={"Cache-Control": "private, no-store"})
 

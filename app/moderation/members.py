@@ -116,13 +116,13 @@ async def pending_letters(hood_ids: list[int] | None, limit: int = 100) -> list[
 
 async def print_letters(user_ids: list[int]) -> dict[int, str]:
     """New codes for these neighbours (an earlier letter's code stops working); shown once, stored hashed."""
-    codes = {}
-    for user_id in user_ids:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-        codes[user_id] = f"{code[:4]}-{code[4:]}"
-        await VerificationCode.delete().where(VerificationCode.user == user_id)
-        await VerificationCode.insert(VerificationCode(user=user_id, code_hash=_hash(code), printed_at=_now()))
-    return codes
+    if not user_ids:
+        return {}
+    raw = {user_id: "".join(secrets.choice(CODE_ALPHABET) for _ in range(8)) for user_id in user_ids}
+    async with VerificationCode._meta.db.transaction():
+        await VerificationCode.delete().where(VerificationCode.user.is_in(list(raw)))
+        await VerificationCode.insert(*[VerificationCode(user=u, code_hash=_hash(c), printed_at=_now()) for u, c in raw.items()])
+    return {u: f"{c[:4]}-{c[4:]}" for u, c in raw.items()}
 
 
 async def check_code(member: User, code: str) -> str:

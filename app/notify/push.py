@@ -128,6 +128,11 @@ def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
     return None
 
 
+# A push service's few host names carry every message: one lookup a minute each, not one per push.
+RESOLVE_TTL = 60.0
+_resolved: dict[tuple[str, bool], tuple[float, str | None]] = {}
+
+
 async def resolved_problem(endpoint: str, settings: Settings) -> str | None:
     """The name's addresses, checked just before sending: a public name may point inside."""
     if problem := endpoint_problem(endpoint, settings):
@@ -139,13 +144,20 @@ async def resolved_problem(endpoint: str, settings: Settings) -> str | None:
         return None
     except ValueError:
         pass
+    loop = asyncio.get_running_loop()
+    key = (host.lower(), settings.push_allow_loopback)
+    cached = _resolved.get(key)
+    if cached and cached[0] > loop.time():
+        return cached[1]
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
     except OSError:
-        return "unresolvable"
-    if any(_address_refused(info[4][0], settings.push_allow_loopback) for info in infos):
-        return "private address"
-    return None
+        return "unresolvable"  # not cached: the next try may resolve
+    problem = "private address" if any(_address_refused(info[4][0], settings.push_allow_loopback) for info in infos) else None
+    if len(_resolved) > 10_000:
+        _resolved.clear()
+    _resolved[key] = (loop.time() + RESOLVE_TTL, problem)
+    return problem
 
 
 def keys_problem(p256dh: str, auth: str) -> str | None:
