@@ -48,8 +48,28 @@ async def _member_of_my_quartier(request: Request, user_id: int) -> User:
 REPORTABLE = ("reply", "message", "user")
 
 
+def report_page(request: Request, target: dict, form: Form, status_code: int = 200) -> Response:
+    """The one report form, whatever is reported (posts included)."""
+    return render(request, "moderation/report.html", {"form": form, "target": target, "reasons": REASONS},
+                  status_code=status_code)
+
+
+async def read_report(request: Request) -> tuple[Form, str, str]:
+    limit(request, f"report:{request.user.id}", 30, 3600)
+    form = Form(await request.form())
+    reason = form.choice("reason", tuple(REASONS))
+    text = form.text("text", max_length=1000, required=reason == "other", multiline=True)
+    return form, reason, text
+
+
 async def _report_target(request: Request, kind: str, target_id: int) -> dict:
     """What is reported, as the reporter may see it; 404 for anything else."""
+    target = await _find_target(request, kind, target_id)
+    target["action"] = f"/report/{kind}/{target_id}"
+    return target
+
+
+async def _find_target(request: Request, kind: str, target_id: int) -> dict:
     from app.messages.tables import Message
     from app.moderation.blocks import blocked_ids
 
@@ -81,8 +101,7 @@ async def _report_target(request: Request, kind: str, target_id: int) -> dict:
 async def report_form(request: Request, kind: str, target_id: int) -> Response:
     if kind not in REPORTABLE:
         raise not_found()
-    target = await _report_target(request, kind, target_id)
-    return render(request, "moderation/report_other.html", {"form": Form(), "target": target, "reasons": REASONS})
+    return report_page(request, await _report_target(request, kind, target_id), Form())
 
 
 @post("/report/{kind:str}/{target_id:int}", guards=[requires_member])
@@ -90,13 +109,9 @@ async def report(request: Request, kind: str, target_id: int) -> Response:
     if kind not in REPORTABLE:
         raise not_found()
     target = await _report_target(request, kind, target_id)
-    limit(request, f"report:{request.user.id}", 30, 3600)
-    form = Form(await request.form())
-    reason = form.choice("reason", tuple(REASONS))
-    text = form.text("text", max_length=1000, required=reason == "other", multiline=True)
+    form, reason, text = await read_report(request)
     if form.errors:
-        return render(request, "moderation/report_other.html", {"form": form, "target": target, "reasons": REASONS},
-                      status_code=422)
+        return report_page(request, target, form, status_code=422)
     await report_other(request.user, kind, target["id"], target["hood"], target["user"], reason, text)
     back = target["back"]
     return see_other(back.replace("#", "?notice=reported#", 1) if "#" in back else f"{back}?notice=reported")

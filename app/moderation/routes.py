@@ -117,37 +117,35 @@ async def public_log_page(request: Request) -> Response:
         "entries": await public_log(request.user.neighbourhood), "hood": await hoods.current(request.user.neighbourhood)})
 
 
+async def _reported_post(request: Request, post_id: int) -> tuple[dict, dict]:
+    from app.posts.routes import visible_post
+
+    found, _moderator = await visible_post(request, post_id)
+    return found, {"kind": "post", "id": post_id, "text": found["title"], "back": f"/posts/{post_id}",
+                   "action": f"/posts/{post_id}/report"}
+
+
 @get("/posts/{post_id:int}/report", guards=[requires_member])
 async def report_form(request: Request, post_id: int) -> Response:
     from app.forms import Form
-    from app.moderation.reports import REASONS
-    from app.posts.routes import visible_post
-    from app.web import render
 
-    found, _moderator = await visible_post(request, post_id)
-    return render(request, "moderation/report.html", {"form": Form(), "post": found, "reasons": REASONS})
+    _found, target = await _reported_post(request, post_id)
+    return member_routes.report_page(request, target, Form())
 
 
 @post("/posts/{post_id:int}/report", guards=[requires_member])
 async def report(request: Request, post_id: int) -> Response:
-    from app.forms import Form
-    from app.moderation.reports import REASONS, report_post
-    from app.posts.routes import visible_post
-    from app.web import limit, render
+    from app.moderation.reports import report_post
 
-    found, _moderator = await visible_post(request, post_id)
-    limit(request, f"report:{request.user.id}", 30, 3600)
-    form = Form(await request.form())
-    reason = form.choice("reason", tuple(REASONS))
-    text = form.text("text", max_length=1000, required=reason == "other", multiline=True)
+    found, target = await _reported_post(request, post_id)
+    form, reason, text = await member_routes.read_report(request)
     if form.errors:
-        return render(request, "moderation/report.html", {"form": form, "post": found, "reasons": REASONS},
-                      status_code=422)
+        return member_routes.report_page(request, target, form, status_code=422)
     await report_post(request.user, found, reason, text)
     return see_other(f"/posts/{post_id}?notice=reported")
 
 
-_moderated_hoods = member_routes.moderated_hoods
+_moderated_hoods = member_routes.moderated_hoods  # one definition, shared with the people routes
 
 
 @get("/moderation", guards=[requires_member])
