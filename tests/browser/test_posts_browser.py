@@ -41,6 +41,9 @@ async def test_neighbour_publishes_with_a_photo_and_a_neighbour_replies(page, br
     await page.get_by_label("Durée du prêt (en jours)").fill("7")
     await page.get_by_role("button", name="Publier").click()
     # The server explains the short title next to the field and keeps the text.
+    # (Wait for its answer: the inline check already shows the same message,
+    # and typing into the old page would be lost when the answer arrives.)
+    await page.wait_for_url(re.compile(r".*/posts$"))
     await page.locator("#f-title-error").filter(has_text="3 caractères au moins").wait_for()
     assert await page.get_by_label("Description").input_value() == "Bosch, avec sa mallette."
     await page.get_by_label("Titre").fill(title)
