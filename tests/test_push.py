@@ -149,16 +149,26 @@ async def test_five_failures_give_up_without_losing_the_subscription_or_the_repl
     assert "Je passe la prendre ce soir" in page.text
 
 
-async def test_push_service_down_for_a_while_gets_everything_once_when_back(make_client, receiver):
-    receiver.stop()
+async def _replies_to_many_posts(make_client, receiver, n: int) -> list[int]:
+    """Claire's phone subscribed; Paul answers n of her annonces: n pushes queued."""
     _hood, (claire, paul) = await neighbours(2)
-    posts = [await make_post(claire, title=f"Annonce {i}") for i in range(3)]
-    claire_client = await signed_in(make_client, claire)
-    assert (await subscribe(claire_client, receiver.subscription())).status_code == 201
+    posts = [await make_post(claire, title=f"Objet {i}") for i in range(n)]
+    assert (await subscribe(await signed_in(make_client, claire), receiver.subscription())).status_code == 201
     paul_client = await signed_in(make_client, paul)
     for post_id in posts:
-        # The reply is saved and answered at once, push service or not.
-        assert (await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Intéressé !"})).status_code == 303
+        assert (await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je prends !"})).status_code == 303
+    return posts
+
+
+def _worker_process(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", *args], cwd=ROOT, env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+async def test_push_service_down_for_a_while_gets_everything_once_when_back(make_client, receiver):
+    receiver.stop()
+    # Each reply is saved and answered at once (303), push service or not.
+    posts = await _replies_to_many_posts(make_client, receiver, 3)
     await worker_round()  # connection refused: kept for later
     rows = await PushDelivery.select()
     assert [r["status"] for r in rows] == ["pending"] * 3 and all("ConnectError" in r["last_error"] for r in rows)
@@ -172,18 +182,11 @@ async def test_push_service_down_for_a_while_gets_everything_once_when_back(make
 async def test_a_worker_killed_mid_batch_leaves_nothing_behind(make_client, receiver):
     """`voisinage worker` is killed while the push service holds its answers;
     the next worker sends every pending delivery once its lease ends."""
-    _hood, (claire, paul) = await neighbours(2)
-    posts = [await make_post(claire, title=f"Objet {i}") for i in range(12)]
-    claire_client = await signed_in(make_client, claire)
-    await subscribe(claire_client, receiver.subscription())
-    paul_client = await signed_in(make_client, paul)
-    for post_id in posts:
-        await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je prends !"})
+    posts = await _replies_to_many_posts(make_client, receiver, 12)
     assert await PushDelivery.count().where(PushDelivery.status == "pending") == 12
 
     receiver.stall.set()
-    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--batch", "5", "--lease", "1", "--poll", "0.1"],
-                              cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    worker = _worker_process("--batch", "5", "--lease", "1", "--poll", "0.1")
     try:
         deadline = time.monotonic() + 30
         while receiver.attempts < 5 and time.monotonic() < deadline:
@@ -374,15 +377,8 @@ async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(recei
 
 
 async def test_two_workers_side_by_side_never_send_the_same_delivery(make_client, receiver):
-    _hood, (claire, paul) = await neighbours(2)
-    posts = [await make_post(claire, title=f"Livre {i}") for i in range(40)]
-    claire_client = await signed_in(make_client, claire)
-    await subscribe(claire_client, receiver.subscription())
-    paul_client = await signed_in(make_client, paul)
-    for post_id in posts:
-        await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je veux bien !"})
-    workers = [subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--once", "--batch", "3"], cwd=ROOT,
-                                env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    await _replies_to_many_posts(make_client, receiver, 40)
+    workers = [_worker_process("--once", "--batch", "3") for _ in range(2)]
     outputs = [await asyncio.to_thread(w.communicate, timeout=60) for w in workers]
     assert all(w.returncode == 0 for w in workers), outputs
     urls = [m["url"] for m in receiver.messages()]

@@ -43,7 +43,9 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
         # Moderators get their controls on the ordinary profile page.
         "moderator": not is_me and await can_moderate(me, person.neighbourhood),
         "suspended": is_suspended(person), "durations": DURATIONS, "mod_form": Form(),
-        "vouched": not is_me and await has_vouched(me.id, person.id),
+        # Asked only when the vouch button could show.
+        "vouched": (not is_me and me.verification == "verified" and person.verification != "verified"
+                    and await has_vouched(me.id, person.id)),
     }
 
 

@@ -8,7 +8,11 @@ from app.i18n import _
 
 
 def is_suspended(user) -> bool:
-    until = getattr(user, "suspended_until", None)
+    return suspended_now(getattr(user, "suspended_until", None))
+
+
+def suspended_now(until: datetime | None) -> bool:
+    """For a bare `suspended_until` value, as queries return it."""
     if until is None:
         return False
     if until.tzinfo is None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from app import i18n
 from app.accounts.tables import User
-from app.moderation.trust import is_suspended
+from app.moderation.trust import suspended_now
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
@@ -78,7 +78,7 @@ async def enqueue(notifications: list[Notification]) -> None:
         prefs = sub["prefs"]
         if isinstance(prefs, str):
             prefs = json.loads(prefs or "{}")
-        if not wants(prefs, note.kind) or is_suspended(_Suspension(sub["suspended_until"])):
+        if not wants(prefs, note.kind) or suspended_now(sub["suspended_until"]):
             continue
         title = i18n.translations(sub["locale"] or i18n.DEFAULT_LOCALE).gettext(TITLES.get(note.kind, "Voisinage"))
         topic = topic_for(note.user, note.url)
@@ -87,11 +87,6 @@ async def enqueue(notifications: list[Notification]) -> None:
     if rows:
         await PushDelivery.insert(*rows)
         wake()
-
-
-@dataclass
-class _Suspension:
-    suspended_until: datetime | None
 
 
 # The worker ------------------------------------------------------------------------------
@@ -154,13 +149,17 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
     """Sends a claimed batch side by side, then records every outcome."""
     counts = {"sent": 0, "retry": 0, "gone": 0, "failed": 0}
     # Suspended since the row was queued: nothing more reaches them.
-    suspended = [c.id for c in batch if is_suspended(_Suspension(c.suspended_until))]
+    suspended = [c.id for c in batch if suspended_now(c.suspended_until)]
     live = [c for c in batch if c.id not in suspended]
     outcomes = await asyncio.gather(*(
         sender.send(c.endpoint, c.p256dh, c.auth, c.payload.encode(), topic=c.topic, urgency=c.urgency) for c in live
     ))
     now = _now()
     sent, gone_subscriptions, subscriptions_ok = [], set(), set()
+    # Outcomes are grouped so a failing push service costs a query per kind of
+    # answer, not one per delivery.
+    failed: dict[str, list[int]] = {"suspended": suspended} if suspended else {}
+    later: dict[tuple[float, str], list[int]] = {}
     for c, outcome in zip(live, outcomes):
         if outcome.delivered:
             sent.append(c.id)
@@ -170,27 +169,27 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
             log.info("push subscription %s removed: %s", c.subscription, outcome.error)
         elif c.attempts >= MAX_ATTEMPTS:
             counts["failed"] += 1
-            await PushDelivery.update({PushDelivery.status: "failed", PushDelivery.last_error: outcome.error,
-                                       PushDelivery.locked_until: None}).where(PushDelivery.id == c.id)
+            failed.setdefault(outcome.error, []).append(c.id)
         else:
             counts["retry"] += 1
-            await PushDelivery.update({
-                PushDelivery.next_attempt_at: now + timedelta(seconds=backoff(c.attempts, backoff_base, outcome.retry_after)),
-                PushDelivery.locked_until: None, PushDelivery.last_error: outcome.error,
-            }).where(PushDelivery.id == c.id)
+            later.setdefault((backoff(c.attempts, backoff_base, outcome.retry_after), outcome.error), []).append(c.id)
     if sent:
         counts["sent"] = len(sent)
         await PushDelivery.update({PushDelivery.status: "sent", PushDelivery.sent_at: now,
                                    PushDelivery.locked_until: None}).where(PushDelivery.id.is_in(sent))
         await PushSubscription.update({PushSubscription.last_success_at: now, PushSubscription.failures: 0}).where(
             PushSubscription.id.is_in(list(subscriptions_ok)))
+    for (delay, error), ids in later.items():
+        await PushDelivery.update({PushDelivery.next_attempt_at: now + timedelta(seconds=delay),
+                                   PushDelivery.locked_until: None, PushDelivery.last_error: error}).where(
+            PushDelivery.id.is_in(ids))
+    for error, ids in failed.items():
+        await PushDelivery.update({PushDelivery.status: "failed", PushDelivery.last_error: error,
+                                   PushDelivery.locked_until: None}).where(PushDelivery.id.is_in(ids))
     if gone_subscriptions:
         # The deliveries go with the subscription (ON DELETE CASCADE).
         counts["gone"] = len(gone_subscriptions)
         await PushSubscription.delete().where(PushSubscription.id.is_in(list(gone_subscriptions)))
-    if suspended:
-        await PushDelivery.update({PushDelivery.status: "failed", PushDelivery.last_error: "suspended",
-                                   PushDelivery.locked_until: None}).where(PushDelivery.id.is_in(suspended))
     return counts
 
 

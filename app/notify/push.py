@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import socket
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -224,6 +225,7 @@ class Sender:
         subject = settings.vapid_subject.removeprefix("mailto:")
         self.webpush = WebPush(private_key=keys.private_pem, public_key=keys.public_pem, subscriber=subject,
                                ttl=TTL_SECONDS, expiration=JWT_LIFETIME)
+        self._tokens: dict[str, tuple[float, str]] = {}
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False,
                                                   limits=httpx.Limits(max_connections=50))
 
@@ -236,9 +238,19 @@ class Sender:
         parts = urlsplit(endpoint)
         origin = _Origin(scheme=parts.scheme, host=parts.netloc.rsplit("@", 1)[-1])
         headers = dict(message.headers)
-        headers["authorization"] = self.webpush.vapid.get_authorization_header(
-            endpoint=origin, subscriber=self.webpush.subscriber, expiration=JWT_LIFETIME)
+        headers["authorization"] = self._authorization(origin)
         return message.encrypted, headers
+
+    def _authorization(self, origin: _Origin) -> str:
+        # One JWT per push service for half its life, not one more signature per message.
+        key = f"{origin.scheme}://{origin.host}"
+        now = time.monotonic()
+        cached = self._tokens.get(key)
+        if cached is None or cached[0] <= now:
+            header = self.webpush.vapid.get_authorization_header(
+                endpoint=origin, subscriber=self.webpush.subscriber, expiration=JWT_LIFETIME)
+            cached = self._tokens[key] = (now + JWT_LIFETIME / 2, header)
+        return cached[1]
 
     async def send(self, endpoint: str, p256dh: str, auth: str, data: bytes, *, topic: str, urgency: str) -> Outcome:
         if problem := await resolved_problem(endpoint, self.settings):

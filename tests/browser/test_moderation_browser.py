@@ -25,6 +25,12 @@ async def _person(browser, server, js: bool, user):
     return context, page
 
 
+async def _send_report(page, reason: str) -> None:
+    await page.get_by_label(reason).check()
+    await page.get_by_role("button", name="Envoyer le signalement").click()
+    await page.get_by_text("votre signalement est transmis").wait_for()
+
+
 async def test_a_reported_reply_is_hidden_and_its_author_suspended(page, browser, server):
     hood, (claire, paul) = await neighbours(2)
     moderator = await make_moderator(hood)
@@ -39,9 +45,7 @@ async def test_a_reported_reply_is_hidden_and_its_author_suspended(page, browser
     await assert_accessible(page)
     await page.get_by_role("button", name="Envoyer le signalement").click()
     await page.get_by_text("Choisissez une des options proposées.").wait_for()
-    await page.get_by_label("Spam").check()
-    await page.get_by_role("button", name="Envoyer le signalement").click()
-    await page.get_by_text("votre signalement est transmis").wait_for()
+    await _send_report(page, "Spam")
 
     # The moderator finds it in the queue, hides the reply, closes the report.
     mod_context, mod = await _person(browser, server, page.js, moderator)
@@ -115,9 +119,7 @@ async def test_a_reported_message_reaches_the_moderator_alone_and_is_dismissed(p
     await page.get_by_role("link", name=re.compile("Paul")).click()
     await page.get_by_role("link", name="Signaler ce message").click()
     await page.get_by_text("Seul ce message sera montré à la modération").wait_for()
-    await page.get_by_label("Arnaque").check()
-    await page.get_by_role("button", name="Envoyer le signalement").click()
-    await page.get_by_text("votre signalement est transmis").wait_for()
+    await _send_report(page, "Arnaque")
 
     mod_context, mod = await _person(browser, server, page.js, moderator)
     await mod.goto("/moderation")
