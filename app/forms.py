@@ -14,7 +14,16 @@ from app.i18n import _
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 # Control characters have no place in names or posts and break some mail clients.
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Bidirectional controls (U+202A–U+202E, U+2066–U+2069) make text read unlike
+# the characters it holds (a name or a link shown backwards), and invisible
+# characters (zero-width U+200B–U+200F, word joiner U+2060, byte order mark
+# U+FEFF) make two names look alike or a blank name look filled in: text must
+# be what it looks like.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+# The zero-width joiner is how a family or a rainbow flag emoji is written: one
+# picture on screen, so between two emoji it stays; anywhere else it goes.
+_EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
+STRAY_JOINER_RE = re.compile(rf"(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")
 
 
 class Form:
@@ -36,8 +45,8 @@ class Form:
 
     def text(self, field: str, *, max_length: int, required: bool = True, min_length: int = 0, multiline: bool = False) -> str:
         raw = self.data.get(field, "")
-        value = unicodedata.normalize("NFC", raw)
-        value = CONTROL_RE.sub("", value)
+        # Invisible characters go first, so what they separated composes too.
+        value = unicodedata.normalize("NFC", STRAY_JOINER_RE.sub("", CONTROL_RE.sub("", raw)))
         value = value.strip() if multiline else " ".join(value.split())
         if multiline:
             value = value.replace("\r\n", "\n")
