@@ -15,6 +15,22 @@ OPENING_THRESHOLD = 10
 WAITLIST_RADIUS_M = 800
 
 
+# "12", "12 bis", "12B" at the start of an address; a postcode and what follows
+# it at the end (the Base Adresse Nationale writes "5 Rue X 21000 Dijon").
+_HOUSE_NUMBER = re.compile(r"^\s*\d+\s*(?:(?:bis|ter|quater)\b|[a-z]\b)?[\s,]*", re.IGNORECASE)
+_POSTCODE_AND_TOWN = re.compile(r"[\s,]*\b\d{5}\b.*$")
+
+
+def street_of(label: str) -> str:
+    """The street of an address without its house number nor its town.
+
+    A forming quartier is named after it, and every later neighbour on the
+    waiting list sees that name: it must not be the first one's front door."""
+    street = _HOUSE_NUMBER.sub("", label, count=1).split(",")[0]
+    street = " ".join(_POSTCODE_AND_TOWN.sub("", street).split())
+    return street[:1].upper() + street[1:]
+
+
 def _slugify(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "quartier"
@@ -132,14 +148,15 @@ async def join_waitlist(user: User, label: str, lat: float, lon: float, city: st
     hood = await containing(lat, lon, status="forming")
     if hood is None:
         geom = geometry.circle_polygon(lat, lon, WAITLIST_RADIUS_M)
-        base = _slugify(f"{city}-{label.split(',')[0]}")
+        name = street_of(label) or city
+        base = _slugify(f"{city}-{name}")
         slug = base
         n = 2
         while await Neighbourhood.exists().where(Neighbourhood.slug == slug):
             slug, n = f"{base}-{n}", n + 1
         hood = await upsert(
             {"type": "Feature", "geometry": geom,
-             "properties": {"slug": slug, "name": label.split(",")[0], "city": city, "postcode": postcode}},
+             "properties": {"slug": slug, "name": name, "city": city, "postcode": postcode}},
             status="forming",
         )
     await join(user, hood, label, lat, lon)
