@@ -90,7 +90,15 @@ class MessageController(Controller):
 
     @get("/messages/{conversation_id:int}")
     async def show(self, request: Request, conversation_id: int) -> Response:
+        """Opening a conversation reads it, with or without JavaScript.
+
+        Marking one's own messages read is the one change this GET makes, as
+        in every messaging product: one's own counter only, seen by nobody
+        else, the same when repeated. A request the page sent on load would
+        never come from a browser with JavaScript off."""
         conversation = await self._mine(request, conversation_id)
+        if "before" not in request.query_params and _unread(conversation, request.user.id):
+            await queries.mark_read(conversation, request.user.id)
         return await _render_conversation(request, conversation, Form())
 
     @post("/messages/{conversation_id:int}")
@@ -140,15 +148,17 @@ async def _tell(sender, recipient_id: int, conversation_id: int) -> None:
                  text=gettext("Nouveau message de %(who)s", who=display_name(sender.first_name, sender.last_name)))
 
 
+def _unread(conversation: dict, user_id: int) -> int:
+    return conversation["a_unread"] if conversation["user_a"] == user_id else conversation["b_unread"]
+
+
 async def _render_conversation(request: Request, conversation: dict, form: Form, status_code: int = 200) -> Response:
     me = request.user
     other_id = conversation["user_b"] if conversation["user_a"] == me.id else conversation["user_a"]
     other = await user_by_id(other_id) if other_id else None
     before = request.query_params.get("before")
     messages, older = await queries.messages_of(conversation["id"], before=int(before) if (before or "").isdigit() else None)
-    unread = conversation["a_unread"] if conversation["user_a"] == me.id else conversation["b_unread"]
-    context = {"conversation": conversation, "messages": messages, "older": older, "other": other, "form": form,
-               "unread": unread}
+    context = {"conversation": conversation, "messages": messages, "older": older, "other": other, "form": form}
     return render(request, "messages/show.html", context, fragment="messages/_conversation.html", status_code=status_code)
 
 

@@ -100,11 +100,7 @@ async def test_neighbour_writes_privately_from_a_post(page, browser, server):
     await claire_page.get_by_text("2 non lus").wait_for()
     await claire_page.get_by_role("link", name=re.compile("Paul")).click()
     await claire_page.get_by_text("Et la housse de pluie ?").wait_for()
-    if not page.js:
-        await claire_page.get_by_role("button", name="Marquer comme lu").click()
-    else:
-        # htmx told the server on load, then removed the button.
-        await claire_page.locator(".mark-read").wait_for(state="detached")
+    # Opening it read it, with JavaScript or without: nothing to press.
     await claire_page.goto("/messages")
     assert "non lu" not in await claire_page.locator(".conversations").inner_text()
     await other.close()
