@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -131,11 +131,27 @@ def _label(table: dict, key: str) -> str:
 
 
 def status_label(kind: str, status: str) -> str:
-    from app.posts.kinds import STATUSES
+    from app.posts.kinds import CLOSED, STATUSES
 
     if status in ("hidden", "removed"):
         return i18n.gettext("Masquée")
+    if status == "closed":
+        return i18n.gettext(CLOSED)
     return _label(STATUSES.get(kind, {}), status)
+
+
+def post_status(post: dict) -> str:
+    """The state a post page shows. An event's follows its cancellation and
+    its dates: once cancelled or over it is never « À venir »."""
+    if post["kind"] == "event" and post["status"] not in ("hidden", "removed") and post.get("event_starts_at"):
+        now = datetime.now(timezone.utc)
+        if post.get("event_cancelled_at"):
+            return i18n.gettext("Annulé")
+        if post["event_ends_at"] < now:
+            return i18n.gettext("Terminé")
+        if post["event_starts_at"] <= now:
+            return i18n.gettext("En cours")
+    return status_label(post["kind"], post["status"])
 
 
 def make_environment(settings: Settings) -> Environment:
@@ -162,6 +178,7 @@ def make_environment(settings: Settings) -> Environment:
         person=display_name,
         singular_kind=lambda kind: SINGULAR.get(kind, kind),
         status_label=status_label,
+        post_status=post_status,
         skill_label=lambda key: _label(SKILLS, key),
         action_label=lambda key: _label(MODERATION_ACTIONS, key),
     )

@@ -104,9 +104,9 @@ async def test_after_erasure_nothing_of_the_neighbour_remains_but_threads_still_
     assert gone.status_code == 303 and "Clear-Site-Data" in gone.headers
     assert (await client.get("/feed")).status_code == 303
 
-    # The thread still reads, signed by a former neighbour.
+    # The thread still reads, signed by a deleted account.
     page = await paul_client.get(f"/posts/{post_id}")
-    assert page.status_code == 200 and "Ancien voisin" in page.text and "Je le prends !" in page.text
+    assert page.status_code == 200 and "Compte supprimé" in page.text and "Je le prends !" in page.text
     assert (await Post.select(Post.photo_count).where(Post.id == post_id).first())["photo_count"] == 0
     # Yasmine moved up from the waiting list when Odile's seat was given back.
     event = await Event.select().where(Event.post == event_id).first()

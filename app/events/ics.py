@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event as VEvent
 
+from app.i18n import gettext
+
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -27,15 +29,14 @@ def build(events: list[dict], *, base_url: str, name: str) -> bytes:
         # the organiser chose, across daylight-saving changes.
         item.add("dtstart", event["starts_at"].astimezone(PARIS))
         item.add("dtend", event["ends_at"].astimezone(PARIS))
-        item.add("summary", event["title"])
+        # STATUS:CANCELLED is not shown by every calendar app: the title says it too.
+        cancelled = bool(event.get("cancelled_at"))
+        item.add("summary", gettext("Annulé : %(title)s", title=event["title"]) if cancelled else event["title"])
         item.add("location", event["place"])
         item.add("url", f"{base_url}/posts/{event['id']}")
         if event.get("body"):
             item.add("description", event["body"][:2000])
-        if event.get("cancelled_at"):
-            item.add("status", "CANCELLED")
-        else:
-            item.add("status", "CONFIRMED")
+        item.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         cal.add_component(item)
     cal.add_missing_timezones()
     return cal.to_ical()

@@ -64,11 +64,19 @@ async def update_event(post_id: int, *, title: str, body: str, starts_at: dateti
     return before["starts_at"] != starts_at or before["ends_at"] != ends_at or before["place"] != place
 
 
-async def cancel_event(post_id: int) -> list[int]:
-    """Marks the event cancelled (it stays visible); returns who to tell."""
-    event = await for_post(post_id)
-    await Event.update({Event.cancelled_at: datetime.now(timezone.utc)}).where(Event.post == post_id)
-    return await people_signed_up(event["id"])
+async def cancel_event(post_id: int, title: str, *, actor_id: int | None = None) -> bool:
+    """Marks the event cancelled (it stays visible, marked « Annulé ») and
+    tells everyone signed up; False when it already was."""
+    from app.i18n import gettext
+    from app.notify.queries import notify
+
+    cancelled = await Event.update({Event.cancelled_at: datetime.now(timezone.utc)}).where(
+        (Event.post == post_id) & Event.cancelled_at.is_null()).returning(Event.id)
+    if not cancelled:
+        return False
+    await notify(await people_signed_up(cancelled[0]["id"]), "event", url=f"/posts/{post_id}", actor_id=actor_id,
+                 text=gettext("« %(title)s » est annulé.", title=title))
+    return True
 
 
 async def people_signed_up(event_id: int) -> list[int]:
@@ -127,6 +135,19 @@ async def withdraw(event_id: int, user_id: int) -> int | None:
         await Event.update({Event.going_count: Event.going_count - 1}).where(Event.id == event_id)
         promoted = await _fill_from_waitlist(event_id)
     return promoted[0] if promoted else None
+
+
+async def leave(event_id: int, user_id: int) -> None:
+    """Gives the place back and tells the neighbour who moves up from the
+    waiting list: the one way out, whether one withdraws or leaves Voisinage."""
+    from app.i18n import gettext
+    from app.notify.queries import notify
+
+    promoted = await withdraw(event_id, user_id)
+    if promoted:
+        event = await Event.select(Event.post, Event.post.title).where(Event.id == event_id).first()
+        await notify([promoted], "event", url=f"/posts/{event['post']}",
+                     text=gettext("Une place s'est libérée : vous participez à « %(title)s ».", title=event["post.title"]))
 
 
 async def _fill_from_waitlist(event_id: int) -> list[int]:
@@ -215,8 +236,9 @@ async def send_event_reminders(now: datetime | None = None) -> int:
         Event.reminded_at.is_null() & Event.cancelled_at.is_null() & (Event.starts_at >= start) & (Event.starts_at < end))
     sent = 0
     for event in due:
+        # Claimed only while still on: an event cancelled meanwhile is not announced.
         claimed = await Event.update({Event.reminded_at: now}).where(
-            (Event.id == event["id"]) & Event.reminded_at.is_null()).returning(Event.id)
+            (Event.id == event["id"]) & Event.reminded_at.is_null() & Event.cancelled_at.is_null()).returning(Event.id)
         if not claimed:
             continue
         going = await Signup.select(Signup.user).where((Signup.event == event["id"]) & (Signup.status == "going"))

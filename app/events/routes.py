@@ -194,10 +194,7 @@ class EventController(Controller):
         event = await queries.for_post(post_id)
         if event is None:
             raise NotFoundException()
-        if event["cancelled_at"] is None:
-            told = await queries.cancel_event(post_id)
-            await notify(told, "event", url=f"/posts/{post_id}", actor_id=request.user.id,
-                         text=gettext("« %(title)s » est annulé.", title=found["title"]))
+        await queries.cancel_event(post_id, found["title"], actor_id=request.user.id)
         return see_other(f"/posts/{post_id}")
 
     @post("/posts/{post_id:int}/signup")
@@ -219,10 +216,7 @@ class EventController(Controller):
         event = await queries.for_post(post_id)
         if event is None:
             raise NotFoundException()
-        promoted = await queries.withdraw(event["id"], request.user.id)
-        if promoted:
-            await notify([promoted], "event", url=f"/posts/{post_id}",
-                         text=gettext("Une place s'est libérée : vous participez à « %(title)s ».", title=found["title"]))
+        await queries.leave(event["id"], request.user.id)
         return await _answer(request, found)
 
     @get("/posts/{post_id:int}/event.ics")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from app.accounts.tables import User, UserSkill
-from app.events.tables import Signup
-from app.messages.tables import Message
+from app.events.tables import Event, Signup
+from app.messages.tables import Conversation, Message
 from app.moderation.tables import Block, Report, Vouch
 from app.notify.tables import Notification, PushSubscription
 from app.posts.photos import path_for
@@ -78,9 +78,8 @@ async def export_archive(user_id: int, uploads) -> bytes:
 
 async def erase_account(user_id: int, uploads) -> None:
     """The right to erasure: the account and everything personal goes; public
-    posts and replies stay, signed « Ancien voisin », so threads still read."""
+    posts and replies stay, signed « Compte supprimé », so threads still read."""
     from app.accounts.tables import Session
-    from app.events import queries as events
     from app.neighbourhoods import queries as hoods
     from app.neighbourhoods.tables import Neighbourhood
     from app.posts.photos import delete_files
@@ -90,10 +89,7 @@ async def erase_account(user_id: int, uploads) -> None:
     if user is None:
         return
     await _scrub_own_words(user)
-    # Seats given back first, so waiting neighbours move up and counters stay true.
-    for signup in await Signup.select(Signup.event).where(
-            (Signup.user == user_id) & Signup.status.is_in(["going", "waitlist"])):
-        await events.withdraw(signup["event"], user_id)
+    await _end_commitments(user_id)
     names = [r["name"] for r in await Photo.select(Photo.name).where(Photo.owner == user_id)]
     async with User._meta.db.transaction():
         await Session.delete().where(Session.user == user_id)
@@ -103,6 +99,9 @@ async def erase_account(user_id: int, uploads) -> None:
         # Private words are theirs to take away; notifications about their
         # actions carry their name.
         await Message.delete().where(Message.sender == user_id)
+        # Every unread message the other side had was theirs, and is gone.
+        await Conversation.update({Conversation.a_unread: 0}).where(Conversation.user_b == user_id)
+        await Conversation.update({Conversation.b_unread: 0}).where(Conversation.user_a == user_id)
         await Notification.delete().where(Notification.actor == user_id)
         if user["neighbourhood"]:
             await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count - 1}).where(
@@ -113,6 +112,32 @@ async def erase_account(user_id: int, uploads) -> None:
         await User.delete().where(User.id == user_id)
     hoods.forget(user["neighbourhood"])
     delete_files(uploads, names)
+
+
+async def _end_commitments(user_id: int) -> None:
+    """What others count on ends the way it ends when one does it oneself, and
+    before the account goes (its rows would vanish without counters moving):
+    seats are given back and the waiting list moves up, events they organise
+    are cancelled, loans end, listings close. Everyone affected is told."""
+    from app.events import queries as events
+    from app.i18n import gettext
+    from app.notify.queries import notify
+    from app.posts import queries as posts
+
+    for signup in await Signup.select(Signup.event).where(
+            (Signup.user == user_id) & Signup.status.is_in(["going", "waitlist"])):
+        await events.leave(signup["event"], user_id)
+    organised = await Event.select(Event.post, Event.post.title).where(
+        (Event.post.author == user_id) & Event.cancelled_at.is_null() & (Event.ends_at >= datetime.now(timezone.utc)))
+    for event in organised:
+        # No actor: notifications naming the person go with the account.
+        await events.cancel_event(event["post"], event["post.title"])
+    for loan in await posts.end_loans_of(user_id):
+        other = loan["borrower"] if loan["lender"] == user_id else loan["lender"]
+        await notify([other], "loan", url=f"/posts/{loan['post']}",
+                     text=gettext("Le prêt de « %(title)s » est terminé : le compte de l'autre voisin a été supprimé.",
+                                  title=loan["post.title"]))
+    await posts.close_listings_of(user_id)
 
 
 def _scrubbed(text: str, traces: list[str]) -> str:

@@ -42,6 +42,8 @@ STATUSES = {
     "event": {"open": N_("À venir")},
     "discussion": {"open": N_("Ouverte"), "done": N_("Close")},
 }
+# Set by no one: the listings of a deleted account (see LISTING_KINDS).
+CLOSED = N_("Close")
 
 SKILLS = {
     "bricolage": N_("Bricolage"),
@@ -63,7 +65,7 @@ def display_name(first: str | None, last: str | None) -> str:
     from app.i18n import gettext
 
     if not first:
-        return gettext("Ancien voisin")
+        return gettext("Compte supprimé")
     return f"{first} {last[:1]}." if last else first
 
 

@@ -16,7 +16,10 @@ from app.posts.tables import Loan, Photo, Post, Reply
 
 PAGE = 20
 PARIS = ZoneInfo("Europe/Paris")
-VISIBLE = ("open", "reserved", "done", "lent")
+VISIBLE = ("open", "reserved", "done", "lent", "closed")
+# Annonces that wait on their author (to give, lend, answer): they close when
+# the author's account is deleted. Tips and discussions belong to the thread.
+LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_found")
 
 _LIST_COLUMNS = (
     "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
@@ -137,7 +140,7 @@ def _normalise(row: dict) -> dict:
     # Raw SQL hands SQLite booleans back as 0/1 and joined timestamps as text.
     row["pinned"] = bool(row.get("pinned"))
     row["locked"] = bool(row.get("locked"))
-    for key in ("created_at", "event_starts_at", "event_cancelled_at"):
+    for key in ("created_at", "event_starts_at", "event_ends_at", "event_cancelled_at"):
         value = row.get(key)
         if isinstance(value, str):
             row[key] = datetime.fromisoformat(value)
@@ -146,7 +149,8 @@ def _normalise(row: dict) -> dict:
 
 async def post_by_id(post_id: int) -> dict | None:
     rows = await Post.raw(
-        f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.neighbourhood, p.updated_at {_LIST_FROM} WHERE p.id = {{}}",
+        f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.neighbourhood, p.updated_at, e.ends_at AS event_ends_at "
+        f"{_LIST_FROM} WHERE p.id = {{}}",
         post_id,
     )
     if not rows:
@@ -315,6 +319,29 @@ async def loans_of(user_id: int) -> list[dict]:
     lent = await Loan.select(*columns).where((Loan.lender == user_id) & Loan.returned_at.is_null()).limit(50)
     borrowed = await Loan.select(*columns).where((Loan.borrower == user_id) & Loan.returned_at.is_null()).limit(50)
     return sorted(lent + borrowed, key=lambda r: r["due_on"])
+
+
+async def end_loans_of(user_id: int) -> list[dict]:
+    """Ends the running loans of a neighbour who leaves, lent or borrowed;
+    returns them, so the other side can be told."""
+    running = await Loan.select(Loan.id, Loan.post, Loan.lender, Loan.borrower, Loan.post.title).where(
+        ((Loan.lender == user_id) | (Loan.borrower == user_id)) & Loan.returned_at.is_null())
+    if running:
+        async with Loan._meta.db.transaction():
+            await Loan.update({Loan.returned_at: datetime.now(timezone.utc)}).where(
+                Loan.id.is_in([r["id"] for r in running]))
+            # What they borrowed is the lender's to lend again.
+            borrowed = [r["post"] for r in running if r["borrower"] == user_id]
+            if borrowed:
+                await Post.update({Post.status: "open"}).where(Post.id.is_in(borrowed) & (Post.status == "lent"))
+    return running
+
+
+async def close_listings_of(user_id: int) -> None:
+    """Nobody will give, lend or answer any more: the listings say so."""
+    await Post.update({Post.status: "closed", Post.updated_at: datetime.now(timezone.utc)}).where(
+        (Post.author == user_id) & Post.kind.is_in(list(LISTING_KINDS))
+        & Post.status.is_in(["open", "reserved", "lent"]))
 
 
 async def send_loan_reminders(now: datetime | None = None) -> int:

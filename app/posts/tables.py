@@ -6,7 +6,7 @@ from app.accounts.tables import User
 from app.neighbourhoods.tables import Neighbourhood
 
 KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "tip", "lost_found", "event", "discussion")
-STATUSES = ("open", "reserved", "done", "hidden", "removed")
+STATUSES = ("open", "reserved", "done", "lent", "closed", "hidden", "removed")
 
 
 class Post(Table, tablename="post"):

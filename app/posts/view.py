@@ -7,7 +7,7 @@ template function calls is a good share of the page's cost.
 from __future__ import annotations
 
 from app import i18n
-from app.posts.kinds import SINGULAR, STATUSES, display_name
+from app.posts.kinds import CLOSED, SINGULAR, STATUSES, display_name
 
 
 def decorate(rows: list[dict]) -> list[dict]:
@@ -19,6 +19,8 @@ def decorate(rows: list[dict]) -> list[dict]:
         status = row["status"]
         if status in ("hidden", "removed"):
             row["status_text"] = gettext("Masquée")
+        elif status == "closed":
+            row["status_text"] = gettext(CLOSED)
         elif status != "open":
             row["status_text"] = gettext(STATUSES.get(row["kind"], {}).get(status, status))
         else:
