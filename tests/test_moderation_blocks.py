@@ -23,3 +23,15 @@ async def test_blocking_oneself_or_an_unknown_person_is_not_found(client):
     assert (await post_form(client, f"/users/{me.id}/block")).status_code == 404
     assert (await post_form(client, "/users/999999/block")).status_code == 404
     assert await blocked_ids(me.id) == []
+
+
+async def test_the_inbox_still_opens_after_blocking_and_hides_the_blocked_one(make_client):
+    from tests.factories_posts import neighbours, signed_in
+
+    _hood, (claire, paul, yasmine) = await neighbours(3)
+    for writer in (paul, yasmine):
+        await post_form(await signed_in(make_client, writer), "/messages", {"to": str(claire.id), "body": "Bonjour !"})
+    client = await signed_in(make_client, claire)
+    await post_form(client, f"/users/{paul.id}/block")
+    inbox = await client.get("/messages")
+    assert inbox.status_code == 200 and "Yasmine V." in inbox.text and "Paul V." not in inbox.text

@@ -37,7 +37,6 @@ async def inbox(user_id: int, blocked: list[int], *, limit: int = 30) -> list[di
     )
     if blocked:
         sql += f" AND (u.id IS NULL OR u.id NOT IN ({', '.join('{}' for _ in blocked)}))"
-        args += blocked
     sql += " ORDER BY c.last_message_at DESC LIMIT {}"
     args = [user_id, user_id, user_id, user_id] + (blocked or []) + [limit]
     rows = await Conversation.raw(sql, *args)
