@@ -340,33 +340,20 @@ async def test_real_push_services_are_accepted():
         assert endpoint_problem(endpoint, strict) is None, endpoint
 
 
-async def _server_login(base: str, user) -> "httpx.AsyncClient":
-    import httpx
-
-    from tests.factories import PASSWORD
-
-    client = httpx.AsyncClient(base_url=base, timeout=10)
-    await client.get("/login")
-    token = client.cookies["csrftoken"]
-    answer = await client.post("/login", data={"_csrf_token": token, "email": user.email, "password": PASSWORD})
-    assert answer.status_code == 303
-    return client
-
-
 @pytest.mark.server
 async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(receiver):
     """The default set-up: the worker runs inside `voisinage serve`."""
-    from tests.server import ServerProcess
+    from tests.server import ServerProcess, signed_in_on
 
     _hood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Poussette à donner")
     server = ServerProcess({"VOISINAGE_BACKGROUND_WORK": "1"})
     try:
-        claire_client = await _server_login(server.url, claire)
+        claire_client = await signed_in_on(server.url, claire)
         subscribed = await claire_client.post("/push/subscriptions", json=receiver.subscription(),
                                               headers={"x-csrftoken": claire_client.cookies["csrftoken"]})
         assert subscribed.status_code == 201
-        paul_client = await _server_login(server.url, paul)
+        paul_client = await signed_in_on(server.url, paul)
         started = time.monotonic()
         reply = await paul_client.post(f"/posts/{post_id}/replies",
                                        data={"_csrf_token": paul_client.cookies["csrftoken"], "body": "Pour ma fille !"})
