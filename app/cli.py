@@ -13,6 +13,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from app.settings import data_dir_from_env, data_dir_problem
+
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
 
 
@@ -34,13 +36,16 @@ async def _serve(host: str, port: int, demo: bool) -> None:
     from app.piccolo_conf import DB
 
     await DB.start_connection_pool()
-    await migrate(quiet=True)
-    if demo:
-        from app.demo import load_demo
+    try:
+        await migrate(quiet=True)
+        if demo:
+            from app.demo import load_demo
 
-        if await load_demo():
-            print("Données de démonstration chargées (voir le README pour les comptes).")
-    await DB.close_connection_pool()
+            if await load_demo():
+                print("Données de démonstration chargées (voir le README pour les comptes).")
+    finally:
+        # Also on failure: an open SQLite connection's thread would keep the process from exiting.
+        await DB.close_connection_pool()
     config = uvicorn.Config(
         create_app(),
         host=host,
@@ -202,6 +207,13 @@ def main(argv: list[str] | None = None) -> None:
     backup = sub.add_parser("backup", help="sauvegarder la base de données")
     backup.add_argument("--to", help="dossier de destination (défaut : data/backups)")
     args = parser.parse_args(argv)
+
+    if args.command != "backup":  # the others write there: say so now rather than fail later
+        data_dir = data_dir_from_env()
+        if problem := data_dir_problem(data_dir):
+            raise SystemExit(f"Le dossier de données {data_dir} n'est pas accessible en écriture ({problem}) : "
+                             "vérifiez VOISINAGE_DATA_DIR et les droits de ce dossier.\n"
+                             f"The data directory {data_dir} is not writable ({problem}).")
 
     if args.command == "serve":
         asyncio.run(_serve(args.host, args.port, args.demo))

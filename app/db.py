@@ -44,6 +44,14 @@ class WriterTransaction(SQLiteTransaction):
         self.context = engine.current_transaction.set(self)
         return self
 
+    async def rollback(self) -> None:
+        # SQLite ends the transaction itself on some errors (SQLITE_FULL, IOERR,
+        # NOMEM): a ROLLBACK then fails with "cannot rollback - no transaction
+        # is active" and would hide the error that says what happened.
+        if self.connection.in_transaction:
+            await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
+
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:
             return exception is None
@@ -83,7 +91,7 @@ class VoisinageSQLiteEngine(SQLiteEngine):
     async def _connect(self, *, read_only: bool) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(**self.connection_kwargs)
         connection.row_factory = dict_factory  # type: ignore[assignment]
-        for pragma in (
+        pragmas = [
             "PRAGMA journal_mode = WAL",
             f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
             # With WAL, NORMAL loses no committed data on a crash of the app,
@@ -92,10 +100,16 @@ class VoisinageSQLiteEngine(SQLiteEngine):
             "PRAGMA foreign_keys = ON",
             "PRAGMA cache_size = -16000",
             "PRAGMA temp_store = MEMORY",
-        ):
-            await connection.execute(pragma)
+        ]
         if read_only:
-            await connection.execute("PRAGMA query_only = ON")
+            pragmas.append("PRAGMA query_only = ON")
+        try:
+            for pragma in pragmas:
+                await connection.execute(pragma)
+        except BaseException:
+            # The connection's thread would otherwise keep the process alive (a read-only data dir fails here).
+            await connection.close()
+            raise
         return connection
 
     def _write_lock(self) -> asyncio.Lock:

@@ -10,6 +10,7 @@ from litestar.response import Response as PlainResponse
 
 from app.neighbourhoods.tables import Neighbourhood
 from app.settings import ROOT
+from app.space import short_of_space
 from app.web import render, see_other
 
 
@@ -26,12 +27,17 @@ async def privacy(request: Request) -> Response:
 
 
 @get("/healthz", cache_control=None)
-async def healthz() -> PlainResponse:
+async def healthz(request: Request) -> PlainResponse:
+    headers = {"Cache-Control": "no-store"}
     try:
         await Neighbourhood.select(Neighbourhood.id).limit(1)
     except Exception:
-        return PlainResponse(content={"status": "error", "database": "unreachable"}, status_code=503)
-    return PlainResponse(content={"status": "ok", "database": "ok"}, headers={"Cache-Control": "no-store"})
+        return PlainResponse(content={"status": "error", "database": "unreachable"}, status_code=503, headers=headers)
+    if short_of_space(request.app.state.settings):
+        # Pages still show, but nothing new can be saved: the operator must know.
+        return PlainResponse(content={"status": "error", "database": "ok", "disk": "full"}, status_code=503,
+                             headers=headers)
+    return PlainResponse(content={"status": "ok", "database": "ok", "disk": "ok"}, headers=headers)
 
 
 @get("/ping", cache_control=None, media_type="text/plain")

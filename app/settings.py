@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -89,8 +90,23 @@ def _secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("VOISINAGE_DATA_DIR", "./data")).resolve()
+
+
+def data_dir_problem(data_dir: Path) -> str | None:
+    """Why nothing can be written in the data dir (read-only, no rights), or None."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def load_settings() -> Settings:
-    data_dir = Path(os.environ.get("VOISINAGE_DATA_DIR", "./data")).resolve()
+    data_dir = data_dir_from_env()
     base_url = os.environ.get("VOISINAGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     host = urlsplit(base_url).hostname or "127.0.0.1"
     allowed = {host, "127.0.0.1", "localhost", *_list("VOISINAGE_ALLOWED_HOSTS")}

@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundE
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
+from app import space
 from app.i18n import N_, _
 from app.settings import get_settings
 
@@ -157,6 +158,7 @@ ERROR_TITLES = {
     413: N_("Fichier trop volumineux"),
     429: N_("Trop de tentatives"),
     500: N_("Une erreur est survenue"),
+    503: N_("Service momentanément indisponible"),
 }
 
 
@@ -171,7 +173,10 @@ def _error_message(status: int, detail: str) -> str:
         413: _("Ce que vous avez envoyé est trop volumineux (15 Mo au plus par photo)."),
         429: _("Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."),
         500: _("Une erreur inattendue est survenue. Réessayez dans un instant."),
+        503: _("Le service est momentanément indisponible. Réessayez dans quelques minutes."),
     }
+    if status == 503 and detail == "disk full":
+        return _("Le serveur manque de place, réessayez plus tard.")
     return messages.get(status, messages[500])
 
 
@@ -179,12 +184,17 @@ def error_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthorizedException):
         return see_other("/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&"))
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
+    detail = str(getattr(exc, "detail", ""))
+    if status == 500 and space.out_of_space(exc):
+        # Nothing was saved (the transaction rolled back): the person may try again once space is freed.
+        space.noticed(exc)
+        request.logger.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+        status, detail = 503, "disk full"
     if status not in ERROR_TITLES:
         status = 400 if 400 <= status < 500 else 500
     if status == 500:
         request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    detail = str(getattr(exc, "detail", ""))
-    headers = {"Retry-After": "300"} if status == 429 else {}
+    headers = {"Retry-After": "300"} if status in (429, 503) else {}
     template = "pages/error.html"
     if wants_fragment(request):
         # An htmx request aimed at a small part of the page: show the error

@@ -3,7 +3,8 @@
 It holds a browser's key pair (generated here), decrypts every message with
 `http_ece` as the browser would, checks the VAPID JWT like a push service,
 and answers what the test scripts: 201 by default, 410, 503s, or nothing at
-all while it is stopped or stalled.
+all while it is stopped or stalled. Given a host name and a test certificate
+authority, it serves https under that name, as a real push service does.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import http_ece
 import jwt
+import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -47,6 +50,13 @@ class PushReceiver:
     attempts: int = 0
     script: list[int] = field(default_factory=list)  # statuses to answer next, then 201
     stall: threading.Event = field(default_factory=threading.Event)  # set: hold every answer
+    address: str = "127.0.0.1"
+    # https under this name, with a certificate for `certificate_name` (the same
+    # by default) from `authority`; plain http without a name.
+    name: str = ""
+    authority: trustme.CA | None = None
+    certificate_name: str = ""
+    server_names: list[str] = field(default_factory=list)  # the TLS server names clients asked for
 
     def __post_init__(self) -> None:
         self.private_key = ec.generate_private_key(ec.SECP256R1())
@@ -60,8 +70,12 @@ class PushReceiver:
         """What `PushSubscription.toJSON()` gives a page."""
         point = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
                                                            serialization.PublicFormat.UncompressedPoint)
-        return {"endpoint": f"http://127.0.0.1:{self.port}/push/{name}",
+        return {"endpoint": f"{self.origin}/push/{name}",
                 "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)}}
+
+    @property
+    def origin(self) -> str:
+        return f"https://{self.name}:{self.port}" if self.name else f"http://{self.address}:{self.port}"
 
     def messages(self) -> list[dict]:
         with self._lock:
@@ -86,8 +100,13 @@ class PushReceiver:
                 self.send_header("content-length", "0")
                 self.end_headers()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = ThreadingHTTPServer((self.address, self.port), Handler)
         self._server.daemon_threads = True
+        if self.name:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.authority.issue_cert(self.certificate_name or self.name).configure_cert(context)
+            context.sni_callback = lambda _sock, server_name, _ctx: self.server_names.append(server_name)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -121,7 +140,7 @@ class PushReceiver:
             params = dict(part.strip().split("=", 1) for part in rest.split(","))
             assert scheme == "vapid"
             key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b64url_decode(params["k"]))
-            claims = jwt.decode(params["t"], key=key, algorithms=["ES256"], audience=f"http://127.0.0.1:{self.port}")
+            claims = jwt.decode(params["t"], key=key, algorithms=["ES256"], audience=self.origin)
             return claims, ""
         except Exception as exc:  # noqa: BLE001
             return None, f"vapid: {exc!r}"

@@ -61,3 +61,15 @@ class ServerProcess:
                 self.proc.wait()
                 raise
         return time.monotonic() - start
+
+
+async def signed_in_on(base: str, user) -> httpx.AsyncClient:
+    """A browser-like client of a server process, logged in as this factory-made neighbour."""
+    from tests.factories import PASSWORD
+
+    client = httpx.AsyncClient(base_url=base, timeout=30)
+    await client.get("/login")
+    answer = await client.post("/login", data={"_csrf_token": client.cookies["csrftoken"], "email": user.email,
+                                               "password": PASSWORD})
+    assert answer.status_code == 303
+    return client

@@ -9,16 +9,19 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 
+import httpx
 import pytest
+import trustme
 
 from app.accounts.tables import User
 from app.main import create_app
 from app.notify import outbox
-from app.notify.push import MAX_PAYLOAD, endpoint_problem, payload, vapid_keys
+from app.notify.push import MAX_PAYLOAD, Sender, endpoint_problem, payload, vapid_keys
 from app.notify.tables import PushDelivery, PushSubscription
 from app.settings import ROOT, get_settings
 from tests.factories import ensure_csrf, post_form
@@ -330,37 +333,27 @@ def _valid_keys() -> dict:
 async def test_real_push_services_are_accepted():
     strict = dataclasses.replace(get_settings(), push_allow_loopback=False)
     for endpoint in ("https://fcm.googleapis.com/fcm/send/abc", "https://updates.push.services.mozilla.com/wpush/v2/x",
-                     "https://web.push.apple.com/QGq", "https://8.8.8.8/push"):
+                     "https://web.push.apple.com/QGq", "https://8.8.8.8/push", "https://[2001:4860:4860::8888]/push",
+                     # Public IPv4 addresses inside NAT64, 6to4 and Teredo forms.
+                     "https://[64:ff9b::808:808]/push", "https://[2002:808:808::1]/push",
+                     "https://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/push"):
         assert endpoint_problem(endpoint, strict) is None, endpoint
-
-
-async def _server_login(base: str, user) -> "httpx.AsyncClient":
-    import httpx
-
-    from tests.factories import PASSWORD
-
-    client = httpx.AsyncClient(base_url=base, timeout=10)
-    await client.get("/login")
-    token = client.cookies["csrftoken"]
-    answer = await client.post("/login", data={"_csrf_token": token, "email": user.email, "password": PASSWORD})
-    assert answer.status_code == 303
-    return client
 
 
 @pytest.mark.server
 async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(receiver):
     """The default set-up: the worker runs inside `voisinage serve`."""
-    from tests.server import ServerProcess
+    from tests.server import ServerProcess, signed_in_on
 
     _hood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Poussette à donner")
     server = ServerProcess({"VOISINAGE_BACKGROUND_WORK": "1"})
     try:
-        claire_client = await _server_login(server.url, claire)
+        claire_client = await signed_in_on(server.url, claire)
         subscribed = await claire_client.post("/push/subscriptions", json=receiver.subscription(),
                                               headers={"x-csrftoken": claire_client.cookies["csrftoken"]})
         assert subscribed.status_code == 201
-        paul_client = await _server_login(server.url, paul)
+        paul_client = await signed_in_on(server.url, paul)
         started = time.monotonic()
         reply = await paul_client.post(f"/posts/{post_id}/replies",
                                        data={"_csrf_token": paul_client.cookies["csrftoken"], "body": "Pour ma fille !"})
@@ -402,26 +395,184 @@ async def test_an_attendee_is_pushed_when_the_event_is_cancelled(make_client, re
     assert "Vide-grenier" in got["body"] and "annulé" in got["body"]
 
 
-async def test_a_public_name_pointing_inside_is_refused_at_send_time(make_client, monkeypatch):
-    """DNS may send a harmless-looking name to the internal network: the
-    addresses are checked just before sending (the resolver is simulated here,
-    the machine has no outside DNS)."""
+# Addresses that lead inside, as literals and behind names -----------------------------
+
+INSIDE = [
+    "127.0.0.1", "127.8.9.10", "::1",                      # loopback
+    "169.254.169.254", "fe80::1",                          # link-local (the cloud metadata service)
+    "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1",  # private, shared (CGNAT)
+    "fc00::1", "fd12:3456::1", "fec0::1",                  # unique-local, site-local
+    "0.0.0.0", "::",                                       # unspecified
+    "224.0.0.1", "ff02::1", "ff0e::1",                     # multicast
+    "::ffff:127.0.0.1", "::ffff:10.0.0.5",                 # IPv4-mapped
+    "::127.0.0.1", "::a00:5",                              # IPv4-compatible
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",               # NAT64 to loopback, to the metadata service
+    "64:ff9b:1::a00:5",                                    # local-use NAT64
+    "2002:7f00:1::", "2002:a00:5::1",                      # 6to4 around loopback, around 10.0.0.5
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",                # Teredo, client 127.0.0.1 (stored inverted)
+    "2001:0:4136:e378:8000:63bf:f5ff:fffa",                # Teredo, client 10.0.0.5
+]
+PUBLIC = "93.184.216.34"
+SERVICE = "push.voisinage.test"
+
+
+class Resolver:
+    """DNS as the push module asks it (the machine has no outside DNS): each
+    name answers its next address, the last one for good; other names resolve for real."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.answers: dict[str, list[str]] = {}
+        self.asked: list[str] = []
+
+    async def __call__(self, host, port, **kwargs):
+        host = host.decode() if isinstance(host, bytes) else host  # anyio asks in bytes
+        if host not in self.answers:
+            return await self.real(host, port, **kwargs)
+        self.asked.append(host)
+        queue = self.answers[host]
+        address = queue.pop(0) if len(queue) > 1 else queue[0]
+        if address is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port) if family == socket.AF_INET else (address, port, 0, 0))]
+
+
+@pytest.fixture
+async def resolver(monkeypatch):
     from app.notify import push
 
-    asked = []
-
-    async def resolver(host, port, **kwargs):
-        asked.append(host)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
-
-    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolver)
+    loop = asyncio.get_running_loop()
+    fake = Resolver(loop.getaddrinfo)
+    monkeypatch.setattr(loop, "getaddrinfo", fake)
     monkeypatch.setattr(push, "_resolved", {})
-    _hood, (claire, paul) = await neighbours(2)
-    post_id = await make_post(claire)
-    client = await signed_in(make_client, claire)
-    assert (await subscribe(client, {"endpoint": "https://push.example.net/send/abc", "keys": _valid_keys()})).status_code == 201
-    await post_form(await signed_in(make_client, paul), f"/posts/{post_id}/replies", {"body": "Bonjour"})
-    await post_form(await signed_in(make_client, paul), f"/posts/{post_id}/replies", {"body": "Encore moi"})
-    await worker_round()
+    return fake
+
+
+@pytest.fixture
+def authority():
+    """The certificate authority the test push services' certificates come from."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def services():
+    started = []
+
+    def start(**kwargs) -> PushReceiver:
+        started.append(PushReceiver(**kwargs))
+        return started[-1]
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+def _strict():
+    return dataclasses.replace(get_settings(), push_allow_loopback=False)
+
+
+def _sender(settings, authority) -> Sender:
+    """The worker's sender, trusting the test authority besides the system's."""
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    return Sender(settings, client=httpx.AsyncClient(verify=context, timeout=10))
+
+
+async def _deliver_all(sender: Sender) -> int:
+    try:
+        return await outbox.run_until_idle(sender, backoff_base=0.01)
+    finally:
+        await sender.aclose()
+
+
+async def _queue_push_for(user_id: int) -> None:
+    sub = await PushSubscription.select(PushSubscription.id).where(PushSubscription.user == user_id).first()
+    await PushDelivery.insert(PushDelivery(subscription=sub["id"], topic="t",
+                                           payload=payload("Nouveau message", "Bonjour", "/messages/1", "t").decode()))
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+@pytest.mark.parametrize("address", INSIDE)
+async def test_an_address_leading_inside_is_refused_whether_written_or_resolved(address, resolver, authority):
+    """Refused at subscription as written and behind a name; and a name that
+    pointed outside when the phone subscribed but inside when the worker
+    sends is not contacted: the device is dropped."""
+    from tests.conftest import _browser_like
+    from tests.factories import login
+
+    _hood, (claire,) = await neighbours(1)
+    device = {"keys": _valid_keys()}
+    async with _browser_like(create_app(_strict(), own_database=False)) as client:
+        await login(client, claire)
+        written = await subscribe(client, device | {"endpoint": f"https://{_url_host(address)}/send/1"})
+        resolver.answers[SERVICE] = [address]
+        resolved = await subscribe(client, device | {"endpoint": f"https://{SERVICE}/send/1"})
+        assert (written.status_code, resolved.status_code) == (422, 422)
+        assert "pas acceptée" in resolved.json()["error"]
+        assert await PushSubscription.count() == 0
+
+        resolver.answers["push.example.net"] = [PUBLIC, address]
+        accepted = await subscribe(client, device | {"endpoint": "https://push.example.net/send/2"})
+        assert accepted.status_code == 201
+    from app.notify import push
+
+    push._resolved.clear()  # a minute later: the name is asked again, and now points inside
+    await _queue_push_for(claire.id)
+    assert await _deliver_all(_sender(_strict(), authority)) == 0
     assert await PushSubscription.count() == 0  # refused like a 4xx: the device is dropped
-    assert asked == ["push.example.net"]  # one lookup, then the answer was remembered
+    assert resolver.asked.count("push.example.net") == 2
+
+
+@pytest.mark.parametrize("spelling", ["2130706433", "0x7f.1", "127.1", "017700000001"])
+async def test_odd_spellings_of_loopback_are_refused_at_subscription(spelling):
+    """Names only in appearance: the resolver reads them as 127.0.0.1."""
+    from tests.conftest import _browser_like
+    from tests.factories import login
+
+    _hood, (claire,) = await neighbours(1)
+    async with _browser_like(create_app(_strict(), own_database=False)) as client:
+        await login(client, claire)
+        answer = await subscribe(client, {"endpoint": f"https://{spelling}/send/1", "keys": _valid_keys()})
+    assert answer.status_code == 422 and await PushSubscription.count() == 0
+
+
+async def test_a_name_that_does_not_resolve_is_not_stored(make_client, resolver):
+    resolver.answers[SERVICE] = [None]
+    _hood, (claire,) = await neighbours(1)
+    client = await signed_in(make_client, claire)
+    answer = await subscribe(client, {"endpoint": f"https://{SERVICE}/send/1", "keys": _valid_keys()})
+    assert answer.status_code == 503 and "injoignable" in answer.json()["error"]
+    assert await PushSubscription.count() == 0
+
+
+async def test_the_push_goes_to_the_address_that_was_checked_with_tls_for_the_name(
+        make_client, resolver, authority, services):
+    """The push service's name pointed at 127.0.0.1 when the phone subscribed;
+    when the worker connects, the same name would answer 127.0.0.2. The push
+    goes where the check looked, and TLS still checks the service's name."""
+    service = services(name=SERVICE, authority=authority)
+    elsewhere = services(name=SERVICE, authority=authority, address="127.0.0.2", port=service.port)
+    resolver.answers[SERVICE] = ["127.0.0.1", "127.0.0.2"]
+    claire, _paul, post_id = await _reply_story(make_client, service)
+
+    assert await _deliver_all(_sender(get_settings(), authority)) == 1
+    assert elsewhere.attempts == 0 and elsewhere.server_names == []
+    [got] = service.received
+    assert got.message["url"] == f"/posts/{post_id}#replies"
+    assert service.server_names == [SERVICE] and got.headers["host"] == f"{SERVICE}:{service.port}"
+    assert got.jwt_error == "" and got.jwt_claims["aud"] == f"https://{SERVICE}:{service.port}"
+    assert resolver.asked == [SERVICE]  # once, at subscription; the send used that answer
+
+
+async def test_a_certificate_for_another_name_gets_nothing(make_client, resolver, authority, services):
+    impostor = services(name=SERVICE, certificate_name="autre.example", authority=authority)
+    resolver.answers[SERVICE] = ["127.0.0.1"]
+    await _reply_story(make_client, impostor)
+    assert await _deliver_all(_sender(get_settings(), authority)) == 0
+    assert impostor.attempts == 0
+    delivery = await PushDelivery.select().first()
+    assert delivery["status"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in delivery["last_error"]

@@ -94,7 +94,7 @@ async def test_private_pages_are_not_cached(client):
 
 async def test_health_check_reports_the_database(client):
     response = await client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok", "disk": "ok"}
 
 
 async def test_login_attempts_are_rate_limited_per_address_across_accounts(client):

@@ -23,7 +23,7 @@ from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
 from app.posts.extensions import add_post_panel
 from app.posts.kinds import display_name
-from app.posts.photos import PhotoRefused, delete_files, store
+from app.posts.photos import PhotoRefused, delete_files, kept_if_saved, store
 from app.posts.routes import own_post, visible_post
 from app.settings import get_settings
 from app.web import limit, render, see_other, wants_fragment
@@ -145,17 +145,18 @@ class EventController(Controller):
         if refusal:
             return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
         values = _validate(form, creating=True)
-        photos = []
         upload = data.get("photo")
-        if not form.errors and isinstance(upload, UploadFile) and upload.filename:
-            try:
-                photos.append(await store(await upload.read(), upload.filename[:80], get_settings().uploads_dir))
-            except PhotoRefused as refused:
-                form.error("photo", str(refused))
-        if form.errors:
-            delete_files(get_settings().uploads_dir, [p.name for p in photos])
-            return render(request, "events/new.html", {"form": form}, status_code=422)
-        post_id = await queries.create_event(author=user, photos=photos, **values)
+        uploads_dir = get_settings().uploads_dir
+        with kept_if_saved(uploads_dir) as photos:
+            if not form.errors and isinstance(upload, UploadFile) and upload.filename:
+                try:
+                    photos.append(await store(await upload.read(), upload.filename[:80], uploads_dir))
+                except PhotoRefused as refused:
+                    form.error("photo", str(refused))
+            if form.errors:
+                delete_files(uploads_dir, [p.name for p in photos])
+                return render(request, "events/new.html", {"form": form}, status_code=422)
+            post_id = await queries.create_event(author=user, photos=photos, **values)
         return see_other(f"/posts/{post_id}")
 
     @get("/events/{post_id:int}/edit")

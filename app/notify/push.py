@@ -90,15 +90,43 @@ def vapid_keys(settings: Settings) -> VapidKeys:
 # Endpoints -------------------------------------------------------------------------
 
 LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
-def _address_refused(address: str, allow_loopback: bool) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+def _destination(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Where packets to this address end up: an IPv6 transition form (IPv4-mapped
+    or -compatible, NAT64, 6to4, Teredo) carries them to the IPv4 address inside,
+    which `is_global` does not look at."""
+    if isinstance(ip, ipaddress.IPv4Address) or ip.is_loopback or ip.is_unspecified:
+        return ip
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client, whose bits Teredo stores inverted
+    if ip in NAT64 or ip in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    return ip
+
+
+def address_refused(address: str, allow_loopback: bool) -> bool:
+    ip = _destination(ipaddress.ip_address(address.split("%")[0]))
     if ip.is_loopback:
         return not allow_loopback
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in GLOBAL_UNICAST:
+        return True  # multicast, site-local, unique-local, link-local, local-use NAT64…
     return not ip.is_global or ip.is_multicast
+
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
 
 
 def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
@@ -116,49 +144,59 @@ def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
         return "not https"
     if host in LOCAL_NAMES or host.endswith(".localhost") or host.endswith(".local") or host.endswith(".internal"):
         return None if settings.push_allow_loopback and host == "localhost" else "local name"
-    try:
-        refused = _address_refused(host, settings.push_allow_loopback)
-    except ValueError:
-        if loopback_http:
-            return "not https"  # plain http only ever to the test receiver on a loopback address
-        return None  # a name: its addresses are checked when sending
-    if refused:
+    if not _literal(host):
+        # Plain http only ever to the test receiver on a loopback address; a
+        # name's addresses are checked by checked_target().
+        return "not https" if loopback_http else None
+    if address_refused(host, settings.push_allow_loopback):
         return "private address"
     if loopback_http and not ipaddress.ip_address(host.split("%")[0]).is_loopback:
         return "not https"
     return None
 
 
+@dataclass(frozen=True)
+class Target:
+    """An endpoint as checked: why it is refused, or the addresses a push to it connects to."""
+
+    problem: str | None
+    addresses: tuple[str, ...] = ()
+
+
 # A push service's few host names carry every message: one lookup a minute each, not one per push.
 RESOLVE_TTL = 60.0
-_resolved: dict[tuple[str, bool], tuple[float, str | None]] = {}
+_resolved: dict[tuple[str, bool], tuple[float, Target]] = {}
 
 
-async def resolved_problem(endpoint: str, settings: Settings) -> str | None:
-    """The name's addresses, checked just before sending: a public name may point inside."""
+async def checked_target(endpoint: str, settings: Settings) -> Target:
+    """The endpoint's addresses, resolved once and every one of them checked:
+    a public-looking name may point inside. Sending connects to these very
+    addresses, so a name cannot change its answer between check and send."""
     if problem := endpoint_problem(endpoint, settings):
-        return problem
-    parts = urlsplit(endpoint)
-    host = parts.hostname or ""
+        return Target(problem)
     try:
-        ipaddress.ip_address(host.split("%")[0])
-        return None
-    except ValueError:
-        pass
+        url = httpx.URL(endpoint)
+    except httpx.InvalidURL:
+        return Target("malformed")
+    host = url.raw_host.decode("ascii")  # IDNA-encoded, as the TLS certificate names it
+    if _literal(host):
+        return Target(None, (host,))
     loop = asyncio.get_running_loop()
     key = (host.lower(), settings.push_allow_loopback)
     cached = _resolved.get(key)
     if cached and cached[0] > loop.time():
         return cached[1]
     try:
-        infos = await loop.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(host, url.port or 443, type=socket.SOCK_STREAM)
     except OSError:
-        return "unresolvable"  # not cached: the next try may resolve
-    problem = "private address" if any(_address_refused(info[4][0], settings.push_allow_loopback) for info in infos) else None
+        return Target("unresolvable")  # not cached: the next try may resolve
+    addresses = tuple(dict.fromkeys(info[4][0] for info in infos))
+    refused = not addresses or any(address_refused(a, settings.push_allow_loopback) for a in addresses)
+    target = Target("private address") if refused else Target(None, addresses)
     if len(_resolved) > 10_000:
         _resolved.clear()
-    _resolved[key] = (loop.time() + RESOLVE_TTL, problem)
-    return problem
+    _resolved[key] = (loop.time() + RESOLVE_TTL, target)
+    return target
 
 
 def keys_problem(p256dh: str, auth: str) -> str | None:
@@ -253,17 +291,30 @@ class Sender:
         return cached[1]
 
     async def send(self, endpoint: str, p256dh: str, auth: str, data: bytes, *, topic: str, urgency: str) -> Outcome:
-        if problem := await resolved_problem(endpoint, self.settings):
-            return Outcome(status=400, error=f"refused: {problem}")
+        target = await checked_target(endpoint, self.settings)
+        if target.problem:
+            return Outcome(status=400, error=f"refused: {target.problem}")
         body, headers = self.encrypt(endpoint, p256dh, auth, data)
         headers.update({"content-type": "application/octet-stream", "urgency": urgency})
         if topic:
             headers["topic"] = topic
-        try:
-            response = await self.client.post(endpoint, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:300])
-        retry_after = response.headers.get("retry-after", "")
-        return Outcome(status=response.status_code,
-                       retry_after=float(retry_after) if retry_after.isdigit() else None,
-                       error="" if response.is_success else f"HTTP {response.status_code}")
+        url = httpx.URL(endpoint)
+        # The checked address in the URL; the name in the Host header, the TLS
+        # server name and the certificate check.
+        headers["host"] = url.netloc.decode("ascii")
+        extensions = {"sni_hostname": url.raw_host.decode("ascii")}
+        error = ""
+        for address in target.addresses:
+            try:
+                response = await self.client.post(url.copy_with(host=address), content=body, headers=headers,
+                                                  extensions=extensions)
+            except httpx.ConnectError as exc:  # this address is down: the service's next one may not be
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                continue
+            except httpx.HTTPError as exc:
+                return Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:300])
+            retry_after = response.headers.get("retry-after", "")
+            return Outcome(status=response.status_code,
+                           retry_after=float(retry_after) if retry_after.isdigit() else None,
+                           error="" if response.is_success else f"HTTP {response.status_code}")
+        return Outcome(status=None, error=error)

@@ -12,7 +12,7 @@ from app.accounts.guards import requires_login
 from app.forms import Form
 from app.i18n import _
 from app.notify import outbox, queries
-from app.notify.push import endpoint_problem, keys_problem, vapid_keys
+from app.notify.push import checked_target, keys_problem, vapid_keys
 from app.notify.tables import PushSubscription
 from app.web import limit, render, see_other, wants_fragment
 
@@ -82,10 +82,14 @@ class PushController(Controller):
         endpoint = str(data.get("endpoint") or "")
         keys = data.get("keys") if isinstance(data.get("keys"), dict) else data
         p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
-        if endpoint_problem(endpoint, request.app.state.settings):
-            return _problem(_("Cette adresse de notification n'est pas acceptée."))
         if keys_problem(p256dh, auth):
             return _problem(_("Les clés de chiffrement de cet appareil ne sont pas valides."))
+        # Resolved now, checked now, remembered for the sends that follow.
+        target = await checked_target(endpoint, request.app.state.settings)
+        if target.problem == "unresolvable":
+            return _problem(_("Le service de notification de cet appareil est injoignable. Réessayez plus tard."), 503)
+        if target.problem:
+            return _problem(_("Cette adresse de notification n'est pas acceptée."))
         agent = (request.headers.get("user-agent") or "")[:200]
         existing = await PushSubscription.select(PushSubscription.id).where(PushSubscription.endpoint == endpoint).first()
         if existing:

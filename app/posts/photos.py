@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import io
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,8 +93,12 @@ def _process(data: bytes, filename: str, uploads: Path) -> StoredPhoto:
     thumb.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
     # A fresh image has no info dict worth keeping; saving without exif/icc/xmp
     # arguments writes pixels only.
-    large.save(path_for(uploads, name, "large"), "WEBP", quality=80, method=4)
-    thumb.save(path_for(uploads, name, "thumb"), "WEBP", quality=75, method=4)
+    try:
+        large.save(path_for(uploads, name, "large"), "WEBP", quality=80, method=4)
+        thumb.save(path_for(uploads, name, "thumb"), "WEBP", quality=75, method=4)
+    except BaseException:
+        delete_files(uploads, [name])  # a full disk leaves no half-written file behind
+        raise
     return StoredPhoto(name, large.width, large.height, thumb.width, thumb.height)
 
 
@@ -105,3 +111,15 @@ def delete_files(uploads: Path, names: list[str]) -> None:
     for name in names:
         for size in ("large", "thumb"):
             path_for(uploads, name, size).unlink(missing_ok=True)
+
+
+@contextmanager
+def kept_if_saved(uploads: Path) -> Iterator[list[StoredPhoto]]:
+    """The photos stored inside are deleted again if anything fails before the
+    post that shows them is saved (a full disk, a database error)."""
+    stored: list[StoredPhoto] = []
+    try:
+        yield stored
+    except BaseException:
+        delete_files(uploads, [p.name for p in stored])
+        raise

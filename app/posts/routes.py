@@ -22,7 +22,7 @@ from app.notify.queries import notify
 from app.posts import extensions, queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.permissions import can_moderate, can_see, is_author
-from app.posts.photos import MAX_PHOTOS, PhotoRefused, delete_files, path_for, store
+from app.posts.photos import MAX_PHOTOS, PhotoRefused, delete_files, kept_if_saved, path_for, store
 from app.posts.tables import Photo, Post
 from app.settings import get_settings
 from app.web import is_htmx, limit, render, see_other, wants_fragment
@@ -190,20 +190,22 @@ class PostController(Controller):
         uploads = await _read_photos(data, form)
         if not form.errors:
             _civility_check(form, f"{title}\n{body}")
-        stored = []
-        if not form.errors:
-            for content, filename in uploads:
-                try:
-                    stored.append(await store(content, filename, get_settings().uploads_dir))
-                except PhotoRefused as refused:
-                    form.error("photos", str(refused))
-                    break
-        if form.errors:
-            # Nothing half-saved: photos already written for this form go too.
-            delete_files(get_settings().uploads_dir, [p.name for p in stored])
-            return render(request, "posts/new.html", {"form": form, "kind": kind, **_form_choices()},
-                          fragment="posts/_form.html", status_code=422)
-        post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details, photos=stored)
+        uploads_dir = get_settings().uploads_dir
+        with kept_if_saved(uploads_dir) as stored:
+            if not form.errors:
+                for content, filename in uploads:
+                    try:
+                        stored.append(await store(content, filename, uploads_dir))
+                    except PhotoRefused as refused:
+                        form.error("photos", str(refused))
+                        break
+            if form.errors:
+                # Nothing half-saved: photos already written for this form go too.
+                delete_files(uploads_dir, [p.name for p in stored])
+                return render(request, "posts/new.html", {"form": form, "kind": kind, **_form_choices()},
+                              fragment="posts/_form.html", status_code=422)
+            post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details,
+                                                photos=stored)
         if kind == "help_request" and details.get("skill"):
             helpers = await queries.helpers_for(hood.id, details["skill"])
             await notify(helpers, "help_match", url=f"/posts/{post_id}", actor_id=user.id,
