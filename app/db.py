@@ -18,6 +18,8 @@ import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
+from app.posts import search
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -96,6 +98,8 @@ class VoisinageSQLiteEngine(SQLiteEngine):
             await connection.execute(pragma)
         if read_only:
             await connection.execute("PRAGMA query_only = ON")
+        # The search index triggers call it (see migrations/voisinage_0006_*).
+        await connection.create_function("voisinage_stems", 1, search.index_text, deterministic=True)
         return connection
 
     def _write_lock(self) -> asyncio.Lock:
