@@ -218,12 +218,15 @@ def _read_geopackage(path: Path, layer: str | None) -> tuple[list, str]:
             "SELECT c.table_name, c.column_name, c.srs_id FROM gpkg_geometry_columns c "
             "JOIN gpkg_contents t ON t.table_name = c.table_name WHERE t.data_type = 'features'"
         ).fetchall()
+        names = ", ".join(t[0] for t in tables)
         if layer is not None:
             tables = [t for t in tables if t[0] == layer]
-        if len(tables) != 1:
-            names = ", ".join(t[0] for t in connection.execute("SELECT table_name FROM gpkg_geometry_columns"))
-            raise ValueError(f"choisissez la couche avec --layer parmi : {names}" if not tables or layer is None
-                             else f"couche introuvable : {layer}")
+            if not tables:
+                raise ValueError(f"pas de couche « {layer} » dans ce GeoPackage (couches : {names or 'aucune'})")
+        if not tables:
+            raise ValueError("ce GeoPackage n'a aucune couche d'entités")
+        if len(tables) > 1:
+            raise ValueError(f"choisissez la couche avec --layer parmi : {names}")
         table, column, srs_id = tables[0]
         organisation, code, definition = connection.execute(
             "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?",
