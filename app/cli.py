@@ -142,17 +142,21 @@ async def _createadmin(email: str, password: str | None, first: str, last: str) 
     print(f"Administrateur {email} créé.")
 
 
-async def _import(path: str) -> None:
-    from app.neighbourhoods import geometry, queries
+async def _import(path: str, crs: str | None, layer: str | None, name_property: str | None, city: str | None) -> None:
+    from app.neighbourhoods import importing
+    from app.neighbourhoods.queries import OPENING_THRESHOLD
 
     await migrate(quiet=True)
     try:
-        features = geometry.load_features(Path(path))
+        areas = importing.read_areas(Path(path), crs=crs, layer=layer, name_property=name_property, city=city)
     except ValueError as exc:
         raise SystemExit(f"Import impossible : {exc}") from None
-    for feature in features:
-        await queries.upsert(feature)
-    print(f"{len(features)} quartiers importés.")
+    created, updated = await importing.save(areas)
+    if areas.kind == "iris":
+        print(f"{created + updated} secteurs IRIS importés ({created} nouveaux) : chacun est un quartier en formation "
+              f"qui ouvrira à {OPENING_THRESHOLD} voisins.")
+    else:
+        print(f"{created + updated} quartiers importés ({created} nouveaux).")
 
 
 def _backup(target: str | None) -> Path:
@@ -202,8 +206,12 @@ def main(argv: list[str] | None = None) -> None:
     admin.add_argument("--password")
     admin.add_argument("--first-name", default="Admin")
     admin.add_argument("--last-name", default="Voisinage")
-    imp = sub.add_parser("import-neighbourhoods", help="importer des quartiers depuis un fichier GeoJSON")
+    imp = sub.add_parser("import-neighbourhoods", help="importer des quartiers ou des IRIS (GeoJSON ou GeoPackage)")
     imp.add_argument("file")
+    imp.add_argument("--crs", help="système de coordonnées du fichier s'il ne le dit pas (EPSG:2154 pour le Lambert-93)")
+    imp.add_argument("--layer", help="couche à lire dans un GeoPackage qui en a plusieurs")
+    imp.add_argument("--name-property", help="propriété qui porte le nom du quartier (l_qu pour Paris Data)")
+    imp.add_argument("--city", help="ville des quartiers, avec --name-property")
     backup = sub.add_parser("backup", help="sauvegarder la base de données")
     backup.add_argument("--to", help="dossier de destination (défaut : data/backups)")
     args = parser.parse_args(argv)
@@ -228,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "createadmin":
         asyncio.run(_with_db(_createadmin(args.email, args.password, args.first_name, args.last_name)))
     elif args.command == "import-neighbourhoods":
-        asyncio.run(_with_db(_import(args.file)))
+        asyncio.run(_with_db(_import(args.file, args.crs, args.layer, args.name_property, args.city)))
     elif args.command == "backup":
         print(_backup(args.to))
 

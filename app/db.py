@@ -18,6 +18,8 @@ import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
+from app.posts import search
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -106,6 +108,8 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         try:
             for pragma in pragmas:
                 await connection.execute(pragma)
+            # The search index triggers call it (see migrations/voisinage_0006_*).
+            await connection.create_function("voisinage_stems", 1, search.index_text, deterministic=True)
         except BaseException:
             # The connection's thread would otherwise keep the process alive (a read-only data dir fails here).
             await connection.close()

@@ -10,7 +10,8 @@ from tests.factories_posts import make_post, neighbours, signed_in
 
 
 def _titles(html: str) -> list[str]:
-    return re.findall(r'<h3><a href="/posts/\d+">([^<]+)</a></h3>', html)
+    """The titles as read, search highlights (<mark>) left out."""
+    return [re.sub(r"</?mark>", "", t) for t in re.findall(r'<h3><a href="/posts/\d+">(.+?)</a></h3>', html)]
 
 
 async def test_feed_shows_the_quartier_newest_first_with_pinned_on_top(make_client):

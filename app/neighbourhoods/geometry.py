@@ -40,16 +40,22 @@ def load_features(source: Path | str | dict) -> list[dict]:
             raise ValueError(f"feature {slug}: slug used twice")
         seen.add(slug)
         geom = feature.get("geometry") or {}
-        if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
-            raise ValueError(f"feature {slug}: geometry must be a Polygon or MultiPolygon")
-        try:
-            shp = shape(geom)
-        except Exception as exc:  # shapely raises a mix of types for malformed coordinates
-            raise ValueError(f"feature {slug}: unreadable geometry ({exc})") from exc
-        if shp.is_empty or not shp.is_valid:
-            raise ValueError(f"feature {slug}: invalid polygon (empty, unclosed or self-intersecting)")
+        checked_shape(f"feature {slug}", geom)
         out.append({"type": "Feature", "properties": {k: str(props[k]) for k in REQUIRED}, "geometry": geom})
     return out
+
+
+def checked_shape(label: str, geom: dict):
+    """The shapely polygon of a GeoJSON geometry; a ValueError saying what is wrong otherwise."""
+    if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+        raise ValueError(f"{label}: geometry must be a Polygon or MultiPolygon")
+    try:
+        shp = shape(geom)
+    except Exception as exc:  # shapely raises a mix of types for malformed coordinates
+        raise ValueError(f"{label}: unreadable geometry ({exc})") from exc
+    if shp.is_empty or not shp.is_valid:
+        raise ValueError(f"{label}: invalid polygon (empty, unclosed or self-intersecting)")
+    return shp
 
 
 def bbox(geometry: dict) -> tuple[float, float, float, float]:

@@ -78,31 +78,52 @@ async def by_slug(slug: str) -> Neighbourhood | None:
     return await Neighbourhood.objects().where(Neighbourhood.slug == slug).first()
 
 
+# The boxes around a point, through a spatial index: SQLite's R*Tree
+# (neighbourhood_rtree, kept by triggers) or a GiST index on PostgreSQL.
+# Smallest box first, so the most precise area wins where areas overlap.
+_AROUND_SQLITE = (
+    "SELECT n.* FROM neighbourhood_rtree r JOIN neighbourhood n ON n.id = r.id "
+    "WHERE r.min_lon <= {} AND r.max_lon >= {} AND r.min_lat <= {} AND r.max_lat >= {} AND n.status = {} "
+    "ORDER BY (n.max_lon - n.min_lon) * (n.max_lat - n.min_lat)"
+)
+_AROUND_POSTGRES = (
+    "SELECT * FROM neighbourhood WHERE box(point(min_lon, min_lat), point(max_lon, max_lat)) "
+    "@> box(point({}, {}), point({}, {})) AND status = {} "
+    "ORDER BY (max_lon - min_lon) * (max_lat - min_lat)"
+)
+
+
 async def containing(lat: float, lon: float, status: str = "open") -> Neighbourhood | None:
-    """The bounding-box index narrows 500 neighbourhoods to a couple; shapely decides."""
-    candidates = await Neighbourhood.objects().where(
-        (Neighbourhood.status == status)
-        & (Neighbourhood.min_lat <= lat)
-        & (Neighbourhood.max_lat >= lat)
-        & (Neighbourhood.min_lon <= lon)
-        & (Neighbourhood.max_lon >= lon)
-    )
-    for hood in candidates:
-        if geometry.contains(hood.boundary, lat, lon):
+    """The spatial index narrows 50,000 areas to the few boxes around the point; shapely decides."""
+    if Neighbourhood._meta.db.engine_type == "sqlite":
+        rows = await Neighbourhood.raw(_AROUND_SQLITE, lon, lon, lat, lat, status)
+    else:
+        rows = await Neighbourhood.raw(_AROUND_POSTGRES, lon, lat, lon, lat, status)
+    for row in rows:
+        if geometry.contains(row["boundary"], lat, lon):
+            hood = Neighbourhood(_ignore_missing=True, **row)
+            hood._exists_in_db = True
             return hood
     return None
 
 
-async def upsert(feature: dict, *, status: str = "open") -> Neighbourhood:
+def columns(feature: dict) -> dict:
+    """What a feature sets in its neighbourhood's row (slug and status aside)."""
     props = feature["properties"]
     geom = feature["geometry"]
     min_lat, max_lat, min_lon, max_lon = geometry.bbox(geom)
     c_lat, c_lon = geometry.centre(geom)
-    values = dict(
+    return dict(
         name=props["name"], city=props["city"], postcode=str(props["postcode"]), boundary=geom,
+        area_code=str(props.get("area_code") or ""),
         min_lat=min_lat, max_lat=max_lat, min_lon=min_lon, max_lon=max_lon,
         centre_lat=c_lat, centre_lon=c_lon,
     )
+
+
+async def upsert(feature: dict, *, status: str = "open") -> Neighbourhood:
+    props = feature["properties"]
+    values = columns(feature)
     existing = await by_slug(props["slug"])
     if existing:
         await Neighbourhood.update({getattr(Neighbourhood, k): v for k, v in values.items()}).where(

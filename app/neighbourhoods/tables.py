@@ -17,6 +17,9 @@ class Neighbourhood(Table, tablename="neighbourhood"):
     centre_lat = DoublePrecision()
     centre_lon = DoublePrecision()
     status = Varchar(length=10, default="open")  # open | forming
+    # The official code of the area the boundary comes from (an IRIS code),
+    # empty for drawn quartiers and the 800 m circles of waiting lists.
+    area_code = Varchar(length=20, default="")
     requires_verification = Boolean(default=False)
     # Kept in step with memberships so that the header never counts rows.
     member_count = Integer(default=0)

@@ -7,11 +7,11 @@ Every list is a keyset page on the post id (creation order) read through a
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.accounts.tables import User, UserSkill
+from app.posts import search
 from app.posts.tables import Loan, Photo, Post, Reply
 
 PAGE = 20
@@ -94,38 +94,57 @@ async def first_page(hood_id: int, viewer_id: int, blocked: list[int] | None = N
     return pinned, posts, next_cursor
 
 
-def _fts_query(q: str) -> str:
-    # Words only, each as a prefix, all required: what people expect from a
-    # search box, and no FTS5 syntax from the user can reach the parser.
-    words = re.findall(r"\w+", q.lower())[:8]
-    return " ".join(f'"{w}"*' for w in words)
+# Title weight A, body weight B: the expression of post_search_weighted_idx.
+_PG_VECTOR = ("(setweight(to_tsvector('french', voisinage_search_text(p.title)), 'A') || "
+              "setweight(to_tsvector('french', voisinage_search_text(p.body)), 'B'))")
+_PG_MATCH = f"{_PG_VECTOR} @@ to_tsquery('french', voisinage_search_text({{}}))"
 
 
-async def search_page(hood_id: int, viewer_id: int, q: str, *, before: int | None = None,
-                      blocked: list[int] | None = None, limit: int = PAGE) -> tuple[list[dict], int | None]:
-    args: list = []
+def _search_part(tier: int, hood_id: int, q: str, args: list) -> str:
+    """Posts whose title has every word of the query (tier 1), or whose text
+    has them but not all in the title (tier 2)."""
     if _engine_type() == "sqlite":
-        match = _fts_query(q)
-        if not match:
-            return [], None
-        sql = (f"SELECT {_LIST_COLUMNS} FROM post_fts JOIN post p ON p.id = post_fts.rowid "
-               "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
-               "WHERE post_fts MATCH {} AND p.neighbourhood = {}")
-        args += [f'scope:"h{hood_id}" AND ({match})', hood_id]
-    else:
-        words = re.findall(r"\w+", q.lower())[:8]
-        if not words:
-            return [], None
-        sql = (f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
-               "to_tsvector('french', voisinage_search_text(p.title || ' ' || p.body)) @@ "
-               "to_tsquery('french', voisinage_search_text({}))")
-        args += [hood_id, " & ".join(f"{w}:*" for w in words)]
-    if before:
-        sql += " AND p.id < {}"
-        args.append(before)
-    sql += _visibility(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT {}"
-    args.append(limit + 1)
-    return _page(await Post.raw(sql, *args), limit)
+        stems = search.query_stems(q)
+        title, every = search.fts_match(stems, "title"), search.fts_match(stems)
+        # The neighbourhood is a token of its own ("h42"), so a search intersects
+        # the neighbourhood's posting list with the words' instead of filtering
+        # every match in France afterwards.
+        scope = f'scope:"h{hood_id}"'
+        args += [f"{scope} AND {title}" if tier == 1 else f"{scope} AND ({every} NOT {title})", hood_id]
+        return (f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
+                "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
+                "WHERE post_fts MATCH {} AND p.neighbourhood = {}")
+    sql = f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
+    args.append(hood_id)
+    if tier == 1:
+        args.append(search.tsquery(q, "A"))
+        return sql + _PG_MATCH
+    args += [search.tsquery(q), search.tsquery(q, "A")]
+    return sql + f"{_PG_MATCH} AND NOT {_PG_MATCH}"
+
+
+async def search_page(hood_id: int, viewer_id: int, q: str, *, before: int | None = None, tier: int = 1,
+                      blocked: list[int] | None = None,
+                      limit: int = PAGE) -> tuple[list[dict], tuple[int, int] | None]:
+    """Title matches first, then body matches, each newest first: a ranking
+    that keyset pages can follow, the cursor being (tier, id)."""
+    if not search.query_words(q):
+        return [], None
+    parts, args = [], []
+    for part in ((1, 2) if tier == 1 else (2,)):
+        sql = _search_part(part, hood_id, q, args)
+        if before and part == tier:
+            sql += " AND p.id < {}"
+            args.append(before)
+        sql += _visibility(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT {}"
+        args.append(limit + 1)
+        parts.append(f"SELECT * FROM ({sql}) AS tier_{part}")
+    rows = [_normalise(r) for r in await Post.raw(" UNION ALL ".join(parts), *args)]
+    rows.sort(key=lambda r: (r["tier"], -r["id"]))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, (rows[-1]["tier"], rows[-1]["id"])
+    return rows, None
 
 
 def _page(rows: list[dict], limit: int) -> tuple[list[dict], int | None]:

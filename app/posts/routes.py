@@ -62,10 +62,11 @@ async def own_post(request: Request, post_id: int) -> dict:
     return found
 
 
-def _feed_url(kind: str | None, q: str | None, before: int | None) -> str:
+def _feed_url(kind: str | None, q: str | None, before: int | None, tier: int = 1) -> str:
     from urllib.parse import urlencode
 
-    params = {k: v for k, v in (("kind", kind), ("q", q), ("before", before)) if v}
+    # tier 2: the search is past the title matches, in the body matches.
+    params = {k: v for k, v in (("kind", kind), ("q", q), ("tier", tier if tier == 2 else None), ("before", before)) if v}
     return "/feed" + ("?" + urlencode(params) if params else "")
 
 
@@ -86,17 +87,22 @@ class FeedController(Controller):
         blocked = await blocked_ids(user.id)
         pinned: list[dict] = []
         if q:
-            posts, next_cursor = await queries.search_page(hood.id, user.id, q, before=before, blocked=blocked)
-        elif kind or before:
-            posts, next_cursor = await queries.feed_page(hood.id, user.id, kind=kind, before=before, blocked=blocked)
+            tier = 2 if request.query_params.get("tier") == "2" else 1
+            posts, cursor = await queries.search_page(hood.id, user.id, q, before=before, tier=tier, blocked=blocked)
+            view.highlight(posts, q)
+            next_url = _feed_url(kind, q, cursor[1], cursor[0]) if cursor else None
         else:
-            pinned, posts, next_cursor = await queries.first_page(hood.id, user.id, blocked)
+            if kind or before:
+                posts, next_cursor = await queries.feed_page(hood.id, user.id, kind=kind, before=before, blocked=blocked)
+            else:
+                pinned, posts, next_cursor = await queries.first_page(hood.id, user.id, blocked)
+            next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
         pinned_ids = {p["id"] for p in pinned}
         posts = view.decorate([p for p in posts if p["id"] not in pinned_ids])
         view.decorate(pinned)
         context = {
             "hood": hood, "posts": posts, "pinned": pinned, "kind": kind, "q": q, "kinds": KINDS,
-            "next_url": _feed_url(kind, q, next_cursor) if next_cursor else None,
+            "next_url": next_url,
         }
         return render(request, "posts/feed.html", context, fragment="posts/_page.html")
 

@@ -7,6 +7,7 @@ template function calls is a good share of the page's cost.
 from __future__ import annotations
 
 from app import i18n
+from app.posts import search
 from app.posts.kinds import CLOSED, SINGULAR, STATUSES, display_name
 
 
@@ -29,4 +30,14 @@ def decorate(rows: list[dict]) -> list[dict]:
         row["when_text"] = format_when(row["created_at"], "short")
         replies = row.get("reply_count") or 0
         row["replies_text"] = i18n.ngettext("%(num)s réponse", "%(num)s réponses", replies) if replies else ""
+    return rows
+
+
+def highlight(rows: list[dict], q: str) -> list[dict]:
+    """Search results show the query's words marked in the title and in a
+    piece of the body around the first of them."""
+    stems = search.query_stems(q)
+    for row in rows:
+        row["title_html"] = search.highlight(row["title"], stems)
+        row["excerpt_html"] = search.excerpt(row.get("body") or "", stems)
     return rows
