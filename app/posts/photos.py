@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.i18n import _
+from app.uploads import UploadedFile
 
 try:  # HEIC is what iPhones send; the plugin is a dependency, but a missing
     # system library should only cost HEIC, not the whole app.
@@ -60,8 +61,6 @@ def path_for(uploads: Path, name: str, size: str) -> Path:
 
 
 def _process(data: bytes, filename: str, uploads: Path) -> StoredPhoto:
-    if len(data) > MAX_BYTES:
-        raise PhotoRefused(_("« %(name)s » dépasse 15 Mo.", name=filename))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format
@@ -96,9 +95,12 @@ def _process(data: bytes, filename: str, uploads: Path) -> StoredPhoto:
     return StoredPhoto(name, large.width, large.height, thumb.width, thumb.height)
 
 
-async def store(data: bytes, filename: str, uploads: Path) -> StoredPhoto:
+async def store(upload: UploadedFile, uploads: Path) -> StoredPhoto:
+    if upload.over_cap:
+        raise PhotoRefused(_("« %(name)s » dépasse 15 Mo.", name=upload.filename))
+    upload.file.seek(0)
     # Decoding a phone photo takes tens of milliseconds: not on the event loop.
-    return await asyncio.to_thread(_process, data, filename, uploads)
+    return await asyncio.to_thread(_process, upload.file.read(), upload.filename, uploads)
 
 
 def delete_files(uploads: Path, names: list[str]) -> None:
