@@ -250,8 +250,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         on_startup=([start_db] if own_database else []) + [*_hooks("ON_STARTUP", settings)],
         on_shutdown=[*_hooks("ON_SHUTDOWN", settings)] + ([stop_db] if own_database else []),
         state=State({"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings}),
-        # Four phone photos of up to 15 MB each; anything bigger is refused before parsing.
-        request_max_body_size=64 * 1024 * 1024,
+        # Text forms: Litestar holds their whole body in memory. The photo
+        # routes, which stream what they read, allow more (app.uploads).
+        request_max_body_size=1024 * 1024,
         openapi_config=None,
         debug=settings.debug,
     )

@@ -11,10 +11,11 @@ from icalendar import Calendar
 
 from app.events import queries
 from app.events.tables import Event, Signup
+from app.posts.tables import Photo
 from app.notify.tables import Notification
 from tests.factories import ensure_csrf, field_error, post_form
 from tests.factories_events import local, make_event
-from tests.factories_posts import neighbours, signed_in
+from tests.factories_posts import jpeg_bytes, neighbours, png_bytes, signed_in
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -29,13 +30,12 @@ async def _notes(user, text: str) -> list[dict]:
     return [r for r in rows if text in r["text"]]
 
 
-async def _create(client, **overrides):
+async def _create(client, photo=("", b"", "application/octet-stream"), **overrides):
     start = _future()
     data = {"title": "Vide-grenier de la rue", "body": "Installez vos stands dès 8 h.", "place": "Rue Monge",
             "starts_at": local(start), "ends_at": local(start + timedelta(hours=4)), "capacity": "", **overrides}
     token = await ensure_csrf(client)
-    return await client.post("/events/new", data={**data, "_csrf_token": token},
-                             files={"photo": ("", b"", "application/octet-stream")})
+    return await client.post("/events/new", data={**data, "_csrf_token": token}, files={"photo": photo})
 
 
 async def test_organiser_creates_an_event_shown_in_the_feed_and_the_calendar(make_client):
@@ -60,6 +60,19 @@ async def test_organiser_creates_an_event_shown_in_the_feed_and_the_calendar(mak
     assert "Vide-grenier de la rue" in feed.text and "Rue Monge" in feed.text
     listing = await paul_client.get("/events")
     assert "Vide-grenier de la rue" in listing.text
+
+
+async def test_an_event_poster_too_big_is_refused_next_to_the_field_and_a_fitting_one_kept(make_client):
+    _hood, (claire,) = await neighbours(1)
+    client = await signed_in(make_client, claire)
+    refused = await _create(client, photo=("affiche.png", png_bytes(7000, 5000), "image/png"), title="Fête des voisins")
+    assert refused.status_code == 422
+    assert "Cette photo est trop grande : « affiche.png » compte 35 mégapixels" in field_error(refused.text, "photo")
+    assert 'value="Fête des voisins"' in refused.text
+    done = await _create(client, photo=("affiche.jpg", jpeg_bytes(1600, 1200), "image/jpeg"), title="Fête des voisins")
+    assert done.status_code == 303
+    post_id = int(done.headers["location"].rsplit("/", 1)[1])
+    assert [(p["width"], p["height"]) for p in await Photo.select().where(Photo.post == post_id)] == [(1280, 960)]
 
 
 @pytest.mark.parametrize("overrides, field, message", [

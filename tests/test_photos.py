@@ -12,7 +12,7 @@ from PIL import Image
 from app.posts.photos import photo_dir
 from app.posts.tables import Photo, Post
 from app.settings import get_settings
-from tests.factories import field_error
+from tests.factories import ensure_csrf, field_error
 from tests.factories_posts import jpeg_bytes, neighbours, png_bytes, publish, signed_in
 
 
@@ -133,3 +133,68 @@ async def test_heic_from_an_iphone_is_accepted(make_client):
     done = await publish(client, {"kind": "give", "title": "Plante", "body": "Monstera"},
                          files=[("photos", ("IMG_2001.HEIC", buffer.getvalue(), "image/heic"))])
     assert done.status_code == 303
+
+
+def _flat_jpeg(width: int, height: int, *, orientation: int = 1) -> bytes:
+    """A big phone-like JPEG that weighs little (one colour), turned by its EXIF."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 90, 40)).save(out, "JPEG", quality=80, exif=exif)
+    return out.getvalue()
+
+
+async def test_a_63_megapixel_phone_photo_is_decoded_small_and_comes_out_sharp_and_upright(make_client):
+    _hood, (claire,) = await neighbours(1)
+    client = await signed_in(make_client, claire)
+    # 9000×7000, held sideways: the phone wrote "turn a quarter" in the EXIF.
+    done = await publish(client, {"kind": "give", "title": "Affiche du quartier", "body": "Grand format"},
+                         files=[("photos", ("IMG_0002.JPG", _flat_jpeg(9000, 7000, orientation=6), "image/jpeg"))])
+    assert done.status_code == 303
+    post_id = int(done.headers["location"].rsplit("/", 1)[1])
+    photo = await Photo.select().where(Photo.post == post_id).first()
+    assert (photo["width"], photo["height"]) == (996, 1280)
+    assert (photo["thumb_width"], photo["thumb_height"]) == (373, 480)
+    large = await client.get(f"/photos/{photo['name']}/large")
+    assert Image.open(io.BytesIO(large.content)).size == (996, 1280)
+
+
+def _webp_bytes(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (20, 60, 90)).save(out, "WEBP", quality=50)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("filename, make, content_type, shown", [
+    ("plan.png", lambda: png_bytes(6000, 5000), "image/png", "« plan.png » compte 30 mégapixels, 25 au plus"),
+    # WebP is decoded through a canvas of its own: its limit is lower.
+    ("carte.webp", lambda: _webp_bytes(5000, 4000), "image/webp", "« carte.webp » compte 20 mégapixels, 16 au plus"),
+], ids=["png", "webp"])
+async def test_a_photo_of_too_many_pixels_is_refused_in_french_and_the_form_kept(make_client, filename, make,
+                                                                                 content_type, shown):
+    _hood, (claire,) = await neighbours(1)
+    client = await signed_in(make_client, claire)
+    posts_before, files_before = await Post.count(), _stored_files()
+    response = await publish(client, {"kind": "give", "title": "Plan du jardin", "body": "Pour les curieux"},
+                             files=[("photos", (filename, make(), content_type))])
+    assert response.status_code == 422
+    error = field_error(response.text, "photos")
+    assert error.startswith("Cette photo est trop grande") and shown in error
+    assert 'value="Plan du jardin"' in response.text and "Pour les curieux" in response.text
+    assert await Post.count() == posts_before and _stored_files() == files_before
+
+
+async def test_a_photo_form_without_its_csrf_token_is_refused_and_nothing_saved(make_client):
+    _hood, (claire,) = await neighbours(1)
+    client = await signed_in(make_client, claire)
+    token = await ensure_csrf(client)
+    posts_before = await Post.count()
+    data = {"kind": "give", "title": "Bibliothèque", "body": "Six étagères"}
+    files = [("photos", ("b.jpg", jpeg_bytes(800, 600), "image/jpeg"))]
+    for sent in ({}, {"_csrf_token": token[:-1] + ("0" if token[-1] != "0" else "1")}):
+        refused = await client.post("/posts", data={**data, **sent}, files=files)
+        assert refused.status_code == 403 and "formulaire a expiré" in refused.text
+    assert await Post.count() == posts_before
+    # htmx sends the token in a header instead.
+    done = await client.post("/posts", data=data, files=files, headers={"x-csrftoken": token})
+    assert done.status_code == 303 and await Post.count() == posts_before + 1

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 
 from app.accounts.guards import requires_member
@@ -23,9 +22,10 @@ from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
 from app.posts.extensions import add_post_panel
 from app.posts.kinds import display_name
-from app.posts.photos import PhotoRefused, delete_files, kept_if_saved, store
+from app.posts.photos import MAX_BYTES, PhotoRefused, delete_files, kept_if_saved, store
 from app.posts.routes import own_post, visible_post
 from app.settings import get_settings
+from app.uploads import UPLOAD_MAX_BODY, UploadForm, upload_form
 from app.web import limit, render, see_other, wants_fragment
 
 log = logging.getLogger("voisinage.events")
@@ -102,6 +102,32 @@ async def _panel(event: dict, post: dict, viewer: User, error: str = "") -> dict
 add_post_panel("events/_panel.html", event_panel_context)
 
 
+async def _create_event(request: Request, upload: UploadForm) -> Response:
+    user = request.user
+    limit(request, f"post:{user.id}", 20, 3600)
+    hood = await hoods.by_id(user.neighbourhood)
+    if hood.status != "open":
+        return see_other("/feed")
+    refusal = _refusal(request, hood)
+    form = Form(upload.fields)
+    if refusal:
+        return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
+    values = _validate(form, creating=True)
+    uploads_dir = get_settings().uploads_dir
+    with kept_if_saved(uploads_dir) as photos:
+        if not form.errors:
+            for photo in upload.files.get("photo", []):
+                try:
+                    photos.append(await store(photo, uploads_dir))
+                except PhotoRefused as refused:
+                    form.error("photo", str(refused))
+        if form.errors:
+            delete_files(uploads_dir, [p.name for p in photos])
+            return render(request, "events/new.html", {"form": form}, status_code=422)
+        post_id = await queries.create_event(author=user, photos=photos, **values)
+    return see_other(f"/posts/{post_id}")
+
+
 class EventController(Controller):
     guards = [requires_member]
 
@@ -132,32 +158,10 @@ class EventController(Controller):
         hood = await hoods.current(request.user.neighbourhood)
         return render(request, "events/new.html", {"form": Form(), "refusal": _refusal(request, hood)})
 
-    @post("/events/new")
+    @post("/events/new", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
     async def create(self, request: Request) -> Response:
-        user = request.user
-        limit(request, f"post:{user.id}", 20, 3600)
-        hood = await hoods.by_id(user.neighbourhood)
-        if hood.status != "open":
-            return see_other("/feed")
-        refusal = _refusal(request, hood)
-        data = await request.form()
-        form = Form(data)
-        if refusal:
-            return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
-        values = _validate(form, creating=True)
-        upload = data.get("photo")
-        uploads_dir = get_settings().uploads_dir
-        with kept_if_saved(uploads_dir) as photos:
-            if not form.errors and isinstance(upload, UploadFile) and upload.filename:
-                try:
-                    photos.append(await store(await upload.read(), upload.filename[:80], uploads_dir))
-                except PhotoRefused as refused:
-                    form.error("photo", str(refused))
-            if form.errors:
-                delete_files(uploads_dir, [p.name for p in photos])
-                return render(request, "events/new.html", {"form": form}, status_code=422)
-            post_id = await queries.create_event(author=user, photos=photos, **values)
-        return see_other(f"/posts/{post_id}")
+        async with upload_form(request, caps={"photo": 1}, max_file_bytes=MAX_BYTES) as upload:
+            return await _create_event(request, upload)
 
     @get("/events/{post_id:int}/edit")
     async def edit_form(self, request: Request, post_id: int) -> Response:

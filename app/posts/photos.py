@@ -3,23 +3,35 @@
 Nothing the user sent is stored as sent: every accepted photo is decoded and
 written anew as WebP without any metadata block (no GPS, no camera serial),
 under a random name. A file that Pillow cannot read as one of the accepted
-formats (SVG, HTML, a GIF polyglot, a truncated JPEG) is refused, and a
-decompression bomb is refused from its header, before any pixel is decoded.
+formats (SVG, HTML, a GIF polyglot, a truncated JPEG) is refused.
+
+Memory is spent on purpose, because a 150 KB PNG can declare 7000×7000
+pixels, 147 MB once decoded: the size a photo declares is checked before any
+pixel is decoded; a JPEG is decoded straight at a fraction of its size
+(`draft`); the full-size pixels are let go as soon as the photo is shrunk;
+decodes run in two threads of their own, off the event loop, and share a
+memory budget, so that a big photo waits for the other decode to finish.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
+import contextvars
+import functools
 import secrets
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from babel.numbers import format_decimal
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.i18n import _
+from app.i18n import _, current_locale
+from app.uploads import UploadedFile
 
 try:  # HEIC is what iPhones send; the plugin is a dependency, but a missing
     # system library should only cost HEIC, not the whole app.
@@ -31,13 +43,36 @@ except ImportError:  # pragma: no cover
 
 MAX_BYTES = 15 * 1024 * 1024
 MAX_PHOTOS = 4
-# A 48-megapixel phone photo is ~8000×6000; anything far above is an attack.
-MAX_PIXELS = 60_000_000
 LARGE = 1280
 THUMB = 480
-ACCEPTED = {"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF"}
+ACCEPTED = ("JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF")
+# Only these readers are tried on an upload (an MPO is read by the JPEG one).
+Image.init()
+_READERS = tuple(f for f in ACCEPTED if f in Image.OPEN)
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Pixels decoded for one photo: a 24-megapixel iPhone HEIC (5712×4284) fits.
+MAX_PIXELS = 25_000_000
+# A JPEG is decoded at 1/2, 1/4 or 1/8 of its size, so a 48-megapixel phone
+# photo costs 12 megapixels to decode: only its declared size needs a bound.
+MAX_JPEG_PIXELS = 64_000_000
+# What all decodes together may hold at once.
+DECODE_BUDGET = 256 * 1024 * 1024
+# Bytes held at the peak of a decode, per decoded pixel (measured with
+# Pillow 13 and pillow-heif 1.8, rounded up): the decoded image, its RGB copy
+# when it has another mode, the shrunk one. libwebp decodes into a canvas of
+# its own that Pillow then copies. A progressive JPEG also keeps the
+# coefficients of every declared pixel (2 bytes a sample) until the end.
+_BYTES_PER_PIXEL = {"WEBP": 16}
+_DEFAULT_BYTES_PER_PIXEL = 9
+_PROGRESSIVE_BYTES_PER_PIXEL = 6
+
+# Pillow's own guard (refusing at twice this) is kept above every limit here.
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
+# Pillow allocates an image in blocks (16 MB by default). glibc serves blocks
+# that size from per-thread arenas, which keep what is freed: four 24-megapixel
+# PNGs left the server 235 MB bigger for good. Blocks of 64 MB are each mapped
+# on their own (above glibc's 32 MB ceiling) and given back when freed (4 MB left).
+Image.core.set_block_size(64 * 1024 * 1024)
 
 
 class PhotoRefused(ValueError):
@@ -53,6 +88,32 @@ class StoredPhoto:
     thumb_height: int
 
 
+class _MemoryBudget:
+    """A decode waits until its share of the budget is free."""
+
+    def __init__(self, total: int) -> None:
+        self.total = self.free = total
+        self.changed = threading.Condition()
+
+    @contextmanager
+    def share(self, cost: int) -> Iterator[None]:
+        cost = min(cost, self.total)
+        with self.changed:
+            self.changed.wait_for(lambda: self.free >= cost)
+            self.free -= cost
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.free += cost
+                self.changed.notify_all()
+
+
+# Two threads: on a small server the event loop keeps a core to itself.
+_DECODES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo")
+_BUDGET = _MemoryBudget(DECODE_BUDGET)
+
+
 def photo_dir(uploads: Path) -> Path:
     return uploads / "photos"
 
@@ -61,35 +122,99 @@ def path_for(uploads: Path, name: str, size: str) -> Path:
     return photo_dir(uploads) / (f"{name}.webp" if size == "large" else f"{name}_t.webp")
 
 
-def _process(data: bytes, filename: str, uploads: Path) -> StoredPhoto:
-    if len(data) > MAX_BYTES:
-        raise PhotoRefused(_("« %(name)s » dépasse 15 Mo.", name=filename))
+def _not_a_photo(filename: str) -> PhotoRefused:
+    return PhotoRefused(_("« %(name)s » n'est pas une photo (formats acceptés : JPEG, PNG, WebP, HEIC).", name=filename))
+
+
+def _too_many_pixels(filename: str, pixels: int, limit: int) -> PhotoRefused:
+    def megapixels(n: int) -> str:
+        return format_decimal(n / 1_000_000, format="#,##0.#", locale=current_locale.get())
+
+    return PhotoRefused(_("Cette photo est trop grande : « %(name)s » compte %(n)s mégapixels, %(max)s au plus. "
+                          "Réduisez-la avant de l'envoyer.", name=filename, n=megapixels(pixels), max=megapixels(limit)))
+
+
+def _declared_limit(image: Image.Image) -> int:
+    """How many pixels this photo may declare, in whole megapixels."""
+    if image.format not in ("JPEG", "MPO"):
+        per_pixel = _BYTES_PER_PIXEL.get(image.format, _DEFAULT_BYTES_PER_PIXEL)
+    elif image.info.get("progressive"):
+        # At worst decoded at full size, coefficients and pixels both held.
+        per_pixel = _DEFAULT_BYTES_PER_PIXEL + _PROGRESSIVE_BYTES_PER_PIXEL
+    else:
+        return MAX_JPEG_PIXELS
+    return min(MAX_PIXELS, DECODE_BUDGET // per_pixel // 1_000_000 * 1_000_000)
+
+
+def _cost(image: Image.Image, declared: int) -> int:
+    """Bytes that decoding and shrinking this photo holds at the peak."""
+    cost = image.width * image.height * _BYTES_PER_PIXEL.get(image.format, _DEFAULT_BYTES_PER_PIXEL)
+    if image.format in ("JPEG", "MPO") and image.info.get("progressive"):
+        cost += declared * _PROGRESSIVE_BYTES_PER_PIXEL
+    return cost
+
+
+def _open(source: BinaryIO, filename: str) -> tuple[Image.Image, int]:
+    """The photo with only its header read, set to decode at the smallest
+    size that still gives a sharp 1280 px image, and what decoding it costs."""
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format
-            width, height = probe.size
+        image = Image.open(source, formats=_READERS)
     except Image.DecompressionBombError:
         raise PhotoRefused(_("« %(name)s » est une image beaucoup trop grande.", name=filename)) from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise PhotoRefused(_("« %(name)s » n'est pas une photo (formats acceptés : JPEG, PNG, WebP, HEIC).", name=filename)) from None
-    if fmt not in ACCEPTED:
-        raise PhotoRefused(_("« %(name)s » n'est pas une photo (formats acceptés : JPEG, PNG, WebP, HEIC).", name=filename))
-    if width * height > MAX_PIXELS or width < 1 or height < 1:
-        raise PhotoRefused(_("« %(name)s » est une image beaucoup trop grande.", name=filename))
+        raise _not_a_photo(filename) from None
+    width, height = image.size
+    declared, limit = width * height, _declared_limit(image)
+    if declared > limit:
+        image.close()
+        raise _too_many_pixels(filename, declared, limit)
+    if image.format in ("JPEG", "MPO"):
+        # Twice the final size, as `thumbnail` would ask: sharp once resampled.
+        longest = max(width, height)
+        image.draft("RGB", (max(1, width * 2 * LARGE // longest), max(1, height * 2 * LARGE // longest)))
+        if image.width * image.height > MAX_PIXELS:  # too little to gain from scaling down
+            image.close()
+            raise _too_many_pixels(filename, declared, MAX_PIXELS)
+    return image, _cost(image, declared)
+
+
+def _shrunk(image: Image.Image, filename: str) -> Image.Image:
+    """The photo upright in RGB, long edge ≤ LARGE."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            image = image.convert("RGB")
+        image.load()
     except (OSError, ValueError, SyntaxError):
         raise PhotoRefused(_("« %(name)s » est incomplète ou abîmée. Essayez une autre photo.", name=filename)) from None
+    reduced = _reduced_rgb(image, max(1, max(image.size) // (2 * LARGE)))
+    if reduced is not image:
+        image.close()  # the full-size pixels go now, not when the request ends
+    reduced.thumbnail((LARGE, LARGE), Image.Resampling.LANCZOS)
+    ImageOps.exif_transpose(reduced, in_place=True)
+    return reduced
 
+
+def _reduced_rgb(image: Image.Image, factor: int) -> Image.Image:
+    """RGB, `factor` times smaller, made band by band so that the only
+    full-size buffer is the decoded one (converting or reducing a whole
+    RGBA image would copy it at full size first)."""
+    if image.mode == "RGB":
+        return image if factor == 1 else image.reduce(factor)
+    width, height = image.size
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, 256 // factor)
+    for top in range(0, height, rows):
+        band = image.crop((0, top, width, min(top + rows, height))).convert("RGB")
+        out.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
+    out.info = image.info  # the EXIF orientation, applied once shrunk
+    return out
+
+
+def _process(source: BinaryIO, filename: str, uploads: Path) -> StoredPhoto:
+    image, cost = _open(source, filename)
+    with _BUDGET.share(cost):
+        large = _shrunk(image, filename)
     name = secrets.token_urlsafe(18)
-    folder = photo_dir(uploads)
-    folder.mkdir(parents=True, exist_ok=True)
-    large = image.copy()
-    large.thumbnail((LARGE, LARGE), Image.Resampling.LANCZOS)
-    thumb = image.copy()
+    photo_dir(uploads).mkdir(parents=True, exist_ok=True)
+    thumb = large.copy()
     thumb.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
     # A fresh image has no info dict worth keeping; saving without exif/icc/xmp
     # arguments writes pixels only.
@@ -102,9 +227,14 @@ def _process(data: bytes, filename: str, uploads: Path) -> StoredPhoto:
     return StoredPhoto(name, large.width, large.height, thumb.width, thumb.height)
 
 
-async def store(data: bytes, filename: str, uploads: Path) -> StoredPhoto:
-    # Decoding a phone photo takes tens of milliseconds: not on the event loop.
-    return await asyncio.to_thread(_process, data, filename, uploads)
+async def store(upload: UploadedFile, uploads: Path) -> StoredPhoto:
+    """Decodes in the photo threads; the messages stay in the reader's
+    language (the request's context goes along)."""
+    if upload.over_cap:
+        raise PhotoRefused(_("« %(name)s » dépasse 15 Mo.", name=upload.filename))
+    upload.file.seek(0)
+    job = functools.partial(contextvars.copy_context().run, _process, upload.file, upload.filename, uploads)
+    return await asyncio.get_running_loop().run_in_executor(_DECODES, job)
 
 
 def delete_files(uploads: Path, names: list[str]) -> None:

@@ -8,7 +8,6 @@ import logging
 from datetime import date, datetime, timedelta
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
@@ -22,9 +21,10 @@ from app.notify.queries import notify
 from app.posts import extensions, queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.permissions import can_moderate, can_see, is_author
-from app.posts.photos import MAX_PHOTOS, PhotoRefused, delete_files, kept_if_saved, path_for, store
+from app.posts.photos import MAX_BYTES, MAX_PHOTOS, PhotoRefused, delete_files, kept_if_saved, path_for, store
 from app.posts.tables import Photo, Post
 from app.settings import get_settings
+from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
 from app.web import is_htmx, limit, render, see_other, wants_fragment
 
 log = logging.getLogger("voisinage.posts")
@@ -148,15 +148,53 @@ def _posting_refusal(user: User, hood) -> str | None:
     return posting_refusal(user, hood)
 
 
-async def _read_photos(data, form: Form) -> list[tuple[bytes, str]]:
-    files = [f for f in data.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
-    if len(files) > MAX_PHOTOS:
-        form.error("photos", _("%(n)s photos au plus (vous en avez choisi %(m)s).", n=MAX_PHOTOS, m=len(files)))
+def _chosen_photos(upload: UploadForm, form: Form) -> list[UploadedFile]:
+    if upload.chosen["photos"] > MAX_PHOTOS:
+        form.error("photos", _("%(n)s photos au plus (vous en avez choisi %(m)s).", n=MAX_PHOTOS, m=upload.chosen["photos"]))
         return []
-    out = []
-    for upload in files:
-        out.append((await upload.read(), upload.filename[:80]))
-    return out
+    return upload.files.get("photos", [])
+
+
+async def _create_post(request: Request, upload: UploadForm) -> Response:
+    user = request.user
+    limit(request, f"post:{user.id}", 20, 3600)
+    hood = await hoods.by_id(user.neighbourhood)
+    form = Form(upload.fields)
+    kind = form.choice("kind", tuple(k for k in KINDS if k != "event"))
+    if "kind" in form.errors:
+        raise NotFoundException()
+    if hood.status != "open":
+        return see_other("/feed")
+    refusal = _posting_refusal(user, hood)
+    if refusal:
+        return render(request, "posts/new.html", {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
+                      status_code=403)
+    title, body, details = _validate(form, kind)
+    photos = _chosen_photos(upload, form)
+    if not form.errors:
+        _civility_check(form, f"{title}\n{body}")
+    uploads_dir = get_settings().uploads_dir
+    with kept_if_saved(uploads_dir) as stored:
+        if not form.errors:
+            for photo in photos:
+                try:
+                    stored.append(await store(photo, uploads_dir))
+                except PhotoRefused as refused:
+                    form.error("photos", str(refused))
+                    break
+        if form.errors:
+            # Nothing half-saved: photos already written for this form go too.
+            delete_files(uploads_dir, [p.name for p in stored])
+            return render(request, "posts/new.html", {"form": form, "kind": kind, **_form_choices()},
+                          fragment="posts/_form.html", status_code=422)
+        post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details,
+                                            photos=stored)
+    if kind == "help_request" and details.get("skill"):
+        helpers = await queries.helpers_for(hood.id, details["skill"])
+        await notify(helpers, "help_match", url=f"/posts/{post_id}", actor_id=user.id,
+                     text=gettext("%(who)s cherche de l'aide : « %(title)s »",
+                                  who=display_name(user.first_name, user.last_name), title=title))
+    return see_other(f"/posts/{post_id}")
 
 
 class PostController(Controller):
@@ -176,48 +214,10 @@ class PostController(Controller):
         return render(request, "posts/new.html", {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal,
                                                   **_form_choices()})
 
-    @post("/posts", request_max_body_size=64 * 1024 * 1024)
+    @post("/posts", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
     async def create(self, request: Request) -> Response:
-        user = request.user
-        limit(request, f"post:{user.id}", 20, 3600)
-        hood = await hoods.by_id(user.neighbourhood)
-        data = await request.form()
-        form = Form(data)
-        kind = form.choice("kind", tuple(k for k in KINDS if k != "event"))
-        if "kind" in form.errors:
-            raise NotFoundException()
-        if hood.status != "open":
-            return see_other("/feed")
-        refusal = _posting_refusal(user, hood)
-        if refusal:
-            return render(request, "posts/new.html", {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
-                          status_code=403)
-        title, body, details = _validate(form, kind)
-        uploads = await _read_photos(data, form)
-        if not form.errors:
-            _civility_check(form, f"{title}\n{body}")
-        uploads_dir = get_settings().uploads_dir
-        with kept_if_saved(uploads_dir) as stored:
-            if not form.errors:
-                for content, filename in uploads:
-                    try:
-                        stored.append(await store(content, filename, uploads_dir))
-                    except PhotoRefused as refused:
-                        form.error("photos", str(refused))
-                        break
-            if form.errors:
-                # Nothing half-saved: photos already written for this form go too.
-                delete_files(uploads_dir, [p.name for p in stored])
-                return render(request, "posts/new.html", {"form": form, "kind": kind, **_form_choices()},
-                              fragment="posts/_form.html", status_code=422)
-            post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details,
-                                                photos=stored)
-        if kind == "help_request" and details.get("skill"):
-            helpers = await queries.helpers_for(hood.id, details["skill"])
-            await notify(helpers, "help_match", url=f"/posts/{post_id}", actor_id=user.id,
-                         text=gettext("%(who)s cherche de l'aide : « %(title)s »",
-                                      who=display_name(user.first_name, user.last_name), title=title))
-        return see_other(f"/posts/{post_id}")
+        async with upload_form(request, caps={"photos": MAX_PHOTOS}, max_file_bytes=MAX_BYTES) as upload:
+            return await _create_post(request, upload)
 
     @get("/posts/validate")
     async def validate(self, request: Request) -> Response:
