@@ -186,7 +186,6 @@ class SignupController(Controller):
             status_code=422,
         )
 
-
     @get("/check-email")
     async def check_email(self, request: Request) -> Response:
         return render(request, "accounts/signup_check_email.html")
