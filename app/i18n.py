@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -64,6 +66,16 @@ _ = gettext
 def N_(message: str) -> str:
     """Marks a message for extraction where it is defined; it is translated where shown."""
     return message
+
+
+@contextmanager
+def speaking(locale: str | None) -> Iterator[None]:
+    """A mail speaks its reader's language, not that of whoever caused it."""
+    token = current_locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        current_locale.reset(token)
 
 
 def negotiate(accept_language: str | None, preferred: str | None = None) -> str:

@@ -16,7 +16,7 @@ from app.web import render, see_other
 
 @get("/", name="landing")
 async def landing(request: Request) -> Response:
-    if request.user is not None:
+    if request.user is not None or request.scope.get("signup_pending"):
         return see_other("/feed")
     return render(request, "pages/landing.html")
 

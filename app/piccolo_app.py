@@ -1,6 +1,6 @@
 from piccolo.conf.apps import AppConfig
 
-from app.accounts.tables import AccountToken, Session, User, UserSkill
+from app.accounts.tables import AccountToken, LoginThrottle, PendingSignup, Session, User, UserSkill
 from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import Block, ModerationAction, ModeratorAssignment, Report, VerificationCode, Vouch
@@ -14,6 +14,7 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(ROOT / "migrations"),
     table_classes=[
         Neighbourhood, User, Session, AccountToken, UserSkill,
+        PendingSignup, LoginThrottle,
         Post, Photo, Reply, Loan,
         Conversation, Message,
         Event, Signup,

@@ -10,6 +10,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +37,9 @@ class Settings:
     ban_url: str
     smtp_url: str | None
     mail_from: str
+    # Where a suspended member writes to contest: the suspension mail names it
+    # and replies to that mail go there, not to the no-reply sender.
+    moderation_email: str
     secret_key: str
     allowed_hosts: tuple[str, ...]
     trusted_proxies: tuple[str, ...]
@@ -110,6 +114,8 @@ def load_settings() -> Settings:
     base_url = os.environ.get("VOISINAGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     host = urlsplit(base_url).hostname or "127.0.0.1"
     allowed = {host, "127.0.0.1", "localhost", *_list("VOISINAGE_ALLOWED_HOSTS")}
+    mail_from = os.environ.get("VOISINAGE_MAIL_FROM", "Voisinage <ne-pas-repondre@voisinage.localhost>")
+    mail_domain = parseaddr(mail_from)[1].rpartition("@")[2] or host
     return Settings(
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -117,7 +123,8 @@ def load_settings() -> Settings:
         geocoder=os.environ.get("VOISINAGE_GEOCODER", "gazetteer"),
         ban_url=os.environ.get("VOISINAGE_BAN_URL", "https://api-adresse.data.gouv.fr/search/"),
         smtp_url=os.environ.get("VOISINAGE_SMTP_URL") or None,
-        mail_from=os.environ.get("VOISINAGE_MAIL_FROM", "Voisinage <ne-pas-repondre@voisinage.localhost>"),
+        mail_from=mail_from,
+        moderation_email=os.environ.get("VOISINAGE_MODERATION_EMAIL") or f"moderation@{mail_domain}",
         secret_key=_secret(data_dir),
         allowed_hosts=tuple(sorted(allowed)),
         trusted_proxies=_list("VOISINAGE_TRUSTED_PROXIES"),

@@ -376,6 +376,25 @@ async def test_the_suspended_neighbour_is_told_why_by_mail_in_their_language(mak
         msg = await box.wait_for(john.email)
     assert msg["Subject"] == "Your Voisinage account is suspended"
     assert "Reason: Spam répété" in body_of(msg) and "until" in body_of(msg)
+    # The sender reads no replies: the mail names who does, and replies go there.
+    assert "To contest this decision, write to moderation@voisinage.localhost" in body_of(msg)
+    assert msg["Reply-To"] == "moderation@voisinage.localhost" and "ne-pas-repondre" in msg["From"]
+
+
+async def test_the_suspension_mail_names_where_to_contest_it(make_client, monkeypatch):
+    from app.settings import get_settings
+    from tests.mailbox import body_of, smtp_server
+
+    hood, (odile,) = await neighbours(1)
+    mod = await signed_in(make_client, await make_moderator(hood))
+    monkeypatch.setenv("VOISINAGE_MODERATION_EMAIL", "recours@mairie-exemple.fr")
+    with smtp_server() as box:
+        await post_form(mod, f"/moderation/users/{odile.id}/suspend", {"duration": "7", "reason": "Insultes"})
+        msg = await box.wait_for(odile.email)
+    get_settings.cache_clear()
+    assert msg["Subject"] == "Votre compte Voisinage est suspendu"
+    assert "Pour contester cette décision, écrivez à recours@mairie-exemple.fr" in body_of(msg)
+    assert msg["Reply-To"] == "recours@mairie-exemple.fr"
 
 
 async def test_letters_for_several_neighbours_each_get_their_own_code(make_client):

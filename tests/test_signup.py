@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
 import pytest
 
 from app.accounts import queries as accounts
+from app.accounts.tables import User
 from app.neighbourhoods import queries as hoods
 from tests.factories import field_error, input_value, make_user, post_form
 
@@ -97,12 +99,66 @@ async def test_long_passphrases_are_welcome(client):
     assert response.status_code == 303
 
 
-async def test_duplicate_email_is_refused_without_losing_the_form(client):
-    existing = await make_user()
-    response = await post_form(client, "/signup", _signup_data(email=existing.email.upper(), first_name="Zoé"))
-    assert response.status_code == 422
-    assert "existe déjà" in field_error(response.text, "email")
-    assert input_value(response.text, "first_name") == "Zoé"
+def _same_page(html: str) -> str:
+    """A page as any visitor would get it: each visitor has their own CSRF token."""
+    return re.sub(r'(csrftoken&#34;: &#34;|csrftoken": "|name="_csrf_token" value=")[^"&]+', r"\1…", html)
+
+
+def _cookie_shapes(response) -> list[tuple[str, str]]:
+    """Each cookie set, by name and attributes: the values are random for everyone."""
+    shapes = []
+    for header in response.headers.get_list("set-cookie"):
+        name_value, _sep, attributes = header.partition(";")
+        shapes.append((name_value.split("=", 1)[0], attributes))
+    return sorted(shapes)
+
+
+async def test_signup_does_not_tell_whether_an_email_already_has_an_account(make_client):
+    from tests.mailbox import body_of, smtp_server
+
+    owner = await make_user(await hoods.by_slug("toulouse-arnaud-bernard"), first_name="John", locale="en")
+    newcomer, intruder = await make_client(), await make_client()
+    with smtp_server() as box:
+        fresh = await post_form(newcomer, "/signup", _signup_data())
+        taken = await post_form(intruder, "/signup", _signup_data(email=owner.email.upper(), first_name="Zoé"))
+        assert fresh.status_code == taken.status_code == 303
+        assert fresh.headers["location"] == taken.headers["location"] == "/signup/address"
+        assert {k: v for k, v in fresh.headers.items() if k != "set-cookie"} == \
+            {k: v for k, v in taken.headers.items() if k != "set-cookie"}
+        assert _cookie_shapes(fresh) == _cookie_shapes(taken) and fresh.content == taken.content
+
+        # Step 2 looks the same to both.
+        pages = [await c.get("/signup/address", params={"q": INSIDE_DIJON}) for c in (newcomer, intruder)]
+        assert pages[0].status_code == pages[1].status_code == 200
+        assert _same_page(pages[0].text) == _same_page(pages[1].text)
+        assert (await intruder.get("/feed")).headers["location"] == (await newcomer.get("/feed")).headers["location"]
+
+        # The owner of the address is told, in their own language.
+        msg = await box.wait_for(owner.email)
+    assert msg["Subject"] == "Someone tried to sign up to Voisinage with your email address"
+    body = body_of(msg)
+    assert "/login" in body and "/password/forgot" in body and "already have one" in body
+
+    # Only at the very end does the intruder learn anything, and nothing happened to the account.
+    done = await post_form(intruder, "/signup/address", {"q": INSIDE_DIJON, "candidate": _first_candidate(pages[1].text)})
+    assert done.status_code == 303 and done.headers["location"] == "/signup/check-email"
+    assert "Vérifiez vos e-mails" in (await intruder.get(done.headers["location"])).text
+    assert (await intruder.get("/feed")).headers["location"].startswith("/login")
+    after = await accounts.user_by_email(owner.email)
+    assert (after.first_name, after.password_hash, after.neighbourhood) == (owner.first_name, owner.password_hash, owner.neighbourhood)
+    assert await User.count().where(User.email == owner.email) == 1
+
+
+async def test_repeated_signups_with_a_registered_email_send_its_owner_one_mail(client):
+    from tests.mailbox import smtp_server
+
+    owner = await make_user()
+    with smtp_server() as box:
+        for _ in range(3):
+            assert (await post_form(client, "/signup", _signup_data(email=owner.email))).status_code == 303
+        await box.wait_for(owner.email)
+        await asyncio.sleep(0.3)
+    assert [m["To"] for m in box.messages] == [owner.email]
 
 
 async def test_unknown_address_gets_a_french_message_and_keeps_the_input(client):

@@ -19,8 +19,15 @@ class NeedsAddress(HTTPException):
 def signed_in(connection: ASGIConnection) -> User:
     user = connection.scope.get("user")
     if user is None:
-        raise NotAuthorizedException()
+        # A pending signup goes where a new account without an address goes.
+        raise NeedsAddress() if connection.scope.get("signup_pending") else NotAuthorizedException()
     return user
+
+
+def requires_signup_step(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Step 2 of the signup: a signed-in person, or a pending signup (app.accounts.sessions)."""
+    if connection.scope.get("user") is None and not connection.scope.get("signup_pending"):
+        raise NotAuthorizedException()
 
 
 def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:

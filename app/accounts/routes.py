@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 
-from app.accounts import queries, sessions
+from app.accounts import lockout, queries, sessions
 from app.accounts.geocoding import GeocoderUnavailable, sign_candidate, unsign_candidate
-from app.accounts.guards import requires_login
+from app.accounts.guards import requires_login, requires_signup_step
 from app.accounts.passwords import hash_password, password_problem, verify_password
 from app.forms import Form
-from app.i18n import LOCALES, _, current_locale
+from app.i18n import LOCALES, _, current_locale, ngettext, speaking
 from app.neighbourhoods import queries as hoods
 from app.notify.mail import send_mail
 from app.settings import get_settings
@@ -22,7 +23,7 @@ RESET_TTL = timedelta(hours=1)
 CONFIRM_TTL = timedelta(days=7)
 
 
-def _logged_in(request: Request, user_id: int, token: str, to: str) -> Response:
+def _logged_in(token: str, to: str) -> Response:
     response = see_other(to)
     response.set_cookie(sessions.session_cookie(token))
     return response
@@ -61,14 +62,38 @@ async def _send_reset(email: str) -> None:
     )
 
 
+async def _send_signup_attempt(email: str) -> None:
+    """Step 1 named an address that already has an account: its owner hears
+    of it, in their own language, and the person signing up learns nothing."""
+    user = await queries.user_by_email(email)
+    if user is None:
+        return
+    base = get_settings().base_url
+    with speaking(user.locale):
+        await send_mail(
+            user.email,
+            _("Quelqu'un a voulu s'inscrire sur Voisinage avec votre adresse e-mail"),
+            _(
+                "Bonjour %(name)s,\n\nQuelqu'un vient d'essayer de créer un compte Voisinage avec votre adresse e-mail. "
+                "Vous en avez déjà un : aucun autre compte n'a été créé et le vôtre n'a pas changé.\n\n"
+                "Si c'était vous, connectez-vous :\n%(login)s\n\n"
+                "Mot de passe oublié ? Choisissez-en un nouveau :\n%(reset)s\n\n"
+                "Si ce n'était pas vous, ignorez ce message.\n\nL'équipe Voisinage",
+                name=user.first_name,
+                login=f"{base}/login",
+                reset=f"{base}/password/forgot",
+            ),
+        )
+
+
 class SignupController(Controller):
     path = "/signup"
 
     @get("/")
     async def signup_form(self, request: Request) -> Response:
         user = request.user
-        if user is not None:
-            return see_other("/feed" if user.neighbourhood else "/signup/address")
+        if user is not None or sessions.signup_pending(request):
+            return see_other("/feed" if user and user.neighbourhood else "/signup/address")
         return render(request, "accounts/signup.html", {"form": Form()})
 
     @post("/")
@@ -83,24 +108,32 @@ class SignupController(Controller):
             form.error("password", _("Ce champ est obligatoire."))
         elif problem := password_problem(password, email=email, names=(first, last)):
             form.error("password", problem)
-        if "email" not in form.errors and await queries.email_taken(email):
-            form.error("email", _("Un compte existe déjà avec cette adresse e-mail. Connectez-vous ou réinitialisez le mot de passe."))
         if form.errors:
             return render(request, "accounts/signup.html", {"form": form}, status_code=422)
-        try:
-            user = await queries.create_user(
-                first_name=first, last_name=last, email=email,
-                password_hash=await hash_password(password), locale=current_locale.get(),
-            )
-        except ValueError:
-            form.error("email", _("Un compte existe déjà avec cette adresse e-mail. Connectez-vous ou réinitialisez le mot de passe."))
-            return render(request, "accounts/signup.html", {"form": form}, status_code=422)
-        token = await sessions.start_session(user.id, request.headers.get("user-agent", ""), replacing=sessions.session_token(request))
-        response = _logged_in(request, user.id, token, "/signup/address")
+        # Whether the email is taken, the answer is the same, as fast (a hash
+        # either way), with a cookie of the same shape: only the mail differs.
+        password_hash = await hash_password(password)
+        user = None
+        if not await queries.email_taken(email):
+            try:
+                user = await queries.create_user(
+                    first_name=first, last_name=last, email=email, password_hash=password_hash, locale=current_locale.get(),
+                )
+            except ValueError:
+                pass  # another signup took the address meanwhile: its owner gets the mail
+        replacing = sessions.session_token(request)
+        if user is None:
+            response = _logged_in(await sessions.start_pending_signup(replacing=replacing), "/signup/address")
+            # One such mail an hour: repeated signups must not flood the owner.
+            if request.app.state.limiter.hit(f"signup-taken-mail:{email}", 1, 3600):
+                response.background = BackgroundTask(_send_signup_attempt, email)
+            return response
+        token = await sessions.start_session(user.id, request.headers.get("user-agent", ""), replacing=replacing)
+        response = _logged_in(token, "/signup/address")
         response.background = BackgroundTask(_send_confirmation, user.id, user.email, user.first_name)
         return response
 
-    @get("/address", guards=[requires_login])
+    @get("/address", guards=[requires_signup_step])
     async def address_form(self, request: Request, q: str = "") -> Response:
         form = Form({"q": q})
         candidates = await _candidates(request, form, q) if q.strip() else []
@@ -112,7 +145,7 @@ class SignupController(Controller):
             status_code=422 if form.errors and not _is_typing(request) else 200,
         )
 
-    @post("/address", guards=[requires_login])
+    @post("/address", guards=[requires_signup_step])
     async def address(self, request: Request) -> Response:
         user = request.user
         form = Form(await request.form())
@@ -132,10 +165,12 @@ class SignupController(Controller):
                     form.error("candidate", _("Choisissez votre adresse dans la liste."))
             return render(request, "accounts/address.html", {"form": form, "candidates": candidates, "searched": bool(q)}, status_code=422)
         hood = await hoods.containing(chosen.lat, chosen.lon)
-        if hood is not None:
-            await hoods.join(user, hood, chosen.label, chosen.lat, chosen.lon)
-            return see_other("/feed?notice=welcome")
-        if form["join_waitlist"] == "1":
+        if hood is not None or form["join_waitlist"] == "1":
+            if user is None:
+                return await _pending_signup_done(request)
+            if hood is not None:
+                await hoods.join(user, hood, chosen.label, chosen.lat, chosen.lon)
+                return see_other("/feed?notice=welcome")
             await hoods.join_waitlist(user, chosen.label, chosen.lat, chosen.lon, chosen.city, chosen.postcode)
             return see_other("/feed?notice=waitlist")
         form.error(
@@ -150,6 +185,17 @@ class SignupController(Controller):
              "signed": {chosen.label: form["candidate"]}},
             status_code=422,
         )
+
+    @get("/check-email")
+    async def check_email(self, request: Request) -> Response:
+        return render(request, "accounts/signup_check_email.html")
+
+
+async def _pending_signup_done(request: Request) -> Response:
+    """The end of a signup whose email already has an account: nothing joins
+    a quartier; the person is sent to the mail its owner received."""
+    await sessions.end_session(sessions.session_token(request))
+    return sessions.clear_session_cookie(see_other("/signup/check-email"))
 
 
 def _is_typing(request: Request) -> bool:
@@ -180,7 +226,7 @@ async def _candidates(request: Request, form: Form, q: str) -> list:
 class SessionController(Controller):
     @get("/login")
     async def login_form(self, request: Request, next: str = "") -> Response:
-        if request.user is not None:
+        if request.user is not None or sessions.signup_pending(request):
             return see_other(safe_next(next))
         return render(request, "accounts/login.html", {"form": Form({"next": next})})
 
@@ -190,24 +236,30 @@ class SessionController(Controller):
         email = form.email()
         password = form.data.get("password", "")
         limit(request, f"login-ip:{client_ip(request)}", 30, 300)
-        if "email" not in form.errors:
-            limit(request, f"login-account:{email}", 10, 900)
         if not password:
             form.error("password", _("Ce champ est obligatoire."))
         if form.errors:
             return render(request, "accounts/login.html", {"form": form}, status_code=422)
         user = await queries.user_by_email(email)
+        # A device the owner logged in from before skips the account's lockout
+        # (unless its own cookie is locked): see app.accounts.lockout.
+        nonce = lockout.known_accounts(request).get(user.id) if user else None
+        trusted = nonce is not None and await lockout.wait_for(lockout.device_key(nonce)) is None
+        if not trusted and (wait := await lockout.wait_for(lockout.account_key(email))):
+            return _locked_out(request, form, wait)
         ok = await verify_password(user.password_hash if user else None, password)
         if not ok or user is None:
+            await lockout.record_failure(lockout.device_key(nonce) if trusted else lockout.account_key(email))
             form.error("password", _("Adresse e-mail ou mot de passe incorrect."))
             return render(request, "accounts/login.html", {"form": form}, status_code=422)
         if user.suspended_until is not None and user.suspended_until > sessions.now():
             form.error("email", _("Ce compte est suspendu. Un message vous a été envoyé avec la raison et la durée."))
             return render(request, "accounts/login.html", {"form": form}, status_code=422)
-        request.app.state.limiter.reset(f"login-account:{email}")
         token = await sessions.start_session(user.id, request.headers.get("user-agent", ""), replacing=sessions.session_token(request))
         to = safe_next(form["next"]) if user.neighbourhood else "/signup/address"
-        return _logged_in(request, user.id, token, to)
+        response = _logged_in(token, to)
+        response.set_cookie(lockout.device_cookie(request, user.id))
+        return response
 
     @post("/logout")
     async def logout(self, request: Request) -> Response:
@@ -216,6 +268,19 @@ class SessionController(Controller):
         # Drops what the service worker cached for this person on a shared phone.
         response.headers["Clear-Site-Data"] = '"cache", "storage"'
         return sessions.clear_session_cookie(response)
+
+
+def _locked_out(request: Request, form: Form, wait: timedelta) -> Response:
+    minutes = math.ceil(wait.total_seconds() / 60)
+    form.error("password", ngettext(
+        "Trop d'essais pour ce compte. Réessayez dans %(num)s minute depuis cet appareil, "
+        "ou choisissez un nouveau mot de passe avec « Mot de passe oublié ? ».",
+        "Trop d'essais pour ce compte. Réessayez dans %(num)s minutes depuis cet appareil, "
+        "ou choisissez un nouveau mot de passe avec « Mot de passe oublié ? ».",
+        minutes,
+    ))
+    return render(request, "accounts/login.html", {"form": form}, status_code=429,
+                  headers={"Retry-After": str(math.ceil(wait.total_seconds()))})
 
 
 class SettingsController(Controller):
@@ -317,10 +382,13 @@ class PasswordResetController(Controller):
         if user_id is None:
             return render(request, "accounts/password_reset.html", {"form": form, "valid": False}, status_code=400)
         await queries.set_password(user_id, await hash_password(password))
-        # Whoever knew the old password is out, everywhere.
+        # Whoever knew the old password is out, everywhere; guesses at the old one no longer count.
         await sessions.end_all_sessions(user_id)
+        await lockout.forget(lockout.account_key(user.email))
         token = await sessions.start_session(user_id, request.headers.get("user-agent", ""))
-        return _logged_in(request, user_id, token, "/feed?notice=password_reset")
+        response = _logged_in(token, "/feed?notice=password_reset")
+        response.set_cookie(lockout.device_cookie(request, user_id))
+        return response
 
 
 class EmailController(Controller):

@@ -2,6 +2,10 @@
 
 Because every request looks its session up, logout, "log out other devices",
 a password change and a suspension end a session at once.
+
+A pending signup (step 1 with an email that already has an account) gets a
+token of the same shape in the same cookie; the middleware marks such a
+request with scope["signup_pending"], and it may only do step 2.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.accounts.tables import Session, User
+from app.accounts.tables import PendingSignup, Session, User
 from app.i18n import current_locale, negotiate
 from app.settings import get_settings
 
 LIFETIME = timedelta(days=30)
 # Writing last_seen on every request would turn each page view into a write.
 TOUCH_EVERY = timedelta(minutes=10)
+PENDING_LIFETIME = timedelta(days=1)
 
 
 def _hash(token: str) -> str:
@@ -35,8 +40,7 @@ def now() -> datetime:
 
 async def start_session(user_id: int, user_agent: str = "", *, replacing: str | None = None) -> str:
     """A brand-new token at every login: a token planted before login never gains rights."""
-    if replacing:
-        await Session.delete().where(Session.token_hash == _hash(replacing))
+    await end_session(replacing)
     token = secrets.token_urlsafe(32)
     await Session.insert(
         Session(token_hash=_hash(token), user=user_id, expires_at=now() + LIFETIME, user_agent=user_agent[:200])
@@ -47,6 +51,26 @@ async def start_session(user_id: int, user_agent: str = "", *, replacing: str | 
 async def end_session(token: str | None) -> None:
     if token:
         await Session.delete().where(Session.token_hash == _hash(token))
+        await PendingSignup.delete().where(PendingSignup.token_hash == _hash(token))
+
+
+async def start_pending_signup(*, replacing: str | None = None) -> str:
+    await end_session(replacing)
+    current = now()
+    # Signups are rare and rate-limited: clearing the expired ones here keeps the table small.
+    await PendingSignup.delete().where(PendingSignup.expires_at < current)
+    token = secrets.token_urlsafe(32)
+    await PendingSignup.insert(PendingSignup(token_hash=_hash(token), expires_at=current + PENDING_LIFETIME))
+    return token
+
+
+async def is_pending_signup(token: str) -> bool:
+    return await PendingSignup.exists().where(
+        (PendingSignup.token_hash == _hash(token)) & (PendingSignup.expires_at > now()))
+
+
+def signup_pending(request: Request) -> bool:
+    return bool(request.scope.get("signup_pending"))
 
 
 async def end_other_sessions(user_id: int, keep_token: str | None) -> int:
@@ -130,11 +154,14 @@ class SessionMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope["user"] = None
+            scope["signup_pending"] = False
             path = scope.get("path", "")
             if not path.startswith("/static/"):
                 token = _cookie(scope, self.cookie_name)
                 if token and len(token) <= 100:
                     scope["user"] = await user_for_token(token)
+                    if scope["user"] is None:
+                        scope["signup_pending"] = await is_pending_signup(token)
             # Each request runs in its own task, so the locale set here stays
             # with this request, error pages included.
             user = scope["user"]

@@ -2,6 +2,7 @@ from piccolo.columns import (
     JSON,
     DoublePrecision,
     ForeignKey,
+    Integer,
     OnDelete,
     Text,
     Timestamptz,
@@ -61,6 +62,26 @@ class AccountToken(Table, tablename="account_token"):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class PendingSignup(Table, tablename="pending_signup"):
+    """Step 1 of a signup with an address that already has an account: the
+    person gets a cookie shaped like a new account's session and goes on to
+    step 2, so the answer does not tell whether the address is registered; no
+    account is created or touched, and the owner of the address gets an email."""
+
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed logins per account (keyed by the typed email, known or not) or
+    per device cookie; see app.accounts.lockout. Keys are HMACs: the table
+    holds no email address."""
+
+    key_hash = Varchar(length=64, unique=True)
+    failures = Integer(default=0)
+    last_failure_at = Timestamptz()
 
 
 class UserSkill(Table, tablename="user_skill"):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import User
-from app.i18n import DEFAULT_LOCALE, N_, current_locale, gettext
+from app.i18n import N_, current_locale, gettext, speaking
 from app.moderation.tables import ModerationAction, ModeratorAssignment, VerificationCode, Vouch
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.mail import send_mail
@@ -47,12 +47,8 @@ async def suspend(moderator, member: User, duration: str, reason: str) -> dateti
     # At once: every session ends, so the next request of any device is signed out.
     await end_all_sessions(member.id)
     await _log(moderator.id, member.neighbourhood, "suspend", member.id, reason)
-    # The mail speaks the member's language, not the moderator's.
-    token = current_locale.set(member.locale or DEFAULT_LOCALE)
-    try:
+    with speaking(member.locale):
         await _mail_suspension(member, until, reason)
-    finally:
-        current_locale.reset(token)
     return until
 
 
@@ -63,10 +59,14 @@ async def _mail_suspension(member: User, until: datetime, reason: str) -> None:
 
     when = format_datetime(until, "d MMMM y, HH:mm", tzinfo=ZoneInfo("Europe/Paris"), locale=current_locale.get())
     length = gettext("définitivement") if until == FOREVER else gettext("jusqu'au %(date)s", date=when)
+    # A suspended member cannot sign in to any form: the way to contest is an
+    # address that people read, named in the text and set as Reply-To.
+    contest = get_settings().moderation_email
     await send_mail(member.email, gettext("Votre compte Voisinage est suspendu"), gettext(
         "Bonjour %(name)s,\n\nLa modération de votre quartier a suspendu votre compte %(length)s.\n"
-        "Motif : %(reason)s\n\nVous pouvez répondre à ce message pour en discuter.",
-        name=member.first_name, length=length, reason=reason))
+        "Motif : %(reason)s\n\nPour contester cette décision, écrivez à %(address)s en expliquant pourquoi "
+        "(répondre à ce message y mène aussi) : elle sera réexaminée.\n\nL'équipe Voisinage",
+        name=member.first_name, length=length, reason=reason, address=contest), reply_to=contest)
 
 
 async def lift_suspension(moderator, member: User) -> None:

@@ -19,11 +19,13 @@ from app.settings import get_settings
 log = logging.getLogger("voisinage.mail")
 
 
-def build_message(to: str, subject: str, body: str) -> EmailMessage:
+def build_message(to: str, subject: str, body: str, reply_to: str | None = None) -> EmailMessage:
     settings = get_settings()
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
+    if reply_to:
+        msg["Reply-To"] = reply_to
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=settings.host)
@@ -32,10 +34,12 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
     return msg
 
 
-async def send_mail(to: str, subject: str, body: str) -> None:
-    """Never raises: a mail server outage must not turn a page into a 500."""
+async def send_mail(to: str, subject: str, body: str, *, reply_to: str | None = None) -> None:
+    """Never raises: a mail server outage must not turn a page into a 500.
+
+    The sender reads no replies: a mail that expects one names a `reply_to`."""
     settings = get_settings()
-    msg = build_message(to, subject, body)
+    msg = build_message(to, subject, body, reply_to)
     if not settings.smtp_url:
         folder = settings.data_dir / "mail"
         folder.mkdir(parents=True, exist_ok=True)
