@@ -43,7 +43,7 @@ async def test_the_next_neighbour_waiting_never_sees_the_first_ones_address(make
 
 
 async def test_quartiers_already_named_after_an_address_are_renamed_by_the_migration():
-    from migrations.voisinage_0006_forming_names import forwards
+    from migrations.voisinage_0007_forming_names import forwards
 
     city = f"Bourg-{uuid.uuid4().hex[:6]}"
     old = await hoods.join_waitlist(await make_user(), f"7 bis Rue des Tanneurs, 01000 {city}", 46.2, 5.22, city, "01000")
