@@ -175,9 +175,27 @@ def _error_message(status: int, detail: str) -> str:
     return messages.get(status, messages[500])
 
 
+def _login_page(request: Request) -> Response:
+    """The session is gone (logout elsewhere, suspension, expiry): the whole
+    window goes to the login page. htmx would follow a 303 itself and swap the
+    login page into whatever the request targeted (the badge in the navigation),
+    so an htmx request gets HX-Redirect, which htmx turns into a navigation."""
+    if request.method == "GET" and (not is_htmx(request) or request.headers.get("hx-boosted") == "true"):
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        # A poll or a form posted: come back to the page it was made from.
+        source = urlsplit(request.headers.get("hx-current-url" if is_htmx(request) else "referer", ""))
+        here = source.path + (f"?{source.query}" if source.query else "")
+    url = "/login?next=" + quote(safe_next(here), safe="/?=&")
+    headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
+    if is_htmx(request):
+        return Response(content=b"", status_code=401, media_type="text/plain", headers={**headers, "HX-Redirect": url})
+    return Redirect(path=url, status_code=303, headers=headers)
+
+
 def error_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthorizedException):
-        return see_other("/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&"))
+        return _login_page(request)
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
     if status not in ERROR_TITLES:
         status = 400 if 400 <= status < 500 else 500
