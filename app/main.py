@@ -39,7 +39,7 @@ from app.notify import routes as notify
 from app.posts import routes as posts
 from app.posts.kinds import SINGULAR, SKILLS, display_name
 from app.settings import Settings, get_settings
-from app.web import RateLimiter, error_page, host_check, security_headers, see_other
+from app.web import RateLimiter, error_page, head_as_get, host_check, security_headers, see_other
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -198,7 +198,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         include_in_schema=False,
     )
     logging.getLogger("voisinage").setLevel(logging.INFO)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *pages.ROUTES,
             SignupController,
@@ -238,3 +238,5 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         openapi_config=None,
         debug=settings.debug,
     )
+    app.asgi_handler = head_as_get(app.asgi_handler)
+    return app

@@ -221,6 +221,29 @@ def not_found() -> NotFoundException:
     return NotFoundException()
 
 
+def head_as_get(app):
+    """HEAD answers as GET would, headers and all, without the body, on every
+    GET route (Litestar routes HEAD only to handlers declared for it, 405
+    elsewhere). Wraps the whole app so that routing sees a GET."""
+
+    async def handle(scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        # A copy: the server still reads "HEAD" in its own scope, and sends no body.
+        await app({**scope, "method": "GET"}, receive, headers_only)
+
+    return handle
+
+
 def host_check(allowed_hosts: tuple[str, ...]):
     """Host allowlist that ignores the port (Litestar's own compares host:port,
     which refuses a server started on any port but 80/443)."""
