@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_date_format, get_datetime_format, get_time_format
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -39,7 +40,7 @@ from app.notify import routes as notify
 from app.posts import routes as posts
 from app.posts.kinds import SINGULAR, SKILLS, display_name
 from app.settings import Settings, get_settings
-from app.web import RateLimiter, error_page, host_check, security_headers, see_other
+from app.web import RateLimiter, error_page, head_as_get, host_check, security_headers, see_other
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -109,7 +110,13 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={_static_version(path)}"
 
 
+# The English catalog is British English; so are its dates (« 1 December », 24 h).
+BABEL_LOCALES = {"en": "en_GB"}
+NAMED_FORMATS = ("full", "long", "medium", "short")
+
+
 def format_when(value: datetime, fmt: str = "medium") -> str:
+    """A date and time in the reader's language; `fmt` is a Babel format name or pattern."""
     return _format_when(value, fmt, i18n.current_locale.get())
 
 
@@ -117,13 +124,38 @@ def format_when(value: datetime, fmt: str = "medium") -> str:
 def _format_when(value: datetime, fmt: str, locale: str) -> str:
     # The same posts are shown again and again; Babel's formatting is the
     # costliest part of rendering a feed page.
-    return format_datetime(value.astimezone(PARIS), format=fmt, locale=locale, tzinfo=PARIS)
+    value = value.astimezone(PARIS)
+    pattern = _pattern(fmt, value, locale, _datetime_pattern)
+    return format_datetime(value, format=pattern, locale=BABEL_LOCALES.get(locale, locale), tzinfo=PARIS)
 
 
 def format_day(value, fmt: str = "full") -> str:
     if isinstance(value, datetime):
         value = value.astimezone(PARIS)
-    return format_date(value, format=fmt, locale=i18n.current_locale.get())
+    locale = i18n.current_locale.get()
+    pattern = _pattern(fmt, value, locale, lambda name: get_date_format(name, "fr").pattern)
+    return format_date(value, format=pattern, locale=BABEL_LOCALES.get(locale, locale))
+
+
+def _datetime_pattern(name: str) -> str:
+    # What Babel assembles itself for a named format, as one pattern.
+    return (str(get_datetime_format(name, "fr")).replace("{0}", get_time_format(name, "fr").pattern)
+            .replace("{1}", get_date_format(name, "fr").pattern))
+
+
+def _pattern(fmt: str, value, locale: str, named) -> str:
+    """French writes the first of the month as an ordinal, « 1er décembre »,
+    which Babel (CLDR) does not: there the day field gets « er » as a literal,
+    where the month is written out (not in « 01/12/2026 »)."""
+    if locale != "fr" or value.day != 1:
+        return fmt
+    if fmt in NAMED_FORMATS:
+        fmt = named(fmt)
+    if "MMM" not in fmt:
+        return fmt
+    # Quoted parts of a pattern are literal text: only the others hold fields.
+    parts = re.split(r"('(?:[^']|'')*')", fmt)
+    return "".join(part if part.startswith("'") else re.sub(r"(?<!d)d(?!d)", "d'er'", part) for part in parts)
 
 
 def _label(table: dict, key: str) -> str:
@@ -215,7 +247,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         include_in_schema=False,
     )
     logging.getLogger("voisinage").setLevel(logging.INFO)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *pages.ROUTES,
             SignupController,
@@ -256,3 +288,5 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         openapi_config=None,
         debug=settings.debug,
     )
+    app.asgi_handler = head_as_get(app.asgi_handler)
+    return app

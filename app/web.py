@@ -23,6 +23,14 @@ CSP = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
 )
+# A photo or an icon opened on its own is shown in a page the browser makes
+# itself and styles inline (Chromium's image viewer): under CSP it would be
+# refused with a console error. No markup of ours or anyone's can be there
+# (nosniff), so the viewer's own styles are let through and nothing else.
+IMAGE_CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
 
 
 def is_htmx(request: Request) -> bool:
@@ -81,7 +89,10 @@ def security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
-    headers.setdefault("Content-Security-Policy", CSP)
+    content_type = headers.get("content-type", "")
+    # SVG is a document that can hold script: it keeps the strict policy.
+    raster = content_type.startswith("image/") and not content_type.startswith("image/svg")
+    headers.setdefault("Content-Security-Policy", IMAGE_CSP if raster else CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
@@ -89,7 +100,6 @@ def security_headers(message: Message, scope: Scope) -> None:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if get_settings().https:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    content_type = headers.get("content-type", "")
     # Pages carry personal data: neither shared caches nor the back-forward
     # cache of a shared computer should keep them.
     if content_type.startswith("text/html") and "cache-control" not in headers:
@@ -180,9 +190,27 @@ def _error_message(status: int, detail: str) -> str:
     return messages.get(status, messages[500])
 
 
+def _login_page(request: Request) -> Response:
+    """The session is gone (logout elsewhere, suspension, expiry): the whole
+    window goes to the login page. htmx would follow a 303 itself and swap the
+    login page into whatever the request targeted (the badge in the navigation),
+    so an htmx request gets HX-Redirect, which htmx turns into a navigation."""
+    if request.method == "GET" and (not is_htmx(request) or request.headers.get("hx-boosted") == "true"):
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        # A poll or a form posted: come back to the page it was made from.
+        source = urlsplit(request.headers.get("hx-current-url" if is_htmx(request) else "referer", ""))
+        here = source.path + (f"?{source.query}" if source.query else "")
+    url = "/login?next=" + quote(safe_next(here), safe="/?=&")
+    headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
+    if is_htmx(request):
+        return Response(content=b"", status_code=401, media_type="text/plain", headers={**headers, "HX-Redirect": url})
+    return Redirect(path=url, status_code=303, headers=headers)
+
+
 def error_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthorizedException):
-        return see_other("/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&"))
+        return _login_page(request)
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
     detail = str(getattr(exc, "detail", ""))
     if status == 500 and space.out_of_space(exc):
@@ -211,6 +239,29 @@ def error_page(request: Request, exc: Exception) -> Response:
 
 def not_found() -> NotFoundException:
     return NotFoundException()
+
+
+def head_as_get(app):
+    """HEAD answers as GET would, headers and all, without the body, on every
+    GET route (Litestar routes HEAD only to handlers declared for it, 405
+    elsewhere). Wraps the whole app so that routing sees a GET."""
+
+    async def handle(scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        # A copy: the server still reads "HEAD" in its own scope, and sends no body.
+        await app({**scope, "method": "GET"}, receive, headers_only)
+
+    return handle
 
 
 def host_check(allowed_hosts: tuple[str, ...]):

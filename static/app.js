@@ -64,3 +64,15 @@ function setUpPush() {
 }
 document.addEventListener("DOMContentLoaded", setUpPush);
 document.addEventListener("htmx:after:settle", setUpPush);
+
+// The unread badge (templates/notify/_badge.html) is asked again by htmx every
+// minute. A hidden tab asks nothing: its polls are dropped here, and the badge
+// is asked once when the tab is seen again. (A trigger filter would do this in
+// the attribute, but htmx evaluates filters with Function, which the CSP forbids.)
+document.addEventListener("htmx:config:request", (event) => {
+  const source = event.detail.ctx.sourceElement;
+  if (source && source.id === "notif-badge" && document.visibilityState === "hidden") event.preventDefault();
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && window.htmx) htmx.trigger(document.body, "notifications:changed");
+});

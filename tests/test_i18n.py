@@ -66,3 +66,25 @@ def test_french_plurals_treat_zero_as_singular():
         assert ngettext("%(num)s réponse", "%(num)s réponses", 2) == "2 réponses"
     finally:
         current_locale.reset(token)
+
+
+async def test_the_first_of_the_month_is_1er_in_french_and_1_in_english(make_client):
+    """An event on the first of December, as each reader sees its date."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from app.events import queries as events
+    from tests.factories_posts import neighbours, signed_in
+
+    _hood, (claire, paul) = await neighbours(2)
+    starts = datetime(datetime.now().year + 1, 12, 1, 18, 30, tzinfo=ZoneInfo("Europe/Paris")).astimezone(timezone.utc)
+    post_id = await events.create_event(author=claire, title="Marché de Noël", body="Vin chaud et crêpes.",
+                                        starts_at=starts, ends_at=starts + timedelta(hours=3),
+                                        place="Place du Marché", capacity=None, photos=[])
+    french = await signed_in(make_client, claire)
+    page = (await french.get(f"/posts/{post_id}")).text
+    assert "1er décembre" in page and " 1 décembre" not in page
+    english = await signed_in(make_client, paul)
+    await post_form(english, "/settings", {"locale": "en"})
+    page = (await english.get(f"/posts/{post_id}")).text
+    assert "1 December" in page and "1er" not in page and "December 1" not in page

@@ -53,11 +53,9 @@ async def suspend(moderator, member: User, duration: str, reason: str) -> dateti
 
 
 async def _mail_suspension(member: User, until: datetime, reason: str) -> None:
-    from zoneinfo import ZoneInfo
+    from app.main import format_when  # the app is built by then; at import time main imports this module
 
-    from babel.dates import format_datetime
-
-    when = format_datetime(until, "d MMMM y, HH:mm", tzinfo=ZoneInfo("Europe/Paris"), locale=current_locale.get())
+    when = format_when(until, "d MMMM y, HH:mm")
     length = gettext("définitivement") if until == FOREVER else gettext("jusqu'au %(date)s", date=when)
     # A suspended member cannot sign in to any form: the way to contest is an
     # address that people read, named in the text and set as Reply-To.

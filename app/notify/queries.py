@@ -36,8 +36,21 @@ async def notify(user_ids: Iterable[int], kind: str, *, url: str, text: str, act
     return rows
 
 
+# The badge says « 99+ » beyond this: counting further would cost more on every
+# page of a neighbour who never reads them, and tell them nothing more.
+UNREAD_SHOWN = 99
+
+
+def unread_sql(user_column: str) -> str:
+    """The unread count as a scalar subquery, for SQL that already reads the
+    user's row (the session lookup of every request): one short index range."""
+    return (f'(SELECT COUNT(*) FROM (SELECT 1 FROM notification n WHERE n."user" = {user_column} '
+            f"AND n.read_at IS NULL LIMIT {UNREAD_SHOWN + 1}) unread)")
+
+
 async def unread_count(user_id: int) -> int:
-    return await Notification.count().where((Notification.user == user_id) & Notification.read_at.is_null())
+    rows = await Notification.raw(f"SELECT {unread_sql('{}')} AS n", user_id)
+    return rows[0]["n"]
 
 
 async def latest(user_id: int, *, before_id: int | None = None, limit: int = 30) -> list[dict]:

@@ -26,13 +26,12 @@ class NotificationController(Controller):
         rows = await queries.latest(request.user.id, before_id=int(before) if before.isdigit() else None, limit=31)
         older = rows[29]["id"] if len(rows) > 30 else None
         return render(request, "notify/notifications.html", {"notifications": rows[:30], "older": older,
-                                                             "unread": await queries.unread_count(request.user.id)})
+                                                             "unread": request.user.unread_notifications})
 
     @get("/notifications/badge")
     async def badge(self, request: Request) -> Response:
-        # Polled by the header every minute: one indexed count, a few bytes.
-        return render(request, "notify/_badge.html", {"unread": await queries.unread_count(request.user.id)},
-                      headers={"Cache-Control": "private, no-store"})
+        # Polled by the header every minute: the count came with the session, no query of its own.
+        return render(request, "notify/_badge.html", headers={"Cache-Control": "private, no-store"})
 
     @post("/notifications/read")
     async def read(self, request: Request) -> Response:
@@ -40,7 +39,9 @@ class NotificationController(Controller):
         one = form["id"]
         await queries.mark_read(request.user.id, int(one) if one.isdigit() else None)
         if wants_fragment(request):
-            return render(request, "notify/_badge.html", {"unread": await queries.unread_count(request.user.id)})
+            # The count read with the session is from before this change.
+            request.user.unread_notifications = await queries.unread_count(request.user.id)
+            return render(request, "notify/_badge.html")
         return see_other("/notifications")
 
     @get("/settings/notifications")
