@@ -179,7 +179,8 @@ async def test_numbers_no_row_can_have_are_pages_that_do_not_exist(client):
         assert response.status_code == 404 and "Page introuvable" in response.text, path
     assert (await post_form(client, "/posts/99999999999999999999/replies", {"body": "Bonjour"})).status_code == 404
     # A page cursor no row can have is simply the first page.
-    for path in ("/feed?before=99999999999999999999", "/notifications?before=%C2%B2"):
+    for path in ("/feed?before=99999999999999999999", "/notifications?before=%C2%B2", "/events?after=x_1",
+                 "/events?after=0001-01-01T00:00%2B23:59_1"):
         assert (await client.get(path)).status_code == 200, path
 
 
