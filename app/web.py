@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException, NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.file_system import BaseLocalFileSystem
 from litestar.middleware.csrf import CSRFMiddleware
@@ -262,7 +262,16 @@ def _error_message(status: int, detail: str) -> str:
     return messages.get(status, messages[500])
 
 
+def _hung_up(exc: Exception) -> bool:
+    """Litestar's word for a client gone in the middle of sending its body (a
+    phone losing signal during an upload): nobody to answer, nothing broken."""
+    return isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely"
+
+
 def error_page(request: Request, exc: Exception) -> Response:
+    if _hung_up(exc):
+        request.logger.info("client hung up during %s %s", request.method, request.url.path)
+        return Response(content=b"", status_code=400)
     if isinstance(exc, NotAuthorizedException):
         return see_other("/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&"))
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
