@@ -51,6 +51,11 @@ async def _serve(host: str, port: int, demo: bool) -> None:
         host=host,
         port=port,
         proxy_headers=False,  # client addresses come from VOISINAGE_TRUSTED_PROXIES, see app/web.py
+        # h11 refuses (400) a request line and headers beyond this size; the
+        # faster httptools parser buffers them without limit: one client
+        # sending an endless header would fill the server's memory.
+        http="h11",
+        h11_max_incomplete_event_size=32 * 1024,
         server_header=False,
         timeout_graceful_shutdown=5,
         log_level="info",

@@ -16,6 +16,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -40,7 +41,18 @@ from app.notify import routes as notify
 from app.posts import routes as posts
 from app.posts.kinds import SINGULAR, SKILLS, display_name
 from app.settings import Settings, get_settings
-from app.web import RateLimiter, error_page, head_as_get, host_check, security_headers, see_other
+from app.web import (
+    FormRequest,
+    RateLimiter,
+    SafeCSRFMiddleware,
+    StaticFileSystem,
+    error_page,
+    head_as_get,
+    host_check,
+    path_params_in_reach,
+    security_headers,
+    see_other,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -243,6 +255,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
     static = create_static_files_router(
         path="/static",
         directories=[settings.static_dir],
+        file_system=StaticFileSystem(),
         cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
         include_in_schema=False,
     )
@@ -265,15 +278,21 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             *moderation.ROUTES,
             static,
         ],
-        middleware=[host_check(settings.allowed_hosts), SessionMiddleware],
+        middleware=[
+            host_check(settings.allowed_hosts),
+            SessionMiddleware,
+            path_params_in_reach,
+            # Litestar's own CSRF check, made to refuse forged tokens it would crash on.
+            DefineMiddleware(SafeCSRFMiddleware, config=CSRFConfig(
+                secret=settings.secret_key,
+                cookie_name=csrf_cookie,
+                cookie_secure=settings.https,
+                cookie_samesite="lax",
+                header_name="x-csrftoken",
+            )),
+        ],
+        request_class=FormRequest,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(make_environment(settings))),
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name=csrf_cookie,
-            cookie_secure=settings.https,
-            cookie_samesite="lax",
-            header_name="x-csrftoken",
-        ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
         before_send=[security_headers],
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},

@@ -1,8 +1,11 @@
 """What every handler shares: page-or-fragment rendering, redirects after
-post, security headers, error pages, the client address and rate limits."""
+post, security headers, error pages, the client address and rate limits, and
+the first line of defence against what a client may send (ids out of range,
+oversized forms, forged CSRF tokens, file names no file can have)."""
 
 from __future__ import annotations
 
+import errno
 import time
 from collections import OrderedDict
 from typing import Any
@@ -10,11 +13,16 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException, NotFoundException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.file_system import BaseLocalFileSystem
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
 from app import space
+from app.forms import CONTROL_RE
 from app.i18n import N_, _
 from app.settings import get_settings
 
@@ -31,6 +39,83 @@ IMAGE_CSP = (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'none'"
 )
+
+
+# Every table's id is a SERIAL: PostgreSQL's int4 bounds what any row can be
+# numbered; SQLite would take more, but a number no row can have is no row.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw: Any) -> int | None:
+    """A row id sent in a query string or a form field, or None when it cannot
+    be one: not plain ASCII digits (str.isdigit() also says yes to "²"), zero,
+    or beyond MAX_ID (the database would refuse to even compare it)."""
+    if not isinstance(raw, str) or not 0 < len(raw) <= 10 or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
+def path_params_in_reach(app):
+    """Middleware: path parameters name rows and things, so one that names
+    nothing is a page that does not exist, whatever the route: a number no row
+    can have (negative, zero, too big for the database to compare), a name
+    with a control character (PostgreSQL text cannot even hold NUL). The
+    router has parsed the path parameters by then."""
+
+    async def check(scope, receive, send):
+        for value in scope.get("path_params", {}).values():
+            if type(value) is int:
+                if not 0 < value <= MAX_ID:
+                    raise NotFoundException()
+            elif CONTROL_RE.search(str(value)):
+                raise NotFoundException()
+        await app(scope, receive, send)
+
+    return check
+
+
+# The largest real urlencoded form (an event's text) is some 60 kB fully
+# escaped; parsing percent-escapes costs about a second per ten megabytes.
+FORM_MAX = 256 * 1024
+
+
+class FormRequest(Request):
+    """Refuses an oversized urlencoded body before parsing it (multipart forms,
+    which carry the photos, keep the route's own limit)."""
+
+    async def form(self):
+        if self.content_type[0] == RequestEncodingType.URL_ENCODED and (
+                (self.content_length or 0) > FORM_MAX or len(await self.body()) > FORM_MAX):
+            raise RequestEntityTooLarge(detail="form")
+        return await super().form()
+
+
+class SafeCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, refusing rather than crashing on tokens no
+    browser sends: hmac.compare_digest raises TypeError on non-ASCII text, and
+    a multipart body may carry the token field as a file."""
+
+    def _csrf_tokens_match(self, request_csrf_token: Any, cookie_csrf_token: Any) -> bool:
+        if not all(isinstance(t, str) and t.isascii() for t in (request_csrf_token, cookie_csrf_token)):
+            return False
+        return super()._csrf_tokens_match(request_csrf_token, cookie_csrf_token)
+
+
+class StaticFileSystem(BaseLocalFileSystem):
+    """The static directory, where a name the operating system refuses to look
+    up (too long, a file taken for a directory) is simply absent (Litestar
+    answers 500 to any error but "not found")."""
+
+    NO_SUCH_NAME = {errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP, errno.EINVAL}
+
+    async def info(self, path, **kwargs):
+        try:
+            return await super().info(path, **kwargs)
+        except OSError as exc:
+            if exc.errno in self.NO_SUCH_NAME:
+                raise FileNotFoundError(str(exc)) from exc
+            raise
 
 
 def is_htmx(request: Request) -> bool:
@@ -175,6 +260,8 @@ ERROR_TITLES = {
 def _error_message(status: int, detail: str) -> str:
     if status == 403 and "CSRF" in detail:
         return _("Le formulaire a expiré. Rechargez la page et recommencez.")
+    if status == 413 and detail == "form":
+        return _("Ce formulaire est trop long pour être envoyé. Raccourcissez le texte et recommencez.")
     messages = {
         400: _("La requête n'a pas pu être comprise."),
         403: _("Vous n'avez pas le droit de faire cela."),
@@ -208,7 +295,16 @@ def _login_page(request: Request) -> Response:
     return Redirect(path=url, status_code=303, headers=headers)
 
 
+def _hung_up(exc: Exception) -> bool:
+    """Litestar's word for a client gone in the middle of sending its body (a
+    phone losing signal during an upload): nobody to answer, nothing broken."""
+    return isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely"
+
+
 def error_page(request: Request, exc: Exception) -> Response:
+    if _hung_up(exc):
+        request.logger.info("client hung up during %s %s", request.method, request.url.path)
+        return Response(content=b"", status_code=400)
     if isinstance(exc, NotAuthorizedException):
         return _login_page(request)
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500

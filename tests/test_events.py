@@ -262,3 +262,18 @@ async def test_events_of_another_quartier_do_not_exist(make_client, role):
         assert responses["page"].status_code == 200 and responses["ics"].status_code == 200
         assert "Fête secrète" in responses["list"].text
         assert responses["edit"].status_code == (200 if role == "organiser" else 404)
+
+
+async def test_the_calendar_pages_on_to_later_events(make_client):
+    _hood, (claire,) = await neighbours(1)
+    for n in range(1, 33):
+        await make_event(claire, title=f"Atelier n°{n:02d}", in_days=n)
+    client = await signed_in(make_client, claire)
+    first = await client.get("/events")
+    assert "Atelier n°01" in first.text and "Atelier n°30" in first.text and "Atelier n°31" not in first.text
+    more = re.search(r'<a href="([^"]+)">Événements suivants</a>', first.text)
+    assert more
+    following = await client.get(more.group(1).replace("&amp;", "&"))
+    assert following.status_code == 200
+    assert "Atelier n°31" in following.text and "Atelier n°32" in following.text
+    assert "Atelier n°30" not in following.text

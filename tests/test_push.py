@@ -301,6 +301,8 @@ async def test_one_neighbour_cannot_unsubscribe_anothers_device(make_client, rec
     "https://0.0.0.0/send/1",
     "ftp://push.example.com/1",
     "https://user:pw@push.example.com/1",
+    "https://push.example.com/send/a\x00b",     # NUL: PostgreSQL text cannot even hold it
+    "https://push.example.com/send/é",          # browsers give endpoints as ASCII URLs
 ])
 async def test_push_endpoints_pointing_inside_are_refused(make_client, endpoint):
     strict = dataclasses.replace(get_settings(), push_allow_loopback=False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.neighbourhoods import queries as hoods
-from tests.factories import PASSWORD, login, make_user, post_form
+from app.settings import get_settings
+from tests.factories import PASSWORD, ensure_csrf, login, make_user, post_form
 
 
 async def test_every_page_sends_strict_security_headers(client):
@@ -158,3 +159,49 @@ async def test_an_error_during_an_htmx_request_replaces_the_main_content_not_a_f
     assert response.status_code == 404
     assert response.headers["hx-retarget"] == "#main" and "<html" not in response.text
     assert "Page introuvable" in response.text
+
+
+async def test_a_forged_csrf_token_beyond_ascii_is_refused_in_french(client):
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    token = await ensure_csrf(client)
+    forged = token[:-2] + "é"
+    login_form = {"email": user.email, "password": PASSWORD}
+    answers = [
+        await client.post("/login", data={**login_form, "_csrf_token": forged}),
+        await client.post("/login", data=login_form, headers={"x-csrftoken": forged.encode("latin-1")}),
+        await client.post("/login", data=login_form, files={"_csrf_token": ("token.txt", token.encode(), "text/plain")}),
+        # The cookie half forged: bytes beyond ASCII as they come on the wire.
+        await client.post("/login", data={**login_form, "_csrf_token": token},
+                          headers={"cookie": b"csrftoken=" + forged.encode("latin-1")}),
+    ]
+    for answer in answers:
+        assert answer.status_code == 403 and "formulaire a expiré" in answer.text
+    assert get_settings().session_cookie not in client.cookies and (await client.get("/feed")).status_code == 303
+
+
+async def test_numbers_no_row_can_have_are_pages_that_do_not_exist(client):
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    await login(client, user)
+    for path in ("/posts/99999999999999999999", "/posts/2147483648", "/posts/-1", "/users/0",
+                 "/messages/9223372036854775808", "/messages/new?to=99999999999999999999",
+                 "/messages/new?to=%C2%B2", "/report/user/99999999999999999999"):
+        response = await client.get(path)
+        assert response.status_code == 404 and "Page introuvable" in response.text, path
+    assert (await post_form(client, "/posts/99999999999999999999/replies", {"body": "Bonjour"})).status_code == 404
+    # A page cursor no row can have is simply the first page.
+    for path in ("/feed?before=99999999999999999999", "/notifications?before=%C2%B2", "/events?after=x_1",
+                 "/events?after=0001-01-01T00:00%2B23:59_1"):
+        assert (await client.get(path)).status_code == 200, path
+
+
+async def test_an_oversized_form_is_refused_before_being_read(client):
+    user = await make_user(await hoods.by_slug("dijon-centre"))
+    token = await ensure_csrf(client)
+    response = await client.post("/login", data={"email": user.email, "password": "é" * 100_000, "_csrf_token": token})
+    assert response.status_code == 413 and "formulaire est trop long" in response.text
+
+
+async def test_static_names_no_file_can_have_are_not_found(client):
+    for path in ("/static/app.js/x", "/static/" + "x" * 1000, "/static/a%00b", "/static/icons/%00"):
+        response = await client.get(path)
+        assert response.status_code == 404, path

@@ -21,7 +21,7 @@ from app.posts import queries as posts
 from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
 from app.posts.permissions import can_moderate
-from app.web import render, see_other
+from app.web import parse_id, render, see_other
 
 BIO_MAX = 500
 
@@ -74,8 +74,7 @@ class ProfileController(Controller):
             raise NotFoundException()
         context = {"skills": SKILLS, "skill": skill, "hood": await hoods.by_id(me.neighbourhood)}
         if skill:
-            after = request.query_params.get("after")
-            people, next_after = await posts.skill_page(me.neighbourhood, skill, after=int(after) if (after or "").isdigit() else None)
+            people, next_after = await posts.skill_page(me.neighbourhood, skill, after=parse_id(request.query_params.get("after")))
             context.update(people=people, next_after=next_after)
         else:
             context["directory"] = await posts.directory(me.neighbourhood)

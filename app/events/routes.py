@@ -8,6 +8,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -26,7 +27,7 @@ from app.posts.photos import MAX_BYTES, PhotoRefused, delete_files, kept_if_save
 from app.posts.routes import own_post, visible_post
 from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadForm, upload_form
-from app.web import limit, render, see_other, wants_fragment
+from app.web import limit, parse_id, render, see_other, wants_fragment
 
 log = logging.getLogger("voisinage.events")
 PARIS = ZoneInfo("Europe/Paris")
@@ -128,6 +129,21 @@ async def _create_event(request: Request, upload: UploadForm) -> Response:
     return see_other(f"/posts/{post_id}")
 
 
+def _cursor(raw: str | None) -> tuple[datetime, int] | None:
+    """Where the next page starts, `<start, ISO with offset>_<event id>`, or
+    None for anything else (the first page)."""
+    stamp, _sep, event_id = (raw or "").rpartition("_")
+    after_id = parse_id(event_id)
+    try:
+        start = datetime.fromisoformat(stamp)
+        # Compared with timestamptz: without an offset it means nothing, and
+        # an offset at the edge of time leaves the calendar.
+        start = start.astimezone(timezone.utc) if start.tzinfo else None
+    except (ValueError, OverflowError):
+        return None
+    return (start, after_id) if start and after_id else None
+
+
 class EventController(Controller):
     guards = [requires_member]
 
@@ -135,12 +151,7 @@ class EventController(Controller):
     async def index(self, request: Request) -> Response:
         user = request.user
         now = datetime.now(timezone.utc)
-        after = None
-        raw = request.query_params.get("after") or ""
-        if "_" in raw:
-            stamp, _sep, event_id = raw.rpartition("_")
-            with contextlib.suppress(ValueError):
-                after = (datetime.fromisoformat(stamp), int(event_id))
+        after = _cursor(request.query_params.get("after"))
         events, next_after = await queries.upcoming(user.neighbourhood, now, after=after)
         days: list[tuple[datetime, list[dict]]] = []
         for event in events:
@@ -149,7 +160,7 @@ class EventController(Controller):
                 days.append((day, []))
             days[-1][1].append(event)
         past = [] if after else await queries.past(user.neighbourhood, now)
-        next_url = f"/events?after={next_after[0].isoformat()}_{next_after[1]}" if next_after else None
+        next_url = "/events?" + urlencode({"after": f"{next_after[0].isoformat()}_{next_after[1]}"}) if next_after else None
         return render(request, "events/index.html", {
             "days": days, "past": past, "next_url": next_url, "hood": await hoods.current(user.neighbourhood)})
 

@@ -35,10 +35,11 @@ async def inbox(user_id: int, blocked: list[int], *, limit: int = 30) -> list[di
         "LEFT JOIN post p ON p.id = c.post "
         "WHERE (c.user_a = {} OR c.user_b = {})"
     )
+    args: list = [user_id, user_id, user_id, user_id]
     if blocked:
         sql += f" AND (u.id IS NULL OR u.id NOT IN ({', '.join('{}' for _ in blocked)}))"
     sql += " ORDER BY c.last_message_at DESC LIMIT {}"
-    args = [user_id, user_id, user_id, user_id] + (blocked or []) + [limit]
+    args.append(limit)
     rows = await Conversation.raw(sql, *args)
     for row in rows:
         if isinstance(row["last_message_at"], str):

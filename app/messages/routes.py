@@ -14,18 +14,15 @@ from app.moderation.blocks import blocked_ids
 from app.notify.queries import notify
 from app.posts.kinds import display_name
 from app.posts.tables import Post
-from app.web import limit, render, see_other, wants_fragment
+from app.web import limit, parse_id, render, see_other, wants_fragment
 
 BODY_MAX = 2000
 
 
 async def _recipient(request: Request, raw: str | None):
     """A neighbour of the same quartier who has not blocked (nor been blocked by) the sender."""
-    try:
-        recipient_id = int(raw or "")
-    except ValueError:
-        raise NotFoundException() from None
-    recipient = await user_by_id(recipient_id)
+    recipient_id = parse_id(raw)
+    recipient = await user_by_id(recipient_id) if recipient_id else None
     me = request.user
     if (recipient is None or recipient.id == me.id or recipient.neighbourhood != me.neighbourhood
             or recipient.id in await blocked_ids(me.id)):
@@ -36,10 +33,9 @@ async def _recipient(request: Request, raw: str | None):
 async def _about(request: Request, raw: str | None) -> dict | None:
     if not raw:
         return None
-    try:
-        post_id = int(raw)
-    except ValueError:
-        raise NotFoundException() from None
+    post_id = parse_id(raw)
+    if post_id is None:
+        raise NotFoundException()
     found = await Post.select(Post.id, Post.title, Post.neighbourhood).where(Post.id == post_id).first()
     if found is None or found["neighbourhood"] != request.user.neighbourhood:
         raise NotFoundException()
@@ -137,12 +133,6 @@ class MessageController(Controller):
         return conversation
 
 
-async def _maybe_await(value):
-    import inspect
-
-    return await value if inspect.isawaitable(value) else value
-
-
 async def _tell(sender, recipient_id: int, conversation_id: int) -> None:
     await notify([recipient_id], "message", url=f"/messages/{conversation_id}", actor_id=sender.id,
                  text=gettext("Nouveau message de %(who)s", who=display_name(sender.first_name, sender.last_name)))
@@ -156,8 +146,7 @@ async def _render_conversation(request: Request, conversation: dict, form: Form,
     me = request.user
     other_id = conversation["user_b"] if conversation["user_a"] == me.id else conversation["user_a"]
     other = await user_by_id(other_id) if other_id else None
-    before = request.query_params.get("before")
-    messages, older = await queries.messages_of(conversation["id"], before=int(before) if (before or "").isdigit() else None)
+    messages, older = await queries.messages_of(conversation["id"], before=parse_id(request.query_params.get("before")))
     context = {"conversation": conversation, "messages": messages, "older": older, "other": other, "form": form}
     return render(request, "messages/show.html", context, fragment="messages/_conversation.html", status_code=status_code)
 

@@ -19,7 +19,7 @@ from app.neighbourhoods.tables import Neighbourhood
 from app.notify.queries import notify
 from app.posts.permissions import can_moderate
 from app.posts.tables import Post, Reply
-from app.web import limit, not_found, render, see_other
+from app.web import limit, not_found, parse_id, render, see_other
 
 
 async def moderated_hoods(user) -> list[int] | None:
@@ -238,7 +238,7 @@ async def print_letters(request: Request) -> Response:
     if hoods == []:
         raise not_found()
     form = await request.form()
-    chosen = {int(v) for v in form.getall("user", []) if isinstance(v, str) and v.isdigit()}
+    chosen = {parse_id(v) for v in form.getall("user", [])} - {None}
     # Only neighbours of the moderator's quartiers waiting for a letter, whatever the form says.
     pending = [p for p in await members.pending_letters(hoods, limit=500) if p["id"] in chosen]
     if not pending:
@@ -275,8 +275,7 @@ async def audit_page(request: Request) -> Response:
     hoods = await moderated_hoods(request.user)
     if hoods == []:
         raise not_found()
-    before = request.query_params.get("before") or ""
-    rows = await members.audit_log(hoods, before=int(before) if before.isdigit() else None, limit=51)
+    rows = await members.audit_log(hoods, before=parse_id(request.query_params.get("before")), limit=51)
     return render(request, "moderation/log.html", {"entries": rows[:50], "older": rows[49]["id"] if len(rows) > 50 else None})
 
 
@@ -300,8 +299,8 @@ async def appoint(request: Request) -> Response:
     if "email" not in form.errors and member is None:
         form.error("email", _("Aucun voisin n'a cette adresse e-mail."))
     hood = None
-    if hood_raw.isdigit():
-        hood = await Neighbourhood.select(Neighbourhood.id).where(Neighbourhood.id == int(hood_raw)).first()
+    if (hood_id := parse_id(hood_raw)) is not None:
+        hood = await Neighbourhood.select(Neighbourhood.id).where(Neighbourhood.id == hood_id).first()
     if hood is None:
         form.error("neighbourhood", _("Choisissez un quartier dans la liste."))
     if member is not None and is_suspended(member):

@@ -156,13 +156,12 @@ async def moderation_queue(request: Request) -> Response:
 async def _queue_page(request: Request, *, failed: int | None = None, form=None) -> Response:
     from app.moderation.reports import REASONS, queue
     from app.neighbourhoods.tables import Neighbourhood
-    from app.web import render
+    from app.web import parse_id, render
 
     hoods = await _moderated_hoods(request.user)
     if hoods == []:
         raise not_found()
-    after = request.query_params.get("after") or ""
-    reports = await queue(hoods, after=int(after) if after.isdigit() else None, limit=31)
+    reports = await queue(hoods, after=parse_id(request.query_params.get("after")), limit=31)
     # The quartier rules a moderator may change: theirs (an admin: the one they live in).
     mine = hoods if hoods is not None else [request.user.neighbourhood]
     settings = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.requires_verification).where(

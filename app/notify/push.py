@@ -137,7 +137,8 @@ def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         return "malformed"
-    if len(endpoint) > 1000 or not host or parts.username or parts.password:
+    if len(endpoint) > 1000 or not endpoint.isascii() or not endpoint.isprintable() or not host \
+            or parts.username or parts.password:
         return "malformed"
     loopback_http = settings.push_allow_loopback and parts.scheme == "http"
     if parts.scheme != "https" and not loopback_http:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from litestar import Controller, Request, Response, get, post
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Response as PlainResponse
 
 from app.accounts.guards import requires_login
@@ -14,7 +15,7 @@ from app.i18n import _
 from app.notify import outbox, queries
 from app.notify.push import checked_target, keys_problem, vapid_keys
 from app.notify.tables import PushSubscription
-from app.web import limit, render, see_other, wants_fragment
+from app.web import limit, parse_id, render, see_other, wants_fragment
 
 
 class NotificationController(Controller):
@@ -22,8 +23,7 @@ class NotificationController(Controller):
 
     @get("/notifications")
     async def index(self, request: Request) -> Response:
-        before = request.query_params.get("before") or ""
-        rows = await queries.latest(request.user.id, before_id=int(before) if before.isdigit() else None, limit=31)
+        rows = await queries.latest(request.user.id, before_id=parse_id(request.query_params.get("before")), limit=31)
         older = rows[29]["id"] if len(rows) > 30 else None
         return render(request, "notify/notifications.html", {"notifications": rows[:30], "older": older,
                                                              "unread": request.user.unread_notifications})
@@ -36,8 +36,7 @@ class NotificationController(Controller):
     @post("/notifications/read")
     async def read(self, request: Request) -> Response:
         form = Form(await request.form())
-        one = form["id"]
-        await queries.mark_read(request.user.id, int(one) if one.isdigit() else None)
+        await queries.mark_read(request.user.id, parse_id(form["id"]))
         if wants_fragment(request):
             # The count read with the session is from before this change.
             request.user.unread_notifications = await queries.unread_count(request.user.id)
@@ -108,8 +107,10 @@ class PushController(Controller):
         data = await _subscription_data(request)
         endpoint = str(data.get("endpoint") or "")
         if endpoint:
-            await PushSubscription.delete().where((PushSubscription.endpoint == endpoint)
-                                                  & (PushSubscription.user == request.user.id))
+            # A malformed endpoint was never stored: nothing to delete (nor a NUL to send PostgreSQL).
+            if endpoint_problem(endpoint, request.app.state.settings) != "malformed":
+                await PushSubscription.delete().where((PushSubscription.endpoint == endpoint)
+                                                      & (PushSubscription.user == request.user.id))
         else:  # the settings page's button without JavaScript: this person's every device
             await PushSubscription.delete().where(PushSubscription.user == request.user.id)
         if request.headers.get("content-type", "").startswith("application/json"):
@@ -117,11 +118,18 @@ class PushController(Controller):
         return see_other("/settings/notifications?notice=push_off")
 
 
+# A browser's subscription is some 500 bytes of JSON.
+SUBSCRIPTION_MAX = 16 * 1024
+
+
 async def _subscription_data(request: Request) -> dict:
     if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        if len(body) > SUBSCRIPTION_MAX:
+            raise RequestEntityTooLarge()
         try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
+            data = json.loads(body or b"{}")
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             data = {}
         return data if isinstance(data, dict) else {}
     form = await request.form()

@@ -25,21 +25,13 @@ from app.posts.photos import MAX_BYTES, MAX_PHOTOS, PhotoRefused, delete_files, 
 from app.posts.tables import Photo, Post
 from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
-from app.web import is_htmx, limit, render, see_other, wants_fragment
+from app.web import is_htmx, limit, parse_id, render, see_other, wants_fragment
 
 log = logging.getLogger("voisinage.posts")
 
 TITLE_MAX = 120
 BODY_MAX = 5000
 REPLY_MAX = 2000
-
-
-def _cursor(raw: str | None) -> int | None:
-    try:
-        value = int(raw or "")
-    except ValueError:
-        return None
-    return value if value > 0 else None
 
 
 async def visible_post(request: Request, post_id: int) -> tuple[dict, bool]:
@@ -83,7 +75,7 @@ class FeedController(Controller):
         if kind not in KINDS:
             kind = None
         q = " ".join((request.query_params.get("q") or "").split())[:100]
-        before = _cursor(request.query_params.get("before"))
+        before = parse_id(request.query_params.get("before"))
         blocked = await blocked_ids(user.id)
         pinned: list[dict] = []
         if q:
