@@ -74,7 +74,7 @@ class MessageController(Controller):
         limit(request, f"message:{me.id}", 60, 3600)
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if not await queries.has_written_to(me.id, recipient.id):
-            refusal = await _maybe_await(_refusal(request, recipient))
+            refusal = _refusal(request, recipient)
             if refusal:
                 form.error("body", refusal)
         if form.errors:
