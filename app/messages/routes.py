@@ -42,12 +42,10 @@ async def _about(request: Request, raw: str | None) -> dict | None:
     return found
 
 
-def _refusal(request: Request, recipient) -> str | None:
-    try:
-        from app.moderation.trust import message_refusal
-    except ImportError:
-        return None
-    return message_refusal(request.user, recipient)
+async def _refusal(request: Request, recipient) -> str | None:
+    from app.moderation.trust import message_refusal
+
+    return await message_refusal(request.user, recipient)
 
 
 class MessageController(Controller):
@@ -74,7 +72,7 @@ class MessageController(Controller):
         limit(request, f"message:{me.id}", 60, 3600)
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if not await queries.has_written_to(me.id, recipient.id):
-            refusal = _refusal(request, recipient)
+            refusal = await _refusal(request, recipient)
             if refusal:
                 form.error("body", refusal)
         if form.errors:
