@@ -38,6 +38,7 @@ async def inbox(user_id: int, blocked: list[int], *, limit: int = 30) -> list[di
     args: list = [user_id, user_id, user_id, user_id]
     if blocked:
         sql += f" AND (u.id IS NULL OR u.id NOT IN ({', '.join('{}' for _ in blocked)}))"
+        args.extend(blocked)
     sql += " ORDER BY c.last_message_at DESC LIMIT {}"
     args.append(limit)
     rows = await Conversation.raw(sql, *args)
