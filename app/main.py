@@ -251,7 +251,13 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
     def needs_address(_request, _exc):
         return see_other("/signup/address")
 
-    csrf_cookie = "__Host-csrftoken" if settings.https else "csrftoken"
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="__Host-csrftoken" if settings.https else "csrftoken",
+        cookie_secure=settings.https,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+    )
     static = create_static_files_router(
         path="/static",
         directories=[settings.static_dir],
@@ -283,13 +289,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             SessionMiddleware,
             path_params_in_reach,
             # Litestar's own CSRF check, made to refuse forged tokens it would crash on.
-            DefineMiddleware(SafeCSRFMiddleware, config=CSRFConfig(
-                secret=settings.secret_key,
-                cookie_name=csrf_cookie,
-                cookie_secure=settings.https,
-                cookie_samesite="lax",
-                header_name="x-csrftoken",
-            )),
+            DefineMiddleware(SafeCSRFMiddleware, config=csrf),
         ],
         request_class=FormRequest,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(make_environment(settings))),
@@ -300,7 +300,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         # each exposes ON_STARTUP / ON_SHUTDOWN hooks, started after the database.
         on_startup=([start_db] if own_database else []) + [*_hooks("ON_STARTUP", settings)],
         on_shutdown=[*_hooks("ON_SHUTDOWN", settings)] + ([stop_db] if own_database else []),
-        state=State({"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings}),
+        # The photo routes check the CSRF token themselves, as the middleware would (app.uploads).
+        state=State({"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings,
+                     "csrf_config": csrf}),
         # Text forms: Litestar holds their whole body in memory. The photo
         # routes, which stream what they read, allow more (app.uploads).
         request_max_body_size=1024 * 1024,

@@ -173,7 +173,7 @@ def _check_csrf(request: Request, form: UploadForm) -> None:
     """As Litestar's CSRF middleware does: the token sent (htmx's header or
     the form's field) and the cookie's must both be signed with the app's
     secret and carry the same random part."""
-    config = request.app.csrf_config
+    config = request.app.state.csrf_config
     sent = request.headers.get(config.header_name) or form.fields.get("_csrf_token", "")
     cookie = request.cookies.get(config.cookie_name, "")
 
