@@ -98,7 +98,7 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
         base_url=base_url,
-        geocoder=os.environ.get("VOISINAGE_GEOCODER", "gazetteer"),
+        geocoder=os.environ.get("VOISINAGE_GEOCODER", "database"),
         ban_url=os.environ.get("VOISINAGE_BAN_URL", "https://api-adresse.data.gouv.fr/search/"),
         smtp_url=os.environ.get("VOISINAGE_SMTP_URL") or None,
         mail_from=os.environ.get("VOISINAGE_MAIL_FROM", "Voisinage <ne-pas-repondre@voisinage.localhost>"),

@@ -1,0 +1,203 @@
+"""Address search that forgives: "12 r de la libertee 21000" finds 12 Rue de la Liberté, Dijon.
+
+Two steps. The streets: the database's trigram index (SQLite FTS5 `trigram`,
+PostgreSQL `pg_trgm`) picks a few dozen streets sharing letter triples with
+the query, so a dropped, doubled or swapped letter still meets its street;
+rapidfuzz then scores each one word by word (Damerau-Levenshtein: a swap is
+one mistake) for how much of the street's name the query covers and how much
+of the query the street and its town explain. The house number: an exact
+lookup in the best streets, its suffix (bis, ter, the letters Paris uses)
+preferred when typed, else the nearest number of the street.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz.distance import DamerauLevenshtein
+
+from app.addresses import text
+from app.addresses.tables import Address
+
+WAYS = 40  # streets taken from the trigram index
+WAYS_IN_POSTCODE = 20  # and as many again inside the typed postcode, when one is typed
+NUMBERED = 10  # best streets whose house numbers are looked up
+# Below this share a word is a different word, not a typo ("mars" is not "maur").
+WORD_SIMILARITY = 0.7
+# pg_trgm's cut-off for the candidate streets; the scoring below decides.
+PG_SIMILARITY = 0.15
+
+
+@dataclass(frozen=True)
+class Found:
+    label: str  # "12 bis Rue Monge, 75005 Paris"
+    lat: float
+    lon: float
+    postcode: str
+    city: str
+    score: float
+    ban_id: str = ""
+
+
+@dataclass(frozen=True)
+class _Way:
+    id: int
+    name: str
+    postcode: str
+    city: str
+    search: str
+    score: float = 0.0
+
+
+async def search(query: str, limit: int = 5) -> list[Found]:
+    if len(query.strip()) < 3:
+        return []
+    parsed = text.parse_query(query[:200])
+    probe = [w for w in dict.fromkeys(parsed.words) if len(w) >= 3 and w not in text.STREET_TYPES]
+    if not probe:
+        return []
+    ways = [w for w in (_score(way, parsed) for way in await _candidate_ways(probe, parsed.postcode)) if w.score > 0]
+    ways.sort(key=lambda w: (-w.score, w.name, w.postcode))
+    ways = ways[:NUMBERED]
+    if not ways:
+        return []
+    found = await (_numbered(ways, parsed) if parsed.number is not None else _streets(ways))
+    found.sort(key=lambda f: (-f.score, f.label))
+    unique = {f.label: f for f in reversed(found)}  # the best-scored of a repeated label wins
+    return sorted(unique.values(), key=lambda f: (-f.score, f.label))[:limit]
+
+
+# Candidate streets -------------------------------------------------------------------------------
+
+def _engine():
+    return Address._meta.db
+
+
+async def _candidate_ways(probe: list[str], postcode: str | None) -> list[_Way]:
+    if _engine().engine_type == "sqlite":
+        rows = await _sqlite_ways(probe, postcode)
+    else:
+        rows = await _postgres_ways(probe, postcode)
+    return list({r["id"]: _Way(r["id"], r["name"], r["postcode"], r["city"], r["search"]) for r in rows}.values())
+
+
+async def _sqlite_ways(probe: list[str], postcode: str | None) -> list[dict]:
+    trigrams = dict.fromkeys(w[i:i + 3] for w in probe for i in range(len(w) - 2))
+    # Any shared triple brings a street in, ranked by BM25: rare triples weigh more than "rue"'s.
+    match = " OR ".join(f'"{t}"' for t in trigrams)
+    sql = ("SELECT w.id, w.name, w.postcode, w.city, w.search FROM address_way_fts "
+           "JOIN address_way w ON w.id = address_way_fts.rowid WHERE address_way_fts MATCH {}")
+    rows = await Address.raw(sql + " ORDER BY address_way_fts.rank LIMIT {}", match, WAYS)
+    if postcode:
+        rows += await Address.raw(sql + " AND w.postcode = {} ORDER BY address_way_fts.rank LIMIT {}",
+                                  match, postcode, WAYS_IN_POSTCODE)
+    return rows
+
+
+async def _postgres_ways(probe: list[str], postcode: str | None) -> list[dict]:
+    words = " ".join(probe)
+    sql = "SELECT id, name, postcode, city, search FROM address_way WHERE search % $1"
+    order = " ORDER BY similarity(search, $1) DESC LIMIT $2"
+    engine = _engine()
+    async with engine.pool.acquire() as connection:
+        async with connection.transaction():
+            # `%` compares to a per-transaction threshold: lower than the default 0.3, so one
+            # typo in a short name still brings its street in.
+            await connection.execute(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}")
+            rows = [dict(r) for r in await connection.fetch(sql + order, words, WAYS)]
+            if postcode:
+                rows += [dict(r) for r in await connection.fetch(
+                    sql + " AND postcode = $3" + order, words, WAYS_IN_POSTCODE, postcode)]
+    return rows
+
+
+# Scoring -------------------------------------------------------------------------------------------
+
+def _similar(typed: str, word: str, last: bool) -> float:
+    if typed == word:
+        return 1.0
+    if typed.isdigit() or word.isdigit():
+        return 0.0
+    if last and len(typed) >= 3 and word.startswith(typed):
+        return 0.9  # still being typed: "place darc"
+    if min(len(typed), len(word)) < 4:
+        return 0.0
+    similarity = DamerauLevenshtein.normalized_similarity(typed, word)
+    return similarity if similarity >= WORD_SIMILARITY else 0.0
+
+
+def _score(way: _Way, query: text.Query) -> _Way:
+    """How much of the street's name the query covers, and how much of the query the street and town explain."""
+    typed = query.words
+    last = len(typed) - 1
+    name_words = text.words(way.name)
+    everything = way.search.split()
+    explained = sum(max((_similar(t, w, i == last) for w in everything), default=0.0) for i, t in enumerate(typed))
+    names = text.distinctive(name_words)
+    covered = sum(max(_similar(t, n, i == last) for i, t in enumerate(typed)) for n in names)
+    name_share, query_share = covered / len(names), explained / len(typed)
+    if name_share < 0.5 or query_share < 0.5:
+        return way
+    score = 0.55 * name_share + 0.45 * query_share
+    if query.postcode:
+        if query.postcode == way.postcode:
+            score += 0.1
+        elif query.postcode[:2] != way.postcode[:2]:
+            score -= 0.15
+    return _Way(way.id, way.name, way.postcode, way.city, way.search, score)
+
+
+# House numbers ------------------------------------------------------------------------------------
+
+def _label(way: _Way, number: int | None = None, rep: str = "") -> str:
+    where = f"{way.postcode} {way.city}"
+    return f"{text.house_number(number, rep)} {way.name}, {where}" if number is not None else f"{way.name}, {where}"
+
+
+def _in(ids: list[int]) -> str:
+    return ", ".join("{}" for _ in ids)
+
+
+async def _numbered(ways: list[_Way], query: text.Query) -> list[Found]:
+    by_id = {w.id: w for w in ways}
+    ids = list(by_id)
+    rows = await Address.raw(
+        f"SELECT way, number, rep, lon, lat, ban_id FROM address WHERE way IN ({_in(ids)}) AND number = {{}}",
+        *ids, query.number)
+    found = []
+    for r in rows:
+        if r["rep"] == query.rep:
+            bonus = 0.1
+        else:
+            bonus = 0.05 if not query.rep else 0.04
+        found.append(_found(by_id[r["way"]], r, bonus))
+    missing = [w for w in ways[:3] if w.id not in {r["way"] for r in rows}]
+    if missing:
+        found += await _nearest(missing, query.number)
+    return found
+
+
+async def _nearest(ways: list[_Way], number: int) -> list[Found]:
+    """A number the file does not hold: the nearest one of the street, under its own number, less surely."""
+    found = []
+    for way in ways:
+        rows = await Address.raw(
+            "SELECT way, number, rep, lon, lat, ban_id FROM address WHERE way = {} "
+            "ORDER BY abs(number - {}), rep LIMIT 1", way.id, number)
+        found += [_found(way, r, -0.1) for r in rows]
+    return found
+
+
+async def _streets(ways: list[_Way]) -> list[Found]:
+    """No number typed: the street itself, at the middle of its addresses."""
+    ids = [w.id for w in ways]
+    rows = await Address.raw(
+        f"SELECT way, avg(lat) AS lat, avg(lon) AS lon FROM address WHERE way IN ({_in(ids)}) GROUP BY way", *ids)
+    points = {r["way"]: (r["lat"], r["lon"]) for r in rows}
+    return [Found(_label(w), round(points[w.id][0], 6), round(points[w.id][1], 6), w.postcode, w.city,
+                  round(w.score, 3)) for w in ways if w.id in points]
+
+
+def _found(way: _Way, row: dict, bonus: float) -> Found:
+    return Found(_label(way, row["number"], row["rep"]), row["lat"], row["lon"], way.postcode, way.city,
+                 round(way.score + bonus, 3), row["ban_id"])
