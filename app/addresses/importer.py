@@ -93,8 +93,10 @@ def read_batches(path: Path, size: int = BATCH) -> Iterator[Batch]:
         reader = csv.reader(handle, delimiter=";")
         try:
             header = next(reader)
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error, StopIteration) as exc:
-            raise BanFileError(f"{path.name} n'est pas un export de la Base Adresse Nationale ({exc or 'vide'})") from None
+        except StopIteration:
+            raise BanFileError(f"{path.name} est vide") from None
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+            raise BanFileError(f"{path.name} n'est pas un export de la Base Adresse Nationale ({exc})") from None
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise BanFileError(f"{path.name} n'est pas un export de la Base Adresse Nationale : "
@@ -156,14 +158,15 @@ def _way(key: str, fields: list[str], get: dict[str, int | None], name: str, pos
     return Way(key, text.department(insee), name, postcode, insee, city, search)
 
 
-async def import_file(path: Path | str, progress: Progress | None = None, *, remove_missing: bool = True) -> ImportReport:
+async def import_file(path: Path | str, progress: Progress | None = None, *, remove_missing: bool = True,
+                      batch: int = BATCH) -> ImportReport:
     """Imports the file; with `remove_missing`, the addresses of its départements that it no longer holds go."""
     from piccolo.engine import engine_finder
 
     path = Path(path)
     engine = engine_finder()
     started = time.perf_counter()
-    batches = read_batches(path)
+    batches = read_batches(path, batch)
     first = next(batches)  # a file that is not a BAN export stops here, before any run is recorded
     run = (await AddressImport.insert(AddressImport(file=path.name[:300])))[0]["id"]
     report = ImportReport(run=run)
