@@ -5,6 +5,8 @@ VERSION = "1.38.0"
 DESCRIPTION = "addresses: the Base Adresse Nationale imported per département, with a fuzzy index of its streets"
 
 COMMON = [
+    # Every word of the street and town names: a misspelt word is corrected against it (app/addresses/search.py).
+    "CREATE TABLE IF NOT EXISTS address_word (word TEXT PRIMARY KEY)",
     # Lookups go street first, then house number: one index range per street.
     "CREATE INDEX IF NOT EXISTS address_way_number_idx ON address (way, number)",
     "CREATE INDEX IF NOT EXISTS address_way_department_idx ON address_way (department, import_run)",

@@ -14,10 +14,10 @@ PostgreSQL: COPY into temporary staging tables, then one upsert per batch.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import io
-import itertools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -102,58 +102,63 @@ def read_batches(path: Path, size: int = BATCH) -> Iterator[Batch]:
             raise BanFileError(f"{path.name} n'est pas un export de la Base Adresse Nationale : "
                                f"colonnes manquantes {', '.join(missing)} (attendu : {';'.join(COLUMNS[:8])};…)")
         at = {name: header.index(name) for name in COLUMNS if name in header}
-        width = max(at.values()) + 1
-        get = {name: at.get(name) for name in COLUMNS}
-        batch = Batch({}, [], 0, 0.0)
         try:
-            for fields in reader:
-                address = _row(fields, width, get, batch.ways)
-                if address is None:
-                    batch.skipped += 1
-                    continue
-                batch.addresses.append(address)
-                if len(batch.addresses) >= size:
-                    batch.position = raw.tell() / total
-                    yield batch
-                    batch = Batch({}, [], 0, 0.0)
+            yield from _batches(reader, at, size, lambda: raw.tell() / total)
         except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
             raise BanFileError(f"{path.name} est illisible après {reader.line_num} lignes : {exc}") from None
-        batch.position = 1.0
-        yield batch
 
 
-def _row(fields: list[str], width: int, get: dict[str, int | None], ways: dict[str, Way]):
-    if len(fields) < width:
-        return None
-    try:
-        number = int(fields[get["numero"]])
-        lon, lat = float(fields[get["lon"]]), float(fields[get["lat"]])
-    except ValueError:
-        return None
-    ban_id, postcode, insee = fields[get["id"]], fields[get["code_postal"]], fields[get["code_insee"]]
-    name = fields[get["nom_voie"]] or (fields[get["nom_ld"]] if get["nom_ld"] is not None else "")
-    if not ban_id or not name or len(postcode) != 5 or len(insee) != 5 or not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        return None
-    rep = fields[get["rep"]]
-    if name[0].isdigit():
-        # Some rows carry their own number in the street's name ("11P4 Rue Saint-Blaise"): the street is Rue Saint-Blaise.
-        prefix = f"{number}{rep} ".lower()
-        if name[:len(prefix)].lower() == prefix:
-            name = name[len(prefix):]
-    key = f"{insee}|{postcode}|{name}"
-    if key not in ways:
-        ways[key] = _way(key, fields, get, name, postcode, insee)
-    return ban_id, key, number, text.rep_code(rep), lon, lat
+def _batches(reader, at: dict[str, int], size: int, position: Callable[[], float]) -> Iterator[Batch]:
+    # The hot loop of an import: plain locals, one dict lookup per row for the street.
+    width = max(at.values()) + 1
+    i_id, i_number, i_rep, i_name = at["id"], at["numero"], at["rep"], at["nom_voie"]
+    i_postcode, i_insee, i_lon, i_lat, i_place = at["code_postal"], at["code_insee"], at["lon"], at["lat"], at.get("nom_ld")
+    reps: dict[str, str] = {}
+    batch = Batch({}, [], 0, 0.0)
+    ways, addresses = batch.ways, batch.addresses
+    for fields in reader:
+        try:
+            if len(fields) < width:
+                raise ValueError
+            number, lon, lat = int(fields[i_number]), float(fields[i_lon]), float(fields[i_lat])
+            ban_id, rep, name, postcode, insee = (fields[i_id], fields[i_rep], fields[i_name], fields[i_postcode],
+                                                  fields[i_insee])
+            if not name and i_place is not None:
+                name = fields[i_place]
+            if not ban_id or not name or len(postcode) != 5 or len(insee) != 5 or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError
+        except ValueError:
+            batch.skipped += 1
+            continue
+        if name[0].isdigit():
+            # Some rows carry their own number in the street's name ("11P4 Rue Saint-Blaise"): the street is Rue Saint-Blaise.
+            prefix = f"{number}{rep} ".lower()
+            if name[:len(prefix)].lower() == prefix:
+                name = name[len(prefix):]
+        key = f"{insee}|{postcode}|{name}"
+        if key not in ways:
+            ways[key] = _way(key, fields, at, name, postcode, insee)
+        code = reps.get(rep)
+        if code is None:
+            code = reps[rep] = text.rep_code(rep)
+        addresses.append((ban_id, key, number, code, lon, lat))
+        if len(addresses) >= size:
+            batch.position = position()
+            yield batch
+            batch = Batch({}, [], 0, 0.0)
+            ways, addresses = batch.ways, batch.addresses
+    batch.position = 1.0
+    yield batch
 
 
-def _way(key: str, fields: list[str], get: dict[str, int | None], name: str, postcode: str, insee: str) -> Way:
-    city = text.city_name(fields[get["nom_commune"]])
+def _way(key: str, fields: list[str], at: dict[str, int], name: str, postcode: str, insee: str) -> Way:
+    city = text.city_name(fields[at["nom_commune"]])
     name_words = text.words(name)
     # The postal town and a merged commune's old name are what people still write on letters.
     places: list[str] = []
     for column in ("nom_commune", "libelle_acheminement", "nom_ancienne_commune"):
-        if get[column] is not None:
-            places += [w for w in text.words(fields[get[column]]) if w.isalpha() and w != "arrondissement"]
+        if column in at:
+            places += [w for w in text.words(fields[at[column]]) if w.isalpha() and w != "arrondissement"]
     search = " ".join((*name_words, *dict.fromkeys(w for w in places if w not in name_words)))
     return Way(key, text.department(insee), name, postcode, insee, city, search)
 
@@ -172,13 +177,20 @@ async def import_file(path: Path | str, progress: Progress | None = None, *, rem
     report = ImportReport(run=run)
     writer = _SQLiteWriter(engine) if engine.engine_type == "sqlite" else _PostgresWriter(engine)
     async with writer:
-        for batch in itertools.chain([first], batches):
-            await writer.write(batch, run)
-            report.rows += len(batch.addresses)
-            report.skipped += batch.skipped
-            report.departments.update(w.department for w in batch.ways.values())
+        current: Batch | None = first
+        while current is not None:
+            # The next batch is parsed in a thread while the database writes this one.
+            write = asyncio.create_task(writer.write(current, run))
+            try:
+                following = await asyncio.to_thread(next, batches, None)
+            finally:
+                await write
+            report.rows += len(current.addresses)
+            report.skipped += current.skipped
+            report.departments.update(w.department for w in current.ways.values())
             if progress:
-                progress(report.rows, batch.position)
+                progress(report.rows, current.position)
+            current = following
         if remove_missing:
             report.removed = await writer.remove_older(sorted(report.departments), run)
     report.seconds = time.perf_counter() - started
@@ -198,6 +210,11 @@ _REMOVE_ADDRESSES = ("DELETE FROM address WHERE import_run < {run} AND way IN "
 _REMOVE_WAYS = "DELETE FROM address_way WHERE import_run < {run} AND department IN ({departments})"
 
 
+def _words(batch: Batch) -> set[str]:
+    # Never removed: a word that left the file only costs a correction that leads nowhere.
+    return {w for way in batch.ways.values() for w in way.search.split()}
+
+
 class _SQLiteWriter:
     def __init__(self, engine) -> None:
         self.engine = engine
@@ -215,11 +232,12 @@ class _SQLiteWriter:
                 f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", ways)
             # The street's id by its unique key, in SQLite's own loop rather than a round trip per batch.
+            await tx.connection.executemany("INSERT OR IGNORE INTO address_word (word) VALUES (?)",
+                                            [(w,) for w in _words(batch)])
             await tx.connection.executemany(
                 "INSERT INTO address (ban_id, way, number, rep, lon, lat, import_run) "
-                "VALUES (?, (SELECT id FROM address_way WHERE key = ?), ?, ?, ?, ?, ?) "
-                f"ON CONFLICT (ban_id) DO UPDATE SET {_UPDATE_ADDRESS}",
-                [(*a, run) for a in batch.addresses])
+                f"VALUES (?, (SELECT id FROM address_way WHERE key = ?), ?, ?, ?, ?, {int(run)}) "
+                f"ON CONFLICT (ban_id) DO UPDATE SET {_UPDATE_ADDRESS}", batch.addresses)
 
     async def remove_older(self, departments: list[str], run: int) -> int:
         if not departments:
@@ -262,6 +280,8 @@ class _PostgresWriter:
                 f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) "
                 f"SELECT {', '.join(_WAY_COLUMNS)}, $1 FROM address_way_staging "
                 f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", run)
+            await conn.execute("INSERT INTO address_word (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                               sorted(_words(batch)))
             # DISTINCT ON: one upsert may not touch a row twice, and an export may repeat an id.
             await conn.execute(
                 "INSERT INTO address (ban_id, way, number, rep, lon, lat, import_run) "

@@ -1,17 +1,21 @@
 """Address search that forgives: "12 r de la libertee 21000" finds 12 Rue de la Liberté, Dijon.
 
-Two steps. The streets: the database's trigram index (SQLite FTS5 `trigram`,
-PostgreSQL `pg_trgm`) picks a few dozen streets sharing letter triples with
-the query, so a dropped, doubled or swapped letter still meets its street;
-rapidfuzz then scores each one word by word (Damerau-Levenshtein: a swap is
-one mistake) for how much of the street's name the query covers and how much
-of the query the street and its town explain. The house number: an exact
-lookup in the best streets, its suffix (bis, ter, the letters Paris uses)
-preferred when typed, else the nearest number of the street.
+Three steps. The words: each word typed is checked against the words of the
+imported names; one that is not there is replaced by those of its neighbours
+one mistake away (a letter dropped, doubled, swapped, replaced) that are, as
+the BAN's own geocoder does. The streets: the database's trigram index (SQLite
+FTS5 `trigram`, PostgreSQL `pg_trgm`) picks a few dozen streets holding those
+words (or, for a word still unknown, sharing letter triples with it); rapidfuzz
+then scores each street word by word (Damerau-Levenshtein: a swap is one
+mistake) for how much of its name the query covers and how much of the query
+the street and its town explain. The house number: an exact lookup in the best
+streets, its suffix (bis, ter, the letters Paris uses) preferred when typed,
+else the nearest number of the street.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from rapidfuzz.distance import DamerauLevenshtein
@@ -54,9 +58,13 @@ async def search(query: str, limit: int = 5) -> list[Found]:
         return []
     parsed = text.parse_query(query[:200])
     probe = [w for w in dict.fromkeys(parsed.words) if len(w) >= 3 and w not in text.STREET_TYPES]
+    if not probe and any(w not in text.STREET_TYPES for w in parsed.words):
+        # "3 voie d/5": a street whose only long word is its type.
+        probe = [w for w in dict.fromkeys(parsed.words) if len(w) >= 3]
     if not probe:
         return []
-    ways = [w for w in (_score(way, parsed) for way in await _candidate_ways(probe, parsed.postcode)) if w.score > 0]
+    spelt = await _corrections(probe)
+    ways = [w for w in (_score(way, parsed) for way in await _candidate_ways(spelt, parsed.postcode)) if w.score > 0]
     ways.sort(key=lambda w: (-w.score, w.name, w.postcode))
     ways = ways[:NUMBERED]
     if not ways:
@@ -67,24 +75,51 @@ async def search(query: str, limit: int = 5) -> list[Found]:
     return sorted(unique.values(), key=lambda f: (-f.score, f.label))[:limit]
 
 
-# Candidate streets -------------------------------------------------------------------------------
+# Words ---------------------------------------------------------------------------------------------
 
 def _engine():
     return Address._meta.db
 
 
-async def _candidate_ways(probe: list[str], postcode: str | None) -> list[_Way]:
+async def _known(words: list[str]) -> set[str]:
     if _engine().engine_type == "sqlite":
-        rows = await _sqlite_ways(probe, postcode)
+        rows = await Address.raw("SELECT word FROM address_word WHERE word IN (SELECT value FROM json_each({}))",
+                                 json.dumps(words))
     else:
-        rows = await _postgres_ways(probe, postcode)
+        rows = await Address.raw("SELECT word FROM address_word WHERE word = ANY({}::text[])", words)
+    return {r["word"] for r in rows}
+
+
+async def _corrections(probe: list[str]) -> dict[str, list[str]]:
+    """Each word as typed when the names hold it, else the words of the names one mistake away (maybe none)."""
+    known = await _known(probe)
+    spelt = {w: [w] for w in probe if w in known}
+    unknown = {w: text.variants(w) for w in probe if w not in known}
+    if unknown:
+        near = await _known(sorted(set().union(*unknown.values())))
+        spelt.update({w: sorted(v & near) for w, v in unknown.items()})
+    return {w: spelt[w] for w in probe}
+
+
+# Candidate streets -------------------------------------------------------------------------------
+
+async def _candidate_ways(spelt: dict[str, list[str]], postcode: str | None) -> list[_Way]:
+    if _engine().engine_type == "sqlite":
+        rows = await _sqlite_ways(spelt, postcode)
+    else:
+        rows = await _postgres_ways(spelt, postcode)
     return list({r["id"]: _Way(r["id"], r["name"], r["postcode"], r["city"], r["search"]) for r in rows}.values())
 
 
-async def _sqlite_ways(probe: list[str], postcode: str | None) -> list[dict]:
-    trigrams = dict.fromkeys(w[i:i + 3] for w in probe for i in range(len(w) - 2))
-    # Any shared triple brings a street in, ranked by BM25: rare triples weigh more than "rue"'s.
-    match = " OR ".join(f'"{t}"' for t in trigrams)
+async def _sqlite_ways(spelt: dict[str, list[str]], postcode: str | None) -> list[dict]:
+    phrases: dict[str, None] = {}
+    for typed, words in spelt.items():
+        # A word no name holds, even one mistake away: any letter triple it shares brings a street in.
+        phrases.update(dict.fromkeys(words or (typed[i:i + 3] for i in range(len(typed) - 2))))
+    last = list(spelt)[-1]
+    phrases[last] = None  # still being typed: "darc" is inside "darcy"
+    # Ranked by BM25: rare words and triples weigh more than "paris".
+    match = " OR ".join(f'"{p}"' for p in phrases)
     sql = ("SELECT w.id, w.name, w.postcode, w.city, w.search FROM address_way_fts "
            "JOIN address_way w ON w.id = address_way_fts.rowid WHERE address_way_fts MATCH {}")
     rows = await Address.raw(sql + " ORDER BY address_way_fts.rank LIMIT {}", match, WAYS)
@@ -94,8 +129,8 @@ async def _sqlite_ways(probe: list[str], postcode: str | None) -> list[dict]:
     return rows
 
 
-async def _postgres_ways(probe: list[str], postcode: str | None) -> list[dict]:
-    words = " ".join(probe)
+async def _postgres_ways(spelt: dict[str, list[str]], postcode: str | None) -> list[dict]:
+    words = " ".join(" ".join(corrected or [typed]) for typed, corrected in spelt.items())
     sql = "SELECT id, name, postcode, city, search FROM address_way WHERE search % $1"
     order = " ORDER BY similarity(search, $1) DESC LIMIT $2"
     engine = _engine()

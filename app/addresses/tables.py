@@ -39,3 +39,9 @@ class Address(Table, tablename="address"):
     lon = DoublePrecision()
     lat = DoublePrecision()
     import_run = Integer()
+
+
+class AddressWord(Table, tablename="address_word"):
+    """The words of the imported street and town names, for correcting a misspelt one."""
+
+    word = Text(primary_key=True)

@@ -66,6 +66,16 @@ def distinctive(name_words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(w for w in name_words if w not in STREET_TYPES) or name_words
 
 
+def variants(word: str) -> set[str]:
+    """Every word one typing mistake away: a letter dropped, swapped with the next, replaced or added."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in letters}
+            | {a + c + b for a, b in splits for c in letters}) - {word}
+
+
 def city_name(commune: str) -> str:
     return _ARRONDISSEMENT.sub("", commune.strip())
 
