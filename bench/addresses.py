@@ -65,10 +65,13 @@ def padded_file(source: Path, rows: int, folder: Path) -> tuple[Path, int]:
                 header = next(reader)
                 if copy == 0:
                     writer.writerow(header)
-                at = {c: header.index(c) for c in ("id", "numero")}
+                at = {c: header.index(c) for c in ("id", "numero", "nom_voie")}
                 for fields in reader:
                     if copy:
-                        fields[at["numero"]] = str(int(fields[at["numero"]]) + 1000 * copy)
+                        number = fields[at["numero"]]
+                        fields[at["numero"]] = str(int(number) + 1000 * copy)
+                        if fields[at["nom_voie"]].startswith(number):  # "11P4 Rue Saint-Blaise" names its number
+                            fields[at["nom_voie"]] = fields[at["numero"]] + fields[at["nom_voie"]][len(number):]
                         fields[at["id"]] = f"{fields[at['id']]}-{copy}"
                     writer.writerow(fields)
                     written += 1
@@ -103,6 +106,8 @@ def misspell(row: dict, rng: random.Random) -> tuple[str, tuple[str, ...]] | Non
     from app.addresses.text import STREET_TYPES, city_name, fold
 
     words = row["nom_voie"].split()
+    if words and words[0].lower() == (row["numero"] + row["rep"]).lower():
+        words = words[1:]  # "11P4 Rue Saint-Blaise" is 11 P4 Rue Saint-Blaise to the people living there
     city = city_name(row["nom_commune"])
     candidates = list(MISTAKES)
     if not row["rep"]:

@@ -26,6 +26,8 @@ from app.addresses.tables import Address
 WAYS = 40  # streets taken from the trigram index
 WAYS_IN_POSTCODE = 20  # and as many again inside the typed postcode, when one is typed
 NUMBERED = 10  # best streets whose house numbers are looked up
+# A best street scoring less leaves a doubt worth a second, wider look.
+CONFIDENT = 0.9
 # Below this share a word is a different word, not a typo ("mars" is not "maur").
 WORD_SIMILARITY = 0.7
 # pg_trgm's cut-off for the candidate streets; the scoring below decides.
@@ -57,14 +59,19 @@ async def search(query: str, limit: int = 5) -> list[Found]:
     if len(query.strip()) < 3:
         return []
     parsed = text.parse_query(query[:200])
-    probe = [w for w in dict.fromkeys(parsed.words) if len(w) >= 3 and w not in text.STREET_TYPES]
-    if not probe and any(w not in text.STREET_TYPES for w in parsed.words):
+    words = list(dict.fromkeys(parsed.words))
+    # The street's type leads ("rue", "bd"): every other street shares it. Later, it is a name ("rue de la plaine").
+    probe = [w for i, w in enumerate(words) if len(w) >= 3 and not (i == 0 and w in text.STREET_TYPES)]
+    if not probe and any(w not in text.STREET_TYPES for w in words):
         # "3 voie d/5": a street whose only long word is its type.
-        probe = [w for w in dict.fromkeys(parsed.words) if len(w) >= 3]
+        probe = [w for w in words if len(w) >= 3]
     if not probe:
         return []
     spelt = await _corrections(probe)
-    ways = [w for w in (_score(way, parsed) for way in await _candidate_ways(spelt, parsed.postcode)) if w.score > 0]
+    ways = await _ways(spelt, parsed)
+    if not ways or max(w.score for w in ways) < CONFIDENT:
+        # A typo may have made another real word ("lefevre" for Lefebvre): its neighbours too, then.
+        ways = list({w.id: w for w in [*ways, *await _ways(await _corrections(probe, widely=True), parsed)]}.values())
     ways.sort(key=lambda w: (-w.score, w.name, w.postcode))
     ways = ways[:NUMBERED]
     if not ways:
@@ -73,6 +80,17 @@ async def search(query: str, limit: int = 5) -> list[Found]:
     found.sort(key=lambda f: (-f.score, f.label))
     unique = {f.label: f for f in reversed(found)}  # the best-scored of a repeated label wins
     return sorted(unique.values(), key=lambda f: (-f.score, f.label))[:limit]
+
+
+async def _ways(spelt: dict[str, list[str]], parsed: text.Query) -> list[_Way]:
+    """Streets holding every word first (an intersection of short lists: cheap however common "paris" is);
+    when none fits, streets holding any of them or sharing letter triples with them."""
+    for strict in (True, False):
+        candidates = await _candidate_ways(spelt, parsed.postcode, strict)
+        ways = [w for w in (_score(way, parsed) for way in candidates) if w.score > 0]
+        if ways:
+            return ways
+    return []
 
 
 # Words ---------------------------------------------------------------------------------------------
@@ -90,48 +108,76 @@ async def _known(words: list[str]) -> set[str]:
     return {r["word"] for r in rows}
 
 
-async def _corrections(probe: list[str]) -> dict[str, list[str]]:
-    """Each word as typed when the names hold it, else the words of the names one mistake away (maybe none)."""
+async def _corrections(probe: list[str], widely: bool = False) -> dict[str, list[str]]:
+    """Each word as typed when the names hold it, else the words of the names one mistake away (maybe none);
+    `widely`: those neighbours even for a word the names hold."""
     known = await _known(probe)
     spelt = {w: [w] for w in probe if w in known}
-    unknown = {w: text.variants(w) for w in probe if w not in known}
-    if unknown:
-        near = await _known(sorted(set().union(*unknown.values())))
-        spelt.update({w: sorted(v & near) for w, v in unknown.items()})
+    doubtful = {w: text.variants(w) for w in probe if widely or w not in known}
+    if doubtful:
+        near = await _known(sorted(set().union(*doubtful.values())))
+        for w, v in doubtful.items():
+            spelt[w] = spelt.get(w, []) + sorted(v & near)
     return {w: spelt[w] for w in probe}
 
 
 # Candidate streets -------------------------------------------------------------------------------
 
-async def _candidate_ways(spelt: dict[str, list[str]], postcode: str | None) -> list[_Way]:
+async def _candidate_ways(spelt: dict[str, list[str]], postcode: str | None, strict: bool) -> list[_Way]:
+    groups = _groups(spelt, strict)
+    if not groups:
+        return []
     if _engine().engine_type == "sqlite":
-        rows = await _sqlite_ways(spelt, postcode)
+        rows = await _sqlite_ways(groups, postcode, strict)
     else:
-        rows = await _postgres_ways(spelt, postcode)
+        rows = await _postgres_ways(groups, spelt, postcode, strict)
     return list({r["id"]: _Way(r["id"], r["name"], r["postcode"], r["city"], r["search"]) for r in rows}.values())
 
 
-async def _sqlite_ways(spelt: dict[str, list[str]], postcode: str | None) -> list[dict]:
-    phrases: dict[str, None] = {}
-    for typed, words in spelt.items():
-        # A word no name holds, even one mistake away: any letter triple it shares brings a street in.
-        phrases.update(dict.fromkeys(words or (typed[i:i + 3] for i in range(len(typed) - 2))))
+def _groups(spelt: dict[str, list[str]], strict: bool) -> list[list[str]]:
+    """What a street must hold: one of each group's words (strict), or any word of any group."""
     last = list(spelt)[-1]
-    phrases[last] = None  # still being typed: "darc" is inside "darcy"
-    # Ranked by BM25: rare words and triples weigh more than "paris".
-    match = " OR ".join(f'"{p}"' for p in phrases)
+    groups = []
+    for typed, words in spelt.items():
+        if typed == last and typed not in words:
+            words = [*words, typed]  # still being typed: "darc" is inside "darcy"
+        if not words and not strict:
+            # A word no name holds, even one mistake away: any letter triple it shares brings a street in.
+            words = [typed[i:i + 3] for i in range(len(typed) - 2)]
+        if words:
+            groups.append(words)
+    return groups
+
+
+async def _sqlite_ways(groups: list[list[str]], postcode: str | None, strict: bool) -> list[dict]:
+    # Trigram phrases match inside words; ranked by BM25, rare words weigh more than "paris".
+    if strict:
+        match = " AND ".join("(" + " OR ".join(f'"{w}"' for w in group) + ")" for group in groups)
+    else:
+        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(w for group in groups for w in group))
     sql = ("SELECT w.id, w.name, w.postcode, w.city, w.search FROM address_way_fts "
            "JOIN address_way w ON w.id = address_way_fts.rowid WHERE address_way_fts MATCH {}")
     rows = await Address.raw(sql + " ORDER BY address_way_fts.rank LIMIT {}", match, WAYS)
-    if postcode:
+    if postcode and len(rows) == WAYS:
         rows += await Address.raw(sql + " AND w.postcode = {} ORDER BY address_way_fts.rank LIMIT {}",
                                   match, postcode, WAYS_IN_POSTCODE)
     return rows
 
 
-async def _postgres_ways(spelt: dict[str, list[str]], postcode: str | None) -> list[dict]:
+async def _postgres_ways(groups: list[list[str]], spelt: dict[str, list[str]], postcode: str | None,
+                         strict: bool) -> list[dict]:
     words = " ".join(" ".join(corrected or [typed]) for typed, corrected in spelt.items())
-    sql = "SELECT id, name, postcode, city, search FROM address_way WHERE search % $1"
+    args: list = [words, WAYS]
+    if strict:
+        # LIKE '%word%' is answered by the same trigram index, as an intersection.
+        where = []
+        for group in groups:
+            where.append("(" + " OR ".join(f"search LIKE ${len(args) + i + 1}" for i in range(len(group))) + ")")
+            args += [f"%{w}%" for w in group]
+        where = " AND ".join(where)
+    else:
+        where = "search % $1"
+    sql = f"SELECT id, name, postcode, city, search FROM address_way WHERE {where}"
     order = " ORDER BY similarity(search, $1) DESC LIMIT $2"
     engine = _engine()
     async with engine.pool.acquire() as connection:
@@ -139,10 +185,10 @@ async def _postgres_ways(spelt: dict[str, list[str]], postcode: str | None) -> l
             # `%` compares to a per-transaction threshold: lower than the default 0.3, so one
             # typo in a short name still brings its street in.
             await connection.execute(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}")
-            rows = [dict(r) for r in await connection.fetch(sql + order, words, WAYS)]
-            if postcode:
+            rows = [dict(r) for r in await connection.fetch(sql + order, *args)]
+            if postcode and len(rows) == WAYS:
                 rows += [dict(r) for r in await connection.fetch(
-                    sql + " AND postcode = $3" + order, words, WAYS_IN_POSTCODE, postcode)]
+                    sql + f" AND postcode = ${len(args) + 1}" + order, *args, postcode)]
     return rows
 
 

@@ -132,7 +132,7 @@ def parse_query(text: str) -> Query:
             rest.append(token)
     expanded = expand(rest)
     postcode = postcode or _arrondissement(expanded)
-    return Query(number, rep, postcode, tuple(w for w in expanded if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
+    return Query(number, rep, postcode, tuple(w for w in expanded if w not in STOPWORDS))
 
 
 def _arrondissement(tokens: list[str]) -> str | None:
