@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 from app.addresses import text
 from app.addresses.tables import AddressImport
@@ -55,8 +55,7 @@ class ImportReport:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-@dataclass(frozen=True)
-class Way:
+class Way(NamedTuple):
     key: str
     department: str
     name: str
@@ -202,7 +201,7 @@ async def import_file(path: Path | str, progress: Progress | None = None, *, rem
     return report
 
 
-_WAY_COLUMNS = ("key", "department", "name", "postcode", "insee", "city", "search")
+_WAY_COLUMNS = Way._fields
 _UPDATE_WAY = ", ".join(f"{c} = excluded.{c}" for c in (*_WAY_COLUMNS[1:], "import_run"))
 _UPDATE_ADDRESS = ", ".join(f"{c} = excluded.{c}" for c in ("way", "number", "rep", "lon", "lat", "import_run"))
 _REMOVE_ADDRESSES = ("DELETE FROM address WHERE import_run < {run} AND way IN "
@@ -226,11 +225,10 @@ class _SQLiteWriter:
         pass
 
     async def write(self, batch: Batch, run: int) -> None:
-        ways = [(*(getattr(w, c) for c in _WAY_COLUMNS), run) for w in batch.ways.values()]
         async with self.engine.transaction() as tx:
             await tx.connection.executemany(
-                f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", ways)
+                f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) VALUES (?, ?, ?, ?, ?, ?, ?, {int(run)}) "
+                f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", list(batch.ways.values()))
             # The street's id by its unique key, in SQLite's own loop rather than a round trip per batch.
             await tx.connection.executemany("INSERT OR IGNORE INTO address_word (word) VALUES (?)",
                                             [(w,) for w in _words(batch)])
@@ -272,8 +270,8 @@ class _PostgresWriter:
     async def write(self, batch: Batch, run: int) -> None:
         conn = self.connection
         async with conn.transaction():
-            await conn.copy_records_to_table("address_way_staging", columns=_WAY_COLUMNS,
-                                             records=[tuple(getattr(w, c) for c in _WAY_COLUMNS) for w in batch.ways.values()])
+            await conn.copy_records_to_table("address_way_staging", columns=Way._fields,
+                                             records=list(batch.ways.values()))
             await conn.copy_records_to_table("address_staging", records=batch.addresses,
                                              columns=("ban_id", "key", "number", "rep", "lon", "lat"))
             await conn.execute(
@@ -309,11 +307,13 @@ class ProgressBar:
         self.every = every
         self.started = self.shown = time.perf_counter()
         self.tty = self.stream.isatty()
+        self.finished = False
 
     def __call__(self, rows: int, share: float) -> None:
         now = time.perf_counter()
-        if now - self.shown < (self.every if self.tty else 5.0) and share < 1.0:
+        if self.finished or (now - self.shown < (self.every if self.tty else 5.0) and share < 1.0):
             return
+        self.finished = share >= 1.0
         self.shown = now
         width = 30
         filled = int(width * min(share, 1.0))

@@ -15,6 +15,7 @@ else the nearest number of the street.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 
@@ -179,12 +180,13 @@ async def _postgres_ways(groups: list[list[str]], spelt: dict[str, list[str]], p
         where = "search % $1"
     sql = f"SELECT id, name, postcode, city, search FROM address_way WHERE {where}"
     order = " ORDER BY similarity(search, $1) DESC LIMIT $2"
-    engine = _engine()
-    async with engine.pool.acquire() as connection:
-        async with connection.transaction():
-            # `%` compares to a per-transaction threshold: lower than the default 0.3, so one
-            # typo in a short name still brings its street in.
-            await connection.execute(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}")
+    async with _engine().pool.acquire() as connection:
+        # The threshold is set per transaction: only the wide search needs one (and its round trips).
+        async with contextlib.nullcontext() if strict else connection.transaction():
+            if not strict:
+                # `%` compares to a per-transaction threshold: lower than the default 0.3, so one
+                # typo in a short name still brings its street in.
+                await connection.execute(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}")
             rows = [dict(r) for r in await connection.fetch(sql + order, *args)]
             if postcode and len(rows) == WAYS:
                 rows += [dict(r) for r in await connection.fetch(

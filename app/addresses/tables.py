@@ -1,7 +1,7 @@
 """The imported addresses. Accounts keep their own copy of the chosen label and
 point, so a re-import that drops or moves an address never touches an account."""
 
-from piccolo.columns import DoublePrecision, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import DoublePrecision, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -33,7 +33,7 @@ class AddressWay(Table, tablename="address_way"):
 
 class Address(Table, tablename="address"):
     ban_id = Text(unique=True)
-    way = ForeignKey(references=AddressWay, on_delete=OnDelete.cascade)
+    way = Integer(index=False)  # address_way.id; no foreign key (see the migration), the index is (way, number)
     number = Integer()
     rep = Text(default="")
     lon = DoublePrecision()
