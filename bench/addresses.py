@@ -24,7 +24,9 @@ that very address (its BAN id) among the first three candidates:
 
 Prints the import rate (rows/s), the search time (p50, p95, max; one process,
 one query at a time, after a warm-up) and the top-1 and top-3 accuracy, per
-mistake too, with a few of the misses.
+mistake too, with a few of the misses. On a shared machine the load average
+printed beside them says how much of it the run had, and the CPU time of the
+process what the work itself cost (PostgreSQL's own CPU is not in it).
 """
 
 from __future__ import annotations
@@ -185,7 +187,10 @@ async def main() -> None:
     await DB.start_connection_pool()
     try:
         await migrate(quiet=True)
+        load_before = os.getloadavg()[0]
+        cpu = time.process_time()
         report = await import_file(source, ProgressBar("Import"))
+        import_cpu = time.process_time() - cpu
         ways = await AddressWay.count()
 
         rng = random.Random(args.seed)
@@ -199,13 +204,14 @@ async def main() -> None:
 
         for query, _, _ in evaluation[:50]:  # warm-up: caches, connections, the index pages
             await search(query)
-        timings, top1, top3 = [], 0, 0
+        timings, cpu_timings, top1, top3 = [], [], 0, 0
         per_mistake, per_mistake_ok = Counter(), Counter()
         misses = []
         for query, mistakes, ban_id in evaluation:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             found = await search(query, limit=5)
             timings.append((time.perf_counter() - started) * 1000)
+            cpu_timings.append((time.process_time() - cpu) * 1000)
             ids = [f.ban_id for f in found]
             top1 += ids[:1] == [ban_id]
             ok = ban_id in ids[:3]
@@ -220,11 +226,16 @@ async def main() -> None:
 
     n = len(evaluation)
     timings.sort()
+    cpu_timings.sort()
     engine = "PostgreSQL" if args.postgresql else "SQLite"
-    print(f"\n{engine}: {report.rows:,} rows ({ways:,} streets) imported in {report.seconds:.1f} s: "
-          f"{report.rows_per_second:,.0f} rows/s")
+    # The machine may be shared: the load says how much of it this run had, CPU time what the work cost.
+    print(f"\n{engine}, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
+          f"{os.cpu_count()} CPUs")
+    print(f"import: {report.rows:,} rows ({ways:,} streets) in {report.seconds:.1f} s: "
+          f"{report.rows_per_second:,.0f} rows/s ({report.rows / import_cpu:,.0f} rows per CPU second of this process)")
     print(f"search, {n} queries one at a time: p50 {statistics.median(timings):.1f} ms, "
-          f"p95 {timings[int(0.95 * (n - 1))]:.1f} ms, max {timings[-1]:.1f} ms")
+          f"p95 {timings[int(0.95 * (n - 1))]:.1f} ms, max {timings[-1]:.1f} ms; CPU time of this process "
+          f"p50 {statistics.median(cpu_timings):.1f} ms, p95 {cpu_timings[int(0.95 * (n - 1))]:.1f} ms")
     print(f"right address first: {top1 / n:.1%}; among the first three: {top3 / n:.1%}")
     for m in MISTAKES:
         if per_mistake[m]:
