@@ -68,11 +68,14 @@ async def search(query: str, limit: int = 5) -> list[Found]:
         probe = [w for w in words if len(w) >= 3]
     if not probe:
         return []
-    spelt = await _corrections(probe)
-    ways = await _ways(spelt, parsed)
+    known = await _known(probe)
+    neighbours = None if known.issuperset(probe) else await _neighbours(probe)
+    ways = await _ways(_spelt(probe, known, neighbours, widely=False), parsed)
     if not ways or max(w.score for w in ways) < CONFIDENT:
         # A typo may have made another real word ("lefevre" for Lefebvre): its neighbours too, then.
-        ways = list({w.id: w for w in [*ways, *await _ways(await _corrections(probe, widely=True), parsed)]}.values())
+        neighbours = neighbours or await _neighbours(probe)
+        ways = list({w.id: w for w in [*ways, *await _ways(_spelt(probe, known, neighbours, widely=True), parsed)]
+                     }.values())
     ways.sort(key=lambda w: (-w.score, w.name, w.postcode))
     ways = ways[:NUMBERED]
     if not ways:
@@ -109,17 +112,21 @@ async def _known(words: list[str]) -> set[str]:
     return {r["word"] for r in rows}
 
 
-async def _corrections(probe: list[str], widely: bool = False) -> dict[str, list[str]]:
-    """Each word as typed when the names hold it, else the words of the names one mistake away (maybe none);
-    `widely`: those neighbours even for a word the names hold."""
-    known = await _known(probe)
-    spelt = {w: [w] for w in probe if w in known}
-    doubtful = {w: text.variants(w) for w in probe if widely or w not in known}
-    if doubtful:
-        near = await _known(sorted(set().union(*doubtful.values())))
-        for w, v in doubtful.items():
-            spelt[w] = spelt.get(w, []) + sorted(v & near)
-    return {w: spelt[w] for w in probe}
+async def _neighbours(probe: list[str]) -> dict[str, list[str]]:
+    """The words of the names one mistake away from each word (one look-up for all)."""
+    variants = {w: text.variants(w) for w in probe}
+    known = await _known(sorted(set().union(*variants.values())))
+    return {w: sorted(v & known) for w, v in variants.items()}
+
+
+def _spelt(probe: list[str], known: set[str], neighbours: dict[str, list[str]] | None,
+           widely: bool) -> dict[str, list[str]]:
+    """Each word as typed when the names hold it, else its neighbours (maybe none); `widely`: both."""
+    spelt = {}
+    for w in probe:
+        near = neighbours[w] if neighbours else []
+        spelt[w] = ([w, *near] if widely else [w]) if w in known else near
+    return spelt
 
 
 # Candidate streets -------------------------------------------------------------------------------
@@ -261,14 +268,13 @@ async def _numbered(ways: list[_Way], query: text.Query) -> list[Found]:
 
 
 async def _nearest(ways: list[_Way], number: int) -> list[Found]:
-    """A number the file does not hold: the nearest one of the street, under its own number, less surely."""
-    found = []
-    for way in ways:
-        rows = await Address.raw(
-            "SELECT way, number, rep, lon, lat, ban_id FROM address WHERE way = {} "
-            "ORDER BY abs(number - {}), rep LIMIT 1", way.id, number)
-        found += [_found(way, r, -0.1) for r in rows]
-    return found
+    """A number the file does not hold: the nearest one of each street, under its own number, less surely."""
+    by_id = {w.id: w for w in ways}
+    rows = await Address.raw(
+        "SELECT * FROM (SELECT way, number, rep, lon, lat, ban_id, row_number() OVER "
+        "(PARTITION BY way ORDER BY abs(number - {}), rep) AS nearness "
+        f"FROM address WHERE way IN ({_in(list(by_id))})) AS numbered WHERE nearness = 1", number, *by_id)
+    return [_found(by_id[r["way"]], r, -0.1) for r in rows]
 
 
 async def _streets(ways: list[_Way]) -> list[Found]:
