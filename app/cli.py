@@ -153,7 +153,7 @@ async def _import(path: str) -> None:
     print(f"{len(features)} quartiers importés.")
 
 
-async def _import_addresses(paths: list[str]) -> None:
+async def _import_addresses(paths: list[str], keep_missing: bool) -> None:
     from babel.numbers import format_decimal
 
     from app.addresses.importer import BanFileError, ProgressBar, import_file
@@ -161,7 +161,7 @@ async def _import_addresses(paths: list[str]) -> None:
     await migrate(quiet=True)
     for path in paths:
         try:
-            report = await import_file(path, ProgressBar(Path(path).name))
+            report = await import_file(path, ProgressBar(Path(path).name), remove_missing=not keep_missing)
         except BanFileError as exc:
             raise SystemExit(f"Import impossible : {exc}") from None
         departments = ", ".join(sorted(report.departments)) or "aucun"
@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     addresses = sub.add_parser("import-addresses", help="importer ou mettre à jour les adresses d'un ou plusieurs "
                                "départements (export de la Base Adresse Nationale, adresses-DD.csv.gz)")
     addresses.add_argument("files", nargs="+", metavar="FILE")
+    addresses.add_argument("--keep-missing", action="store_true",
+                           help="ne retirer aucune adresse absente du fichier (un extrait, pas un département entier)")
     backup = sub.add_parser("backup", help="sauvegarder la base de données")
     backup.add_argument("--to", help="dossier de destination (défaut : data/backups)")
     args = parser.parse_args(argv)
@@ -252,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "import-neighbourhoods":
         asyncio.run(_with_db(_import(args.file)))
     elif args.command == "import-addresses":
-        asyncio.run(_with_db(_import_addresses(args.files)))
+        asyncio.run(_with_db(_import_addresses(args.files, args.keep_missing)))
     elif args.command == "backup":
         print(_backup(args.to))
 

@@ -74,6 +74,11 @@ def test_operator_imports_the_addresses_of_a_departement_and_a_broken_file_is_re
     assert "100 %" in first.stderr or "100%" in first.stderr  # the progress bar
     again = _voisinage(tmp_path, "import-addresses", str(excerpt))
     assert "467 adresses importées" in again.stdout and "0 disparues retirées" in again.stdout
+    one_street = tmp_path / "rue-monge.csv"
+    lines = excerpt.read_text(encoding="utf-8").splitlines(keepends=True)
+    one_street.write_text(lines[0] + "".join(line for line in lines if ";Rue Monge;" in line), encoding="utf-8")
+    kept = _voisinage(tmp_path, "import-addresses", "--keep-missing", str(one_street))
+    assert "130 adresses importées" in kept.stdout and "0 disparues retirées" in kept.stdout
 
     broken = tmp_path / "adresses-75.csv"
     broken.write_text("nom;prénom\nMartin;Claire\n", encoding="utf-8")

@@ -79,7 +79,8 @@ def _open(path: Path) -> tuple[io.TextIOBase, io.BufferedReader]:
     compressed = raw.read(2) == b"\x1f\x8b"
     raw.seek(0)
     stream = gzip.GzipFile(fileobj=raw) if compressed else raw
-    return io.TextIOWrapper(stream, encoding="utf-8", newline=""), raw
+    # utf-8-sig: the same file saved again by a spreadsheet starts with a byte-order mark.
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), raw
 
 
 def read_batches(path: Path, size: int = BATCH) -> Iterator[Batch]:
