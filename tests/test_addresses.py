@@ -163,3 +163,12 @@ async def test_the_signup_form_finds_an_imported_address(client):
     assert "20 bis Rue Monge, 75005 Paris" in fragment.text
     nothing = await post_form(client, "/signup/address", {"q": "20bis rue mongolfier lyon"})
     assert "Adresse introuvable" in field_error(nothing.text, "q")
+
+
+async def test_a_quoted_name_holding_a_semicolon_is_read_whole(tmp_path):
+    # The export quotes a field only when it must; such a row goes through the csv module.
+    line = _line("75105_6432_00001").replace(";Rue Monge;", ';"Rue Monge; dite ""la Montagne""";', 1)
+    path = tmp_path / "adresses-75.csv"
+    path.write_text(HEADER + line, encoding="utf-8")
+    await import_file(path, remove_missing=False)
+    assert 'Rue Monge; dite "la Montagne", 75005 Paris' in " ".join(await _labels("1 rue monge dite la montagne"))

@@ -90,9 +90,9 @@ def read_batches(path: Path, size: int = BATCH) -> Iterator[Batch]:
     total = max(path.stat().st_size, 1)
     handle, raw = _open(path)
     with handle, raw:
-        reader = csv.reader(handle, delimiter=";")
+        reader = _Rows(handle)
         try:
-            header = next(reader)
+            header = next(iter(reader))
         except StopIteration:
             raise BanFileError(f"{path.name} est vide") from None
         except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
@@ -105,15 +105,36 @@ def read_batches(path: Path, size: int = BATCH) -> Iterator[Batch]:
         try:
             yield from _batches(reader, at, size, lambda: raw.tell() / total)
         except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
-            raise BanFileError(f"{path.name} est illisible après {reader.line_num} lignes : {exc}") from None
+            raise BanFileError(f"{path.name} est illisible après {reader.lines} lignes : {exc}") from None
 
 
-def _batches(reader, at: dict[str, int], size: int, position: Callable[[], float]) -> Iterator[Batch]:
+class _Rows:
+    """The file's rows split on ";", twice as fast as the csv module; a line with a quote (a quoted field,
+    which may hold a ";" or run over several lines) is read by the csv module."""
+
+    def __init__(self, handle: io.TextIOBase) -> None:
+        self.handle = handle
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for line in self.handle:
+            self.lines += 1
+            if '"' not in line:
+                yield line.rstrip("\r\n").split(";")
+                continue
+            while line.count('"') % 2 and (more := next(self.handle, "")):
+                self.lines += 1
+                line += more
+            yield next(csv.reader([line], delimiter=";", strict=True))
+
+
+def _batches(reader: _Rows, at: dict[str, int], size: int, position: Callable[[], float]) -> Iterator[Batch]:
     # The hot loop of an import: plain locals, one dict lookup per row for the street.
     width = max(at.values()) + 1
     i_id, i_number, i_rep, i_name = at["id"], at["numero"], at["rep"], at["nom_voie"]
     i_postcode, i_insee, i_lon, i_lat, i_place = at["code_postal"], at["code_insee"], at["lon"], at["lat"], at.get("nom_ld")
     reps: dict[str, str] = {}
+    last = key = None
     batch = Batch({}, [], 0, 0.0)
     ways, addresses = batch.ways, batch.addresses
     for fields in reader:
@@ -135,9 +156,11 @@ def _batches(reader, at: dict[str, int], size: int, position: Callable[[], float
             prefix = f"{number}{rep} ".lower()
             if name[:len(prefix)].lower() == prefix:
                 name = name[len(prefix):]
-        key = f"{insee}|{postcode}|{name}"
-        if key not in ways:
-            ways[key] = _way(key, fields, at, name, postcode, insee)
+        if (insee, postcode, name) != last:  # the rows of a street follow each other
+            last = (insee, postcode, name)
+            key = f"{insee}|{postcode}|{name}"
+            if key not in ways:
+                ways[key] = _way(key, fields, at, name, postcode, insee)
         code = reps.get(rep)
         if code is None:
             code = reps[rep] = text.rep_code(rep)
@@ -146,7 +169,7 @@ def _batches(reader, at: dict[str, int], size: int, position: Callable[[], float
             batch.position = position()
             yield batch
             batch = Batch({}, [], 0, 0.0)
-            ways, addresses = batch.ways, batch.addresses
+            ways, addresses, last = batch.ways, batch.addresses, None
     batch.position = 1.0
     yield batch
 
