@@ -12,6 +12,7 @@ from app.accounts.passwords import hash_password
 from app.accounts.tables import User
 from app.addresses import search as addresses
 from app.addresses.importer import import_file
+from app.addresses.tables import Address
 from app.neighbourhoods import geometry
 from app.neighbourhoods import queries as hoods
 from app.neighbourhoods.tables import Neighbourhood
@@ -55,6 +56,9 @@ POSTS = [
 async def load_demo() -> bool:
     """Loads the demo once: does nothing when the database already has neighbourhoods."""
     if await Neighbourhood.exists():
+        if not await Address.exists():
+            # A demo loaded before addresses lived in the database: its streets are still to be found.
+            await import_file(DEMO_ADDRESSES, remove_missing=False)
         return False
     for feature in geometry.load_features(DEMO_GEOJSON):
         await hoods.upsert(feature)

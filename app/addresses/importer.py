@@ -280,6 +280,9 @@ class _PostgresWriter:
 
     async def __aenter__(self):
         self.connection = await self.engine.get_new_connection()
+        # A batch need not wait for the disk: a crash loses at most the last ones, which running the
+        # import again rewrites (nothing is removed before the whole file went through).
+        await self.connection.execute("SET synchronous_commit = off")
         await self.connection.execute(
             "CREATE TEMP TABLE address_way_staging (key text, department text, name text, postcode text, "
             "insee text, city text, search text) ON COMMIT DELETE ROWS")
