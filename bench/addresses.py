@@ -103,8 +103,8 @@ def _typo(word: str, mistake: str, rng: random.Random) -> str:
     return word + "e" if rng.random() < 0.5 else word[:i] + word[i] + word[i:]
 
 
-def misspell(row: dict, rng: random.Random) -> tuple[str, tuple[str, ...]] | None:
-    """The address as someone might type it, with one or two of the mistakes; None when none applies."""
+def misspell(row: dict, rng: random.Random) -> tuple[str, tuple[str, ...]]:
+    """The address as someone might type it, with one or two of the mistakes that can apply to it."""
     from app.addresses.text import STREET_TYPES, city_name, fold
 
     words = row["nom_voie"].split()

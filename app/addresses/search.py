@@ -63,8 +63,8 @@ async def search(query: str, limit: int = 5) -> list[Found]:
     words = list(dict.fromkeys(parsed.words))
     # The street's type leads ("rue", "bd"): every other street shares it. Later, it is a name ("rue de la plaine").
     probe = [w for i, w in enumerate(words) if len(w) >= 3 and not (i == 0 and w in text.STREET_TYPES)]
-    if not probe and any(w not in text.STREET_TYPES for w in words):
-        # "3 voie d/5": a street whose only long word is its type.
+    if not probe and any(w.isdigit() for w in words):
+        # "3 voie d/5": a street whose only long word is its type ("12 rue de la li" is still being typed).
         probe = [w for w in words if len(w) >= 3]
     if not probe:
         return []
