@@ -1,10 +1,12 @@
-"""The `voisinage` command: serve, worker, migrate, demo, createadmin, import-neighbourhoods, backup, vapid."""
+"""The `voisinage` command: serve, worker, migrate, demo, createadmin, import-neighbourhoods, import-addresses,
+backup, vapid."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import io
 import os
@@ -43,6 +45,7 @@ async def _serve(host: str, port: int, demo: bool) -> None:
 
             if await load_demo():
                 print("Données de démonstration chargées (voir le README pour les comptes).")
+        await _warn_without_addresses()
     finally:
         # Also on failure: an open SQLite connection's thread would keep the process from exiting.
         await DB.close_connection_pool()
@@ -164,6 +167,34 @@ async def _import(path: str, crs: str | None, layer: str | None, name_property: 
         print(f"{created + updated} quartiers importés ({created} nouveaux).")
 
 
+async def _import_addresses(paths: list[str], keep_missing: bool) -> None:
+    from babel.numbers import format_decimal
+
+    from app.addresses.importer import BanFileError, ProgressBar, import_file
+
+    await migrate(quiet=True)
+    for path in paths:
+        try:
+            report = await import_file(path, ProgressBar(Path(path).name), remove_missing=not keep_missing)
+        except BanFileError as exc:
+            raise SystemExit(f"Import impossible : {exc}") from None
+        departments = ", ".join(sorted(report.departments)) or "aucun"
+        n = functools.partial(format_decimal, locale="fr_FR", format="#,##0")
+        print(f"{Path(path).name} : {n(report.rows)} adresses importées (départements : {departments}), "
+              f"{n(report.removed)} disparues retirées, {n(report.skipped)} lignes ignorées, "
+              f"{n(report.rows_per_second)} lignes/s.")
+
+
+async def _warn_without_addresses() -> None:
+    from app.addresses.tables import Address
+    from app.settings import get_settings
+
+    if get_settings().geocoder != "ban" and not await Address.exists():
+        print("Aucune adresse importée : toute adresse sera refusée. Importez la Base Adresse Nationale de vos "
+              "départements avec `voisinage import-addresses adresses-DD.csv.gz` (ou lancez avec --demo).",
+              file=sys.stderr)
+
+
 def _backup(target: str | None) -> Path:
     from app.settings import get_settings
 
@@ -217,6 +248,11 @@ def main(argv: list[str] | None = None) -> None:
     imp.add_argument("--layer", help="couche à lire dans un GeoPackage qui en a plusieurs")
     imp.add_argument("--name-property", help="propriété qui porte le nom du quartier (l_qu pour Paris Data)")
     imp.add_argument("--city", help="ville des quartiers, avec --name-property")
+    addresses = sub.add_parser("import-addresses", help="importer ou mettre à jour les adresses d'un ou plusieurs "
+                               "départements (export de la Base Adresse Nationale, adresses-DD.csv.gz)")
+    addresses.add_argument("files", nargs="+", metavar="FILE")
+    addresses.add_argument("--keep-missing", action="store_true",
+                           help="ne retirer aucune adresse absente du fichier (un extrait, pas un département entier)")
     backup = sub.add_parser("backup", help="sauvegarder la base de données")
     backup.add_argument("--to", help="dossier de destination (défaut : data/backups)")
     args = parser.parse_args(argv)
@@ -242,6 +278,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_with_db(_createadmin(args.email, args.password, args.first_name, args.last_name)))
     elif args.command == "import-neighbourhoods":
         asyncio.run(_with_db(_import(args.file, args.crs, args.layer, args.name_property, args.city)))
+    elif args.command == "import-addresses":
+        asyncio.run(_with_db(_import_addresses(args.files, args.keep_missing)))
     elif args.command == "backup":
         print(_backup(args.to))
 

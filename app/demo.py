@@ -1,4 +1,4 @@
-"""Demo data: the five demo neighbourhoods, a few neighbours in each, some posts.
+"""Demo data: the five demo neighbourhoods, the addresses of their streets, a few neighbours in each, some posts.
 
 Every demo account uses the password DEMO_PASSWORD (listed in the README).
 """
@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from app.accounts.geocoding import GazetteerGeocoder
 from app.accounts.passwords import hash_password
 from app.accounts.tables import User
+from app.addresses import search as addresses
+from app.addresses.importer import import_file
+from app.addresses.tables import Address
 from app.neighbourhoods import geometry
 from app.neighbourhoods import queries as hoods
 from app.neighbourhoods.tables import Neighbourhood
@@ -18,6 +20,8 @@ from app.posts.tables import Post
 
 DEMO_PASSWORD = "voisins-demo-2026"
 DEMO_GEOJSON = Path(__file__).parent / "neighbourhoods" / "demo.geojson"
+# Real BAN rows for Paris, rows derived from the former embedded gazetteer for Dijon and Toulouse (app/addresses/README.md).
+DEMO_ADDRESSES = Path(__file__).parent / "addresses" / "adresses-demo.csv"
 
 # (email, first, last, neighbourhood slug, address, role)
 PEOPLE = [
@@ -52,16 +56,20 @@ POSTS = [
 async def load_demo() -> bool:
     """Loads the demo once: does nothing when the database already has neighbourhoods."""
     if await Neighbourhood.exists():
+        if not await Address.exists():
+            # A demo loaded before addresses lived in the database: its streets are still to be found.
+            await import_file(DEMO_ADDRESSES, remove_missing=False)
         return False
     for feature in geometry.load_features(DEMO_GEOJSON):
         await hoods.upsert(feature)
+    # Added beside whatever was imported before: a real département's other addresses stay.
+    await import_file(DEMO_ADDRESSES, remove_missing=False)
     password_hash = await hash_password(DEMO_PASSWORD)
     now = datetime.now(timezone.utc)
     users: dict[str, User] = {}
-    gazetteer = GazetteerGeocoder()
     for email, first, last, slug, address, role in PEOPLE:
         hood = await hoods.by_slug(slug)
-        place = gazetteer.search_sync(address, 1)[0]
+        place = (await addresses.search(address, 1))[0]
         lat, lon = place.lat, place.lon
         user = User(email=email, first_name=first, last_name=last, password_hash=password_hash, role=role,
                     email_confirmed_at=now, locale="")

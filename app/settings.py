@@ -120,7 +120,7 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
         base_url=base_url,
-        geocoder=os.environ.get("VOISINAGE_GEOCODER", "gazetteer"),
+        geocoder=os.environ.get("VOISINAGE_GEOCODER", "database"),
         ban_url=os.environ.get("VOISINAGE_BAN_URL", "https://api-adresse.data.gouv.fr/search/"),
         smtp_url=os.environ.get("VOISINAGE_SMTP_URL") or None,
         mail_from=mail_from,

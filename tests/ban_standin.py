@@ -1,7 +1,8 @@
 """A local stand-in for the Base Adresse Nationale /search/ API.
 
-A real HTTP server on 127.0.0.1 answering in the BAN's GeoJSON format from the
-embedded gazetteer, so BanGeocoder is exercised end to end (socket, query
+A real HTTP server on 127.0.0.1 answering in the BAN's GeoJSON format with the
+candidates a test hands it for each query (the test takes them from the
+database geocoder), so BanGeocoder is exercised end to end (socket, query
 string, JSON parsing). Other modes reproduce the failures the client must survive.
 """
 
@@ -11,10 +12,11 @@ import json
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
+from typing import Iterator, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-from app.accounts.geocoding import GazetteerGeocoder, normalise
+from app.accounts.geocoding import Candidate
+from app.addresses.text import words
 
 MODES = ("ok", "error", "hang", "malformed")
 CITIES = {"dijon": ("Dijon", "21000", 47.3216, 5.0415), "toulouse": ("Toulouse", "31000", 43.6045, 1.4440),
@@ -27,22 +29,23 @@ def _feature(label: str, lat: float, lon: float, postcode: str, city: str, score
                            "name": label.split(",")[0], "context": "stand-in"}}
 
 
-def answer(query: str, limit: int) -> dict:
-    if " ".join(normalise(query)) in CITIES:
+def answer(query: str, limit: int, known: Mapping[str, list[Candidate]]) -> dict:
+    if " ".join(words(query)) in CITIES:
         # The real API answers a bare town name with the town itself.
-        city, postcode, lat, lon = CITIES[" ".join(normalise(query))]
+        city, postcode, lat, lon = CITIES[" ".join(words(query))]
         features = [_feature(city, lat, lon, postcode, city, 0.95, "municipality")]
     else:
         features = [_feature(c.label, c.lat, c.lon, c.postcode, c.city, c.score,
                              "housenumber" if c.label[0].isdigit() else "street")
-                    for c in GazetteerGeocoder().search_sync(query, limit)]
+                    for c in known.get(query, [])[:limit]]
     return {"type": "FeatureCollection", "version": "draft", "features": features,
             "attribution": "BAN", "licence": "ETALAB-2.0", "query": query, "limit": limit}
 
 
 @contextmanager
-def run_ban_standin(mode: str = "ok") -> Iterator[str]:
-    """Yields the base URL ("http://127.0.0.1:PORT/search/") of a server in the given mode."""
+def run_ban_standin(mode: str = "ok", known: Mapping[str, list[Candidate]] | None = None) -> Iterator[str]:
+    """Yields the base URL ("http://127.0.0.1:PORT/search/") of a server in the given mode,
+    answering each query of `known` with its candidates (and any other with none)."""
     assert mode in MODES, mode
     released = threading.Event()
 
@@ -59,7 +62,7 @@ def run_ban_standin(mode: str = "ok") -> Iterator[str]:
             if mode == "malformed":
                 return self._send(200, b'{"type": "FeatureCollection", "features": [{"geometry": ')
             params = parse_qs(url.query)
-            body = answer(params.get("q", [""])[0], int(params.get("limit", ["5"])[0]))
+            body = answer(params.get("q", [""])[0], int(params.get("limit", ["5"])[0]), known or {})
             self._send(200, json.dumps(body, ensure_ascii=False).encode())
 
         def _send(self, status: int, body: bytes) -> None:

@@ -41,6 +41,7 @@ async def database():
     await DB.start_connection_pool()
     await migrate(quiet=True)
     await factories.load_demo_neighbourhoods()
+    await factories.load_demo_addresses()
     yield DB
     await DB.close_connection_pool()
 

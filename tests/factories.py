@@ -31,6 +31,14 @@ async def load_demo_neighbourhoods() -> None:
         await hoods.upsert(feature)
 
 
+async def load_demo_addresses() -> None:
+    """The demo's addresses, exactly: what a test imported on top of them is gone."""
+    from app.addresses.importer import import_file
+    from app.demo import DEMO_ADDRESSES
+
+    await import_file(DEMO_ADDRESSES)
+
+
 async def make_neighbourhood(*, status: str = "open", city: str = "Testville", requires_verification: bool = False) -> Neighbourhood:
     """A 500 m circle somewhere in the Atlantic, far from the demo cities and from each other."""
     n = next(_counter)

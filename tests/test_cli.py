@@ -64,3 +64,42 @@ def test_backup_of_postgresql_is_a_pg_dump_archive(tmp_path):
     assert result.returncode == 0, result.stderr
     with open(result.stdout.strip(), "rb") as dump:
         assert dump.read(5) == b"PGDMP"
+
+
+def test_operator_imports_the_addresses_of_a_departement_and_a_broken_file_is_refused(tmp_path):
+    excerpt = ROOT / "tests" / "data" / "adresses-75-extrait.csv"
+    first = _voisinage(tmp_path, "import-addresses", str(excerpt))
+    assert first.returncode == 0, first.stderr
+    assert "467 adresses importées (départements : 75), 0 disparues retirées" in first.stdout
+    assert "100 %" in first.stderr or "100%" in first.stderr  # the progress bar
+    again = _voisinage(tmp_path, "import-addresses", str(excerpt))
+    assert "467 adresses importées" in again.stdout and "0 disparues retirées" in again.stdout
+    one_street = tmp_path / "rue-monge.csv"
+    lines = excerpt.read_text(encoding="utf-8").splitlines(keepends=True)
+    one_street.write_text(lines[0] + "".join(line for line in lines if ";Rue Monge;" in line), encoding="utf-8")
+    kept = _voisinage(tmp_path, "import-addresses", "--keep-missing", str(one_street))
+    assert "130 adresses importées" in kept.stdout and "0 disparues retirées" in kept.stdout
+
+    broken = tmp_path / "adresses-75.csv"
+    broken.write_text("nom;prénom\nMartin;Claire\n", encoding="utf-8")
+    refused = _voisinage(tmp_path, "import-addresses", str(broken))
+    assert refused.returncode != 0
+    assert "Import impossible" in refused.stderr and "colonnes manquantes" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    copy = sqlite3.connect(tmp_path / "voisinage.sqlite3")
+    assert copy.execute("SELECT count(*) FROM address").fetchone() == (467,)
+
+
+def test_a_server_without_addresses_says_how_to_import_them(tmp_path):
+    from tests.server import free_port
+
+    environ = {**os.environ, "VOISINAGE_DATA_DIR": str(tmp_path)}
+    environ.pop("DATABASE_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())], cwd=ROOT,
+                               env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert "Aucune adresse importée" in line and "voisinage import-addresses" in line

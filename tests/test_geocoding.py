@@ -11,18 +11,20 @@ import pytest
 from shapely.geometry import shape
 
 from app.accounts.geocoding import (
-    GAZETTEER, BanGeocoder, Candidate, GazetteerGeocoder, GeocoderUnavailable, make_geocoder, sign_candidate,
-    unsign_candidate,
+    BanGeocoder, Candidate, DatabaseGeocoder, GeocoderUnavailable, make_geocoder, sign_candidate, unsign_candidate,
 )
-from app.demo import DEMO_GEOJSON
+from app.demo import DEMO_ADDRESSES, DEMO_GEOJSON
 from app.neighbourhoods import geometry
 from app.settings import get_settings
 from tests.ban_standin import run_ban_standin
 
 FEATURES = {f["properties"]["slug"]: f for f in geometry.load_features(DEMO_GEOJSON)}
-ROWS = list(csv.DictReader(GAZETTEER.open(encoding="utf-8")))
+ROWS = list(csv.DictReader(DEMO_ADDRESSES.open(encoding="utf-8"), delimiter=";"))
+# Dijon and Toulouse: rows derived from the former gazetteer's street segments (app/addresses/README.md).
+DERIVED = [r for r in ROWS if r["source_position"] == "voisinage-gazetteer"]
+PARIS = [r for r in ROWS if r["code_postal"].startswith("75")]
 
-# Where each gazetteer street belongs; streets crossing several areas are listed per numbered stretch.
+# Where each derived street belongs.
 STREETS = {
     "dijon-centre": {"Place Darcy", "Rue de la Liberté", "Place François Rude", "Rue Musette", "Rue des Godrans",
                      "Place Grangier", "Boulevard de Brosses", "Rue Monge", "Rue du Bourg", "Rue des Forges",
@@ -31,14 +33,7 @@ STREETS = {
                                 "Rue du Taur", "Place Saint-Sernin", "Boulevard d'Arcole"},
     "toulouse-saint-cyprien": {"Rue de la République", "Place Intérieure Saint-Cyprien", "Allées Charles de Fitte",
                                "Rue Réclusane", "Place Olivier", "Rue des Teinturiers"},
-    "paris-oberkampf": {"Rue Oberkampf", "Rue Jean-Pierre Timbaud"},
-    "paris-roquette": {"Rue de la Roquette", "Rue Keller", "Rue de Lappe", "Rue de Charonne"},
     None: {"Avenue du Drapeau", "Boulevard des Valendons"},
-}
-STRETCHES = {
-    ("Rue Saint-Maur", "1"): "paris-roquette", ("Rue Saint-Maur", "31"): None,
-    ("Rue Saint-Maur", "67"): "paris-oberkampf", ("Avenue Parmentier", "1"): "paris-roquette",
-    ("Avenue Parmentier", "41"): None, ("Avenue Parmentier", "81"): "paris-oberkampf",
 }
 INSIDE = {
     "dijon-centre": "12 Rue de la Liberté, 21000 Dijon",
@@ -56,16 +51,13 @@ def hood_of(lat: float, lon: float) -> str | None:
     return found[0] if found else None
 
 
-def intended(row: dict) -> str | None:
-    key = (row["street"], row["number_from"])
-    if key in STRETCHES:
-        return STRETCHES[key]
-    [slug] = [slug for slug, streets in STREETS.items() if row["street"] in streets]
-    return slug
+def row_of(street: str, number: str, postcode: str = "75011") -> dict:
+    return next(r for r in ROWS if (r["nom_voie"], r["numero"], r["rep"]) == (street, number, "")
+                and r["code_postal"][:2] == postcode[:2])
 
 
 async def first(query: str) -> Candidate:
-    found = await GazetteerGeocoder().search(query)
+    found = await DatabaseGeocoder().search(query)
     assert found, query
     return found[0]
 
@@ -91,45 +83,42 @@ async def test_abbreviations_hyphens_and_accents_do_not_matter(query, label):
     assert (await first(query)).label == label
 
 
-async def test_the_house_number_is_placed_between_the_ends_of_the_street():
-    row = next(r for r in ROWS if r["street"] == "Rue de la Liberté")
-    lo, hi = int(row["number_from"]), int(row["number_to"])
-    t = (45 - lo) / (hi - lo)
-    c = await first("45 rue de la liberté dijon")
-    assert c.lat == pytest.approx(float(row["lat_from"]) + t * (float(row["lat_to"]) - float(row["lat_from"])), abs=1e-6)
-    assert c.lon == pytest.approx(float(row["lon_from"]) + t * (float(row["lon_to"]) - float(row["lon_from"])), abs=1e-6)
-    assert (c.postcode, c.city) == ("21000", "Dijon")
+async def test_the_point_is_the_one_the_address_file_gives_for_that_number():
+    for query, (street, number) in {"45 rue de la liberté dijon": ("Rue de la Liberté", "45"),
+                                    "101 rue oberkampf": ("Rue Oberkampf", "101")}.items():
+        row, c = row_of(street, number, "21000" if "dijon" in query else "75011"), await first(query)
+        assert (c.lat, c.lon) == (float(row["lat"]), float(row["lon"]))
+        assert (c.postcode, c.city) == (row["code_postal"], row["nom_commune"].split(" ")[0])
 
 
-async def test_a_number_past_the_end_still_finds_the_street_but_less_surely():
+async def test_a_number_the_street_does_not_have_offers_its_nearest_number_less_surely():
     known, beyond = await first("12 rue de la liberte dijon"), await first("900 rue de la liberte dijon")
-    row = next(r for r in ROWS if r["street"] == "Rue de la Liberté")
-    assert beyond.label == "900 Rue de la Liberté, 21000 Dijon"
+    last = row_of("Rue de la Liberté", "90", "21000")
+    assert beyond.label == "90 Rue de la Liberté, 21000 Dijon"
     assert beyond.score < known.score
-    assert (beyond.lat, beyond.lon) == (float(row["lat_to"]), float(row["lon_to"]))
+    assert (beyond.lat, beyond.lon) == (float(last["lat"]), float(last["lon"]))
 
 
-async def test_a_long_street_uses_the_stretch_that_holds_the_number():
+async def test_a_long_street_puts_each_number_where_it_is():
     assert hood_of(*_point(await first("10 rue saint-maur"))) == "paris-roquette"
     assert hood_of(*_point(await first("150 rue saint-maur"))) == "paris-oberkampf"
-    assert hood_of(*_point(await first("500 rue saint-maur"))) == "paris-oberkampf"  # nearest stretch, not the first
 
 
-async def test_a_postcode_narrows_the_city():
-    everywhere = {c.city for c in await GazetteerGeocoder().search("saint")}
+async def test_a_postcode_puts_its_own_streets_first():
+    everywhere = {c.city for c in await DatabaseGeocoder().search("saint")}
     assert everywhere == {"Paris", "Toulouse"}
-    assert {c.city for c in await GazetteerGeocoder().search("saint 31000")} == {"Toulouse"}
-    assert await GazetteerGeocoder().search("rue de la république 75011") == []
+    assert (await first("saint 31000")).city == "Toulouse"
+    assert (await first("saint 75011")).city == "Paris"
 
 
 @pytest.mark.parametrize("query", ["", "  ", "12", "ru", "xyzzy plugh", "rue", "12 rue", "Dijon", "42 boulevard qwerty"])
 async def test_nonsense_or_too_little_finds_nothing(query):
-    assert await GazetteerGeocoder().search(query) == []
+    assert await DatabaseGeocoder().search(query) == []
 
 
 async def test_the_limit_is_respected():
-    assert len(await GazetteerGeocoder().search("rue", limit=2)) == 0
-    assert len(await GazetteerGeocoder().search("saint", limit=1)) == 1
+    assert len(await DatabaseGeocoder().search("saint", limit=1)) == 1
+    assert len(await DatabaseGeocoder().search("saint", limit=2)) == 2
 
 
 # The point decides the neighbourhood
@@ -138,12 +127,16 @@ def _point(c: Candidate) -> tuple[float, float]:
     return c.lat, c.lon
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r['street']} {r['number_from']}-{r['number_to']}")
-def test_every_gazetteer_street_lies_in_its_neighbourhood(row):
-    for t in (0, 0.25, 0.5, 0.75, 1):
-        lat = float(row["lat_from"]) + t * (float(row["lat_to"]) - float(row["lat_from"]))
-        lon = float(row["lon_from"]) + t * (float(row["lon_to"]) - float(row["lon_from"]))
-        assert hood_of(lat, lon) == intended(row), (row["street"], t)
+@pytest.mark.parametrize("street", sorted({r["nom_voie"] for r in DERIVED}))
+def test_every_derived_demo_street_lies_in_its_neighbourhood(street):
+    [intended] = [slug for slug, streets in STREETS.items() if street in streets]
+    for row in (r for r in DERIVED if r["nom_voie"] == street):
+        assert hood_of(float(row["lat"]), float(row["lon"])) == intended, (street, row["numero"])
+
+
+def test_the_real_paris_streets_of_the_demo_cross_both_paris_quartiers_and_the_gaps_between():
+    places = {hood_of(float(r["lat"]), float(r["lon"])) for r in PARIS}
+    assert places == {"paris-oberkampf", "paris-roquette", None}
 
 
 @pytest.mark.parametrize("slug, address", INSIDE.items())
@@ -162,7 +155,7 @@ def test_the_demo_neighbourhoods_do_not_overlap_and_match_their_cities():
     shapes = {slug: shape(f["geometry"]) for slug, f in FEATURES.items()}
     for (a, sa), (b, sb) in itertools.combinations(shapes.items(), 2):
         assert not sa.intersects(sb), (a, b)
-    cities = {r["city"] for r in ROWS}
+    cities = {r["nom_commune"].split(" ")[0] for r in ROWS}
     assert {f["properties"]["city"] for f in FEATURES.values()} <= cities
     for slug, f in FEATURES.items():
         assert geometry.contains(f["geometry"], *geometry.centre(f["geometry"]))
@@ -208,14 +201,16 @@ def test_distances_are_in_metres():
 
 # The national address service
 
-async def test_the_national_service_gives_the_same_answer_as_the_gazetteer():
-    with run_ban_standin() as url:
+async def test_the_national_service_is_read_into_the_same_candidates():
+    local = await DatabaseGeocoder().search("12 r de la liberte dijon")
+    saint_maur = await DatabaseGeocoder().search("140 rue saint-maur", limit=1)
+    with run_ban_standin(known={"12 r de la liberte dijon": local, "140 rue saint-maur": saint_maur}) as url:
         found = await BanGeocoder(url).search("12 r de la liberte dijon")
         async with httpx.AsyncClient() as client:
             shared = await BanGeocoder(url, client=client).search("140 rue saint-maur", limit=1)
-    local = await first("12 r de la liberte dijon")
     assert found[0].label == "12 Rue de la Liberté, 21000 Dijon"
-    assert (found[0].lat, found[0].lon, found[0].postcode, found[0].city) == (local.lat, local.lon, "21000", "Dijon")
+    assert [(c.label, c.lat, c.lon, c.postcode, c.city) for c in found] == [
+        (c.label, c.lat, c.lon, c.postcode, c.city) for c in local]
     assert [c.label for c in shared] == ["140 Rue Saint-Maur, 75011 Paris"]
 
 
@@ -240,7 +235,8 @@ async def test_when_the_national_service_is_unreachable_the_form_is_told_so():
 
 def test_the_settings_choose_the_geocoder():
     settings = get_settings()
-    assert isinstance(make_geocoder(dataclasses.replace(settings, geocoder="gazetteer")), GazetteerGeocoder)
+    assert isinstance(make_geocoder(settings), DatabaseGeocoder)
+    assert isinstance(make_geocoder(dataclasses.replace(settings, geocoder="gazetteer")), DatabaseGeocoder)
     ban = make_geocoder(dataclasses.replace(settings, geocoder="ban", ban_url="http://127.0.0.1:9/search/"))
     assert isinstance(ban, BanGeocoder) and ban.base_url == "http://127.0.0.1:9/search/"
     with pytest.raises(ValueError):

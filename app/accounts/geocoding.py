@@ -1,39 +1,24 @@
 """Address check: a geocoder turns what the user typed into candidate points.
 
-Two implementations: the embedded gazetteer (streets of the demo cities,
-shipped in the package, so a fresh install needs no network) and the Base
-Adresse Nationale API. Candidates travel through the form HMAC-signed, so the
-point posted back is the one the geocoder found, not one the browser made up.
+Two implementations: the project's own database (the Base Adresse Nationale
+imported by `voisinage import-addresses`, the demo's addresses by `--demo`;
+see app/addresses), and the Base Adresse Nationale API over the internet
+(`VOISINAGE_GEOCODER=ban`). Candidates travel through the form HMAC-signed, so
+the point posted back is the one the geocoder found, not one the browser made up.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import hmac
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Protocol
 
 import httpx
 
-GAZETTEER = Path(__file__).with_name("gazetteer.csv")
-
-ABBREVIATIONS = {
-    "r": "rue", "av": "avenue", "ave": "avenue", "bd": "boulevard", "bld": "boulevard", "boul": "boulevard",
-    "pl": "place", "fg": "faubourg", "fbg": "faubourg", "st": "saint", "ste": "sainte", "imp": "impasse",
-    "all": "allees", "chem": "chemin", "qu": "quai", "rte": "route", "sq": "square", "crs": "cours",
-}
-STOPWORDS = {"de", "la", "le", "les", "du", "des", "d", "l", "a", "au", "aux", "et", "en", "sur"}
-STREET_TYPES = {"rue", "avenue", "boulevard", "place", "faubourg", "impasse", "allees", "allee", "chemin", "quai",
-                "route", "square", "cours", "passage"}
-# A house number beyond the street's known range still finds the street, just less surely.
-OUT_OF_RANGE_PENALTY = 0.2
+from app.addresses import search as addresses
 
 
 @dataclass(frozen=True)
@@ -54,107 +39,12 @@ class Geocoder(Protocol):
     async def search(self, query: str, limit: int = 5) -> list[Candidate]: ...
 
 
-def normalise(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
-    # Digits and letters apart, so "12bis" is a number and a suffix.
-    return [ABBREVIATIONS.get(t, t) for t in re.findall(r"\d+|[a-z]+", text)]
+class DatabaseGeocoder:
+    """The addresses imported into the project's own database: no network, every address of the imported départements."""
 
-
-@dataclass(frozen=True)
-class _Street:
-    name: str
-    postcode: str
-    city: str
-    first: int
-    last: int
-    a: tuple[float, float]
-    b: tuple[float, float]
-    names: frozenset[str]  # the distinctive words: "liberte", not "rue"
-    known: frozenset[str]  # every word a query may legitimately use for it
-
-    def gap(self, number: int | None) -> int:
-        return 0 if number is None else max(self.first - number, number - self.last, 0)
-
-    def point(self, number: int | None) -> tuple[float, float]:
-        if number is None or self.last == self.first:
-            t = 0.5
-        else:
-            t = (min(max(number, self.first), self.last) - self.first) / (self.last - self.first)
-        return self.a[0] + (self.b[0] - self.a[0]) * t, self.a[1] + (self.b[1] - self.a[1]) * t
-
-
-@lru_cache(maxsize=1)
-def _streets() -> tuple[_Street, ...]:
-    with GAZETTEER.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    streets = []
-    for r in rows:
-        words = frozenset(normalise(r["street"])) - STOPWORDS
-        streets.append(_Street(
-            name=r["street"], postcode=r["postcode"], city=r["city"],
-            first=int(r["number_from"]), last=int(r["number_to"]),
-            a=(float(r["lat_from"]), float(r["lon_from"])), b=(float(r["lat_to"]), float(r["lon_to"])),
-            names=words - STREET_TYPES, known=words | frozenset(normalise(r["city"])) | {r["postcode"]},
-        ))
-    return tuple(streets)
-
-
-class GazetteerGeocoder:
     async def search(self, query: str, limit: int = 5) -> list[Candidate]:
-        return self.search_sync(query, limit)
-
-    def search_sync(self, query: str, limit: int = 5) -> list[Candidate]:
-        if len(query.strip()) < 3:
-            return []
-        number = postcode = None
-        words: list[str] = []
-        for t in normalise(query):
-            if re.fullmatch(r"\d{5}", t):
-                postcode = t
-            elif t.isdigit() and number is None:
-                number = int(t)
-            elif t in ("bis", "ter") and number is not None:
-                continue
-            elif t not in STOPWORDS:
-                words.append(t)
-        if not words:
-            return []
-        # Per label the best row wins: a street split into rows keeps the row holding (or nearest) the number.
-        best: dict[str, tuple[float, int, Candidate]] = {}
-        for street in _streets():
-            if postcode and postcode != street.postcode:
-                continue
-            score = _score(words, street)
-            if score is None:
-                continue
-            gap = street.gap(number)
-            if gap:
-                score -= OUT_OF_RANGE_PENALTY
-            lat, lon = street.point(number)
-            where = f"{street.postcode} {street.city}"
-            label = f"{number} {street.name}, {where}" if number is not None else f"{street.name}, {where}"
-            candidate = Candidate(label, round(lat, 6), round(lon, 6), street.postcode, street.city, round(score, 3))
-            if label not in best or (score, -gap) > best[label][:2]:
-                best[label] = (score, -gap, candidate)
-        found = sorted((c for _, _, c in best.values()), key=lambda c: (-c.score, c.label))
-        return found[:limit]
-
-
-def _score(words: list[str], street: _Street) -> float | None:
-    """Share of the street's distinctive words found, blended with share of query words explained."""
-    last = len(words) - 1
-
-    def hit(i: int, word: str, pool: frozenset[str]) -> bool:
-        # The last word may still be being typed: "place darc" finds Place Darcy.
-        return word in pool or (i == last and len(word) >= 2 and any(p.startswith(word) for p in pool))
-
-    if not street.names:
-        return None
-    name_hits = sum(1 for n in street.names if any(hit(i, w, frozenset([n])) for i, w in enumerate(words)))
-    matched = sum(1 for i, w in enumerate(words) if hit(i, w, street.known))
-    if name_hits / len(street.names) < 0.5 or matched / len(words) < 0.6:
-        return None
-    return 0.6 * name_hits / len(street.names) + 0.4 * matched / len(words)
+        return [Candidate(f.label, f.lat, f.lon, f.postcode, f.city, f.score)
+                for f in await addresses.search(query, limit)]
 
 
 class BanGeocoder:
@@ -198,9 +88,10 @@ def _from_feature(feature: dict) -> Candidate | None:
 def make_geocoder(settings) -> Geocoder:
     if settings.geocoder == "ban":
         return BanGeocoder(settings.ban_url)
-    if settings.geocoder == "gazetteer":
-        return GazetteerGeocoder()
-    raise ValueError(f"unknown geocoder {settings.geocoder!r} (expected 'gazetteer' or 'ban')")
+    # "gazetteer" was the embedded list of demo streets: those are now addresses in the database like any other.
+    if settings.geocoder in ("database", "gazetteer"):
+        return DatabaseGeocoder()
+    raise ValueError(f"unknown geocoder {settings.geocoder!r} (expected 'database' or 'ban')")
 
 
 def _mac(payload: bytes, secret: str) -> bytes:
