@@ -253,6 +253,9 @@ async def test_events_of_another_quartier_do_not_exist(make_client, role):
         "list": await client.get("/events"),
     }
     if role == "anonymous":
+        # htmx asked for the panel: the whole window goes to the login page.
+        panel = responses.pop("panel")
+        assert panel.status_code == 401 and panel.headers["hx-redirect"].startswith("/login")
         assert all(r.status_code == 303 and r.headers["location"].startswith("/login") for r in responses.values())
     elif role == "outsider":
         assert {k: r.status_code for k, r in responses.items() if k != "list"} == {
