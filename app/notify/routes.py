@@ -13,7 +13,7 @@ from app.accounts.guards import requires_login
 from app.forms import Form
 from app.i18n import _
 from app.notify import outbox, queries
-from app.notify.push import checked_target, keys_problem, vapid_keys
+from app.notify.push import checked_target, endpoint_problem, keys_problem, vapid_keys
 from app.notify.tables import PushSubscription
 from app.web import limit, parse_id, render, see_other, wants_fragment
 
