@@ -108,7 +108,7 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         try:
             for pragma in pragmas:
                 await connection.execute(pragma)
-            # The search index triggers call it (see migrations/voisinage_0008_french_search_and_areas.py).
+            # The search index triggers call it (see migrations/voisinage_0009_french_search_and_areas.py).
             await connection.create_function("voisinage_stems", 1, search.index_text, deterministic=True)
         except BaseException:
             # The connection's thread would otherwise keep the process alive (a read-only data dir fails here).
