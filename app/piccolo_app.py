@@ -1,7 +1,7 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AccountToken, LoginThrottle, PendingSignup, Session, User, UserSkill
-from app.addresses.tables import Address, AddressImport, AddressWay, AddressWord
+from app.addresses.tables import Address, AddressImport, AddressWay
 from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import Block, ModerationAction, ModeratorAssignment, Report, VerificationCode, Vouch
@@ -21,7 +21,7 @@ APP_CONFIG = AppConfig(
         Event, Signup,
         Notification, PushSubscription, PushDelivery,
         ModeratorAssignment, Report, ModerationAction, Block, Vouch, VerificationCode,
-        AddressImport, AddressWay, Address, AddressWord,
+        AddressImport, AddressWay, Address,
     ],
     migration_dependencies=[],
     commands=[],

@@ -7,8 +7,6 @@ DESCRIPTION = "addresses: the Base Adresse Nationale imported per département, 
 # address.way is no foreign key: checking one per row halved the import's speed, and the import is the only
 # writer, removing a street's addresses before the street itself (app/addresses/importer.py).
 COMMON = [
-    # Every word of the street and town names: a misspelt word is corrected against it (app/addresses/search.py).
-    "CREATE TABLE IF NOT EXISTS address_word (word TEXT PRIMARY KEY)",
     # Lookups go street first, then house number: one index range per street.
     "CREATE INDEX IF NOT EXISTS address_way_number_idx ON address (way, number)",
     "CREATE INDEX IF NOT EXISTS address_way_department_idx ON address_way (department, import_run)",
@@ -26,6 +24,10 @@ SQLITE = [
     "rep TEXT NOT NULL DEFAULT '', lon DOUBLE PRECISION NOT NULL, lat DOUBLE PRECISION NOT NULL, "
     "import_run INTEGER NOT NULL)",
     *COMMON,
+    # Every word of the street and town names under itself and under each form with one letter less: a
+    # misspelt word meets its neighbours through their shared forms (app/addresses/search.py).
+    "CREATE TABLE IF NOT EXISTS address_word (form TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (form, word)) "
+    "WITHOUT ROWID",
     # Trigrams of the street names only (a few per cent of the address rows):
     # typos are forgiven street by street, the house number is then an exact lookup.
     "CREATE VIRTUAL TABLE IF NOT EXISTS address_way_fts USING fts5(search, content='address_way', "
@@ -54,6 +56,7 @@ POSTGRES = [
     "rep TEXT NOT NULL DEFAULT '', lon DOUBLE PRECISION NOT NULL, lat DOUBLE PRECISION NOT NULL, "
     "import_run INTEGER NOT NULL)",
     *COMMON,
+    "CREATE TABLE IF NOT EXISTS address_word (form TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (form, word))",
 ]
 
 

@@ -233,9 +233,11 @@ _REMOVE_ADDRESSES = ("DELETE FROM address WHERE import_run < {run} AND way IN "
 _REMOVE_WAYS = "DELETE FROM address_way WHERE import_run < {run} AND department IN ({departments})"
 
 
-def _words(batch: Batch) -> set[str]:
-    # Never removed: a word that left the file only costs a correction that leads nowhere.
-    return {w for way in batch.ways.values() for w in way.search.split()}
+def _words(batch: Batch) -> list[tuple[str, str]]:
+    """(form, word) of every word of the batch's names. Never removed: a word that left the file
+    only costs a correction that leads nowhere."""
+    words = {w for way in batch.ways.values() for w in way.search.split()}
+    return sorted({(form, w) for w in words for form in text.forms(w)})
 
 
 class _SQLiteWriter:
@@ -254,8 +256,8 @@ class _SQLiteWriter:
                 f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) VALUES (?, ?, ?, ?, ?, ?, ?, {int(run)}) "
                 f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", list(batch.ways.values()))
             # The street's id by its unique key, in SQLite's own loop rather than a round trip per batch.
-            await tx.connection.executemany("INSERT OR IGNORE INTO address_word (word) VALUES (?)",
-                                            [(w,) for w in _words(batch)])
+            await tx.connection.executemany("INSERT OR IGNORE INTO address_word (form, word) VALUES (?, ?)",
+                                            _words(batch))
             await tx.connection.executemany(
                 "INSERT INTO address (ban_id, way, number, rep, lon, lat, import_run) "
                 f"VALUES (?, (SELECT id FROM address_way WHERE key = ?), ?, ?, ?, ?, {int(run)}) "
@@ -305,8 +307,9 @@ class _PostgresWriter:
                 f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) "
                 f"SELECT {', '.join(_WAY_COLUMNS)}, $1 FROM address_way_staging "
                 f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", run)
-            await conn.execute("INSERT INTO address_word (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
-                               sorted(_words(batch)))
+            pairs = _words(batch)
+            await conn.execute("INSERT INTO address_word (form, word) SELECT * FROM unnest($1::text[], $2::text[]) "
+                               "ON CONFLICT DO NOTHING", [f for f, _ in pairs], [w for _, w in pairs])
             # DISTINCT ON: one upsert may not touch a row twice, and an export may repeat an id.
             await conn.execute(
                 "INSERT INTO address (ban_id, way, number, rep, lon, lat, import_run) "

@@ -1,9 +1,10 @@
 """Address search that forgives: "12 r de la libertee 21000" finds 12 Rue de la Liberté, Dijon.
 
 Three steps. The words: each word typed is checked against the words of the
-imported names; one that is not there is replaced by those of its neighbours
-one mistake away (a letter dropped, doubled, swapped, replaced) that are, as
-the BAN's own geocoder does. The streets: the database's trigram index (SQLite
+imported names; one that is not there is replaced by those of the names one
+mistake away (a letter dropped, doubled, swapped, replaced), found through the
+forms with one letter less they share (the "symmetric delete" of spelling
+correctors). The streets: the database's trigram index (SQLite
 FTS5 `trigram`, PostgreSQL `pg_trgm`) picks a few dozen streets holding those
 words (or, for a word still unknown, sharing letter triples with it); rapidfuzz
 then scores each street word by word (Damerau-Levenshtein: a swap is one
@@ -68,12 +69,10 @@ async def search(query: str, limit: int = 5) -> list[Found]:
         probe = [w for w in words if len(w) >= 3]
     if not probe:
         return []
-    known = await _known(probe)
-    neighbours = None if known.issuperset(probe) else await _neighbours(probe)
+    known, neighbours = await _vocabulary(probe)
     ways = await _ways(_spelt(probe, known, neighbours, widely=False), parsed)
     if not ways or max(w.score for w in ways) < CONFIDENT:
         # A typo may have made another real word ("lefevre" for Lefebvre): its neighbours too, then.
-        neighbours = neighbours or await _neighbours(probe)
         ways = list({w.id: w for w in [*ways, *await _ways(_spelt(probe, known, neighbours, widely=True), parsed)]
                      }.values())
     ways.sort(key=lambda w: (-w.score, w.name, w.postcode))
@@ -103,30 +102,24 @@ def _engine():
     return Address._meta.db
 
 
-async def _known(words: list[str]) -> set[str]:
+async def _vocabulary(probe: list[str]) -> tuple[set[str], dict[str, list[str]]]:
+    """Which words the names hold, and for each word those of the names one mistake away: one look-up
+    of the words' forms (see text.forms), then Damerau-Levenshtein to keep the true neighbours."""
+    forms = sorted(set().union(*(text.forms(w) for w in probe)))
     if _engine().engine_type == "sqlite":
-        rows = await Address.raw("SELECT word FROM address_word WHERE word IN (SELECT value FROM json_each({}))",
-                                 json.dumps(words))
+        rows = await Address.raw("SELECT form, word FROM address_word WHERE form IN (SELECT value FROM json_each({}))",
+                                 json.dumps(forms))
     else:
-        rows = await Address.raw("SELECT word FROM address_word WHERE word = ANY({}::text[])", words)
-    return {r["word"] for r in rows}
+        rows = await Address.raw("SELECT form, word FROM address_word WHERE form = ANY({}::text[])", forms)
+    found = {r["word"] for r in rows}
+    known = {w for w in probe if w in found}
+    neighbours = {w: sorted(c for c in found if c != w and DamerauLevenshtein.distance(w, c) <= 1) for w in probe}
+    return known, neighbours
 
 
-async def _neighbours(probe: list[str]) -> dict[str, list[str]]:
-    """The words of the names one mistake away from each word (one look-up for all)."""
-    variants = {w: text.variants(w) for w in probe}
-    known = await _known(sorted(set().union(*variants.values())))
-    return {w: sorted(v & known) for w, v in variants.items()}
-
-
-def _spelt(probe: list[str], known: set[str], neighbours: dict[str, list[str]] | None,
-           widely: bool) -> dict[str, list[str]]:
+def _spelt(probe: list[str], known: set[str], neighbours: dict[str, list[str]], widely: bool) -> dict[str, list[str]]:
     """Each word as typed when the names hold it, else its neighbours (maybe none); `widely`: both."""
-    spelt = {}
-    for w in probe:
-        near = neighbours[w] if neighbours else []
-        spelt[w] = ([w, *near] if widely else [w]) if w in known else near
-    return spelt
+    return {w: ([w, *neighbours[w]] if widely else [w]) if w in known else neighbours[w] for w in probe}
 
 
 # Candidate streets -------------------------------------------------------------------------------

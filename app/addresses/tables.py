@@ -40,8 +40,3 @@ class Address(Table, tablename="address"):
     lat = DoublePrecision()
     import_run = Integer()
 
-
-class AddressWord(Table, tablename="address_word"):
-    """The words of the imported street and town names, for correcting a misspelt one."""
-
-    word = Text(primary_key=True)

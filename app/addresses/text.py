@@ -66,14 +66,12 @@ def distinctive(name_words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(w for w in name_words if w not in STREET_TYPES) or name_words
 
 
-def variants(word: str) -> set[str]:
-    """Every word one typing mistake away: a letter dropped, swapped with the next, replaced or added."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return ({a + b[1:] for a, b in splits if b}
-            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-            | {a + c + b[1:] for a, b in splits if b for c in letters}
-            | {a + c + b for a, b in splits for c in letters}) - {word}
+def forms(word: str) -> set[str]:
+    """The word and, from four letters on, each form of it with one letter less. Two words one typing
+    mistake apart (a letter dropped, added, replaced, or two swapped) share one of their forms."""
+    if len(word) < 4:
+        return {word}
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 def city_name(commune: str) -> str:
