@@ -57,3 +57,19 @@ async def publish(client, data: dict, files=None):
 
     token = await ensure_csrf(client)
     return await client.post("/posts", data={**data, "_csrf_token": token}, files=files or {"photos": ("", b"", "application/octet-stream")})
+
+
+async def stored_photo(data: bytes, filename: str = "photo.jpg"):
+    """A photo stored as the upload form would store it (the pipeline reads spooled files)."""
+    from tempfile import SpooledTemporaryFile
+
+    from app.posts.photos import store
+    from app.settings import get_settings
+    from app.uploads import UploadedFile
+
+    spool = SpooledTemporaryFile()
+    spool.write(data)
+    try:
+        return await store(UploadedFile(filename=filename, file=spool, size=len(data)), get_settings().uploads_dir)
+    finally:
+        spool.close()

@@ -8,10 +8,8 @@ import re
 import pytest
 
 from app.posts import queries as posts
-from app.posts.photos import store
-from app.settings import get_settings
 from tests.browser.test_posts_browser import _log_in
-from tests.factories_posts import jpeg_bytes, neighbours
+from tests.factories_posts import jpeg_bytes, neighbours, stored_photo
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +21,7 @@ document.addEventListener("securitypolicyviolation", (e) =>
 
 async def test_no_page_breaks_the_content_security_policy(page):
     _hood, (claire,) = await neighbours(1)
-    photo = await store(jpeg_bytes(1600, 1200), "perceuse.jpg", get_settings().uploads_dir)
+    photo = await stored_photo(jpeg_bytes(1600, 1200), "perceuse.jpg")
     post_id = await posts.create_post(author=claire, kind="lend", title="Perceuse à prêter", body="Avec sa mallette.",
                                       details={"loan_days": 7}, photos=[photo])
     violations: list[str] = []
