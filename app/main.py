@@ -20,8 +20,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import i18n, pages
+from app.access import NeedsAddress, can
 from app.accounts.geocoding import make_geocoder
-from app.accounts.guards import NeedsAddress
 from app.accounts.routes import (
     EmailController,
     PasswordResetController,
@@ -31,12 +31,13 @@ from app.accounts.routes import (
 )
 from app.accounts.sessions import SessionMiddleware
 from app.neighbourhoods.routes import NeighbourhoodController
-from app.accounts import profiles
+from app.accounts import blocks, profiles, trust_routes
 from app.events import routes as events
 from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.notify import routes as notify
 from app.posts import routes as posts
+from app.privacy import routes as privacy
 from app.posts.kinds import SINGULAR, SKILLS, display_name
 from app.settings import Settings, get_settings
 from app.web import RateLimiter, error_page, host_check, security_headers, see_other
@@ -215,6 +216,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         include_in_schema=False,
     )
     logging.getLogger("voisinage").setLevel(logging.INFO)
+    environment = make_environment(settings)
+    # Templates ask app.access what the viewer may do instead of reading roles.
+    environment.globals["can"] = can
     return Litestar(
         route_handlers=[
             *pages.ROUTES,
@@ -227,6 +231,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             # Each domain lists its own handlers; this is where they meet.
             *posts.ROUTES,
             *profiles.ROUTES,
+            *blocks.ROUTES,
+            *trust_routes.ROUTES,
+            *privacy.ROUTES,
             *messages.ROUTES,
             *events.ROUTES,
             *notify.ROUTES,
@@ -234,7 +241,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             static,
         ],
         middleware=[host_check(settings.allowed_hosts), SessionMiddleware],
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(make_environment(settings))),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=csrf_cookie,

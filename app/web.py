@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
@@ -207,10 +207,6 @@ def error_page(request: Request, exc: Exception) -> Response:
         status_code=status,
         headers={"Vary": "HX-Request", **headers},
     )
-
-
-def not_found() -> NotFoundException:
-    return NotFoundException()
 
 
 def host_check(allowed_hosts: tuple[str, ...]):
