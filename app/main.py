@@ -22,8 +22,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import i18n, pages
+from app.access import NeedsAddress, can
 from app.accounts.geocoding import make_geocoder
-from app.accounts.guards import NeedsAddress
 from app.accounts.routes import (
     EmailController,
     PasswordResetController,
@@ -33,12 +33,13 @@ from app.accounts.routes import (
 )
 from app.accounts.sessions import SessionMiddleware
 from app.neighbourhoods.routes import NeighbourhoodController
-from app.accounts import profiles
+from app.accounts import blocks, profiles, trust_routes
 from app.events import routes as events
 from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.notify import routes as notify
 from app.posts import routes as posts
+from app.privacy import routes as privacy
 from app.posts.kinds import SINGULAR, SKILLS, display_name
 from app.settings import Settings, get_settings
 from app.web import (
@@ -266,6 +267,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         include_in_schema=False,
     )
     logging.getLogger("voisinage").setLevel(logging.INFO)
+    environment = make_environment(settings)
+    # Templates ask app.access what the viewer may do instead of reading roles.
+    environment.globals["can"] = can
     app = Litestar(
         route_handlers=[
             *pages.ROUTES,
@@ -278,6 +282,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             # Each domain lists its own handlers; this is where they meet.
             *posts.ROUTES,
             *profiles.ROUTES,
+            *blocks.ROUTES,
+            *trust_routes.ROUTES,
+            *privacy.ROUTES,
             *messages.ROUTES,
             *events.ROUTES,
             *notify.ROUTES,
@@ -292,7 +299,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             DefineMiddleware(SafeCSRFMiddleware, config=csrf),
         ],
         request_class=FormRequest,
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(make_environment(settings))),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
         before_send=[security_headers],
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},

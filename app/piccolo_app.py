@@ -1,10 +1,21 @@
 from piccolo.conf.apps import AppConfig
 
-from app.accounts.tables import AccountToken, LoginThrottle, PendingSignup, Session, User, UserSkill
+from app.accounts.tables import (
+    AccountToken,
+    Block,
+    LoginThrottle,
+    ModeratorAssignment,
+    PendingSignup,
+    Session,
+    User,
+    UserSkill,
+    VerificationCode,
+    Vouch,
+)
 from app.addresses.tables import Address, AddressImport, AddressWay
 from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
-from app.moderation.tables import Block, ModerationAction, ModeratorAssignment, Report, VerificationCode, Vouch
+from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.tables import Notification, PushDelivery, PushSubscription
 from app.posts.tables import Loan, Photo, Post, Reply

@@ -333,10 +333,6 @@ def error_page(request: Request, exc: Exception) -> Response:
     )
 
 
-def not_found() -> NotFoundException:
-    return NotFoundException()
-
-
 def head_as_get(app):
     """HEAD answers as GET would, headers and all, without the body, on every
     GET route (Litestar routes HEAD only to handlers declared for it, 405

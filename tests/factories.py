@@ -106,7 +106,7 @@ def input_value(html: str, field: str) -> str | None:
 
 async def make_moderator(hood, **kwargs) -> User:
     """A neighbour of `hood` given its moderation."""
-    from app.moderation.tables import ModeratorAssignment
+    from app.accounts.tables import ModeratorAssignment
 
     moderator = await make_user(hood, first_name=kwargs.pop("first_name", "Modeste"), role="moderator", **kwargs)
     await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=hood.id))

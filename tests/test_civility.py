@@ -1,5 +1,6 @@
+from app.access import posting_refusal
+from app.access import suspension as is_suspended
 from app.moderation.civility import needs_nudge
-from app.moderation.trust import is_suspended, posting_refusal
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 

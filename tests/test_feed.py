@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.moderation.tables import Block
+from app.accounts.tables import Block
 from app.posts.tables import Post
 from tests.factories_posts import make_post, neighbours, signed_in
 

@@ -11,9 +11,14 @@ import uuid
 
 import pytest
 
-from app.posts.tables import Photo
-from tests.factories import ensure_csrf, login, make_user
-from tests.factories_posts import jpeg_bytes, neighbours, publish
+from app import access
+from app.accounts.queries import user_by_id
+from app.accounts.tables import Block, ModeratorAssignment
+from app.messages.queries import conversation_by_id
+from app.posts import queries
+from app.posts.tables import Photo, Post
+from tests.factories import ensure_csrf, login, make_moderator, make_user
+from tests.factories_posts import jpeg_bytes, make_post, neighbours, publish, signed_in
 
 ROLES = ("owner", "neighbour", "outsider", "anonymous")
 LOGIN = "login"
@@ -111,3 +116,78 @@ async def test_feed_routes_answer_only_inside_the_quartier(make_client, route, r
         assert response.status_code == expected, response.text[:300]
     if expected == 404:
         assert world["title"] not in response.text and "Secret du quartier" not in response.text
+
+
+def _allowed(route: str, role_index: int) -> bool:
+    return MATRIX[route][role_index] in (200, 303, "found")
+
+
+@pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
+async def test_access_answers_what_the_routes_answer(make_client, role_index):
+    """The same world, asked of app.access directly: each rule the matrix
+    above shows through HTTP is one function there."""
+    world = await _world(make_client)
+    role = ROLES[role_index]
+    viewer = None if role == "anonymous" else await user_by_id(world[role].id)
+    owner = await user_by_id(world["owner"].id)
+    post = await queries.post_by_id(world["post"])
+    conversation = await conversation_by_id(int(world["conversation"].rsplit("/", 1)[1]))
+
+    assert await access.can_see_post(viewer, post) is _allowed("post page", role_index)
+    editable = access.can_edit_post(viewer, post) and await access.can_see_post(viewer, post)
+    assert editable is _allowed("edit", role_index)
+    assert access.in_conversation(viewer, conversation) is _allowed("conversation", role_index)
+    assert await access.can_see_profile(viewer, owner, i_blocked=False) is _allowed("profile", role_index)
+    assert await access.can_reach(viewer, owner) is _allowed("write to owner", role_index)
+    if viewer is not None:
+        # The feed's SQL condition and the one-post rule agree.
+        blocked = await access.blocked_ids(viewer.id)
+        listed, _next = await queries.feed_page(viewer.neighbourhood, viewer.id, blocked=blocked)
+        assert (world["post"] in {p["id"] for p in listed}) is _allowed("feed fragment", role_index)
+
+
+async def test_a_moderator_of_two_quartiers_sees_the_other_ones_post_and_its_photos(make_client):
+    """Claire moderates her own quartier and the next one: a post of the next
+    one opens for her with its photos. Paul, her neighbour, gets neither."""
+    hood, (paul,) = await neighbours(1)
+    other_hood, (yasmine,) = await neighbours(1)
+    claire = await make_moderator(hood)
+    await ModeratorAssignment.insert(ModeratorAssignment(user=claire.id, neighbourhood=other_hood.id))
+    yasmine_client = await signed_in(make_client, yasmine)
+    done = await publish(yasmine_client, {"kind": "give", "title": "Vélo d'enfant", "body": "Roues de 16"},
+                         files=[("photos", ("velo.jpg", jpeg_bytes(600, 400), "image/jpeg"))])
+    post_id = int(done.headers["location"].rsplit("/", 1)[1])
+    photo = (await Photo.select(Photo.name).where(Photo.post == post_id).first())["name"]
+
+    for who, expected in ((claire, 200), (paul, 404)):
+        client = await signed_in(make_client, who)
+        page = await client.get(f"/posts/{post_id}")
+        assert page.status_code == expected
+        assert (f"/photos/{photo}/" in page.text) is (expected == 200)
+        for size in ("large", "thumb"):
+            assert (await client.get(f"/photos/{photo}/{size}")).status_code == expected, (who.first_name, size)
+        assert await access.can_see_post(who, await queries.post_by_id(post_id)) is (expected == 200)
+
+
+async def test_the_feed_shows_each_neighbour_exactly_the_posts_access_lets_them_open(make_client):
+    """Hidden posts and blocks, in the list and one by one: the feed's SQL and
+    the rule for one post say the same, for the author, a neighbour, someone
+    blocked and a moderator (who meets hidden posts through the queue, not
+    the feed)."""
+    hood, (claire, paul, hugo) = await neighbours(3)
+    moderator = await make_moderator(hood)
+    open_post = await make_post(claire, title="Perceuse à donner")
+    hidden_post = await make_post(claire, title="Annonce masquée")
+    await Post.update({Post.status: "hidden"}).where(Post.id == hidden_post)
+    hugos_post = await make_post(hugo, title="Tondeuse à prêter")
+    await Block.insert(Block(blocker=hugo.id, blocked=paul.id))
+    posts = [await queries.post_by_id(i) for i in (open_post, hidden_post, hugos_post)]
+
+    for viewer in (claire, paul, hugo, moderator):
+        blocked = await access.blocked_ids(viewer.id)
+        listed, _next = await queries.feed_page(hood.id, viewer.id, blocked=blocked)
+        in_feed = {p["id"] for p in listed} & {p["id"] for p in posts}
+        seen = {p["id"] for p in posts if access.sees_post(viewer, p, moderator=False, blocked=blocked)}
+        assert in_feed == seen, viewer.first_name
+    assert hidden_post in {p["id"] for p in posts if await access.can_see_post(moderator, p)}
+    assert hugos_post not in {p["id"] for p in posts if await access.can_see_post(paul, p)}

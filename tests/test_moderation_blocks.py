@@ -1,4 +1,4 @@
-from app.moderation.blocks import blocked_ids
+from app.access import blocked_ids
 from tests.factories import login, make_neighbourhood, make_user, post_form
 
 

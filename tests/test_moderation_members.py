@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from app.accounts.tables import User
+from app.accounts.tables import ModeratorAssignment, User, VerificationCode
 from app.messages.tables import Conversation
-from app.moderation.tables import ModerationAction, ModeratorAssignment, Report, VerificationCode
+from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.tables import Notification
 from app.posts.tables import Reply

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.moderation.tables import ModerationAction, ModeratorAssignment
+from app.accounts.tables import ModeratorAssignment
+from app.moderation.tables import ModerationAction
 from app.notify.tables import Notification
 from app.posts.tables import Post
 from tests.factories import field_error, make_user, post_form

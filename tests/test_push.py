@@ -249,7 +249,7 @@ async def test_deleting_the_account_deletes_its_devices(make_client, receiver):
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     await subscribe(client, receiver.subscription())
-    from app.moderation.privacy import erase_account
+    from app.privacy.queries import erase_account
 
     await erase_account(claire.id, get_settings().uploads_dir)
     assert await PushSubscription.count() == 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.moderation.tables import ModeratorAssignment, Report
+from app.accounts.tables import ModeratorAssignment
+from app.moderation.tables import Report
 from app.posts.tables import Post
 from tests.factories import field_error, make_user, post_form
 from tests.factories_posts import make_post, neighbours, signed_in

@@ -1,44 +1,13 @@
-"""Who may reach a handler. Object-level rules (owner, neighbourhood) live in
-each domain's `can_*` functions; these guards only say who is signed in."""
+"""The guards moved to app.access.guards, with every other rule of who may
+see and do what; their names stay importable from here."""
 
-from __future__ import annotations
+from app.access.guards import (
+    NeedsAddress,
+    requires_admin,
+    requires_login,
+    requires_member,
+    requires_signup_step,
+    signed_in,
+)
 
-from litestar.connection import ASGIConnection
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
-from litestar.handlers import BaseRouteHandler
-
-from app.accounts.tables import User
-
-
-class NeedsAddress(HTTPException):
-    """Signed in, but no checked address yet: step 2 of the signup comes first."""
-
-    status_code = 403
-
-
-def signed_in(connection: ASGIConnection) -> User:
-    user = connection.scope.get("user")
-    if user is None:
-        # A pending signup goes where a new account without an address goes.
-        raise NeedsAddress() if connection.scope.get("signup_pending") else NotAuthorizedException()
-    return user
-
-
-def requires_signup_step(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Step 2 of the signup: a signed-in person, or a pending signup (app.accounts.sessions)."""
-    if connection.scope.get("user") is None and not connection.scope.get("signup_pending"):
-        raise NotAuthorizedException()
-
-
-def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    signed_in(connection)
-
-
-def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if signed_in(connection).neighbourhood is None:
-        raise NeedsAddress()
-
-
-def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if signed_in(connection).role != "admin":
-        raise PermissionDeniedException()
+__all__ = ["NeedsAddress", "requires_admin", "requires_login", "requires_member", "requires_signup_step", "signed_in"]

@@ -9,30 +9,35 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
-from app.accounts.guards import requires_member
+from app.access import (
+    NotFound,
+    can_moderate_member,
+    can_see_profile,
+    has_blocked,
+    requires_member,
+    suspension,
+    vouch_offered,
+)
 from app.accounts.queries import user_by_id
 from app.accounts.tables import User
+from app.accounts.trust import has_vouched
 from app.forms import Form
 from app.i18n import _
-from app.moderation.blocks import blocked_ids
-from app.moderation.tables import Block
 from app.neighbourhoods import queries as hoods
 from app.posts import queries as posts
 from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
-from app.posts.permissions import can_moderate
 from app.web import parse_id, render, see_other
 
 BIO_MAX = 500
 
 
 async def profile_context(request: Request, person, *, i_blocked: bool | None = None) -> dict:
-    from app.moderation.members import DURATIONS, has_vouched
-    from app.moderation.trust import is_suspended
+    from app.moderation.members import DURATIONS
 
     me = request.user
     if i_blocked is None:
-        i_blocked = await Block.exists().where((Block.blocker == me.id) & (Block.blocked == person.id))
+        i_blocked = await has_blocked(me.id, person.id)
     open_posts = [] if i_blocked else (await posts.feed_page(person.neighbourhood, me.id, author=person.id, limit=10))[0]
     view.decorate(open_posts)
     loans = await posts.loans_of(person.id) if person.id == me.id else []
@@ -41,12 +46,19 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
         "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
         "loans": loans, "skills": SKILLS, "i_blocked": i_blocked, "offered": skills_of(person), "is_me": is_me,
         # Moderators get their controls on the ordinary profile page.
-        "moderator": not is_me and await can_moderate(me, person.neighbourhood),
-        "suspended": is_suspended(person), "durations": DURATIONS, "mod_form": Form(),
+        "moderator": await can_moderate_member(me, person),
+        "suspended": suspension(person) is not None, "durations": DURATIONS, "mod_form": Form(),
+        "vouch_offered": vouch_offered(me, person),
         # Asked only when the vouch button could show.
-        "vouched": (not is_me and me.verification == "verified" and person.verification != "verified"
-                    and await has_vouched(me.id, person.id)),
+        "vouched": vouch_offered(me, person) and await has_vouched(me.id, person.id),
     }
+
+
+async def profile_with_errors(request: Request, member, form: Form) -> Response:
+    """The profile page again, with the trust or moderation form's messages and input kept."""
+    context = await profile_context(request, member)
+    context["mod_form"] = form
+    return render(request, "accounts/profile.html", context, status_code=422)
 
 
 class ProfileController(Controller):
@@ -56,14 +68,9 @@ class ProfileController(Controller):
     async def show(self, request: Request, user_id: int) -> Response:
         me = request.user
         person = await user_by_id(user_id)
-        # Another quartier's neighbour exists only for those who moderate it.
-        if person is None or (person.neighbourhood != me.neighbourhood and not await can_moderate(me, person.neighbourhood)):
-            raise NotFoundException()
-        # Someone I blocked keeps a profile page for me (to unblock them);
-        # someone who blocked me no longer exists for me.
-        i_blocked = await Block.exists().where((Block.blocker == me.id) & (Block.blocked == person.id))
-        if not i_blocked and person.id in await blocked_ids(me.id):
-            raise NotFoundException()
+        i_blocked = person is not None and await has_blocked(me.id, person.id)
+        if not await can_see_profile(me, person, i_blocked=i_blocked):
+            raise NotFound()
         return render(request, "accounts/profile.html", await profile_context(request, person, i_blocked=i_blocked))
 
     @get("/neighbours")

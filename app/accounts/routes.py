@@ -8,9 +8,9 @@ from datetime import timedelta
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 
+from app.access import requires_login, requires_signup_step, suspension
 from app.accounts import lockout, queries, sessions
 from app.accounts.geocoding import GeocoderUnavailable, sign_candidate, unsign_candidate
-from app.accounts.guards import requires_login, requires_signup_step
 from app.accounts.passwords import hash_password, password_problem, verify_password
 from app.forms import Form
 from app.i18n import LOCALES, _, current_locale, ngettext, speaking
@@ -252,7 +252,7 @@ class SessionController(Controller):
             await lockout.record_failure(lockout.device_key(nonce) if trusted else lockout.account_key(email))
             form.error("password", _("Adresse e-mail ou mot de passe incorrect."))
             return render(request, "accounts/login.html", {"form": form}, status_code=422)
-        if user.suspended_until is not None and user.suspended_until > sessions.now():
+        if suspension(user, at=sessions.now()):
             form.error("email", _("Ce compte est suspendu. Un message vous a été envoyé avec la raison et la durée."))
             return render(request, "accounts/login.html", {"form": form}, status_code=422)
         token = await sessions.start_session(user.id, request.headers.get("user-agent", ""), replacing=sessions.session_token(request))

@@ -20,6 +20,7 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.access import suspension
 from app.accounts.tables import PendingSignup, Session, User
 from app.i18n import current_locale, negotiate
 from app.notify.queries import unread_sql
@@ -114,7 +115,7 @@ async def user_for_token(token: str) -> User | None:
     user = User(_ignore_missing=True, **{n: row[n] for n in names})
     user._exists_in_db = True
     user.unread_notifications = row["unread_notifications"]
-    if user.suspended_until is not None and user.suspended_until > current:
+    if suspension(user, at=current):
         await end_all_sessions(user.id)
         return None
     if current - row["session_last_seen_at"] > TOUCH_EVERY:

@@ -91,3 +91,37 @@ class UserSkill(Table, tablename="user_skill"):
     user = ForeignKey(references=User, on_delete=OnDelete.cascade)
     neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade)
     skill = Varchar(length=30)
+
+
+class ModeratorAssignment(Table, tablename="moderator_assignment"):
+    """A role granted for one quartier, like `User.role`: app.access reads it
+    to answer who moderates where; the team page (app.moderation) writes it."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Block(Table, tablename="block"):
+    """Whoever one blocks disappears from one's feed, threads and inbox (app.access.blocked_ids)."""
+
+    blocker = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    blocked = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Vouch(Table, tablename="vouch"):
+    voucher = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    vouchee = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class VerificationCode(Table, tablename="verification_code"):
+    """A code sent by post to the address, typed back by the neighbour."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    printed_at = Timestamptz(null=True, default=None)
+    used_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)

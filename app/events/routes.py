@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
-from app.accounts.guards import requires_member
+from app.access import is_author, posting_refusal, requires_member
 from app.accounts.tables import User
 from app.events import ics, queries
 from app.forms import Form
@@ -96,7 +96,7 @@ async def _panel(event: dict, post: dict, viewer: User, error: str = "") -> dict
         "event": event, "event_post": post, "my_signup": await queries.my_signup(event["id"], viewer.id),
         "attendees": await queries.attendees(event["id"]), "places_left": left,
         "event_closed": event["cancelled_at"] is not None or event["starts_at"] <= now,
-        "event_error": error, "organiser": post["author"] == viewer.id,
+        "event_error": error, "organiser": is_author(viewer, post),
     }
 
 
@@ -109,7 +109,7 @@ async def _create_event(request: Request, upload: UploadForm) -> Response:
     hood = await hoods.by_id(user.neighbourhood)
     if hood.status != "open":
         return see_other("/feed")
-    refusal = _refusal(request, hood)
+    refusal = posting_refusal(user, hood)
     form = Form(upload.fields)
     if refusal:
         return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
@@ -167,7 +167,7 @@ class EventController(Controller):
     @get("/events/new")
     async def new(self, request: Request) -> Response:
         hood = await hoods.current(request.user.neighbourhood)
-        return render(request, "events/new.html", {"form": Form(), "refusal": _refusal(request, hood)})
+        return render(request, "events/new.html", {"form": Form(), "refusal": posting_refusal(request.user, hood)})
 
     @post("/events/new", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
     async def create(self, request: Request) -> Response:
@@ -256,12 +256,6 @@ class EventController(Controller):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _refusal(request: Request, hood) -> str | None:
-    from app.moderation.trust import posting_refusal
-
-    return posting_refusal(request.user, hood)
 
 
 async def _answer(request: Request, found: dict, error: str = "", status_code: int = 200) -> Response:

@@ -15,14 +15,11 @@ def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
-async def conversation_for(conversation_id: int, user_id: int) -> dict | None:
-    """The conversation if the user is one of its two people, else None."""
-    row = await Conversation.select(
+async def conversation_by_id(conversation_id: int) -> dict | None:
+    """Whether the viewer may read it is app.access.in_conversation."""
+    return await Conversation.select(
         Conversation.all_columns(), Conversation.post.title.as_alias("post_title"),
     ).where(Conversation.id == conversation_id).first()
-    if row is None or user_id not in (row["user_a"], row["user_b"]):
-        return None
-    return row
 
 
 async def inbox(user_id: int, blocked: list[int], *, limit: int = 30) -> list[dict]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
-from app.accounts.guards import requires_member
+from app.access import NotFound, blocked_ids, can_reach, in_conversation, lives_in, message_refusal, requires_member
 from app.accounts.queries import user_by_id
 from app.forms import Form
 from app.i18n import _, gettext
 from app.messages import queries
-from app.moderation.blocks import blocked_ids
+from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
 from app.posts.kinds import display_name
 from app.posts.tables import Post
@@ -23,10 +23,8 @@ async def _recipient(request: Request, raw: str | None):
     """A neighbour of the same quartier who has not blocked (nor been blocked by) the sender."""
     recipient_id = parse_id(raw)
     recipient = await user_by_id(recipient_id) if recipient_id else None
-    me = request.user
-    if (recipient is None or recipient.id == me.id or recipient.neighbourhood != me.neighbourhood
-            or recipient.id in await blocked_ids(me.id)):
-        raise NotFoundException()
+    if not await can_reach(request.user, recipient):
+        raise NotFound()
     return recipient
 
 
@@ -37,15 +35,9 @@ async def _about(request: Request, raw: str | None) -> dict | None:
     if post_id is None:
         raise NotFoundException()
     found = await Post.select(Post.id, Post.title, Post.neighbourhood).where(Post.id == post_id).first()
-    if found is None or found["neighbourhood"] != request.user.neighbourhood:
-        raise NotFoundException()
+    if found is None or not lives_in(request.user, found["neighbourhood"]):
+        raise NotFound()
     return found
-
-
-async def _refusal(request: Request, recipient) -> str | None:
-    from app.moderation.trust import message_refusal
-
-    return await message_refusal(request.user, recipient)
 
 
 class MessageController(Controller):
@@ -72,7 +64,7 @@ class MessageController(Controller):
         limit(request, f"message:{me.id}", 60, 3600)
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if not await queries.has_written_to(me.id, recipient.id):
-            refusal = await _refusal(request, recipient)
+            refusal = message_refusal(me, await hoods.by_id(me.neighbourhood))
             if refusal:
                 form.error("body", refusal)
         if form.errors:
@@ -106,7 +98,7 @@ class MessageController(Controller):
         if other is None:
             form.error("body", _("Ce voisin a quitté Voisinage."))
         elif other in await blocked_ids(me.id):
-            raise NotFoundException()
+            raise NotFound()
         if form.errors:
             return await _render_conversation(request, conversation, form, status_code=422)
         await queries.send(me.id, other, body, conversation_id=conversation_id)
@@ -125,9 +117,9 @@ class MessageController(Controller):
         return see_other(f"/messages/{conversation_id}")
 
     async def _mine(self, request: Request, conversation_id: int) -> dict:
-        conversation = await queries.conversation_for(conversation_id, request.user.id)
-        if conversation is None:
-            raise NotFoundException()
+        conversation = await queries.conversation_by_id(conversation_id)
+        if not in_conversation(request.user, conversation):
+            raise NotFound()
         return conversation
 
 

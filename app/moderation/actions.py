@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 from app.i18n import gettext
+from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
 from app.notify.queries import notify
 from app.posts.tables import Post
 
-# action → (column changes, shown in the public log, French label)
+# action → column changes (app.moderation.audit says which are public)
 ACTIONS = {
-    "hide": ({Post.status: "hidden"}, True),
-    "restore": ({Post.status: "open", Post.hidden_reason: ""}, True),
-    "pin": ({Post.pinned: True}, False),
-    "unpin": ({Post.pinned: False}, False),
-    "lock": ({Post.locked: True}, True),
-    "unlock": ({Post.locked: False}, True),
+    "hide": {Post.status: "hidden"},
+    "restore": {Post.status: "open", Post.hidden_reason: ""},
+    "pin": {Post.pinned: True},
+    "unpin": {Post.pinned: False},
+    "lock": {Post.locked: True},
+    "unlock": {Post.locked: False},
 }
 
 
 async def act_on_post(moderator, post: dict, action: str, reason: str) -> None:
-    changes, public = ACTIONS[action]
-    values = dict(changes)
+    values = dict(ACTIONS[action])
     if action == "hide":
         values[Post.hidden_reason] = reason
     async with Post._meta.db.transaction():
         await Post.update(values).where(Post.id == post["id"])
-        await ModerationAction.insert(ModerationAction(
-            moderator=moderator.id, neighbourhood=post["neighbourhood"], action=action, target_type="post",
-            target_id=post["id"], target_user=post["author"], reason=reason, public=public))
+        await audit(moderator, action, "post", post["id"], reason, neighbourhood=post["neighbourhood"],
+                    target_user=post["author"])
     if post["author"] and action in ("hide", "restore"):
         text = (gettext("Votre annonce « %(title)s » a été masquée par la modération : %(reason)s", title=post["title"],
                         reason=reason) if action == "hide"

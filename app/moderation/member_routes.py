@@ -1,45 +1,44 @@
 """Routes about people and the team: reports of replies, messages and profiles,
-hiding replies, suspension, verification (moderator, vouching, letters),
+hiding replies, suspension, verification by a moderator and letters,
 appointing moderators, the quartier's verification rule, the audit log."""
 
 from __future__ import annotations
 
 from litestar import Request, Response, get, post
 
-from app.accounts.guards import requires_admin, requires_member
+from app.access import (
+    NotFound,
+    can_moderate,
+    can_moderate_member,
+    can_reach,
+    can_report_message,
+    can_report_reply,
+    can_suspend,
+    moderation_reach,
+    requires_admin,
+    requires_member,
+    suspension,
+)
+from app.accounts import trust
+from app.accounts.profiles import profile_with_errors
 from app.accounts.queries import user_by_email, user_by_id
 from app.accounts.tables import User
 from app.forms import Form
 from app.i18n import _, gettext
 from app.moderation import members
+from app.moderation.audit import audit
 from app.moderation.reports import REASONS, report_other
-from app.moderation.tables import ModerationAction
-from app.moderation.trust import is_suspended
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.queries import notify
-from app.posts.permissions import can_moderate
-from app.posts.tables import Post, Reply
-from app.web import limit, not_found, parse_id, render, see_other
-
-
-async def moderated_hoods(user) -> list[int] | None:
-    """None for admins (everywhere); the quartiers given to a moderator; [] for members."""
-    from app.moderation.tables import ModeratorAssignment
-
-    if user.role == "admin":
-        return None
-    if user.role != "moderator":
-        return []
-    return [r["neighbourhood"] for r in await ModeratorAssignment.select(ModeratorAssignment.neighbourhood).where(
-        ModeratorAssignment.user == user.id)]
+from app.posts.tables import Reply
+from app.web import limit, parse_id, render, see_other
 
 
 async def _member_of_my_quartier(request: Request, user_id: int) -> User:
     """A neighbour the moderator may act on: living in a quartier they moderate. Else 404."""
     member = await user_by_id(user_id)
-    me = request.user
-    if member is None or member.id == me.id or not await can_moderate(me, member.neighbourhood):
-        raise not_found()
+    if not await can_moderate_member(request.user, member):
+        raise NotFound()
     return member
 
 
@@ -71,43 +70,42 @@ async def _report_target(request: Request, kind: str, target_id: int) -> dict:
 
 async def _find_target(request: Request, kind: str, target_id: int) -> dict:
     from app.messages.tables import Message
-    from app.moderation.blocks import blocked_ids
 
     me = request.user
     if kind == "reply":
-        row = await Reply.select(Reply.id, Reply.body, Reply.author, Reply.post, Reply.post.neighbourhood.as_alias("hood"),
+        row = await Reply.select(Reply.id, Reply.body, Reply.author, Reply.post,
+                                 Reply.post.neighbourhood.as_alias("neighbourhood"),
                                  Reply.post.title.as_alias("title")).where(Reply.id == target_id).first()
-        if row and row["hood"] == me.neighbourhood and row["author"] != me.id:
-            return {"kind": kind, "id": row["id"], "hood": row["hood"], "user": row["author"], "text": row["body"],
-                    "back": f"/posts/{row['post']}#reply-{row['id']}"}
+        if row and can_report_reply(me, row):
+            return {"kind": kind, "id": row["id"], "hood": row["neighbourhood"], "user": row["author"],
+                    "text": row["body"], "back": f"/posts/{row['post']}#reply-{row['id']}"}
     elif kind == "message":
         row = await Message.select(Message.id, Message.body, Message.sender, Message.conversation,
-                                   Message.conversation.user_a.as_alias("a"), Message.conversation.user_b.as_alias("b"),
+                                   Message.conversation.user_a.as_alias("user_a"),
+                                   Message.conversation.user_b.as_alias("user_b"),
                                    Message.sender.neighbourhood.as_alias("hood")).where(Message.id == target_id).first()
-        # Only a message one received: the recipient shows it to the moderators, nobody else can.
-        if row and me.id in (row["a"], row["b"]) and row["sender"] not in (None, me.id):
+        if row and can_report_message(me, row):
             return {"kind": kind, "id": row["id"], "hood": row["hood"] or me.neighbourhood, "user": row["sender"],
                     "text": row["body"], "back": f"/messages/{row['conversation']}"}
     elif kind == "user":
         member = await user_by_id(target_id)
-        if member and member.id != me.id and member.neighbourhood == me.neighbourhood \
-                and member.id not in await blocked_ids(me.id):
+        if await can_reach(me, member):
             return {"kind": kind, "id": member.id, "hood": member.neighbourhood, "user": member.id,
                     "text": member.display_name, "back": f"/users/{member.id}"}
-    raise not_found()
+    raise NotFound()
 
 
 @get("/report/{kind:str}/{target_id:int}", guards=[requires_member])
 async def report_form(request: Request, kind: str, target_id: int) -> Response:
     if kind not in REPORTABLE:
-        raise not_found()
+        raise NotFound()
     return report_page(request, await _report_target(request, kind, target_id), Form())
 
 
 @post("/report/{kind:str}/{target_id:int}", guards=[requires_member])
 async def report(request: Request, kind: str, target_id: int) -> Response:
     if kind not in REPORTABLE:
-        raise not_found()
+        raise NotFound()
     target = await _report_target(request, kind, target_id)
     form, reason, text = await read_report(request)
     if form.errors:
@@ -126,16 +124,14 @@ async def moderate_reply(request: Request, reply_id: int, action: str) -> Respon
                              Reply.post.title.as_alias("title")).where(Reply.id == reply_id).first()
     me = request.user
     if row is None or action not in ("hide", "restore") or not await can_moderate(me, row["hood"]):
-        raise not_found()
+        raise NotFound()
     form = Form(await request.form())
     reason = form.text("reason", max_length=300, required=action == "hide")
     if form.errors:
         return render(request, "moderation/reply_reason.html", {"form": form, "reply": row}, status_code=422)
     await Reply.update({Reply.hidden: action == "hide", Reply.hidden_reason: reason if action == "hide" else ""}).where(
         Reply.id == reply_id)
-    await ModerationAction.insert(ModerationAction(
-        moderator=me.id, neighbourhood=row["hood"], action=f"{action}_reply", target_type="reply", target_id=reply_id,
-        target_user=row["author"], reason=reason, public=True))
+    await audit(me, f"{action}_reply", "reply", reply_id, reason, neighbourhood=row["hood"], target_user=row["author"])
     if row["author"]:
         text = (gettext("Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s", title=row["title"],
                         reason=reason) if action == "hide"
@@ -154,10 +150,10 @@ async def suspend(request: Request, user_id: int) -> Response:
     form = Form(await request.form())
     duration = form.choice("duration", tuple(members.DURATIONS))
     reason = form.text("reason", max_length=300)
-    if member.role in ("moderator", "admin") and request.user.role != "admin":
+    if not can_suspend(request.user, member):
         form.error("duration", _("Seul un administrateur peut suspendre un modérateur."))
     if form.errors:
-        return await _profile_with(request, member, form)
+        return await profile_with_errors(request, member, form)
     await members.suspend(request.user, member, duration, reason)
     return see_other(f"/users/{member.id}?notice=suspended")
 
@@ -173,87 +169,33 @@ async def unsuspend(request: Request, user_id: int) -> Response:
 async def verify_member(request: Request, user_id: int) -> Response:
     member = await _member_of_my_quartier(request, user_id)
     if member.verification != "verified":
-        await members.mark_verified(request.user.id, member, "moderator")
+        await trust.mark_verified(request.user, member, "moderator")
     return see_other(f"/users/{member.id}?notice=verified")
-
-
-@post("/users/{user_id:int}/vouch", guards=[requires_member])
-async def vouch(request: Request, user_id: int) -> Response:
-    me = request.user
-    member = await user_by_id(user_id)
-    if member is None or member.id == me.id or member.neighbourhood != me.neighbourhood:
-        raise not_found()
-    if me.verification != "verified":
-        form = Form()
-        form.error("vouch", _("Seuls les voisins vérifiés peuvent se porter garants."))
-        return await _profile_with(request, member, form)
-    limit(request, f"vouch:{me.id}", 20, 86400)
-    await members.vouch(me, member)
-    return see_other(f"/users/{member.id}?notice=vouched")
-
-
-async def _profile_with(request: Request, member: User, form: Form) -> Response:
-    """The profile page again, with the moderation form's messages and input kept."""
-    from app.accounts.profiles import profile_context
-
-    context = await profile_context(request, member)
-    context["mod_form"] = form
-    return render(request, "accounts/profile.html", context, status_code=422)
-
-
-@get("/verify", guards=[requires_member])
-async def verify_form(request: Request) -> Response:
-    return render(request, "moderation/verify.html", {"form": Form()})
-
-
-@post("/verify", guards=[requires_member])
-async def verify_code(request: Request) -> Response:
-    limit(request, f"verify:{request.user.id}", 10, 3600)
-    form = Form(await request.form())
-    code = form.text("code", max_length=20)
-    if not form.errors and request.user.verification != "verified":
-        outcome = await members.check_code(request.user, code)
-        if outcome == "wrong":
-            form.error("code", _("Ce code ne correspond pas. Vérifiez la lettre (les lettres O et I n'y figurent pas)."))
-        elif outcome == "none":
-            form.error("code", _("Aucune lettre ne vous a encore été envoyée. La modération de votre quartier l'imprime bientôt."))
-        elif outcome == "blocked":
-            form.error("code", _("Trop d'essais avec ce code. Demandez une nouvelle lettre à la modération du quartier."))
-    if form.errors:
-        return render(request, "moderation/verify.html", {"form": form}, status_code=422)
-    return see_other(f"/users/{request.user.id}?notice=verified")
 
 
 @get("/moderation/letters", guards=[requires_member])
 async def letters_page(request: Request) -> Response:
-    hoods = await moderated_hoods(request.user)
-    if hoods == []:
-        raise not_found()
-    return render(request, "moderation/letters.html", {"pending": await members.pending_letters(hoods), "printed": None})
+    hoods = await moderation_reach(request.user)
+    return render(request, "moderation/letters.html", {"pending": await trust.pending_letters(hoods), "printed": None})
 
 
 @post("/moderation/letters", guards=[requires_member])
 async def print_letters(request: Request) -> Response:
-    hoods = await moderated_hoods(request.user)
-    if hoods == []:
-        raise not_found()
+    hoods = await moderation_reach(request.user)
     form = await request.form()
     chosen = {parse_id(v) for v in form.getall("user", [])} - {None}
     # Only neighbours of the moderator's quartiers waiting for a letter, whatever the form says.
-    pending = [p for p in await members.pending_letters(hoods, limit=500) if p["id"] in chosen]
+    pending = [p for p in await trust.pending_letters(hoods, limit=500) if p["id"] in chosen]
     if not pending:
         return render(request, "moderation/letters.html", {
-            "pending": await members.pending_letters(hoods), "printed": None,
+            "pending": await trust.pending_letters(hoods), "printed": None,
             "error": _("Cochez au moins un voisin.")}, status_code=422)
-    codes = await members.print_letters([p["id"] for p in pending])
+    codes = await trust.print_letters(request.user, pending)
     hood_names = {h["id"]: h for h in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.city)
                   .where(Neighbourhood.id.is_in(list({p["neighbourhood"] for p in pending})))}
     for p in pending:
         p["code"] = codes[p["id"]]
         p["hood"] = hood_names.get(p["neighbourhood"])
-    await ModerationAction.insert(*[ModerationAction(moderator=request.user.id, neighbourhood=p["neighbourhood"],
-                                                     action="letter", target_type="user", target_id=p["id"],
-                                                     target_user=p["id"], public=False) for p in pending])
     return render(request, "moderation/letters_print.html", {"letters": pending},
                   headers={"Cache-Control": "private, no-store"})
 
@@ -264,7 +206,7 @@ async def print_letters(request: Request) -> Response:
 @post("/moderation/neighbourhoods/{hood_id:int}/settings", guards=[requires_member])
 async def hood_settings(request: Request, hood_id: int) -> Response:
     if not await can_moderate(request.user, hood_id) or not await Neighbourhood.exists().where(Neighbourhood.id == hood_id):
-        raise not_found()
+        raise NotFound()
     form = Form(await request.form())
     await members.set_requires_verification(request.user, hood_id, form["requires_verification"] == "on")
     return see_other("/moderation?notice=saved")
@@ -272,9 +214,7 @@ async def hood_settings(request: Request, hood_id: int) -> Response:
 
 @get("/moderation/log", guards=[requires_member])
 async def audit_page(request: Request) -> Response:
-    hoods = await moderated_hoods(request.user)
-    if hoods == []:
-        raise not_found()
+    hoods = await moderation_reach(request.user)
     rows = await members.audit_log(hoods, before=parse_id(request.query_params.get("before")), limit=51)
     return render(request, "moderation/log.html", {"entries": rows[:50], "older": rows[49]["id"] if len(rows) > 50 else None})
 
@@ -303,7 +243,7 @@ async def appoint(request: Request) -> Response:
         hood = await Neighbourhood.select(Neighbourhood.id).where(Neighbourhood.id == hood_id).first()
     if hood is None:
         form.error("neighbourhood", _("Choisissez un quartier dans la liste."))
-    if member is not None and is_suspended(member):
+    if member is not None and suspension(member):
         form.error("email", _("Ce compte est suspendu."))
     if form.errors:
         return render(request, "moderation/team.html", await _team_context(form), status_code=422)
@@ -314,9 +254,9 @@ async def appoint(request: Request) -> Response:
 @post("/moderation/team/{assignment_id:int}/remove", guards=[requires_admin])
 async def remove_moderator(request: Request, assignment_id: int) -> Response:
     if not await members.dismiss(request.user, assignment_id):
-        raise not_found()
+        raise NotFound()
     return see_other("/moderation/team?notice=saved")
 
 
-ROUTES = [report_form, report, moderate_reply, suspend, unsuspend, verify_member, vouch, verify_form, verify_code,
-          letters_page, print_letters, hood_settings, audit_page, team_page, appoint, remove_moderator]
+ROUTES = [report_form, report, moderate_reply, suspend, unsuspend, verify_member, letters_page, print_letters,
+          hood_settings, audit_page, team_page, appoint, remove_moderator]

@@ -1,21 +1,18 @@
-"""What moderators and neighbours do to accounts: suspend, lift, verify (by a
-moderator, by two vouching neighbours, by a code sent by post), appoint
-moderators. Every act goes into the audit log."""
+"""What moderators and admins do to accounts: suspend, lift a suspension,
+appoint and dismiss moderators, set the quartier's rule; and the audit log
+they read. Verification and vouching are app.accounts.trust."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta, timezone
 
 from app.accounts.sessions import end_all_sessions
-from app.accounts.tables import User
+from app.accounts.tables import ModeratorAssignment, User
 from app.i18n import N_, current_locale, gettext, speaking
-from app.moderation.tables import ModerationAction, ModeratorAssignment, VerificationCode, Vouch
+from app.moderation.audit import audit
+from app.moderation.tables import ModerationAction
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.mail import send_mail
-from app.notify.queries import notify
 from app.settings import get_settings
 
 DURATIONS = {
@@ -26,19 +23,10 @@ DURATIONS = {
 }
 # "Permanent" is a date no one will see pass; it keeps one column and one rule.
 FOREVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
-VOUCHES_NEEDED = 2
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from paper
-MAX_CODE_ATTEMPTS = 5
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-async def _log(moderator_id: int | None, hood_id: int, action: str, user_id: int, reason: str = "", public: bool = False) -> None:
-    await ModerationAction.insert(ModerationAction(moderator=moderator_id, neighbourhood=hood_id, action=action,
-                                                   target_type="user", target_id=user_id, target_user=user_id,
-                                                   reason=reason, public=public))
 
 
 async def suspend(moderator, member: User, duration: str, reason: str) -> datetime:
@@ -46,7 +34,7 @@ async def suspend(moderator, member: User, duration: str, reason: str) -> dateti
     await User.update({User.suspended_until: until, User.suspension_reason: reason}).where(User.id == member.id)
     # At once: every session ends, so the next request of any device is signed out.
     await end_all_sessions(member.id)
-    await _log(moderator.id, member.neighbourhood, "suspend", member.id, reason)
+    await audit(moderator, "suspend", "user", member.id, reason, neighbourhood=member.neighbourhood, target_user=member.id)
     with speaking(member.locale):
         await _mail_suspension(member, until, reason)
     return until
@@ -69,74 +57,7 @@ async def _mail_suspension(member: User, until: datetime, reason: str) -> None:
 
 async def lift_suspension(moderator, member: User) -> None:
     await User.update({User.suspended_until: None, User.suspension_reason: ""}).where(User.id == member.id)
-    await _log(moderator.id, member.neighbourhood, "unsuspend", member.id)
-
-
-async def mark_verified(moderator_id: int | None, member: User, how: str) -> None:
-    await User.update({User.verification: "verified"}).where(User.id == member.id)
-    await VerificationCode.delete().where(VerificationCode.user == member.id)
-    await _log(moderator_id, member.neighbourhood, f"verify_{how}", member.id)
-    await notify([member.id], "moderation", url=f"/users/{member.id}",
-                 text=gettext("Vous êtes maintenant voisin vérifié."), actor_id=moderator_id)
-
-
-async def vouch(voucher: User, member: User) -> bool:
-    """A verified neighbour of the same quartier vouches once; two make the member verified."""
-    if not await Vouch.exists().where((Vouch.voucher == voucher.id) & (Vouch.vouchee == member.id)):
-        await Vouch.insert(Vouch(voucher=voucher.id, vouchee=member.id))
-    count = await Vouch.count().where(Vouch.vouchee == member.id)
-    if count >= VOUCHES_NEEDED and member.verification != "verified":
-        await mark_verified(None, member, "vouch")
-        return True
-    return False
-
-
-async def has_vouched(voucher_id: int, member_id: int) -> bool:
-    return await Vouch.exists().where((Vouch.voucher == voucher_id) & (Vouch.vouchee == member_id))
-
-
-# Letters -------------------------------------------------------------------------------
-
-
-def _hash(code: str) -> str:
-    key = get_settings().secret_key.encode()
-    return hmac.new(key, code.strip().upper().replace(" ", "").replace("-", "").encode(), hashlib.sha256).hexdigest()
-
-
-async def pending_letters(hood_ids: list[int] | None, limit: int = 100) -> list[dict]:
-    """Neighbours whose address was checked but who are not verified yet, oldest first."""
-    query = User.select(User.id, User.first_name, User.last_name, User.address_label, User.neighbourhood,
-                        User.created_at).where((User.verification == "address_checked") & User.address_label.is_not_null())
-    if hood_ids is not None:
-        query = query.where(User.neighbourhood.is_in(hood_ids or [0]))
-    return await query.order_by(User.id).limit(limit)
-
-
-async def print_letters(user_ids: list[int]) -> dict[int, str]:
-    """New codes for these neighbours (an earlier letter's code stops working); shown once, stored hashed."""
-    if not user_ids:
-        return {}
-    raw = {user_id: "".join(secrets.choice(CODE_ALPHABET) for _ in range(8)) for user_id in user_ids}
-    async with VerificationCode._meta.db.transaction():
-        await VerificationCode.delete().where(VerificationCode.user.is_in(list(raw)))
-        await VerificationCode.insert(*[VerificationCode(user=u, code_hash=_hash(c), printed_at=_now()) for u, c in raw.items()])
-    return {u: f"{c[:4]}-{c[4:]}" for u, c in raw.items()}
-
-
-async def check_code(member: User, code: str) -> str:
-    """'ok', 'wrong', 'none' (no letter sent) or 'blocked' (too many tries: ask a new letter)."""
-    row = await VerificationCode.select().where((VerificationCode.user == member.id)
-                                               & VerificationCode.used_at.is_null()).first()
-    if row is None:
-        return "none"
-    if row["attempts"] >= MAX_CODE_ATTEMPTS:
-        return "blocked"
-    if not hmac.compare_digest(row["code_hash"], _hash(code)):
-        await VerificationCode.update({VerificationCode.attempts: VerificationCode.attempts + 1}).where(
-            VerificationCode.id == row["id"])
-        return "blocked" if row["attempts"] + 1 >= MAX_CODE_ATTEMPTS else "wrong"
-    await mark_verified(None, member, "letter")
-    return "ok"
+    await audit(moderator, "unsuspend", "user", member.id, neighbourhood=member.neighbourhood, target_user=member.id)
 
 
 # The team -------------------------------------------------------------------------------
@@ -155,7 +76,7 @@ async def appoint(admin, member: User, hood_id: int) -> None:
         await ModeratorAssignment.insert(ModeratorAssignment(user=member.id, neighbourhood=hood_id))
     if member.role == "member":
         await User.update({User.role: "moderator"}).where(User.id == member.id)
-    await _log(admin.id, hood_id, "appoint", member.id)
+    await audit(admin, "appoint", "user", member.id, neighbourhood=hood_id, target_user=member.id)
 
 
 async def dismiss(admin, assignment_id: int) -> bool:
@@ -165,15 +86,13 @@ async def dismiss(admin, assignment_id: int) -> bool:
     await ModeratorAssignment.delete().where(ModeratorAssignment.id == assignment_id)
     if not await ModeratorAssignment.exists().where(ModeratorAssignment.user == row["user"]):
         await User.update({User.role: "member"}).where((User.id == row["user"]) & (User.role == "moderator"))
-    await _log(admin.id, row["neighbourhood"], "dismiss", row["user"])
+    await audit(admin, "dismiss", "user", row["user"], neighbourhood=row["neighbourhood"], target_user=row["user"])
     return True
 
 
 async def set_requires_verification(moderator, hood_id: int, value: bool) -> None:
     await Neighbourhood.update({Neighbourhood.requires_verification: value}).where(Neighbourhood.id == hood_id)
-    await ModerationAction.insert(ModerationAction(
-        moderator=moderator.id, neighbourhood=hood_id, action="require_verified" if value else "open_to_all",
-        target_type="hood", target_id=hood_id, public=True))
+    await audit(moderator, "require_verified" if value else "open_to_all", "hood", hood_id, neighbourhood=hood_id)
 
 
 async def audit_log(hood_ids: list[int] | None, *, before: int | None = None, limit: int = 50) -> list[dict]:

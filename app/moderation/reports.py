@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from app.access import HIDDEN
 from app.i18n import N_
-from app.moderation.tables import ModerationAction, Report
+from app.moderation.audit import audit
+from app.moderation.tables import Report
 from app.posts.tables import Post
 
 REASONS = {
@@ -27,7 +29,7 @@ async def report_post(reporter, post: dict, reason: str, text: str) -> bool:
         return False
     await Report.insert(Report(reporter=reporter.id, neighbourhood=post["neighbourhood"], target_type="post",
                                target_id=post["id"], target_user=post["author"], reason=reason, text=text))
-    if post["status"] in ("hidden", "removed"):
+    if post["status"] in HIDDEN:
         return False
     # Three distinct verified neighbours: hidden until a moderator looks.
     rows = await Report.raw(
@@ -37,9 +39,8 @@ async def report_post(reporter, post: dict, reason: str, text: str) -> bool:
     if int(rows[0]["n"]) >= SAFETY_NET:
         await Post.update({Post.status: "hidden", Post.hidden_reason: "Signalée par plusieurs voisins, en attente de modération"}).where(
             Post.id == post["id"])
-        await ModerationAction.insert(ModerationAction(
-            moderator=None, neighbourhood=post["neighbourhood"], action="hide", target_type="post",
-            target_id=post["id"], target_user=post["author"], reason="Signalée par plusieurs voisins vérifiés", public=True))
+        await audit(None, "hide", "post", post["id"], "Signalée par plusieurs voisins vérifiés",
+                    neighbourhood=post["neighbourhood"], target_user=post["author"])
         return True
     return False
 

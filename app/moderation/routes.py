@@ -2,82 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 
-from app.accounts.guards import requires_login, requires_member
-from app.accounts.tables import User
+from app.access import NotFound, can_moderate, ensure_can_see_post, is_admin, moderation_reach, requires_member
 from app.moderation import member_routes
-from app.moderation.tables import Block
 from app.posts.extensions import add_post_panel
-from app.web import not_found, safe_next, see_other
-
-
-class BlockController(Controller):
-    guards = [requires_member]
-
-    @post("/users/{user_id:int}/block")
-    async def block(self, request: Request, user_id: int) -> Response:
-        if user_id == request.user.id or not await User.exists().where(User.id == user_id):
-            raise not_found()
-        if not await Block.exists().where((Block.blocker == request.user.id) & (Block.blocked == user_id)):
-            await Block.insert(Block(blocker=request.user.id, blocked=user_id))
-        return see_other(f"/users/{user_id}")
-
-    @post("/users/{user_id:int}/unblock")
-    async def unblock(self, request: Request, user_id: int) -> Response:
-        await Block.delete().where((Block.blocker == request.user.id) & (Block.blocked == user_id))
-        return see_other(f"/users/{user_id}")
-
-
-@get("/settings/export", guards=[requires_login])
-async def export(request: Request) -> Response:
-    from app.moderation.privacy import export_archive
-    from app.settings import get_settings
-    from app.web import limit
-
-    limit(request, f"export:{request.user.id}", 10, 3600)
-    body = await export_archive(request.user.id, get_settings().uploads_dir)
-    return Response(content=body, media_type="application/zip", headers={
-        "Content-Disposition": 'attachment; filename="mes-donnees-voisinage.zip"',
-        "Cache-Control": "private, no-store",
-    })
-
-
-@get("/settings/delete", guards=[requires_login])
-async def delete_form(request: Request) -> Response:
-    from app.forms import Form
-    from app.web import render
-
-    return render(request, "accounts/delete.html", {"form": Form()})
-
-
-@post("/settings/delete", guards=[requires_login])
-async def delete_account(request: Request) -> Response:
-    from app.accounts.passwords import verify_password
-    from app.accounts.sessions import clear_session_cookie
-    from app.forms import Form
-    from app.i18n import _
-    from app.moderation.privacy import erase_account
-    from app.settings import get_settings
-    from app.web import limit, render
-
-    limit(request, f"delete:{request.user.id}", 10, 900)
-    form = Form(await request.form())
-    if not form["password"] or not await verify_password(request.user.password_hash, form["password"]):
-        form.error("password", _("Mot de passe incorrect."))
-    if form["confirm"] != "1":
-        form.error("confirm", _("Cochez la case pour confirmer."))
-    if form.errors:
-        return render(request, "accounts/delete.html", {"form": form}, status_code=422)
-    await erase_account(request.user.id, get_settings().uploads_dir)
-    response = see_other("/?notice=account_deleted")
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
-    return clear_session_cookie(response)
+from app.web import see_other
 
 
 async def _moderator_panel(post: dict, viewer) -> dict | None:
-    from app.posts.permissions import can_moderate
-
     if not await can_moderate(viewer, post["neighbourhood"]):
         return None
     return {}
@@ -92,13 +25,12 @@ async def moderate_post(request: Request, post_id: int, action: str) -> Response
     from app.i18n import _
     from app.moderation.actions import ACTIONS, act_on_post
     from app.posts import queries
-    from app.posts.permissions import can_moderate
     from app.web import render
 
     found = await queries.post_by_id(post_id)
     # Outside their quartiers a moderator is a neighbour like any other: 404.
     if found is None or action not in ACTIONS or not await can_moderate(request.user, found["neighbourhood"]):
-        raise not_found()
+        raise NotFound()
     form = Form(await request.form())
     reason = form.text("reason", max_length=300, required=action == "hide")
     if form.errors:
@@ -118,9 +50,10 @@ async def public_log_page(request: Request) -> Response:
 
 
 async def _reported_post(request: Request, post_id: int) -> tuple[dict, dict]:
-    from app.posts.routes import visible_post
+    from app.posts import queries
 
-    found, _moderator = await visible_post(request, post_id)
+    found = await queries.post_by_id(post_id)
+    await ensure_can_see_post(request.user, found)
     return found, {"kind": "post", "id": post_id, "text": found["title"], "back": f"/posts/{post_id}",
                    "action": f"/posts/{post_id}/report"}
 
@@ -145,9 +78,6 @@ async def report(request: Request, post_id: int) -> Response:
     return see_other(f"/posts/{post_id}?notice=reported")
 
 
-_moderated_hoods = member_routes.moderated_hoods  # one definition, shared with the people routes
-
-
 @get("/moderation", guards=[requires_member])
 async def moderation_queue(request: Request) -> Response:
     return await _queue_page(request)
@@ -158,9 +88,7 @@ async def _queue_page(request: Request, *, failed: int | None = None, form=None)
     from app.neighbourhoods.tables import Neighbourhood
     from app.web import parse_id, render
 
-    hoods = await _moderated_hoods(request.user)
-    if hoods == []:
-        raise not_found()
+    hoods = await moderation_reach(request.user)
     reports = await queue(hoods, after=parse_id(request.query_params.get("after")), limit=31)
     # The quartier rules a moderator may change: theirs (an admin: the one they live in).
     mine = hoods if hoods is not None else [request.user.neighbourhood]
@@ -168,7 +96,7 @@ async def _queue_page(request: Request, *, failed: int | None = None, form=None)
         Neighbourhood.id.is_in(mine or [0]))
     return render(request, "moderation/queue.html", {
         "reports": reports[:30], "reasons": REASONS, "hoods": settings,
-        "more": reports[29]["id"] if len(reports) > 30 else None, "admin": request.user.role == "admin",
+        "more": reports[29]["id"] if len(reports) > 30 else None, "admin": is_admin(request.user),
         "failed": failed, "failed_form": form}, status_code=422 if failed else 200)
 
 
@@ -179,10 +107,10 @@ async def close_report(request: Request, report_id: int, outcome: str) -> Respon
     from app.moderation.tables import Report
 
     row = await Report.select().where(Report.id == report_id).first()
-    hoods = await _moderated_hoods(request.user)
-    if row is None or outcome not in ("resolved", "dismissed") or hoods == [] or (
-            hoods is not None and row["neighbourhood"] not in hoods):
-        raise not_found()
+    if row is None or outcome not in ("resolved", "dismissed"):
+        raise NotFound()
+    if not await can_moderate(request.user, row["neighbourhood"]):
+        raise NotFound()
     form = Form(await request.form())
     note = form.text("note", max_length=500, required=False)
     if form.errors:
@@ -191,5 +119,4 @@ async def close_report(request: Request, report_id: int, outcome: str) -> Respon
     return see_other("/moderation")
 
 
-ROUTES: list = [*member_routes.ROUTES, BlockController, export, delete_form, delete_account, moderate_post, public_log_page, report_form, report,
-                moderation_queue, close_report]
+ROUTES: list = [*member_routes.ROUTES, moderate_post, public_log_page, report_form, report, moderation_queue, close_report]

@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -6,12 +6,6 @@ from app.accounts.tables import User
 from app.neighbourhoods.tables import Neighbourhood
 
 REASONS = ("spam", "hate", "scam", "off_topic", "other")
-
-
-class ModeratorAssignment(Table, tablename="moderator_assignment"):
-    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
-    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade, index=True)
-    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Report(Table, tablename="report"):
@@ -41,26 +35,3 @@ class ModerationAction(Table, tablename="moderation_action"):
     reason = Varchar(length=500, default="")
     public = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
-
-
-class Block(Table, tablename="block"):
-    blocker = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
-    blocked = ForeignKey(references=User, on_delete=OnDelete.cascade)
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
-class Vouch(Table, tablename="vouch"):
-    voucher = ForeignKey(references=User, on_delete=OnDelete.cascade)
-    vouchee = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
-class VerificationCode(Table, tablename="verification_code"):
-    """A code sent by post to the address, typed back by the neighbour."""
-
-    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
-    code_hash = Varchar(length=64)
-    created_at = Timestamptz(default=TimestamptzNow())
-    printed_at = Timestamptz(null=True, default=None)
-    used_at = Timestamptz(null=True, default=None)
-    attempts = Integer(default=0)

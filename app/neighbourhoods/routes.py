@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, post
 from litestar.exceptions import NotFoundException
 
-from app.accounts.guards import requires_admin
+from app.access import requires_admin
 from app.neighbourhoods import queries
 from app.web import see_other
 

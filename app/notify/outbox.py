@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from app import i18n
+from app.access import suspension
 from app.accounts.tables import User
-from app.moderation.trust import suspended_now
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
@@ -78,7 +78,7 @@ async def enqueue(notifications: list[Notification]) -> None:
         prefs = sub["prefs"]
         if isinstance(prefs, str):
             prefs = json.loads(prefs or "{}")
-        if not wants(prefs, note.kind) or suspended_now(sub["suspended_until"]):
+        if not wants(prefs, note.kind) or suspension(sub):
             continue
         title = i18n.translations(sub["locale"] or i18n.DEFAULT_LOCALE).gettext(TITLES.get(note.kind, "Voisinage"))
         topic = topic_for(note.user, note.url)
@@ -149,7 +149,7 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
     """Sends a claimed batch side by side, then records every outcome."""
     counts = {"sent": 0, "retry": 0, "gone": 0, "failed": 0}
     # Suspended since the row was queued: nothing more reaches them.
-    suspended = [c.id for c in batch if suspended_now(c.suspended_until)]
+    suspended = [c.id for c in batch if suspension(c)]
     live = [c for c in batch if c.id not in suspended]
     outcomes = await asyncio.gather(*(
         sender.send(c.endpoint, c.p256dh, c.auth, c.payload.encode(), topic=c.topic, urgency=c.urgency) for c in live

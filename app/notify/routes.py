@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Response as PlainResponse
 
-from app.accounts.guards import requires_login
+from app.access import requires_login
 from app.forms import Form
 from app.i18n import _
 from app.notify import outbox, queries

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from app.access import visible_posts_clause
 from app.accounts.tables import User, UserSkill
 from app.posts import search
 from app.posts.tables import Loan, Photo, Post, Reply
 
 PAGE = 20
 PARIS = ZoneInfo("Europe/Paris")
-VISIBLE = ("open", "reserved", "done", "lent", "closed")
 # Annonces that wait on their author (to give, lend, answer): they close when
 # the author's account is deleted. Tips and discussions belong to the thread.
 LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_found")
@@ -34,17 +34,6 @@ def _engine_type() -> str:
     return Post._meta.db.engine_type
 
 
-def _visibility(viewer_id: int, blocked: list[int], args: list) -> str:
-    """Hidden posts stay visible to their author (with the reason); blocked
-    people's posts vanish for the one who blocked them."""
-    clause = f" AND (p.status IN ({', '.join('{}' for _ in VISIBLE)}) OR p.author = {{}})"
-    args.extend([*VISIBLE, viewer_id])
-    if blocked:
-        clause += f" AND (p.author IS NULL OR p.author NOT IN ({', '.join('{}' for _ in blocked)}))"
-        args.extend(blocked)
-    return clause
-
-
 async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, before: int | None = None,
                     blocked: list[int] | None = None, author: int | None = None,
                     limit: int = PAGE) -> tuple[list[dict], int | None]:
@@ -60,7 +49,7 @@ async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, be
     if before:
         sql += " AND p.id < {}"
         args.append(before)
-    sql += _visibility(viewer_id, blocked or [], args)
+    sql += visible_posts_clause(viewer_id, blocked or [], args)
     sql += " ORDER BY p.id DESC LIMIT {}"
     args.append(limit + 1)
     rows = await Post.raw(sql, *args)
@@ -70,7 +59,7 @@ async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, be
 async def pinned(hood_id: int, viewer_id: int, blocked: list[int] | None = None) -> list[dict]:
     args: list = [hood_id, True]
     sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
-    sql += _visibility(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT 5"
+    sql += visible_posts_clause(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT 5"
     return [_normalise(r) for r in await Post.raw(sql, *args)]
 
 
@@ -80,10 +69,10 @@ async def first_page(hood_id: int, viewer_id: int, blocked: list[int] | None = N
     statement: the page everybody loads first should cost one round trip."""
     pinned_args: list = [hood_id, True]
     pinned_sql = (f"SELECT 1 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
-                  + _visibility(viewer_id, blocked or [], pinned_args) + " ORDER BY p.id DESC LIMIT 5")
+                  + visible_posts_clause(viewer_id, blocked or [], pinned_args) + " ORDER BY p.id DESC LIMIT 5")
     latest_args: list = [hood_id]
     latest_sql = (f"SELECT 2 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
-                  + _visibility(viewer_id, blocked or [], latest_args) + " ORDER BY p.id DESC LIMIT {}")
+                  + visible_posts_clause(viewer_id, blocked or [], latest_args) + " ORDER BY p.id DESC LIMIT {}")
     latest_args.append(limit + 1)
     rows = await Post.raw(
         f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({latest_sql}) AS latest_part",
@@ -136,7 +125,7 @@ async def search_page(hood_id: int, viewer_id: int, q: str, *, before: int | Non
         if before and part == tier:
             sql += " AND p.id < {}"
             args.append(before)
-        sql += _visibility(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT {}"
+        sql += visible_posts_clause(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT {}"
         args.append(limit + 1)
         parts.append(f"SELECT * FROM ({sql}) AS tier_{part}")
     rows = [_normalise(r) for r in await Post.raw(" UNION ALL ".join(parts), *args)]

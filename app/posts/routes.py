@@ -11,16 +11,23 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-from app.accounts.guards import requires_member
+from app.access import (
+    blocked_ids,
+    can_moderate,
+    ensure_can_edit_post,
+    ensure_can_see_post,
+    is_author,
+    posting_refusal,
+    reply_refusal,
+    requires_member,
+)
 from app.accounts.tables import User
 from app.forms import Form
 from app.i18n import _, gettext
-from app.moderation.blocks import blocked_ids
 from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
 from app.posts import extensions, queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
-from app.posts.permissions import can_moderate, can_see, is_author
 from app.posts.photos import MAX_BYTES, MAX_PHOTOS, PhotoRefused, delete_files, kept_if_saved, path_for, store
 from app.posts.tables import Photo, Post
 from app.settings import get_settings
@@ -37,20 +44,14 @@ REPLY_MAX = 2000
 async def visible_post(request: Request, post_id: int) -> tuple[dict, bool]:
     """The post if the viewer may see it, and whether they moderate it; 404 otherwise."""
     found = await queries.post_by_id(post_id)
-    if found is None:
-        raise NotFoundException()
-    moderator = await can_moderate(request.user, found["neighbourhood"])
-    if not can_see(request.user, found, moderator):
-        raise NotFoundException()
-    if found["author"] and found["author"] in await blocked_ids(request.user.id):
-        raise NotFoundException()
-    return found, moderator
+    rights = await ensure_can_see_post(request.user, found)
+    return found, rights.moderate
 
 
 async def own_post(request: Request, post_id: int) -> dict:
-    found, _moderator = await visible_post(request, post_id)
-    if not is_author(request.user, found):
-        raise NotFoundException()
+    """The post if the viewer wrote it; 404 otherwise."""
+    found = await queries.post_by_id(post_id)
+    await ensure_can_edit_post(request.user, found)
     return found
 
 
@@ -132,14 +133,6 @@ def _civility_check(form: Form, text: str) -> None:
         form.values["nudged"] = True
 
 
-def _posting_refusal(user: User, hood) -> str | None:
-    try:
-        from app.moderation.trust import posting_refusal
-    except ImportError:
-        return None
-    return posting_refusal(user, hood)
-
-
 def _chosen_photos(upload: UploadForm, form: Form) -> list[UploadedFile]:
     if upload.chosen["photos"] > MAX_PHOTOS:
         form.error("photos", _("%(n)s photos au plus (vous en avez choisi %(m)s).", n=MAX_PHOTOS, m=upload.chosen["photos"]))
@@ -157,7 +150,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         raise NotFoundException()
     if hood.status != "open":
         return see_other("/feed")
-    refusal = _posting_refusal(user, hood)
+    refusal = posting_refusal(user, hood)
     if refusal:
         return render(request, "posts/new.html", {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
                       status_code=403)
@@ -202,7 +195,7 @@ class PostController(Controller):
             return see_other("/feed")
         if kind not in KINDS:
             return render(request, "posts/choose_kind.html", {"kinds": KINDS})
-        refusal = _posting_refusal(request.user, hood)
+        refusal = posting_refusal(request.user, hood)
         return render(request, "posts/new.html", {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal,
                                                   **_form_choices()})
 
@@ -292,10 +285,9 @@ class PostController(Controller):
         limit(request, f"reply:{user.id}", 60, 3600)
         form = Form(await request.form())
         body = form.text("body", max_length=REPLY_MAX, multiline=True)
-        if found["locked"]:
-            form.error("body", _("Les réponses sont fermées pour cette annonce."))
-        if _suspended(user):
-            form.error("body", _("Votre compte est suspendu : vous ne pouvez pas répondre."))
+        refusal = reply_refusal(user, found)
+        if refusal:
+            form.error("body", refusal)
         if not form.errors:
             _civility_check(form, body)
         if form.errors:
@@ -311,13 +303,6 @@ class PostController(Controller):
         if wants_fragment(request):
             return await _thread(request, found, moderator, Form())
         return see_other(url)
-
-
-def _suspended(user: User) -> bool:
-    from datetime import timezone
-
-    until = user.suspended_until
-    return until is not None and until > datetime.now(timezone.utc)
 
 
 def _date(form: Form, field: str) -> date | None:
@@ -378,13 +363,10 @@ async def photo(request: Request, name: str, size: str) -> File:
     """Photos are private to the neighbourhood, like the posts they belong to."""
     if size not in ("large", "thumb"):
         raise NotFoundException()
-    row = await Photo.select(Photo.name, Photo.post.neighbourhood, Photo.post.status, Photo.post.author).where(
-        Photo.name == name).first()
-    if row is None or row["post.neighbourhood"] != request.user.neighbourhood:
-        raise NotFoundException()
-    if row["post.status"] in ("hidden", "removed") and row["post.author"] != request.user.id \
-            and not await can_moderate(request.user, row["post.neighbourhood"]):
-        raise NotFoundException()
+    # Exactly who may see the post: the same check as its page.
+    post = await Photo.select(Photo.post.neighbourhood.as_alias("neighbourhood"), Photo.post.status.as_alias("status"),
+                              Photo.post.author.as_alias("author")).where(Photo.name == name).first()
+    await ensure_can_see_post(request.user, post)
     path = path_for(get_settings().uploads_dir, name, size)
     if not path.exists():
         raise NotFoundException()

@@ -1,5 +1,6 @@
 """The right of access (RGPD art. 15 and 20): everything a neighbour gave and
-did, in a machine-readable archive, and nothing of anyone else's private data."""
+did, in a machine-readable archive, and nothing of anyone else's private data;
+and the right to erasure (art. 17)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import json
 import zipfile
 from datetime import date, datetime, timezone
 
-from app.accounts.tables import User, UserSkill
+from app.accounts.tables import Block, User, UserSkill, Vouch
 from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
-from app.moderation.tables import Block, Report, Vouch
+from app.moderation.tables import Report
 from app.notify.tables import Notification, PushSubscription
 from app.posts.photos import path_for
 from app.posts.tables import Loan, Photo, Post, Reply

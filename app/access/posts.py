@@ -1,0 +1,94 @@
+"""Who may see and change a post. The rule for one post and the condition the
+lists (feed, search, profiles) add to their SQL sit side by side here: change
+one, change the other (tests/test_isolation_posts.py holds them to agreeing)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from app.access.blocks import blocked_ids
+from app.access.moderators import can_moderate
+from app.access.viewers import NotFound, as_viewer
+
+HIDDEN = ("hidden", "removed")
+VISIBLE = ("open", "reserved", "done", "lent", "closed")
+
+
+@dataclass(frozen=True)
+class PostRights:
+    """What a viewer who may see the post may also do with it."""
+
+    moderate: bool
+    edit: bool
+
+
+def is_author(viewer, post: dict) -> bool:
+    return post.get("author") is not None and post["author"] == as_viewer(viewer).id
+
+
+def can_edit_post(viewer, post: dict) -> bool:
+    """Only its author edits, closes or deletes a post; moderators hide it."""
+    return is_author(viewer, post)
+
+
+def sees_post(viewer, post: dict, *, moderator: bool, blocked: Collection[int]) -> bool:
+    """The rule itself, for a viewer whose moderation and blocks are known."""
+    viewer = as_viewer(viewer)
+    # Another quartier's post does not exist for the viewer, unless they
+    # moderate that quartier (admins: all).
+    if post["neighbourhood"] != viewer.neighbourhood and not moderator:
+        return False
+    if post["status"] in HIDDEN and not (is_author(viewer, post) or moderator):
+        return False
+    return not (post["author"] and post["author"] in blocked)
+
+
+async def post_rights(viewer, post: dict | None) -> PostRights | None:
+    """None when the post must not be known to the viewer."""
+    if post is None:
+        return None
+    viewer = as_viewer(viewer)
+    moderator = await can_moderate(viewer, post["neighbourhood"])
+    blocked = await blocked_ids(viewer.id) if post["author"] else ()
+    if not sees_post(viewer, post, moderator=moderator, blocked=blocked):
+        return None
+    return PostRights(moderate=moderator, edit=can_edit_post(viewer, post))
+
+
+async def can_see_post(viewer, post: dict | None) -> bool:
+    return await post_rights(viewer, post) is not None
+
+
+async def ensure_can_see_post(viewer, post: dict | None) -> PostRights:
+    """For every route that shows or acts on a post, its photos included:
+    NotFound for a post the viewer must not know of."""
+    rights = await post_rights(viewer, post)
+    if rights is None:
+        raise NotFound()
+    return rights
+
+
+async def ensure_can_edit_post(viewer, post: dict | None) -> PostRights:
+    rights = await ensure_can_see_post(viewer, post)
+    if not rights.edit:
+        raise NotFound()
+    return rights
+
+
+def can_see_reply(viewer, reply: dict, *, moderator: bool) -> bool:
+    """A hidden reply's words stay readable to its author and the moderators."""
+    mine = reply["author"] is not None and reply["author"] == as_viewer(viewer).id
+    return not reply["hidden"] or mine or moderator
+
+
+def visible_posts_clause(viewer_id: int, blocked: list[int], args: list) -> str:
+    """`sees_post` for a list already limited to the viewer's quartier, as SQL
+    on `post p`: hidden posts stay visible to their author (with the reason);
+    blocked people's posts vanish for the one who blocked them."""
+    clause = f" AND (p.status IN ({', '.join('{}' for _ in VISIBLE)}) OR p.author = {{}})"
+    args.extend([*VISIBLE, viewer_id])
+    if blocked:
+        clause += f" AND (p.author IS NULL OR p.author NOT IN ({', '.join('{}' for _ in blocked)}))"
+        args.extend(blocked)
+    return clause

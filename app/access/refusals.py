@@ -1,0 +1,39 @@
+"""Why someone may not publish or write right now, in words shown next to the
+field: a suspension, or a quartier that asks for verified neighbours."""
+
+from __future__ import annotations
+
+from app.access.viewers import suspension
+from app.i18n import _
+
+
+def _verification_refusal(user, hood) -> str | None:
+    requires = bool(getattr(hood, "requires_verification", False) if not isinstance(hood, dict)
+                    else hood.get("requires_verification"))
+    if requires and getattr(user, "verification", "none") != "verified":
+        return _("Ce quartier demande d'être voisin vérifié pour publier ou écrire en premier à quelqu'un.")
+    return None
+
+
+def posting_refusal(user, hood) -> str | None:
+    """None when the user may post (annonce or event) in this neighbourhood, else the reason."""
+    if suspension(user):
+        return _("Votre compte est suspendu : vous ne pouvez pas publier pour le moment.")
+    return _verification_refusal(user, hood)
+
+
+def message_refusal(sender, hood) -> str | None:
+    """Writing first to someone: the quartier's verification rule applies
+    (replying never needs it). `hood` is the sender's quartier."""
+    if suspension(sender):
+        return _("Votre compte est suspendu : vous ne pouvez pas écrire pour le moment.")
+    return _verification_refusal(sender, hood)
+
+
+def reply_refusal(user, post: dict) -> str | None:
+    """Replying under a post: a locked thread first, then a suspension."""
+    if post["locked"]:
+        return _("Les réponses sont fermées pour cette annonce.")
+    if suspension(user):
+        return _("Votre compte est suspendu : vous ne pouvez pas répondre.")
+    return None
