@@ -11,6 +11,7 @@ from litestar.response import Response as PlainResponse
 from app.neighbourhoods.tables import Neighbourhood
 from app.settings import ROOT
 from app.space import short_of_space
+from app.templating import static_url
 from app.web import render, see_other
 
 
@@ -57,8 +58,6 @@ async def manifest() -> PlainResponse:
 async def service_worker() -> PlainResponse:
     """The service worker, with the versioned asset URLs it caches at install:
     a new CSS or htmx version makes a new worker, which drops the old cache."""
-    from app.main import static_url
-
     assets = [static_url(name) for name in ("app.css", "htmx.min.js", "app.js", "icons/icon.svg", "icons/icon-192.png")]
     version = hashlib.sha256("".join(assets).encode()).hexdigest()[:12]
     body = f"const VERSION = {json.dumps(version)};\nconst ASSETS = {json.dumps(assets)};\n" + (

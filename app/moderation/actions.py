@@ -1,12 +1,14 @@
-"""What moderators do to posts, each recorded in the audit log."""
+"""What moderators do to posts, each recorded in the audit log, and the
+names of every action that log records."""
 
 from __future__ import annotations
 
-from app.i18n import gettext
+from app.i18n import N_, gettext
 from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
 from app.notify.queries import notify
 from app.posts.tables import Post
+from app.templating import labeller
 
 # action → column changes (app.moderation.audit says which are public)
 ACTIONS = {
@@ -17,6 +19,31 @@ ACTIONS = {
     "lock": {Post.locked: True},
     "unlock": {Post.locked: False},
 }
+
+# Every action the audit log records, on posts and on people, as the logs name it.
+LABELS = {
+    "hide": N_("Annonce masquée"),
+    "restore": N_("Annonce rendue visible"),
+    "lock": N_("Réponses fermées"),
+    "unlock": N_("Réponses rouvertes"),
+    "pin": N_("Annonce épinglée"),
+    "unpin": N_("Annonce désépinglée"),
+    "hide_reply": N_("Réponse masquée"),
+    "restore_reply": N_("Réponse rendue visible"),
+    "suspend": N_("Compte suspendu"),
+    "unsuspend": N_("Suspension levée"),
+    "verify_moderator": N_("Vérifié par la modération"),
+    "verify_vouch": N_("Vérifié par deux voisins garants"),
+    "verify_letter": N_("Vérifié par courrier"),
+    "letter": N_("Lettre de vérification imprimée"),
+    "appoint": N_("Nommé modérateur"),
+    "dismiss": N_("Retiré de la modération"),
+    "require_verified": N_("Publier demande d'être vérifié"),
+    "open_to_all": N_("Publier est ouvert à tous les voisins"),
+}
+
+# What the moderation domain gives every template (app.main hands it to app.templating).
+TEMPLATE_GLOBALS = {"action_label": labeller(LABELS)}
 
 
 async def act_on_post(moderator, post: dict, action: str, reason: str) -> None:

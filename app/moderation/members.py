@@ -13,6 +13,7 @@ from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.mail import send_mail
+from app.templating import format_when
 from app.settings import get_settings
 
 DURATIONS = {
@@ -41,7 +42,6 @@ async def suspend(moderator, member: User, duration: str, reason: str) -> dateti
 
 
 async def _mail_suspension(member: User, until: datetime, reason: str) -> None:
-    from app.main import format_when  # the app is built by then; at import time main imports this module
 
     when = format_when(until, "d MMMM y, HH:mm")
     length = gettext("définitivement") if until == FOREVER else gettext("jusqu'au %(date)s", date=when)

@@ -1,4 +1,5 @@
-"""What a list shows of each post, computed once in Python per row.
+"""How posts read: their labels and states, and what a list shows of each
+post, computed once in Python per row.
 
 A feed page renders twenty posts; doing the labels here instead of through
 template function calls is a good share of the page's cost.
@@ -6,14 +7,47 @@ template function calls is a good share of the page's cost.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from app import i18n
 from app.posts import search
-from app.posts.kinds import CLOSED, SINGULAR, STATUSES, display_name
+from app.posts.kinds import CLOSED, SINGULAR, SKILLS, STATUSES, display_name
+from app.templating import format_when, labeller
+
+
+def status_label(kind: str, status: str) -> str:
+    if status in ("hidden", "removed"):
+        return i18n.gettext("Masquée")
+    if status == "closed":
+        return i18n.gettext(CLOSED)
+    return labeller(STATUSES.get(kind, {}))(status)
+
+
+def post_status(post: dict) -> str:
+    """The state a post page shows. An event's follows its cancellation and
+    its dates: once cancelled or over it is never « À venir »."""
+    if post["kind"] == "event" and post["status"] not in ("hidden", "removed") and post.get("event_starts_at"):
+        now = datetime.now(timezone.utc)
+        if post.get("event_cancelled_at"):
+            return i18n.gettext("Annulé")
+        if post["event_ends_at"] < now:
+            return i18n.gettext("Terminé")
+        if post["event_starts_at"] <= now:
+            return i18n.gettext("En cours")
+    return status_label(post["kind"], post["status"])
+
+
+# What the posts domain gives every template (app.main hands it to app.templating).
+TEMPLATE_GLOBALS = {
+    "person": display_name,
+    "singular_kind": lambda kind: SINGULAR.get(kind, kind),
+    "status_label": status_label,
+    "post_status": post_status,
+    "skill_label": labeller(SKILLS),
+}
 
 
 def decorate(rows: list[dict]) -> list[dict]:
-    from app.main import format_when
-
     gettext = i18n.translations(i18n.current_locale.get()).gettext
     for row in rows:
         row["kind_label"] = gettext(SINGULAR.get(row["kind"], row["kind"]))
