@@ -11,54 +11,21 @@ from litestar.exceptions import NotFoundException
 
 from app.access import (
     NotFound,
-    can_moderate_member,
     can_see_profile,
     has_blocked,
     requires_member,
-    suspension,
-    vouch_offered,
 )
 from app.accounts.queries import user_by_id
 from app.accounts.tables import User
-from app.accounts.trust import has_vouched
 from app.forms import Form
 from app.i18n import _
 from app.neighbourhoods import queries as hoods
 from app.posts import queries as posts
-from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
 from app.web import parse_id, render, see_other
+from app.accounts.profile_page import profile_context
 
 BIO_MAX = 500
-
-
-async def profile_context(request: Request, person, *, i_blocked: bool | None = None) -> dict:
-    from app.moderation.members import DURATIONS
-
-    me = request.user
-    if i_blocked is None:
-        i_blocked = await has_blocked(me.id, person.id)
-    open_posts = [] if i_blocked else (await posts.feed_page(person.neighbourhood, me.id, author=person.id, limit=10))[0]
-    view.decorate(open_posts)
-    loans = await posts.loans_of(person.id) if person.id == me.id else []
-    is_me = person.id == me.id
-    return {
-        "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
-        "loans": loans, "skills": SKILLS, "i_blocked": i_blocked, "offered": skills_of(person), "is_me": is_me,
-        # Moderators get their controls on the ordinary profile page.
-        "moderator": await can_moderate_member(me, person),
-        "suspended": suspension(person) is not None, "durations": DURATIONS, "mod_form": Form(),
-        "vouch_offered": vouch_offered(me, person),
-        # Asked only when the vouch button could show.
-        "vouched": vouch_offered(me, person) and await has_vouched(me.id, person.id),
-    }
-
-
-async def profile_with_errors(request: Request, member, form: Form) -> Response:
-    """The profile page again, with the trust or moderation form's messages and input kept."""
-    context = await profile_context(request, member)
-    context["mod_form"] = form
-    return render(request, "accounts/profile.html", context, status_code=422)
 
 
 class ProfileController(Controller):

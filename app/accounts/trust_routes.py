@@ -7,7 +7,7 @@ from litestar import Request, Response, get, post
 
 from app.access import NotFound, can_vouch_for, may_vouch, requires_member
 from app.accounts import trust
-from app.accounts.profiles import profile_with_errors
+from app.accounts.profile_page import profile_with_errors
 from app.accounts.queries import user_by_id
 from app.forms import Form
 from app.i18n import _

@@ -14,17 +14,16 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
-from app.access import is_author, posting_refusal, requires_member
+from app.access import can_moderate, posting_refusal, requires_member
 from app.accounts.tables import User
 from app.events import ics, queries
+from app.events.panel import panel
 from app.forms import Form
 from app.i18n import _, gettext
 from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
-from app.posts.extensions import add_post_panel
-from app.posts.kinds import display_name
 from app.posts.photos import MAX_BYTES, PhotoRefused, delete_files, kept_if_saved, store
-from app.posts.routes import own_post, visible_post
+from app.posts.page import own_post, render_post, visible_post
 from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
@@ -78,29 +77,6 @@ def _form_from_event(post: dict, event: dict) -> Form:
         "ends_at": event["ends_at"].astimezone(PARIS).strftime(fmt),
         "capacity": str(event["capacity"] or ""),
     })
-
-
-async def event_panel_context(post: dict, viewer: User) -> dict | None:
-    if post["kind"] != "event":
-        return None
-    event = await queries.for_post(post["id"])
-    if event is None:
-        return None
-    return await _panel(event, post, viewer)
-
-
-async def _panel(event: dict, post: dict, viewer: User, error: str = "") -> dict:
-    now = datetime.now(timezone.utc)
-    left = None if event["capacity"] is None else max(0, event["capacity"] - event["going_count"])
-    return {
-        "event": event, "event_post": post, "my_signup": await queries.my_signup(event["id"], viewer.id),
-        "attendees": await queries.attendees(event["id"]), "places_left": left,
-        "event_closed": event["cancelled_at"] is not None or event["starts_at"] <= now,
-        "event_error": error, "organiser": is_author(viewer, post),
-    }
-
-
-add_post_panel("events/_panel.html", event_panel_context)
 
 
 async def _create_event(request: Request, upload: UploadForm) -> Response:
@@ -261,14 +237,11 @@ def _hash(token: str) -> str:
 async def _answer(request: Request, found: dict, error: str = "", status_code: int = 200) -> Response:
     if wants_fragment(request):
         event = await queries.for_post(found["id"])
-        context = await _panel(event, found, request.user, error)
+        context = await panel(event, found, request.user, error)
         return render(request, "events/_panel.html", context, status_code=status_code)
     if error:
-        from app.posts.routes import _render_post
-
-        response = await _render_post(request, found, False, Form(), status_code)
-        response.context["event_error"] = error
-        return response
+        moderator = await can_moderate(request.user, found["neighbourhood"])
+        return await render_post(request, found, moderator, Form(), status_code, event_error=error)
     return see_other(f"/posts/{found['id']}#event")
 
 

@@ -20,7 +20,7 @@ from app.access import (
     suspension,
 )
 from app.accounts import trust
-from app.accounts.profiles import profile_with_errors
+from app.accounts.profile_page import profile_with_errors
 from app.accounts.queries import user_by_email, user_by_id
 from app.accounts.tables import User
 from app.forms import Form

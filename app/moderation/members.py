@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import ModeratorAssignment, User
-from app.i18n import N_, current_locale, gettext, speaking
+from app.i18n import N_, gettext, speaking
 from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
 from app.neighbourhoods.tables import Neighbourhood

@@ -6,23 +6,12 @@ from litestar import Request, Response, get, post
 
 from app.access import NotFound, can_moderate, ensure_can_see_post, is_admin, moderation_reach, requires_member
 from app.moderation import member_routes
-from app.posts.extensions import add_post_panel
 from app.web import see_other
-
-
-async def _moderator_panel(post: dict, viewer) -> dict | None:
-    if not await can_moderate(viewer, post["neighbourhood"]):
-        return None
-    return {}
-
-
-add_post_panel("moderation/_post_controls.html", _moderator_panel)
 
 
 @post("/moderation/posts/{post_id:int}/{action:str}", guards=[requires_member])
 async def moderate_post(request: Request, post_id: int, action: str) -> Response:
     from app.forms import Form
-    from app.i18n import _
     from app.moderation.actions import ACTIONS, act_on_post
     from app.posts import queries
     from app.web import render

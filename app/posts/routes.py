@@ -14,45 +14,29 @@ from litestar.response import File
 from app.access import (
     blocked_ids,
     can_moderate,
-    ensure_can_edit_post,
     ensure_can_see_post,
-    is_author,
     posting_refusal,
     reply_refusal,
     requires_member,
 )
-from app.accounts.tables import User
 from app.forms import Form
 from app.i18n import _, gettext
 from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
-from app.posts import extensions, queries, view
+from app.posts import queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
+from app.posts.page import own_post, render_post, visible_post
 from app.posts.photos import MAX_BYTES, MAX_PHOTOS, PhotoRefused, delete_files, kept_if_saved, path_for, store
-from app.posts.tables import Photo, Post
+from app.posts.tables import Photo
 from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
-from app.web import is_htmx, limit, parse_id, render, see_other, wants_fragment
+from app.web import limit, parse_id, render, see_other, wants_fragment
 
 log = logging.getLogger("voisinage.posts")
 
 TITLE_MAX = 120
 BODY_MAX = 5000
 REPLY_MAX = 2000
-
-
-async def visible_post(request: Request, post_id: int) -> tuple[dict, bool]:
-    """The post if the viewer may see it, and whether they moderate it; 404 otherwise."""
-    found = await queries.post_by_id(post_id)
-    rights = await ensure_can_see_post(request.user, found)
-    return found, rights.moderate
-
-
-async def own_post(request: Request, post_id: int) -> dict:
-    """The post if the viewer wrote it; 404 otherwise."""
-    found = await queries.post_by_id(post_id)
-    await ensure_can_edit_post(request.user, found)
-    return found
 
 
 def _feed_url(kind: str | None, q: str | None, before: int | None, tier: int = 1) -> str:
@@ -219,7 +203,7 @@ class PostController(Controller):
     @get("/posts/{post_id:int}")
     async def show(self, request: Request, post_id: int) -> Response:
         found, moderator = await visible_post(request, post_id)
-        return await _render_post(request, found, moderator, Form())
+        return await render_post(request, found, moderator, Form())
 
     @get("/posts/{post_id:int}/edit")
     async def edit_form(self, request: Request, post_id: int) -> Response:
@@ -330,28 +314,8 @@ async def _thread(request: Request, found: dict, moderator: bool, form: Form, st
     return render(request, "posts/thread.html", context, fragment="posts/_thread.html", status_code=status_code)
 
 
-async def _render_post(request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200) -> Response:
-    post_id = found["id"]
-    mine = is_author(request.user, found)
-    replies = await queries.replies_of(post_id, await blocked_ids(request.user.id))
-    photos = await queries.photos_of(post_id) if found["photo_count"] else []
-    loan = await queries.current_loan(post_id) if found["kind"] == "lend" else None
-    candidates = []
-    if mine and found["kind"] == "lend":
-        # Whoever borrows it has answered the annonce: no address book to leak.
-        ids = await queries.participants(post_id)
-        if ids:
-            candidates = await User.select(User.id, User.first_name, User.last_name).where(User.id.is_in(ids[:50]))
-    panel_templates, panel_context = await extensions.post_panels(found, request.user)
-    return render(request, "posts/show.html", {
-        "post": found, "replies": replies, "photos": photos, "moderator": moderator, "mine": mine,
-        "loan": loan, "candidates": candidates, "statuses": STATUSES.get(found["kind"], {}), "form": form,
-        "singular": SINGULAR, "panel_templates": panel_templates, **panel_context,
-    }, status_code=status_code)
-
-
 async def _show_with_errors(request: Request, found: dict, form: Form) -> Response:
-    return await _render_post(request, found, await can_moderate(request.user, found["neighbourhood"]), form, 422)
+    return await render_post(request, found, await can_moderate(request.user, found["neighbourhood"]), form, 422)
 
 
 def _form_choices() -> dict:

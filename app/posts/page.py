@@ -1,0 +1,55 @@
+"""The page of one post, as every domain shows it: which post the viewer may
+see or change, and the page itself with what other domains add under the
+post (the event's panel; the moderators' controls, shown to moderators).
+
+Events and moderation use this module, never app.posts.routes. The panels
+are asked for by direct call: they run only here, on the page of one post,
+never per item of a list, so they cannot cause N+1 queries in the feed.
+"""
+
+from __future__ import annotations
+
+from litestar import Request, Response
+
+from app.access import blocked_ids, ensure_can_edit_post, ensure_can_see_post, is_author
+from app.accounts.tables import User
+from app.events.panel import panel_for_post
+from app.forms import Form
+from app.posts import queries
+from app.posts.kinds import SINGULAR, STATUSES
+from app.web import render
+
+
+async def visible_post(request: Request, post_id: int) -> tuple[dict, bool]:
+    """The post if the viewer may see it, and whether they moderate it; 404 otherwise."""
+    found = await queries.post_by_id(post_id)
+    rights = await ensure_can_see_post(request.user, found)
+    return found, rights.moderate
+
+
+async def own_post(request: Request, post_id: int) -> dict:
+    """The post if the viewer wrote it; 404 otherwise."""
+    found = await queries.post_by_id(post_id)
+    await ensure_can_edit_post(request.user, found)
+    return found
+
+
+async def render_post(request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200, *,
+                      event_error: str = "") -> Response:
+    post_id = found["id"]
+    mine = is_author(request.user, found)
+    replies = await queries.replies_of(post_id, await blocked_ids(request.user.id))
+    photos = await queries.photos_of(post_id) if found["photo_count"] else []
+    loan = await queries.current_loan(post_id) if found["kind"] == "lend" else None
+    candidates = []
+    if mine and found["kind"] == "lend":
+        # Whoever borrows it has answered the annonce: no address book to leak.
+        ids = await queries.participants(post_id)
+        if ids:
+            candidates = await User.select(User.id, User.first_name, User.last_name).where(User.id.is_in(ids[:50]))
+    event_panel = await panel_for_post(found, request.user, event_error)
+    return render(request, "posts/show.html", {
+        "post": found, "replies": replies, "photos": photos, "moderator": moderator, "mine": mine,
+        "loan": loan, "candidates": candidates, "statuses": STATUSES.get(found["kind"], {}), "form": form,
+        "singular": SINGULAR, "event_panel": event_panel is not None, **(event_panel or {}),
+    }, status_code=status_code)
