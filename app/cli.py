@@ -84,10 +84,10 @@ async def _with_db(coro):
 async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: float) -> None:
     """Push deliveries and reminders, apart from the web server (run the server
     with VOISINAGE_BACKGROUND_WORK=0 then). Several may run side by side."""
-    from app.events import routes as events
+    from app.background import running
+    from app.main import background_loops
     from app.notify import outbox
     from app.notify.push import Sender
-    from app.posts import routes as posts
     from app.settings import get_settings
 
     await migrate(quiet=True)
@@ -102,17 +102,10 @@ async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: fl
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await posts.start_reminders()
-    await events.start_reminders()
-    task = asyncio.create_task(outbox.work_forever(get_settings(), poll=poll, batch_size=batch, lease=lease,
-                                                   backoff_base=backoff))
-    print("Voisinage : worker démarré.", flush=True)
-    await stop.wait()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await posts.stop_reminders()
-    await events.stop_reminders()
+    async with running(background_loops(get_settings(), poll=poll, batch_size=batch, lease=lease,
+                                        backoff_base=backoff)):
+        print("Voisinage : worker démarré.", flush=True)
+        await stop.wait()
 
 
 def _vapid() -> str:

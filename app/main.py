@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -16,6 +18,7 @@ from litestar.template.config import TemplateConfig
 
 from app import pages
 from app.access import NeedsAddress, can
+from app.background import periodic, running
 from app.accounts.geocoding import make_geocoder
 from app.accounts.routes import (
     EmailController,
@@ -27,11 +30,14 @@ from app.accounts.routes import (
 from app.accounts.sessions import SessionMiddleware
 from app.neighbourhoods.routes import NeighbourhoodController
 from app.accounts import blocks, profiles, trust_routes
+from app.events import queries as event_queries
 from app.events import routes as events
 from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.moderation.actions import TEMPLATE_GLOBALS as MODERATION_TEMPLATE_GLOBALS
+from app.notify import outbox
 from app.notify import routes as notify
+from app.posts import queries as post_queries
 from app.posts import routes as posts
 from app.privacy import routes as privacy
 from app.posts.view import TEMPLATE_GLOBALS as POST_TEMPLATE_GLOBALS
@@ -51,10 +57,16 @@ from app.web import (
 )
 
 
-def _hooks(name: str, settings: Settings) -> list:
-    if not settings.background_work:
-        return []
-    return [hook for module in (posts, messages, events, notify, moderation) for hook in getattr(module, name, [])]
+def background_loops(settings: Settings, *, poll: float = 1.0, batch_size: int = 50, lease: float = 60.0,
+                     backoff_base: float = 30.0) -> list[Coroutine]:
+    """The work done apart from requests, by the server (unless
+    VOISINAGE_BACKGROUND_WORK=0) or by `voisinage worker`."""
+    return [
+        outbox.work_forever(settings, poll=poll, batch_size=batch_size, lease=lease, backoff_base=backoff_base),
+        periodic(3600, outbox.prune, name="push pruning"),
+        periodic(3600, post_queries.send_loan_reminders, name="loan reminders"),
+        periodic(900, event_queries.send_event_reminders, name="event reminders"),
+    ]
 
 
 def create_app(settings: Settings | None = None, *, own_database: bool = True) -> Litestar:
@@ -63,11 +75,17 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
     settings = settings or get_settings()
     from app.piccolo_conf import DB
 
-    async def start_db() -> None:
-        await DB.start_connection_pool()
-
-    async def stop_db() -> None:
-        await DB.close_connection_pool()
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        # The background loops need the database: they start after it and stop before it.
+        if own_database:
+            await DB.start_connection_pool()
+        try:
+            async with running(background_loops(settings) if settings.background_work else []):
+                yield
+        finally:
+            if own_database:
+                await DB.close_connection_pool()
 
     def needs_address(_request, _exc):
         return see_other("/signup/address")
@@ -123,10 +141,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
         before_send=[security_headers],
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},
-        # Domains may run background work (the push outbox worker, reminders):
-        # each exposes ON_STARTUP / ON_SHUTDOWN hooks, started after the database.
-        on_startup=([start_db] if own_database else []) + [*_hooks("ON_STARTUP", settings)],
-        on_shutdown=[*_hooks("ON_SHUTDOWN", settings)] + ([stop_db] if own_database else []),
+        lifespan=[lifespan],
         # The photo routes check the CSRF token themselves, as the middleware would (app.uploads).
         state=State({"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings,
                      "csrf_config": csrf}),

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import logging
 import secrets
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
@@ -28,7 +25,6 @@ from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
 
-log = logging.getLogger("voisinage.events")
 PARIS = ZoneInfo("Europe/Paris")
 MAX_CAPACITY = 5000
 
@@ -267,30 +263,4 @@ async def neighbourhood_calendar(request: Request) -> Response:
     return _calendar_response(body, "quartier.ics")
 
 
-_task: asyncio.Task | None = None
-
-
-async def _remind_forever() -> None:
-    while True:
-        try:
-            await queries.send_event_reminders()
-        except Exception:  # noqa: BLE001 - one failed round must not stop the reminders
-            log.exception("event reminders failed")
-        await asyncio.sleep(900)
-
-
-async def start_reminders() -> None:
-    global _task
-    _task = asyncio.create_task(_remind_forever())
-
-
-async def stop_reminders() -> None:
-    if _task is not None:
-        _task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await _task
-
-
-ON_STARTUP = [start_reminders]
-ON_SHUTDOWN = [stop_reminders]
 ROUTES = [EventController, neighbourhood_calendar]

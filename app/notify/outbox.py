@@ -11,7 +11,6 @@ IMMEDIATE writer on SQLite).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from app import i18n
 from app.access import suspension
+from app.background import periodic
 from app.accounts.tables import User
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
@@ -211,39 +211,16 @@ def wake() -> None:
 
 async def work_forever(settings: Settings, *, poll: float = 1.0, batch_size: int = 50, lease: float = 60.0,
                        backoff_base: float = 30.0) -> None:
+    """Sends what is due, then waits for `poll` seconds or a wake() from this process."""
     sender = Sender(settings)
-    pruned_at = 0.0
+
+    async def send_due() -> None:
+        await run_until_idle(sender, batch_size=batch_size, lease=lease, backoff_base=backoff_base)
+
     try:
-        while True:
-            try:
-                if asyncio.get_running_loop().time() - pruned_at > 3600:
-                    await prune()
-                    pruned_at = asyncio.get_running_loop().time()
-                await run_until_idle(sender, batch_size=batch_size, lease=lease, backoff_base=backoff_base)
-            except Exception:  # noqa: BLE001 - a failed round (database restart…) must not end the worker
-                log.exception("push round failed")
-            _wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(_wake.wait(), timeout=poll)
+        await periodic(poll, send_due, wake=_wake, name="push round")
     finally:
         await sender.aclose()
-
-
-_task: asyncio.Task | None = None
-
-
-async def start_worker() -> None:
-    global _task
-    _task = asyncio.create_task(work_forever(get_settings()))
-
-
-async def stop_worker() -> None:
-    global _task
-    if _task is not None:
-        _task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await _task
-        _task = None
 
 
 async def prune(days: int = 30) -> None:

@@ -137,5 +137,3 @@ async def _subscription_data(request: Request) -> dict:
 
 
 ROUTES = [NotificationController, PushController]
-ON_STARTUP = [outbox.start_worker]
-ON_SHUTDOWN = [outbox.stop_worker]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import date, datetime, timedelta
 
 from litestar import Controller, Request, Response, get, post
@@ -22,6 +19,7 @@ from app.access import (
 from app.forms import Form
 from app.i18n import _, gettext
 from app.neighbourhoods import queries as hoods
+from app.moderation.civility import needs_nudge
 from app.notify.queries import notify
 from app.posts import queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
@@ -31,8 +29,6 @@ from app.posts.tables import Photo
 from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
-
-log = logging.getLogger("voisinage.posts")
 
 TITLE_MAX = 120
 BODY_MAX = 5000
@@ -108,10 +104,6 @@ def _validate(form: Form, kind: str) -> tuple[str, str, dict]:
 
 
 def _civility_check(form: Form, text: str) -> None:
-    try:
-        from app.moderation.civility import needs_nudge
-    except ImportError:
-        return
     if form["confirmed_civility"] != "1" and needs_nudge(text):
         form.error("body", _("Votre message pourrait blesser. Voulez-vous reformuler ? Vous pouvez aussi l'envoyer tel quel."))
         form.values["nudged"] = True
@@ -338,31 +330,4 @@ async def photo(request: Request, name: str, size: str) -> File:
                 headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
 
-# Loan reminders run hourly inside the server unless a separate worker does.
-_reminder_task: asyncio.Task | None = None
-
-
-async def _remind_forever() -> None:
-    while True:
-        try:
-            await queries.send_loan_reminders()
-        except Exception:  # noqa: BLE001 - a failed round must not end the loop
-            log.exception("loan reminders failed")
-        await asyncio.sleep(3600)
-
-
-async def start_reminders() -> None:
-    global _reminder_task
-    _reminder_task = asyncio.create_task(_remind_forever())
-
-
-async def stop_reminders() -> None:
-    if _reminder_task is not None:
-        _reminder_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await _reminder_task
-
-
-ON_STARTUP = [start_reminders]
-ON_SHUTDOWN = [stop_reminders]
 ROUTES = [FeedController, PostController, photo]
