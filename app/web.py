@@ -119,6 +119,7 @@ class StaticFileSystem(BaseLocalFileSystem):
 
 
 def is_htmx(request: Request) -> bool:
+    """Any htmx request (a targeted one, a boosted navigation, a poll)."""
     return request.headers.get("hx-request") == "true"
 
 

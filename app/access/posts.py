@@ -11,7 +11,7 @@ from app.access.blocks import blocked_ids
 from app.access.moderators import can_moderate
 from app.access.viewers import NotFound, as_viewer
 
-HIDDEN = ("hidden", "removed")
+HIDDEN = ("hidden",)
 VISIBLE = ("open", "reserved", "done", "lent", "closed")
 
 

@@ -189,7 +189,7 @@ def _rows(rows: list[dict]) -> list[dict]:
 
 _LIST = ("SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.capacity, e.going_count, e.waitlist_count, "
          "e.cancelled_at, p.id, p.title, p.author, p.status FROM event e JOIN post p ON p.id = e.post "
-         "WHERE e.neighbourhood = {} AND p.status NOT IN ('hidden', 'removed')")
+         "WHERE e.neighbourhood = {} AND p.status <> 'hidden'")
 
 
 async def upcoming(hood_id: int, now: datetime, *, after: tuple[datetime, int] | None = None,
@@ -218,7 +218,7 @@ async def calendar(hood_id: int, since: datetime, limit: int = 500) -> list[dict
     rows = await Event.raw(
         "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.cancelled_at, p.id, p.title, p.body, p.updated_at "
         "FROM event e JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.starts_at >= {} "
-        "AND p.status NOT IN ('hidden', 'removed') ORDER BY e.starts_at, e.id LIMIT {}", hood_id, since, limit)
+        "AND p.status <> 'hidden' ORDER BY e.starts_at, e.id LIMIT {}", hood_id, since, limit)
     return _rows(rows)
 
 

@@ -5,8 +5,6 @@ from piccolo.table import Table
 from app.accounts.tables import User
 from app.neighbourhoods.tables import Neighbourhood
 
-REASONS = ("spam", "hate", "scam", "off_topic", "other")
-
 
 class Report(Table, tablename="report"):
     reporter = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)

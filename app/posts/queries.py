@@ -56,13 +56,6 @@ async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, be
     return _page(rows, limit)
 
 
-async def pinned(hood_id: int, viewer_id: int, blocked: list[int] | None = None) -> list[dict]:
-    args: list = [hood_id, True]
-    sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
-    sql += visible_posts_clause(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT 5"
-    return [_normalise(r) for r in await Post.raw(sql, *args)]
-
-
 async def first_page(hood_id: int, viewer_id: int, blocked: list[int] | None = None,
                      limit: int = PAGE) -> tuple[list[dict], list[dict], int | None]:
     """The opening of the feed, pinned posts and the newest ones, in one
@@ -240,11 +233,6 @@ async def add_reply(post_id: int, author_id: int, body: str) -> tuple[int, list[
         rows = await Reply.insert(Reply(post=post_id, author=author_id, body=body, created_at=datetime.now(timezone.utc)))
         await Post.update({Post.reply_count: Post.reply_count + 1}).where(Post.id == post_id)
     return rows[0]["id"], sorted({r["author"] for r in earlier})
-
-
-async def reply_by_id(reply_id: int) -> dict | None:
-    return await Reply.select(Reply.all_columns(), Reply.post.neighbourhood.as_alias("neighbourhood")).where(
-        Reply.id == reply_id).first()
 
 
 async def participants(post_id: int) -> list[int]:

@@ -5,9 +5,6 @@ from piccolo.table import Table
 from app.accounts.tables import User
 from app.neighbourhoods.tables import Neighbourhood
 
-KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "tip", "lost_found", "event", "discussion")
-STATUSES = ("open", "reserved", "done", "lent", "closed", "hidden", "removed")
-
 
 class Post(Table, tablename="post"):
     neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade)

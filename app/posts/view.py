@@ -16,17 +16,18 @@ from app.templating import format_when, labeller
 
 
 def status_label(kind: str, status: str) -> str:
-    if status in ("hidden", "removed"):
+    if status == "hidden":
         return i18n.gettext("Masquée")
     if status == "closed":
         return i18n.gettext(CLOSED)
-    return labeller(STATUSES.get(kind, {}))(status)
+    label = STATUSES.get(kind, {}).get(status)
+    return i18n.gettext(label) if label else status
 
 
 def post_status(post: dict) -> str:
     """The state a post page shows. An event's follows its cancellation and
     its dates: once cancelled or over it is never « À venir »."""
-    if post["kind"] == "event" and post["status"] not in ("hidden", "removed") and post.get("event_starts_at"):
+    if post["kind"] == "event" and post["status"] != "hidden" and post.get("event_starts_at"):
         now = datetime.now(timezone.utc)
         if post.get("event_cancelled_at"):
             return i18n.gettext("Annulé")
@@ -51,15 +52,7 @@ def decorate(rows: list[dict]) -> list[dict]:
     gettext = i18n.translations(i18n.current_locale.get()).gettext
     for row in rows:
         row["kind_label"] = gettext(SINGULAR.get(row["kind"], row["kind"]))
-        status = row["status"]
-        if status in ("hidden", "removed"):
-            row["status_text"] = gettext("Masquée")
-        elif status == "closed":
-            row["status_text"] = gettext(CLOSED)
-        elif status != "open":
-            row["status_text"] = gettext(STATUSES.get(row["kind"], {}).get(status, status))
-        else:
-            row["status_text"] = ""
+        row["status_text"] = status_label(row["kind"], row["status"]) if row["status"] != "open" else ""
         row["author_name"] = display_name(row.get("author_first_name"), row.get("author_last_name"))
         row["when_text"] = format_when(row["created_at"], "short")
         replies = row.get("reply_count") or 0
