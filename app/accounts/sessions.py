@@ -25,6 +25,7 @@ from app.accounts.tables import PendingSignup, Session, User
 from app.i18n import current_locale, negotiate
 from app.notify.queries import unread_sql
 from app.settings import get_settings
+from app.web import see_other
 
 LIFETIME = timedelta(days=30)
 # Writing last_seen on every request would turn each page view into a write.
@@ -136,6 +137,13 @@ def session_cookie(token: str) -> Cookie:
         secure=settings.https,
         samesite="lax",
     )
+
+
+def logged_in(token: str, to: str) -> Response:
+    """The redirect that ends a login or a signup step, carrying the new session."""
+    response = see_other(to)
+    response.set_cookie(session_cookie(token))
+    return response
 
 
 def clear_session_cookie(response: Response) -> Response:
