@@ -18,11 +18,11 @@ from litestar.template.config import TemplateConfig
 
 from app import pages
 from app.access import NeedsAddress, can
-from app.background import periodic, running
 from app.accounts.geocoding import make_geocoder
 from app.accounts.routes import EmailController, PasswordResetController, SessionController, SettingsController
 from app.accounts.sessions import SessionMiddleware
 from app.accounts.signup_routes import SignupController
+from app.background import periodic, running
 from app.neighbourhoods.routes import NeighbourhoodController
 from app.accounts import blocks, profiles, trust_routes
 from app.events import queries as event_queries
