@@ -4,6 +4,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    OnUpdate,
     Text,
     Timestamptz,
     Varchar,
@@ -88,8 +89,10 @@ class UserSkill(Table, tablename="user_skill"):
     """One row per skill a neighbour offers: the "Qui peut m'aider ?"
     directory reads (neighbourhood, skill) by index instead of every profile."""
 
-    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
-    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade)
+    # As migration 0003 created them (ids never change, so ON UPDATE never acts).
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, on_update=OnUpdate.no_action)
+    neighbourhood = ForeignKey(references=Neighbourhood, null=False, on_delete=OnDelete.cascade,
+                               on_update=OnUpdate.no_action)
     skill = Varchar(length=30)
 
 

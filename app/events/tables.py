@@ -1,16 +1,19 @@
-from piccolo.columns import ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Integer, OnDelete, OnUpdate, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import User
+from app.neighbourhoods.tables import Neighbourhood
 from app.posts.tables import Post
 
 
 class Event(Table, tablename="event"):
     post = ForeignKey(references=Post, on_delete=OnDelete.cascade, unique=True)
     # Copied from the post so that /events reads (neighbourhood, starts_at)
-    # by index instead of joining every upcoming event in France.
-    neighbourhood = Integer(null=True, default=None)
+    # by index instead of joining every upcoming event in France. As migration
+    # 0004 added it (ids never change, so ON UPDATE never acts).
+    neighbourhood = ForeignKey(references=Neighbourhood, null=True, default=None, on_delete=OnDelete.cascade,
+                               on_update=OnUpdate.no_action)
     starts_at = Timestamptz(index=True)
     ends_at = Timestamptz()
     place = Varchar(length=200)
