@@ -12,8 +12,11 @@ if _settings.is_postgres:
     DB = PostgresEngine(config={"dsn": _settings.database_url})
 else:
     from app.db import VoisinageSQLiteEngine
+    from app.posts import search
 
     _settings.data_dir.mkdir(parents=True, exist_ok=True)
-    DB = VoisinageSQLiteEngine(path=str(_settings.sqlite_path), readers=_settings.sqlite_readers)
+    # The search index triggers call voisinage_stems (migrations/voisinage_0009_french_search_and_areas.py).
+    DB = VoisinageSQLiteEngine(path=str(_settings.sqlite_path), readers=_settings.sqlite_readers,
+                               functions={"voisinage_stems": search.index_text})
 
 APP_REGISTRY = AppRegistry(apps=["app.piccolo_app"])

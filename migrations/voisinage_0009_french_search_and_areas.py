@@ -5,8 +5,8 @@ VERSION = "1.38.0"
 DESCRIPTION = "French stems in the SQLite search index, title-weighted search on PostgreSQL, spatial index of neighbourhoods, official area codes"
 
 # The FTS5 index now holds Snowball stems of accent-free words, computed by
-# the SQL function voisinage_stems that app/db.py registers on every
-# connection (app/posts/search.py). A connection without it (the sqlite3
+# the SQL function voisinage_stems that the engine registers on every
+# connection (app/piccolo_conf.py, app/posts/search.py). A connection without it (the sqlite3
 # shell) can read posts but not change a title or a body: the trigger fails.
 SQLITE_SEARCH = [
     "DROP TRIGGER IF EXISTS post_fts_insert",

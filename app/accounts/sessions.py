@@ -22,6 +22,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.access import suspension
 from app.accounts.tables import PendingSignup, Session, User
+from app.db.rows import as_object, select_list
 from app.i18n import current_locale, negotiate
 from app.notify.queries import unread_sql
 from app.settings import get_settings
@@ -89,14 +90,11 @@ async def end_all_sessions(user_id: int) -> None:
 
 
 @lru_cache(maxsize=1)
-def _session_sql() -> tuple[str, tuple[str, ...]]:
-    names = tuple(c._meta.db_column_name for c in User._meta.columns)
-    columns = ", ".join(f'a."{n}"' for n in names)
+def _session_sql() -> str:
     return (
-        f"SELECT {columns}, s.id AS session_id, s.expires_at AS session_expires_at, "
+        f"SELECT {select_list(User, 'a')}, s.id AS session_id, s.expires_at AS session_expires_at, "
         f"s.last_seen_at AS session_last_seen_at, {unread_sql('a.id')} AS unread_notifications "
-        'FROM user_session s JOIN account a ON a.id = s."user" WHERE s.token_hash = {}',
-        names,
+        'FROM user_session s JOIN account a ON a.id = s."user" WHERE s.token_hash = {}'
     )
 
 
@@ -104,8 +102,7 @@ async def user_for_token(token: str) -> User | None:
     # Every request asks this: one indexed join in plain SQL (Piccolo's
     # query builder costs more than the query itself here). The unread count
     # for the navigation of every page comes in the same statement.
-    sql, names = _session_sql()
-    rows = await Session.raw(sql, _hash(token))
+    rows = await Session.raw(_session_sql(), _hash(token))
     if not rows:
         return None
     row = rows[0]
@@ -113,8 +110,7 @@ async def user_for_token(token: str) -> User | None:
     if row["session_expires_at"] <= current:
         await Session.delete().where(Session.id == row["session_id"])
         return None
-    user = User(_ignore_missing=True, **{n: row[n] for n in names})
-    user._exists_in_db = True
+    user = as_object(User, row)
     user.unread_notifications = row["unread_notifications"]
     if suspension(user, at=current):
         await end_all_sessions(user.id)

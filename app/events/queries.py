@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.accounts.tables import User
+from app.db.keyset import Keyset, keyset_page
+from app.db.rows import rows
 from app.events.tables import Event, Signup
 from app.posts.tables import Post
 
@@ -179,47 +181,30 @@ async def attendees(event_id: int, limit: int = 200) -> list[dict]:
         (Signup.event == event_id) & (Signup.status == "going")).order_by(Signup.id).limit(limit)
 
 
-def _rows(rows: list[dict]) -> list[dict]:
-    for row in rows:
-        for key in ("starts_at", "ends_at", "cancelled_at", "created_at"):
-            if isinstance(row.get(key), str):
-                row[key] = datetime.fromisoformat(row[key])
-    return rows
-
-
 _LIST = ("SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.capacity, e.going_count, e.waitlist_count, "
          "e.cancelled_at, p.id, p.title, p.author, p.status FROM event e JOIN post p ON p.id = e.post "
          "WHERE e.neighbourhood = {} AND p.status <> 'hidden'")
+_SOONEST_FIRST = Keyset("e.starts_at", "e.id", keys=("starts_at", "event_id"))
 
 
 async def upcoming(hood_id: int, now: datetime, *, after: tuple[datetime, int] | None = None,
                    limit: int = 30) -> tuple[list[dict], tuple[datetime, int] | None]:
     """Events not yet over, soonest first; keyset on (starts_at, id)."""
-    args: list = [hood_id, now]
-    sql = _LIST + " AND e.ends_at >= {}"
-    if after:
-        sql += " AND (e.starts_at > {} OR (e.starts_at = {} AND e.id > {}))"
-        args += [after[0], after[0], after[1]]
-    sql += " ORDER BY e.starts_at, e.id LIMIT {}"
-    args.append(limit + 1)
-    rows = _rows(await Event.raw(sql, *args))
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, (rows[-1]["starts_at"], rows[-1]["event_id"])
-    return rows, None
+    return await keyset_page(Event.raw(_LIST + " AND e.ends_at >= {}", hood_id, now), _SOONEST_FIRST,
+                             cursor=after or None, size=limit)
 
 
 async def past(hood_id: int, now: datetime, limit: int = 20) -> list[dict]:
-    return _rows(await Event.raw(_LIST + " AND e.ends_at < {} ORDER BY e.starts_at DESC, e.id DESC LIMIT {}",
-                                 hood_id, now, limit))
+    return await rows(Event.raw(_LIST + " AND e.ends_at < {} ORDER BY e.starts_at DESC, e.id DESC LIMIT {}",
+                                hood_id, now, limit))
 
 
 async def calendar(hood_id: int, since: datetime, limit: int = 500) -> list[dict]:
-    rows = await Event.raw(
+    return await rows(Event.raw(
         "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.cancelled_at, p.id, p.title, p.body, p.updated_at "
         "FROM event e JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.starts_at >= {} "
-        "AND p.status <> 'hidden' ORDER BY e.starts_at, e.id LIMIT {}", hood_id, since, limit)
-    return _rows(rows)
+        "AND p.status <> 'hidden' ORDER BY e.starts_at, e.id LIMIT {}", hood_id, since, limit),
+        types={"updated_at": Post.updated_at})
 
 
 async def send_event_reminders(now: datetime | None = None) -> int:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from app.db.keyset import Keyset, keyset_page
+from app.db.rows import rows
 from app.messages.tables import Conversation, Message
+
+_NEWEST_FIRST = Keyset("m.id", descending=True)
 
 
 def _pair(a: int, b: int) -> tuple[int, int]:
@@ -38,11 +42,7 @@ async def inbox(user_id: int, blocked: list[int], *, limit: int = 30) -> list[di
         args.extend(blocked)
     sql += " ORDER BY c.last_message_at DESC LIMIT {}"
     args.append(limit)
-    rows = await Conversation.raw(sql, *args)
-    for row in rows:
-        if isinstance(row["last_message_at"], str):
-            row["last_message_at"] = datetime.fromisoformat(row["last_message_at"])
-    return rows
+    return await rows(Conversation.raw(sql, *args))
 
 
 async def unread_total(user_id: int) -> int:
@@ -54,20 +54,11 @@ async def unread_total(user_id: int) -> int:
 
 async def messages_of(conversation_id: int, *, before: int | None = None, limit: int = 50) -> tuple[list[dict], int | None]:
     """The latest messages, oldest first on the page; `before` pages back."""
-    args: list = [conversation_id]
-    sql = ("SELECT m.id, m.body, m.created_at, m.sender, a.first_name AS sender_first_name, a.last_name AS sender_last_name "
-           "FROM message m LEFT JOIN account a ON a.id = m.sender WHERE m.conversation = {}")
-    if before:
-        sql += " AND m.id < {}"
-        args.append(before)
-    sql += " ORDER BY m.id DESC LIMIT {}"
-    args.append(limit + 1)
-    rows = await Message.raw(sql, *args)
-    for row in rows:
-        if isinstance(row["created_at"], str):
-            row["created_at"] = datetime.fromisoformat(row["created_at"])
-    older = rows[limit - 1]["id"] if len(rows) > limit else None
-    return list(reversed(rows[:limit])), older
+    page, older = await keyset_page(Message.raw(
+        "SELECT m.id, m.body, m.created_at, m.sender, a.first_name AS sender_first_name, a.last_name AS sender_last_name "
+        "FROM message m LEFT JOIN account a ON a.id = m.sender WHERE m.conversation = {}", conversation_id,
+    ), _NEWEST_FIRST, cursor=before or None, size=limit)
+    return list(reversed(page)), older
 
 
 async def has_written_to(sender_id: int, recipient_id: int) -> bool:

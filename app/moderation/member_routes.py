@@ -215,8 +215,8 @@ async def hood_settings(request: Request, hood_id: int) -> Response:
 @get("/moderation/log", guards=[requires_member])
 async def audit_page(request: Request) -> Response:
     hoods = await moderation_reach(request.user)
-    rows = await members.audit_log(hoods, before=parse_id(request.query_params.get("before")), limit=51)
-    return render(request, "moderation/log.html", {"entries": rows[:50], "older": rows[49]["id"] if len(rows) > 50 else None})
+    entries, older = await members.audit_log(hoods, before=parse_id(request.query_params.get("before")))
+    return render(request, "moderation/log.html", {"entries": entries, "older": older})
 
 
 @get("/moderation/team", guards=[requires_admin])

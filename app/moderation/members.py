@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import ModeratorAssignment, User
+from app.db.keyset import Keyset, keyset_page
 from app.i18n import N_, gettext, speaking
 from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
@@ -95,8 +96,12 @@ async def set_requires_verification(moderator, hood_id: int, value: bool) -> Non
     await audit(moderator, "require_verified" if value else "open_to_all", "hood", hood_id, neighbourhood=hood_id)
 
 
-async def audit_log(hood_ids: list[int] | None, *, before: int | None = None, limit: int = 50) -> list[dict]:
-    """Every act, newest first, with who did it (for moderators only)."""
+_NEWEST_FIRST = Keyset("m.id", descending=True)
+
+
+async def audit_log(hood_ids: list[int] | None, *, before: int | None = None,
+                    limit: int = 50) -> tuple[list[dict], int | None]:
+    """Every act, newest first, with who did it (for moderators only); and the next page's cursor."""
     args: list = []
     sql = ("SELECT m.id, m.action, m.target_type, m.target_id, m.reason, m.created_at, m.neighbourhood, "
            "a.first_name, a.last_name, t.first_name AS target_first_name, t.last_name AS target_last_name "
@@ -105,13 +110,4 @@ async def audit_log(hood_ids: list[int] | None, *, before: int | None = None, li
     if hood_ids is not None:
         sql += f" AND m.neighbourhood IN ({', '.join('{}' for _ in hood_ids or [0])})"
         args += hood_ids or [0]
-    if before:
-        sql += " AND m.id < {}"
-        args.append(before)
-    sql += " ORDER BY m.id DESC LIMIT {}"
-    args.append(limit)
-    rows = await ModerationAction.raw(sql, *args)
-    for row in rows:
-        if isinstance(row["created_at"], str):
-            row["created_at"] = datetime.fromisoformat(row["created_at"])
-    return rows
+    return await keyset_page(ModerationAction.raw(sql, *args), _NEWEST_FIRST, cursor=before or None, size=limit)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from app.access import HIDDEN
+from app.db.keyset import Keyset, keyset_page
 from app.i18n import N_
 from app.moderation.audit import audit
 from app.moderation.tables import Report
@@ -19,6 +20,7 @@ REASONS = {
     "other": N_("Autre"),
 }
 SAFETY_NET = 3
+_OLDEST_FIRST = Keyset("r.id")
 
 
 async def report_post(reporter, post: dict, reason: str, text: str) -> bool:
@@ -55,8 +57,9 @@ async def report_other(reporter, target_type: str, target_id: int, hood_id: int,
                                target_id=target_id, target_user=target_user, reason=reason, text=text))
 
 
-async def queue(hood_ids: list[int] | None, *, after: int | None = None, limit: int = 30) -> list[dict]:
-    """Open reports, oldest first; None means every quartier (admins)."""
+async def queue(hood_ids: list[int] | None, *, after: int | None = None,
+                limit: int = 30) -> tuple[list[dict], int | None]:
+    """Open reports, oldest first, and the next page's cursor; None means every quartier (admins)."""
     args: list = []
     # Each report with what it is about, whatever its kind, in one query; the
     # reporter is never selected.
@@ -72,15 +75,10 @@ async def queue(hood_ids: list[int] | None, *, after: int | None = None, limit: 
            "WHERE r.status = 'open'")
     if hood_ids is not None:
         if not hood_ids:
-            return []
+            return [], None
         sql += f" AND r.neighbourhood IN ({', '.join('{}' for _ in hood_ids)})"
         args += hood_ids
-    if after:
-        sql += " AND r.id > {}"
-        args.append(after)
-    sql += " ORDER BY r.id LIMIT {}"
-    args.append(limit)
-    return await Report.raw(sql, *args)
+    return await keyset_page(Report.raw(sql, *args), _OLDEST_FIRST, cursor=after or None, size=limit)
 
 
 async def close(report_ids: list[int], moderator, status: str, note: str) -> None:

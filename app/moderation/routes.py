@@ -78,14 +78,14 @@ async def _queue_page(request: Request, *, failed: int | None = None, form=None)
     from app.web import parse_id, render
 
     hoods = await moderation_reach(request.user)
-    reports = await queue(hoods, after=parse_id(request.query_params.get("after")), limit=31)
+    reports, more = await queue(hoods, after=parse_id(request.query_params.get("after")))
     # The quartier rules a moderator may change: theirs (an admin: the one they live in).
     mine = hoods if hoods is not None else [request.user.neighbourhood]
     settings = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.requires_verification).where(
         Neighbourhood.id.is_in(mine or [0]))
     return render(request, "moderation/queue.html", {
-        "reports": reports[:30], "reasons": REASONS, "hoods": settings,
-        "more": reports[29]["id"] if len(reports) > 30 else None, "admin": is_admin(request.user),
+        "reports": reports, "reasons": REASONS, "hoods": settings,
+        "more": more, "admin": is_admin(request.user),
         "failed": failed, "failed_form": form}, status_code=422 if failed else 200)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 
 from app.accounts.tables import User
+from app.db.rows import as_object
 from app.neighbourhoods import geometry
 from app.neighbourhoods.tables import Neighbourhood
 
@@ -39,11 +40,7 @@ def _slugify(text: str) -> str:
 async def by_id(neighbourhood_id: int) -> Neighbourhood | None:
     # On every page: plain SQL, as Piccolo's objects() builder costs more than the lookup.
     rows = await Neighbourhood.raw("SELECT * FROM neighbourhood WHERE id = {}", neighbourhood_id)
-    if not rows:
-        return None
-    hood = Neighbourhood(_ignore_missing=True, **rows[0])
-    hood._exists_in_db = True
-    return hood
+    return as_object(Neighbourhood, rows[0]) if rows else None
 
 
 _recent: dict[int, tuple[float, Neighbourhood]] = {}
@@ -101,9 +98,7 @@ async def containing(lat: float, lon: float, status: str = "open") -> Neighbourh
         rows = await Neighbourhood.raw(_AROUND_POSTGRES, lon, lat, lon, lat, status)
     for row in rows:
         if geometry.contains(row["boundary"], lat, lon):
-            hood = Neighbourhood(_ignore_missing=True, **row)
-            hood._exists_in_db = True
-            return hood
+            return as_object(Neighbourhood, row)
     return None
 
 

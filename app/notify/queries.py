@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timezone
 
+from app.db.keyset import Keyset, keyset_page
 from app.notify.tables import Notification
 
 KINDS = ("reply_to_post", "reply_in_thread", "message", "event", "help_match", "moderation", "loan")
+
+_NEWEST_FIRST = Keyset(Notification.id, descending=True)
 
 Listener = Callable[[list[Notification]], Awaitable[None]]
 _listeners: list[Listener] = []
@@ -53,11 +56,10 @@ async def unread_count(user_id: int) -> int:
     return rows[0]["n"]
 
 
-async def latest(user_id: int, *, before_id: int | None = None, limit: int = 30) -> list[dict]:
-    query = Notification.select().where(Notification.user == user_id)
-    if before_id:
-        query = query.where(Notification.id < before_id)
-    return await query.order_by(Notification.id, ascending=False).limit(limit)
+async def latest(user_id: int, *, before_id: int | None = None, limit: int = 30) -> tuple[list[dict], int | None]:
+    """A page of the user's notifications, newest first, and the next page's cursor."""
+    return await keyset_page(Notification.select().where(Notification.user == user_id),
+                             _NEWEST_FIRST, cursor=before_id or None, size=limit)
 
 
 async def mark_read(user_id: int, notification_id: int | None = None) -> None:

@@ -23,9 +23,8 @@ class NotificationController(Controller):
 
     @get("/notifications")
     async def index(self, request: Request) -> Response:
-        rows = await queries.latest(request.user.id, before_id=parse_id(request.query_params.get("before")), limit=31)
-        older = rows[29]["id"] if len(rows) > 30 else None
-        return render(request, "notify/notifications.html", {"notifications": rows[:30], "older": older,
+        rows, older = await queries.latest(request.user.id, before_id=parse_id(request.query_params.get("before")))
+        return render(request, "notify/notifications.html", {"notifications": rows, "older": older,
                                                              "unread": request.user.unread_notifications})
 
     @get("/notifications/badge")

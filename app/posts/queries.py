@@ -11,7 +11,12 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.access import visible_posts_clause
+from piccolo.querystring import QueryString
+
 from app.accounts.tables import User, UserSkill
+from app.db.keyset import Keyset, keyset_page, split
+from app.db.rows import rows
+from app.events.tables import Event
 from app.posts import search
 from app.posts.tables import Loan, Photo, Post, Reply
 
@@ -28,6 +33,11 @@ _LIST_COLUMNS = (
     "e.place AS event_place, e.cancelled_at AS event_cancelled_at"
 )
 _LIST_FROM = "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id"
+# The event's columns joined into a post's row, by their labels.
+_LIST_TYPES = {"event_starts_at": Event.starts_at, "event_ends_at": Event.ends_at,
+               "event_cancelled_at": Event.cancelled_at}
+NEWEST_FIRST = Keyset("p.id", descending=True)
+_SKILLED_NEIGHBOURS = Keyset('s."user"', keys=("id",))
 
 
 def _engine_type() -> str:
@@ -46,14 +56,8 @@ async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, be
     if kind:
         sql += " AND p.kind = {}"
         args.append(kind)
-    if before:
-        sql += " AND p.id < {}"
-        args.append(before)
     sql += visible_posts_clause(viewer_id, blocked or [], args)
-    sql += " ORDER BY p.id DESC LIMIT {}"
-    args.append(limit + 1)
-    rows = await Post.raw(sql, *args)
-    return _page(rows, limit)
+    return await keyset_page(Post.raw(sql, *args), NEWEST_FIRST, cursor=before or None, size=limit, types=_LIST_TYPES)
 
 
 async def first_page(hood_id: int, viewer_id: int, blocked: list[int] | None = None,
@@ -65,14 +69,14 @@ async def first_page(hood_id: int, viewer_id: int, blocked: list[int] | None = N
                   + visible_posts_clause(viewer_id, blocked or [], pinned_args) + " ORDER BY p.id DESC LIMIT 5")
     latest_args: list = [hood_id]
     latest_sql = (f"SELECT 2 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
-                  + visible_posts_clause(viewer_id, blocked or [], latest_args) + " ORDER BY p.id DESC LIMIT {}")
-    latest_args.append(limit + 1)
-    rows = await Post.raw(
-        f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({latest_sql}) AS latest_part",
-        *pinned_args, *latest_args,
-    )
-    pinned = [_normalise(r) for r in rows if r["part"] == 1]
-    posts, next_cursor = _page([r for r in rows if r["part"] == 2], limit)
+                  + visible_posts_clause(viewer_id, blocked or [], latest_args))
+    latest = NEWEST_FIRST.sql(QueryString(latest_sql, *latest_args), None, limit)
+    found = await rows(Post.raw(
+        f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({{}}) AS latest_part",
+        *pinned_args, latest,
+    ), types=_LIST_TYPES)
+    pinned = [r for r in found if r["part"] == 1]
+    posts, next_cursor = NEWEST_FIRST.split([r for r in found if r["part"] == 2], limit)
     return pinned, posts, next_cursor
 
 
@@ -112,57 +116,25 @@ async def search_page(hood_id: int, viewer_id: int, q: str, *, before: int | Non
     that keyset pages can follow, the cursor being (tier, id)."""
     if not search.query_words(q):
         return [], None
-    parts, args = [], []
-    for part in ((1, 2) if tier == 1 else (2,)):
-        sql = _search_part(part, hood_id, q, args)
-        if before and part == tier:
-            sql += " AND p.id < {}"
-            args.append(before)
-        sql += visible_posts_clause(viewer_id, blocked or [], args) + " ORDER BY p.id DESC LIMIT {}"
-        args.append(limit + 1)
-        parts.append(f"SELECT * FROM ({sql}) AS tier_{part}")
-    rows = [_normalise(r) for r in await Post.raw(" UNION ALL ".join(parts), *args)]
-    rows.sort(key=lambda r: (r["tier"], -r["id"]))
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, (rows[-1]["tier"], rows[-1]["id"])
-    return rows, None
-
-
-def _page(rows: list[dict], limit: int) -> tuple[list[dict], int | None]:
-    rows = [_normalise(r) for r in rows]
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, rows[-1]["id"]
-    return rows, None
-
-
-def _normalise(row: dict) -> dict:
-    # Raw SQL hands SQLite booleans back as 0/1 and joined timestamps as text.
-    row["pinned"] = bool(row.get("pinned"))
-    row["locked"] = bool(row.get("locked"))
-    for key in ("created_at", "event_starts_at", "event_ends_at", "event_cancelled_at"):
-        value = row.get(key)
-        if isinstance(value, str):
-            row[key] = datetime.fromisoformat(value)
-    return row
+    tiers = (1, 2) if tier == 1 else (2,)
+    parts = []
+    for part in tiers:
+        args: list = []
+        sql = _search_part(part, hood_id, q, args) + visible_posts_clause(viewer_id, blocked or [], args)
+        parts.append(NEWEST_FIRST.sql(QueryString(sql, *args), (before or None) if part == tier else None, limit))
+    union = " UNION ALL ".join(f"SELECT * FROM ({{}}) AS tier_{part}" for part in tiers)
+    found = await rows(Post.raw(union, *parts), types=_LIST_TYPES)
+    found.sort(key=lambda r: (r["tier"], -r["id"]))
+    return split(found, limit, ("tier", "id"))
 
 
 async def post_by_id(post_id: int) -> dict | None:
-    rows = await Post.raw(
+    found = await rows(Post.raw(
         f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.neighbourhood, p.updated_at, e.ends_at AS event_ends_at "
         f"{_LIST_FROM} WHERE p.id = {{}}",
         post_id,
-    )
-    if not rows:
-        return None
-    row = _normalise(rows[0])
-    details = row.get("details")
-    if isinstance(details, str):
-        import json
-
-        row["details"] = json.loads(details or "{}")
-    return row
+    ), types=_LIST_TYPES, load_json=True)
+    return found[0] if found else None
 
 
 async def photos_of(post_id: int) -> list[dict]:
@@ -218,12 +190,7 @@ async def replies_of(post_id: int, blocked: list[int] | None = None, limit: int 
         args += blocked
     sql += " ORDER BY r.id LIMIT {}"
     args.append(limit)
-    rows = await Reply.raw(sql, *args)
-    for row in rows:
-        row["hidden"] = bool(row["hidden"])
-        if isinstance(row["created_at"], str):
-            row["created_at"] = datetime.fromisoformat(row["created_at"])
-    return rows
+    return await rows(Reply.raw(sql, *args))
 
 
 async def add_reply(post_id: int, author_id: int, body: str) -> tuple[int, list[int]]:
@@ -275,14 +242,10 @@ async def directory(hood_id: int, per_skill: int = 12) -> dict[str, list[dict]]:
 
 
 async def skill_page(hood_id: int, skill: str, after: int | None = None, limit: int = 50) -> tuple[list[dict], int | None]:
-    rows = await UserSkill.raw(
+    return await keyset_page(UserSkill.raw(
         "SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s.\"user\" "
-        "WHERE s.neighbourhood = {} AND s.skill = {} AND s.\"user\" > {} ORDER BY s.\"user\" LIMIT {}",
-        hood_id, skill, after or 0, limit + 1,
-    )
-    if len(rows) > limit:
-        return rows[:limit], rows[limit - 1]["id"]
-    return rows, None
+        "WHERE s.neighbourhood = {} AND s.skill = {}", hood_id, skill,
+    ), _SKILLED_NEIGHBOURS, cursor=after or None, size=limit)
 
 
 # Loans ---------------------------------------------------------------------------

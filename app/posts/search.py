@@ -4,7 +4,7 @@
 sides go through the same steps: lower case, accents off (as PostgreSQL's
 `unaccent` does), then Snowball's French stemmer. On SQLite the FTS5 index
 stores these stems (the triggers call `index_text` through the SQL function
-`voisinage_stems`, registered on every connection by app/db.py); PostgreSQL
+`voisinage_stems`, which app/piccolo_conf.py gives the engine); PostgreSQL
 does the same with its `french` configuration over `unaccent`.
 
 Results are highlighted here in Python for both engines: every piece of the

@@ -1,24 +1,29 @@
-"""SQLite done right, for Piccolo.
+"""The database floor: this SQLite engine, and the two helpers every query
+module uses where Piccolo's query builder stops:
 
-Piccolo's stock SQLiteEngine opens a new connection (and thread) per query and
-starts DEFERRED transactions, which under concurrent read-then-write requests
-fail with "database is locked". This engine keeps persistent connections in
-WAL mode: a few readers that never block each other, and one writer that
-every write and every transaction goes through, one at a time, starting with
-BEGIN IMMEDIATE so a transaction that will write holds the lock from its
-first statement. `close()` ends every connection thread, so the process exits.
+- `app.db.rows`: raw SQL read back with the Python values Piccolo's select gives;
+- `app.db.keyset`: one page of a list (Piccolo query or SQL) and the cursor of
+  the next, never OFFSET.
+
+The engine is SQLite done right, for Piccolo. Piccolo's stock SQLiteEngine
+opens a new connection (and thread) per query and starts DEFERRED
+transactions, which under concurrent read-then-write requests fail with
+"database is locked". This engine keeps persistent connections in WAL mode: a
+few readers that never block each other, and one writer that every write and
+every transaction goes through, one at a time, starting with BEGIN IMMEDIATE
+so a transaction that will write holds the lock from its first statement.
+`close()` ends every connection thread, so the process exits.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
-
-from app.posts import search
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -75,10 +80,14 @@ class WriterTransaction(SQLiteTransaction):
 
 
 class VoisinageSQLiteEngine(SQLiteEngine):
-    def __init__(self, path: str = "voisinage.sqlite3", readers: int = 4, **connection_kwargs: Any) -> None:
+    def __init__(self, path: str = "voisinage.sqlite3", readers: int = 4,
+                 functions: Mapping[str, Callable[[Any], Any]] | None = None, **connection_kwargs: Any) -> None:
+        """`functions`: SQL functions of one argument that every connection
+        gets (triggers call them, so a connection without them cannot write)."""
         connection_kwargs.setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
         super().__init__(path=path, **connection_kwargs)
         self.reader_count = max(1, readers)
+        self.functions = dict(functions or {})
         self._reset()
 
     def _reset(self) -> None:
@@ -108,8 +117,8 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         try:
             for pragma in pragmas:
                 await connection.execute(pragma)
-            # The search index triggers call it (see migrations/voisinage_0009_french_search_and_areas.py).
-            await connection.create_function("voisinage_stems", 1, search.index_text, deterministic=True)
+            for name, function in self.functions.items():
+                await connection.create_function(name, 1, function, deterministic=True)
         except BaseException:
             # The connection's thread would otherwise keep the process alive (a read-only data dir fails here).
             await connection.close()
@@ -206,3 +215,4 @@ class VoisinageSQLiteEngine(SQLiteEngine):
     ) -> SQLiteTransaction:
         # Every transaction here may write, so every one is IMMEDIATE whatever the caller asked.
         return WriterTransaction(engine=self, transaction_type=TransactionType.immediate, allow_nested=allow_nested)
+

@@ -1,0 +1,89 @@
+"""Raw SQL rows with the Python values Piccolo's select gives, and whole
+rows of a table read by raw SQL turned back into its objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from piccolo.columns import JSON, JSONB, Boolean, Column, Date, Timestamp, Timestamptz
+from piccolo.query.methods.raw import Raw
+from piccolo.table import Table
+
+T = TypeVar("T", bound=Table)
+
+
+def _to_datetime(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _to_date(value: Any) -> Any:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _load_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _converter(column: Column, load_json: bool) -> Callable[[Any], Any] | None:
+    if isinstance(column, (Timestamptz, Timestamp)):
+        return _to_datetime
+    if isinstance(column, Date):
+        return _to_date
+    if isinstance(column, Boolean):
+        return bool
+    if load_json and isinstance(column, (JSON, JSONB)):
+        return _load_json
+    return None
+
+
+@lru_cache(maxsize=None)
+def _columns_by_name(table: type[Table]) -> dict[str, Column]:
+    return {c._meta.db_column_name: c for c in table._meta.columns}
+
+
+async def rows(query: Raw, *, types: Mapping[str, Column] | None = None, load_json: bool = False) -> list[dict]:
+    """Runs `Table.raw(sql, *args)`; each row a dict of the Python values
+    Piccolo's select gives (datetime, date, bool).
+
+    SQLite types a value by the declared type of the column it comes from;
+    one computed by an expression comes back as stored (timestamps as text,
+    booleans as 0/1). Values under a column name of the query's table, and
+    under the labels in `types` (label -> the column it carries), are
+    converted, so a value of another kind takes another label; `load_json`
+    also decodes JSON, as Piccolo's `output(load_json=True)` does.
+    """
+    result = await query
+    if not result:
+        return result
+    named = {**_columns_by_name(query.table), **(types or {})}
+    converters = []
+    for key in result[0]:
+        column = named.get(key)
+        convert = _converter(column, load_json) if column is not None else None
+        if convert is not None:
+            converters.append((key, convert))
+    if converters:
+        for row in result:
+            for key, convert in converters:
+                if row[key] is not None:
+                    row[key] = convert(row[key])
+    return result
+
+
+def select_list(table: type[Table], alias: str) -> str:
+    """Every column of the table, for a raw SELECT that reads whole rows
+    (`as_object` turns them back into the table's objects)."""
+    return ", ".join(f'{alias}."{name}"' for name in _columns_by_name(table))
+
+
+def as_object(table: type[T], row: Mapping[str, Any]) -> T:
+    """A row read by raw SQL as the table's object, known to exist (its
+    `save()` updates); keys that are not the table's columns are left out."""
+    found = table(_ignore_missing=True, **{name: row[name] for name in _columns_by_name(table) if name in row})
+    found._exists_in_db = True
+    return found
+
