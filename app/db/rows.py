@@ -28,15 +28,22 @@ def _load_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _converter(column: Column, load_json: bool) -> Callable[[Any], Any] | None:
+# Per kind of column: the Python type Piccolo gives, and how to get it from what SQLite stores.
+_DATETIME = (datetime, _to_datetime)
+_DATE = (date, _to_date)
+_BOOL = (bool, bool)
+_JSON = ((dict, list), _load_json)
+
+
+def _converter(column: Column, load_json: bool) -> tuple[type | tuple[type, ...], Callable[[Any], Any]] | None:
     if isinstance(column, (Timestamptz, Timestamp)):
-        return _to_datetime
+        return _DATETIME
     if isinstance(column, Date):
-        return _to_date
+        return _DATE
     if isinstance(column, Boolean):
-        return bool
+        return _BOOL
     if load_json and isinstance(column, (JSON, JSONB)):
-        return _load_json
+        return _JSON
     return None
 
 
@@ -63,8 +70,15 @@ async def rows(query: Raw, *, types: Mapping[str, Column] | None = None, load_js
     converters = []
     for key in result[0]:
         column = named.get(key)
-        convert = _converter(column, load_json) if column is not None else None
-        if convert is not None:
+        converter = _converter(column, load_json) if column is not None else None
+        if converter is None:
+            continue
+        # A result column comes back typed in every row or in none (the
+        # engine decides per column): one value tells, and a page whose
+        # values are typed already costs no conversion (the common case).
+        sample = next((row[key] for row in result if row[key] is not None), None)
+        python_type, convert = converter
+        if sample is not None and not isinstance(sample, python_type):
             converters.append((key, convert))
     if converters:
         for row in result:
