@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 
-from app.posts import search
+from app import search
 from bench.load import Connection, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,7 +197,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=_env(data_dir), check=True,
                        stdout=subprocess.DEVNULL)
         db = sqlite3.connect(data_dir / "voisinage.sqlite3")
-        # The search index triggers stem French words with the app's function (app/posts/search.py).
+        # The search index triggers stem French words with the app's function (app/search.py).
         db.create_function("voisinage_stems", 1, search.index_text, deterministic=True)
         seed_people(db)
         started = time.perf_counter()

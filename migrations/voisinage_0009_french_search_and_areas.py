@@ -6,7 +6,7 @@ DESCRIPTION = "French stems in the SQLite search index, title-weighted search on
 
 # The FTS5 index now holds Snowball stems of accent-free words, computed by
 # the SQL function voisinage_stems that the engine registers on every
-# connection (app/piccolo_conf.py, app/posts/search.py). A connection without it (the sqlite3
+# connection (app/piccolo_conf.py, app/search.py). A connection without it (the sqlite3
 # shell) can read posts but not change a title or a body: the trigger fails.
 SQLITE_SEARCH = [
     "DROP TRIGGER IF EXISTS post_fts_insert",

@@ -36,14 +36,19 @@ RAW_INDEXES = {
     "event_calendar_idx", "event_reminder_idx",
     "report_open_idx", "modlog_id_idx", "account_pending_idx", "verification_code_user_idx",
     "login_throttle_age_idx", "pending_signup_expiry_idx",
+    "address_way_number_idx", "address_way_department_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual
     # tables on SQLite, expression indexes on PostgreSQL.
     "sqlite": set(),
-    "postgres": {"post_search_weighted_idx", "neighbourhood_box_idx"},
+    "postgres": {"post_search_weighted_idx", "neighbourhood_box_idx", "address_way_search_idx"},
 }
-RAW_TABLES_BY_ENGINE = {"sqlite": {"post_fts", "neighbourhood_rtree"}, "postgres": set()}
+# The address search's word forms (a two-column primary key, which Piccolo
+# cannot declare) on both engines; FTS5 and R*Tree tables on SQLite.
+RAW_TABLES = {"address_word"}
+RAW_TABLES_BY_ENGINE = {"sqlite": RAW_TABLES | {"post_fts", "neighbourhood_rtree", "address_way_fts"},
+                        "postgres": RAW_TABLES}
 
 # Piccolo's column types as information_schema names them.
 _PG_TYPES = {
@@ -178,7 +183,7 @@ async def test_the_indexes_and_search_tables_made_by_raw_ddl_exist(database):
 async def test_every_table_in_the_database_is_declared(database):
     real = await _all_table_names(database)
     # Piccolo's own record of the migrations run, and the shadow tables SQLite keeps for FTS5 and R*Tree.
-    internal = {"migration"} | {n for n in real if n.startswith(("sqlite_", "post_fts_", "neighbourhood_rtree_"))}
+    internal = {"migration"} | {n for n in real if n.startswith(("sqlite_", "post_fts_", "neighbourhood_rtree_", "address_way_fts_"))}
     assert real - internal - RAW_TABLES_BY_ENGINE[database.engine_type] == {t._meta.tablename for t in TABLES}
 
 

@@ -17,7 +17,7 @@ from app.accounts.tables import User, UserSkill
 from app.db.keyset import Keyset, keyset_page, split
 from app.db.rows import rows
 from app.events.tables import Event
-from app.posts import search
+from app import search
 from app.posts.tables import Loan, Photo, Post, Reply
 
 PAGE = 20
