@@ -108,8 +108,8 @@ SKILLS = {
 
 async def _people_and_conversations(users: dict[str, User], post_ids: dict[str, int]) -> None:
     from app.accounts.queries import user_by_id
-    from app.messages import queries as messages
     from app.accounts.tables import ModeratorAssignment
+    from app.messages import queries as messages
     from app.posts import queries as posts
 
     for email, skills in SKILLS.items():

@@ -30,7 +30,7 @@ class Form:
     def __init__(self, data: Any | None = None) -> None:
         self.data: dict[str, str] = {}
         if data is not None:
-            for key in data.keys():
+            for key in data:
                 value = data.get(key)
                 if isinstance(value, str):
                     self.data[key] = value

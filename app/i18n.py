@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel import Locale
@@ -36,7 +36,7 @@ class _French(_gettext.NullTranslations):
         return singular if n <= 1 else plural
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> _gettext.NullTranslations:
     po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     if locale == DEFAULT_LOCALE or not po.exists():

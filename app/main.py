@@ -18,24 +18,24 @@ from litestar.template.config import TemplateConfig
 
 from app import pages
 from app.access import NeedsAddress, can
+from app.accounts import blocks, profiles, trust_routes
 from app.accounts.geocoding import make_geocoder
 from app.accounts.routes import EmailController, PasswordResetController, SessionController, SettingsController
 from app.accounts.sessions import SessionMiddleware
 from app.accounts.signup_routes import SignupController
 from app.background import periodic, running
-from app.neighbourhoods.routes import NeighbourhoodController
-from app.accounts import blocks, profiles, trust_routes
 from app.events import queries as event_queries
 from app.events import routes as events
 from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.moderation.actions import TEMPLATE_GLOBALS as MODERATION_TEMPLATE_GLOBALS
+from app.neighbourhoods.routes import NeighbourhoodController
 from app.notify import outbox
 from app.notify import routes as notify
 from app.posts import queries as post_queries
 from app.posts import routes as posts
-from app.privacy import routes as privacy
 from app.posts.view import TEMPLATE_GLOBALS as POST_TEMPLATE_GLOBALS
+from app.privacy import routes as privacy
 from app.settings import Settings, get_settings
 from app.templating import make_environment
 from app.web import (

@@ -11,8 +11,8 @@ if _settings.is_postgres:
 
     DB = PostgresEngine(config={"dsn": _settings.database_url})
 else:
-    from app.db import VoisinageSQLiteEngine
     from app import search
+    from app.db import VoisinageSQLiteEngine
 
     _settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The search index triggers call voisinage_stems (migrations/voisinage_0009_french_search_and_areas.py).

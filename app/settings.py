@@ -9,8 +9,8 @@ import os
 import secrets
 import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from email.utils import parseaddr
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 

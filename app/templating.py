@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,7 +52,7 @@ def notice_text(key: str | None) -> str | None:
     return i18n.gettext(message) if message else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _static_version(path: str) -> str:
     file = get_settings().static_dir / path
     try:

@@ -113,7 +113,7 @@ class _Reader:
         kept = self.form.files.setdefault(self.name, [])
         if len(kept) < self.caps[self.name]:
             self.upload = UploadedFile(filename.decode("utf-8", "replace")[:80],
-                                       SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=self.spool_dir))
+                                       SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=self.spool_dir))  # noqa: SIM115 - UploadedFile closes it
             kept.append(self.upload)
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:

@@ -180,7 +180,7 @@ async def main() -> None:
         print(f"Building {args.rows:,} rows from {args.file.name}…", file=sys.stderr)
         source, total = padded_file(args.file, args.rows, folder)
     else:
-        source, total = args.file, None
+        source, _total = args.file, None
     if args.postgresql:
         await DB._run_in_new_connection("DROP SCHEMA public CASCADE")
         await DB._run_in_new_connection("CREATE SCHEMA public")

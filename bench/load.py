@@ -8,6 +8,7 @@ bytes and reads Content-Length bodies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from urllib.parse import urlsplit
 
@@ -38,10 +39,8 @@ class Connection:
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await self.writer.wait_closed()
-            except OSError:
-                pass
 
 
 async def run(url: str, path: str, *, connections: int, seconds: float, headers: dict[str, str]) -> dict:

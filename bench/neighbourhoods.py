@@ -37,7 +37,7 @@ def grid(areas: int) -> list[dict]:
     for n in range(areas):
         x0, y0 = WEST + (n % columns) * width, SOUTH + (n // columns) * height
         ring = []
-        for side, (sx, sy, dx, dy) in enumerate(((0, 0, 1, 0), (1, 0, 0, 1), (1, 1, -1, 0), (0, 1, 0, -1))):
+        for _side, (sx, sy, dx, dy) in enumerate(((0, 0, 1, 0), (1, 0, 0, 1), (1, 1, -1, 0), (0, 1, 0, -1))):
             for k in range(12):
                 t = k / 12
                 # Shared edges wave the same way on both sides, so neighbours tile without gaps.

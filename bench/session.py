@@ -45,7 +45,7 @@ async def _seed() -> dict[int, str]:
                          read_at=now)
             for u in ids[start:start + 5] for i in range(PER_PERSON)])
     tokens = {}
-    for unread, user in zip((0, 10, 500), ids):
+    for unread, user in zip((0, 10, 500), ids, strict=False):
         if unread:
             await Notification.insert(*[Notification(user=user, kind="message", url="/feed", text="Bonjour")
                                         for _ in range(unread)])

@@ -20,8 +20,8 @@ if os.environ.get("VOISINAGE_TEST_DB", "sqlite") == "postgresql":
 else:
     os.environ.pop("DATABASE_URL", None)
 
-import pytest  # noqa: E402
 import httpx  # noqa: E402
+import pytest  # noqa: E402
 
 from app.settings import get_settings  # noqa: E402
 from tests import factories  # noqa: E402

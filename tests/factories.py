@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import html as html_lib
+import itertools
 import re
 import uuid
 from functools import lru_cache

@@ -67,7 +67,7 @@ async def stored_photo(data: bytes, filename: str = "photo.jpg"):
     from app.settings import get_settings
     from app.uploads import UploadedFile
 
-    spool = SpooledTemporaryFile()
+    spool = SpooledTemporaryFile()  # noqa: SIM115 - the UploadedFile made of it closes it
     spool.write(data)
     try:
         return await store(UploadedFile(filename=filename, file=spool, size=len(data)), get_settings().uploads_dir)

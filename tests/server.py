@@ -28,7 +28,7 @@ class ServerProcess:
                "VOISINAGE_TRUSTED_PROXIES": "127.0.0.1",
                # Its push worker would race the push tests' own workers for the shared outbox.
                "VOISINAGE_BACKGROUND_WORK": "0", **(extra_env or {})}
-        self.log = open(os.path.join(os.environ["VOISINAGE_DATA_DIR"], f"server-{self.port}.log"), "w+")
+        self.log = open(os.path.join(os.environ["VOISINAGE_DATA_DIR"], f"server-{self.port}.log"), "w+")  # noqa: SIM115 - open while the server runs
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,

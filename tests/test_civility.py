@@ -1,8 +1,9 @@
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
 from app.access import posting_refusal
 from app.access import suspension as is_suspended
 from app.moderation.civility import needs_nudge
-from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 
 def test_ordinary_posts_pass_without_a_nudge():

@@ -11,8 +11,8 @@ from icalendar import Calendar
 
 from app.events import queries
 from app.events.tables import Event, Signup
-from app.posts.tables import Photo
 from app.notify.tables import Notification
+from app.posts.tables import Photo
 from tests.factories import ensure_csrf, field_error, post_form
 from tests.factories_events import local, make_event
 from tests.factories_posts import jpeg_bytes, neighbours, png_bytes, signed_in

@@ -11,7 +11,13 @@ import pytest
 from shapely.geometry import shape
 
 from app.accounts.geocoding import (
-    BanGeocoder, Candidate, DatabaseGeocoder, GeocoderUnavailable, make_geocoder, sign_candidate, unsign_candidate,
+    BanGeocoder,
+    Candidate,
+    DatabaseGeocoder,
+    GeocoderUnavailable,
+    make_geocoder,
+    sign_candidate,
+    unsign_candidate,
 )
 from app.demo import DEMO_ADDRESSES, DEMO_GEOJSON
 from app.neighbourhoods import geometry
@@ -188,7 +194,7 @@ def test_a_forming_neighbourhood_is_a_circle_around_the_waiting_neighbour():
     # Seven bearings that fall between the circle's 24 vertices, where the polygon is narrowest.
     near = geometry.circle_polygon(lat, lon, 0.9 * radius, points=7)["coordinates"][0]
     far = geometry.circle_polygon(lat, lon, 1.1 * radius, points=7)["coordinates"][0]
-    for (lon_in, lat_in), (lon_out, lat_out) in zip(near, far):
+    for (lon_in, lat_in), (lon_out, lat_out) in zip(near, far, strict=False):
         assert geometry.distance_m(lat, lon, lat_in, lon_in) == pytest.approx(0.9 * radius, rel=1e-3)
         assert geometry.contains(circle, lat_in, lon_in)
         assert not geometry.contains(circle, lat_out, lon_out)
@@ -221,9 +227,8 @@ async def test_a_bare_town_name_is_not_an_address():
 
 @pytest.mark.parametrize("mode", ["error", "hang", "malformed"])
 async def test_when_the_national_service_fails_the_form_is_told_so(mode):
-    with run_ban_standin(mode) as url:
-        with pytest.raises(GeocoderUnavailable):
-            await BanGeocoder(url, timeout=0.3).search("12 rue de la liberte dijon")
+    with run_ban_standin(mode) as url, pytest.raises(GeocoderUnavailable):
+        await BanGeocoder(url, timeout=0.3).search("12 rue de la liberte dijon")
 
 
 async def test_when_the_national_service_is_unreachable_the_form_is_told_so():

@@ -31,9 +31,9 @@ from litestar.exceptions import HTTPException
 from litestar.routes import HTTPRoute
 
 from app.accounts.sessions import start_session
+from app.accounts.tables import Block, ModeratorAssignment
 from app.messages import queries as messages
 from app.moderation.reports import report_post
-from app.accounts.tables import Block, ModeratorAssignment
 from app.moderation.tables import Report
 from app.posts import queries as posts
 from app.settings import ROOT, get_settings

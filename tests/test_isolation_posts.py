@@ -17,7 +17,7 @@ from app.accounts.tables import Block, ModeratorAssignment
 from app.messages.queries import conversation_by_id
 from app.posts import queries
 from app.posts.tables import Photo, Post
-from tests.factories import ensure_csrf, login, make_moderator, make_user
+from tests.factories import ensure_csrf, login, make_moderator
 from tests.factories_posts import jpeg_bytes, make_post, neighbours, publish, signed_in
 
 ROLES = ("owner", "neighbour", "outsider", "anonymous")

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from app.accounts.tables import Session, User
+from app.accounts.tables import User
 from app.neighbourhoods import queries as hoods
-from tests.factories import PASSWORD, field_error, login, make_user, post_form
+from tests.factories import field_error, login, make_user, post_form
 from tests.mailbox import body_of, smtp_server
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from functools import lru_cache
+from functools import cache
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.server
 MB = 1024 * 1024
 
 
-@lru_cache(maxsize=None)
+@cache
 def flat_png(width: int, height: int, mode: str = "RGB") -> bytes:
     out = io.BytesIO()
     Image.new(mode, (width, height), (90, 140, 200, 255)[:len(mode)]).save(out, "PNG", compress_level=9)

@@ -79,7 +79,7 @@ async def test_rate_limit_page_is_in_french(client):
 
 async def test_signup_is_rate_limited_per_address(client):
     statuses = []
-    for i in range(11):
+    for _i in range(11):
         response = await post_form(client, "/signup", {"first_name": "", "last_name": "", "email": "", "password": ""})
         statuses.append(response.status_code)
     assert statuses[-1] == 429 and 422 in statuses

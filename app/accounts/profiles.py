@@ -15,6 +15,7 @@ from app.access import (
     has_blocked,
     requires_member,
 )
+from app.accounts.profile_page import profile_context
 from app.accounts.queries import user_by_id
 from app.accounts.tables import User
 from app.forms import Form
@@ -23,7 +24,6 @@ from app.neighbourhoods import queries as hoods
 from app.posts import queries as posts
 from app.posts.kinds import SKILLS, skills_of
 from app.web import parse_id, render, see_other
-from app.accounts.profile_page import profile_context
 
 BIO_MAX = 500
 

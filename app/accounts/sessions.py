@@ -10,11 +10,10 @@ request with scope["signup_pending"], and it may only do step 2.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie

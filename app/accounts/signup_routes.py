@@ -3,12 +3,14 @@ checked and places you in your quartier, or on its waiting list)."""
 
 from __future__ import annotations
 
+import contextlib
+
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 
+from app.access import requires_signup_step
 from app.accounts import mails, queries, sessions
 from app.accounts.geocoding import GeocoderUnavailable, sign_candidate, unsign_candidate
-from app.access import requires_signup_step
 from app.accounts.passwords import hash_password, password_problem
 from app.forms import Form
 from app.i18n import _, current_locale
@@ -46,12 +48,11 @@ class SignupController(Controller):
         password_hash = await hash_password(password)
         user = None
         if not await queries.email_taken(email):
-            try:
+            # ValueError: another signup took the address meanwhile; its owner gets the mail.
+            with contextlib.suppress(ValueError):
                 user = await queries.create_user(
                     first_name=first, last_name=last, email=email, password_hash=password_hash, locale=current_locale.get(),
                 )
-            except ValueError:
-                pass  # another signup took the address meanwhile: its owner gets the mail
         replacing = sessions.session_token(request)
         if user is None:
             response = sessions.logged_in(await sessions.start_pending_signup(replacing=replacing), "/signup/address")

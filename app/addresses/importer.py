@@ -20,10 +20,11 @@ import gzip
 import io
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import NamedTuple
 
 from app.addresses import text
 from app.addresses.tables import AddressImport

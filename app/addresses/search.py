@@ -180,7 +180,7 @@ async def _postgres_ways(groups: list[list[str]], spelt: dict[str, list[str]], p
         where = "search % $1"
     sql = f"SELECT id, name, postcode, city, search FROM address_way WHERE {where}"
     order = " ORDER BY similarity(search, $1) DESC LIMIT $2"
-    async with _engine().pool.acquire() as connection:
+    async with _engine().pool.acquire() as connection:  # noqa: SIM117 - the inner block needs this connection
         # The threshold is set per transaction: only the wide search needs one (and its round trips).
         async with contextlib.nullcontext() if strict else connection.transaction():
             if not strict:
@@ -249,10 +249,7 @@ async def _numbered(ways: list[_Way], query: text.Query) -> list[Found]:
         *ids, query.number)
     found = []
     for r in rows:
-        if r["rep"] == query.rep:
-            bonus = 0.1
-        else:
-            bonus = 0.05 if not query.rep else 0.04
+        bonus = 0.1 if r["rep"] == query.rep else 0.05 if not query.rep else 0.04
         found.append(_found(by_id[r["way"]], r, bonus))
     missing = [w for w in ways[:3] if w.id not in {r["way"] for r in rows}]
     if missing:

@@ -134,7 +134,7 @@ def parse_query(text: str) -> Query:
 
 
 def _arrondissement(tokens: list[str]) -> str | None:
-    for city, digits in zip(tokens, tokens[1:]):
+    for city, digits in zip(tokens, tokens[1:], strict=False):
         if city in ARRONDISSEMENT_POSTCODES and digits.isdigit() and 1 <= int(digits) <= 20:
             return ARRONDISSEMENT_POSTCODES[city].format(int(digits))
     return None

@@ -18,6 +18,7 @@ so a transaction that will write holds the lock from its first statement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -158,10 +159,8 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         connections = [*self._all_readers, *([self._writer_conn] if self._writer_conn else [])]
         self._reset()
         for connection in connections:
-            try:
+            with contextlib.suppress(Exception):
                 await connection.close()
-            except Exception:
-                pass
 
     # Piccolo's names for the same thing on PostgreSQL, so startup code is engine-agnostic.
     async def start_connection_pool(self, **_: Any) -> None:

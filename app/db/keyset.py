@@ -71,7 +71,7 @@ class Keyset:
             after = None
             for i, column in enumerate(self.columns):
                 term = column < values[i] if self.descending else column > values[i]
-                for previous, value in zip(self.columns[:i], values[:i]):
+                for previous, value in zip(self.columns[:i], values[:i], strict=False):
                     term = (previous == value) & term
                 after = term if after is None else after | term
             query = query.where(after)

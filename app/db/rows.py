@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 from piccolo.columns import JSON, JSONB, Boolean, Column, Date, Timestamp, Timestamptz
@@ -47,7 +47,7 @@ def _converter(column: Column, load_json: bool) -> tuple[type | tuple[type, ...]
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _columns_by_name(table: type[Table]) -> dict[str, Column]:
     return {c._meta.db_column_name: c for c in table._meta.columns}
 

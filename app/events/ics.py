@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event as VEvent
+from icalendar import Calendar
+from icalendar import Event as VEvent
 
 from app.i18n import gettext
 

@@ -19,8 +19,8 @@ from app.forms import Form
 from app.i18n import _, gettext
 from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
-from app.posts.photos import MAX_BYTES, PhotoRefused, delete_files, kept_if_saved, store
 from app.posts.page import own_post, render_post, visible_post
+from app.posts.photos import MAX_BYTES, PhotoRefused, delete_files, kept_if_saved, store
 from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment

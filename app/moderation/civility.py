@@ -36,6 +36,4 @@ def needs_nudge(text: str) -> bool:
     if re.search(r"[!?]{3,}", text):
         return True
     letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
-        return True
-    return False
+    return bool(len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7)

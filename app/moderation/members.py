@@ -14,8 +14,8 @@ from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.mail import send_mail
-from app.templating import format_when
 from app.settings import get_settings
+from app.templating import format_when
 
 DURATIONS = {
     "1": N_("1 jour"),

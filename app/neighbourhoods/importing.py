@@ -237,7 +237,7 @@ def _read_geopackage(path: Path, layer: str | None) -> tuple[list, str]:
         names = [d[0] for d in cursor.description]
         raw = []
         for number, row in enumerate(cursor, start=1):
-            props = {k: v for k, v in zip(names, row) if k != column}
+            props = {k: v for k, v in zip(names, row, strict=False) if k != column}
             try:
                 raw.append((props, _gpkg_geometry(row[names.index(column)])))
             except (ValueError, shapely.errors.GEOSException) as exc:

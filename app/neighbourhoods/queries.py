@@ -6,7 +6,6 @@ import re
 import unicodedata
 from datetime import datetime, timezone
 
-
 from app.accounts.tables import User
 from app.db.rows import as_object
 from app.neighbourhoods import geometry

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta, timezone
 
 from app import i18n
 from app.access import suspension
-from app.background import periodic
 from app.accounts.tables import User
+from app.background import periodic
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
@@ -160,7 +160,7 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
     # answer, not one per delivery.
     failed: dict[str, list[int]] = {"suspended": suspended} if suspended else {}
     later: dict[tuple[float, str], list[int]] = {}
-    for c, outcome in zip(live, outcomes):
+    for c, outcome in zip(live, outcomes, strict=False):
         if outcome.delivered:
             sent.append(c.id)
             subscriptions_ok.add(c.subscription)

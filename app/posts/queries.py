@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from app.access import visible_posts_clause
 from piccolo.querystring import QueryString
 
+from app import search
+from app.access import visible_posts_clause
 from app.accounts.tables import User, UserSkill
 from app.db.keyset import Keyset, keyset_page, split
 from app.db.rows import rows
 from app.events.tables import Event
-from app import search
 from app.posts.tables import Loan, Photo, Post, Reply
 
 PAGE = 20

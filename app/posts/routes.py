@@ -18,8 +18,8 @@ from app.access import (
 )
 from app.forms import Form
 from app.i18n import _, gettext
-from app.neighbourhoods import queries as hoods
 from app.moderation.civility import needs_nudge
+from app.neighbourhoods import queries as hoods
 from app.notify.queries import notify
 from app.posts import queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name

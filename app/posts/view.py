@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from app import i18n
-from app import search
+from app import i18n, search
 from app.posts.kinds import CLOSED, SINGULAR, SKILLS, STATUSES, display_name
 from app.templating import format_when, labeller
 
