@@ -14,7 +14,7 @@ from app.addresses import search as addresses
 from app.addresses.importer import import_file
 from app.addresses.tables import Address
 from app.neighbourhoods import geometry
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.neighbourhoods.tables import Neighbourhood
 from app.posts.tables import Post
 
@@ -61,30 +61,30 @@ async def load_demo() -> bool:
             await import_file(DEMO_ADDRESSES, remove_missing=False)
         return False
     for feature in geometry.load_features(DEMO_GEOJSON):
-        await hoods.upsert(feature)
+        await neighbourhoods.upsert(feature)
     # Added beside whatever was imported before: a real département's other addresses stay.
     await import_file(DEMO_ADDRESSES, remove_missing=False)
     password_hash = await hash_password(DEMO_PASSWORD)
     now = datetime.now(timezone.utc)
     users: dict[str, User] = {}
     for email, first, last, slug, address, role in PEOPLE:
-        hood = await hoods.by_slug(slug)
+        neighbourhood = await neighbourhoods.by_slug(slug)
         place = (await addresses.search(address, 1))[0]
         lat, lon = place.lat, place.lon
         user = User(email=email, first_name=first, last_name=last, password_hash=password_hash, role=role,
                     email_confirmed_at=now, locale="")
         await user.save()
         # The same check as at signup, so a demo street drawn outside its polygon shows up here.
-        if not geometry.contains(hood.boundary, lat, lon):
+        if not geometry.contains(neighbourhood.boundary, lat, lon):
             raise ValueError(f"demo address {address} is outside {slug}")
-        await hoods.join(user, hood, place.label, lat, lon)
+        await neighbourhoods.join(user, neighbourhood, place.label, lat, lon)
         users[email] = user
     post_ids: dict[str, int] = {}
     for i, (email, kind, title, body) in enumerate(POSTS):
         author = users[email]
         created = now - timedelta(hours=3 * (len(POSTS) - i))
-        hood_id = (await User.select(User.neighbourhood).where(User.id == author.id).first())["neighbourhood"]
-        rows = await Post.insert(Post(neighbourhood=hood_id, author=author.id, kind=kind, title=title, body=body,
+        neighbourhood_id = (await User.select(User.neighbourhood).where(User.id == author.id).first())["neighbourhood"]
+        rows = await Post.insert(Post(neighbourhood=neighbourhood_id, author=author.id, kind=kind, title=title, body=body,
                                       details=DETAILS.get(title, {}), created_at=created, updated_at=created))
         post_ids[title] = rows[0]["id"]
     await _people_and_conversations(users, post_ids)
@@ -117,7 +117,7 @@ async def _people_and_conversations(users: dict[str, User], post_ids: dict[str, 
     for email in ("claire@demo.voisinage.fr", "paul@demo.voisinage.fr", "karim@demo.voisinage.fr"):
         await User.update({User.verification: "verified"}).where(User.id == users[email].id)
     paul, claire, yasmine = (users[f"{n}@demo.voisinage.fr"] for n in ("paul", "claire", "yasmine"))
-    dijon = await hoods.by_slug("dijon-centre")
+    dijon = await neighbourhoods.by_slug("dijon-centre")
     await ModeratorAssignment.insert(ModeratorAssignment(user=paul.id, neighbourhood=dijon.id))
     armoire = post_ids["Quelqu'un pour m'aider à monter une armoire ?"]
     await posts.add_reply(armoire, paul.id, "Je suis libre samedi à 10 h, j'apporte ma visseuse.")

@@ -7,27 +7,27 @@ from app.access.viewers import suspension
 from app.i18n import _
 
 
-def _verification_refusal(user, hood) -> str | None:
-    requires = bool(getattr(hood, "requires_verification", False) if not isinstance(hood, dict)
-                    else hood.get("requires_verification"))
+def _verification_refusal(user, neighbourhood) -> str | None:
+    requires = bool(getattr(neighbourhood, "requires_verification", False) if not isinstance(neighbourhood, dict)
+                    else neighbourhood.get("requires_verification"))
     if requires and getattr(user, "verification", "none") != "verified":
         return _("Ce quartier demande d'être voisin vérifié pour publier ou écrire en premier à quelqu'un.")
     return None
 
 
-def posting_refusal(user, hood) -> str | None:
+def posting_refusal(user, neighbourhood) -> str | None:
     """None when the user may post (annonce or event) in this neighbourhood, else the reason."""
     if suspension(user):
         return _("Votre compte est suspendu : vous ne pouvez pas publier pour le moment.")
-    return _verification_refusal(user, hood)
+    return _verification_refusal(user, neighbourhood)
 
 
-def message_refusal(sender, hood) -> str | None:
+def message_refusal(sender, neighbourhood) -> str | None:
     """Writing first to someone: the quartier's verification rule applies
-    (replying never needs it). `hood` is the sender's quartier."""
+    (replying never needs it). `neighbourhood` is the sender's quartier."""
     if suspension(sender):
         return _("Votre compte est suspendu : vous ne pouvez pas écrire pour le moment.")
-    return _verification_refusal(sender, hood)
+    return _verification_refusal(sender, neighbourhood)
 
 
 def reply_refusal(user, post: dict) -> str | None:

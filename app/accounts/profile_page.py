@@ -11,7 +11,7 @@ from litestar import Request, Response
 from app.access import can_moderate_member, has_blocked, suspension, vouch_offered
 from app.accounts.trust import has_vouched
 from app.forms import Form
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.posts import queries as posts
 from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
@@ -29,7 +29,7 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
     loans = await posts.loans_of(person.id) if person.id == me.id else []
     is_me = person.id == me.id
     return {
-        "profile": person, "hood": await hoods.by_id(person.neighbourhood), "open_posts": open_posts,
+        "profile": person, "neighbourhood": await neighbourhoods.by_id(person.neighbourhood), "open_posts": open_posts,
         "loans": loans, "skills": SKILLS, "i_blocked": i_blocked, "offered": skills_of(person), "is_me": is_me,
         # Moderators get their controls on the ordinary profile page.
         "moderator": await can_moderate_member(me, person),

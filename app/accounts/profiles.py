@@ -20,7 +20,7 @@ from app.accounts.queries import user_by_id
 from app.accounts.tables import User
 from app.forms import Form
 from app.i18n import _
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.posts import queries as posts
 from app.posts.kinds import SKILLS, skills_of
 from app.web import parse_id, render, see_other
@@ -46,7 +46,7 @@ class ProfileController(Controller):
         skill = request.query_params.get("skill") or ""
         if skill and skill not in SKILLS:
             raise NotFoundException()
-        context = {"skills": SKILLS, "skill": skill, "hood": await hoods.by_id(me.neighbourhood)}
+        context = {"skills": SKILLS, "skill": skill, "neighbourhood": await neighbourhoods.by_id(me.neighbourhood)}
         if skill:
             people, next_after = await posts.skill_page(me.neighbourhood, skill, after=parse_id(request.query_params.get("after")))
             context.update(people=people, next_after=next_after)

@@ -14,7 +14,7 @@ from app.accounts.geocoding import GeocoderUnavailable, sign_candidate, unsign_c
 from app.accounts.passwords import hash_password, password_problem
 from app.forms import Form
 from app.i18n import _, current_locale
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.settings import get_settings
 from app.web import client_ip, limit, render, see_other
 
@@ -96,19 +96,19 @@ class SignupController(Controller):
                 if candidates:
                     form.error("candidate", _("Choisissez votre adresse dans la liste."))
             return render(request, "accounts/address.html", {"form": form, "candidates": candidates, "searched": bool(q)}, status_code=422)
-        hood = await hoods.containing(chosen.lat, chosen.lon)
-        if hood is not None or form["join_waitlist"] == "1":
+        neighbourhood = await neighbourhoods.containing(chosen.lat, chosen.lon)
+        if neighbourhood is not None or form["join_waitlist"] == "1":
             if user is None:
                 return await _pending_signup_done(request)
-            if hood is not None:
-                await hoods.join(user, hood, chosen.label, chosen.lat, chosen.lon)
+            if neighbourhood is not None:
+                await neighbourhoods.join(user, neighbourhood, chosen.label, chosen.lat, chosen.lon)
                 return see_other("/feed?notice=welcome")
-            await hoods.join_waitlist(user, chosen.label, chosen.lat, chosen.lon, chosen.city, chosen.postcode)
+            await neighbourhoods.join_waitlist(user, chosen.label, chosen.lat, chosen.lon, chosen.city, chosen.postcode)
             return see_other("/feed?notice=waitlist")
         form.error(
             "candidate",
             _("Aucun quartier Voisinage ne couvre encore cette adresse. Inscrivez-vous sur la liste d'attente : "
-              "le quartier ouvrira dès que %(n)s voisins à moins de 800 m l'auront rejoint.", n=hoods.OPENING_THRESHOLD),
+              "le quartier ouvrira dès que %(n)s voisins à moins de 800 m l'auront rejoint.", n=neighbourhoods.OPENING_THRESHOLD),
         )
         return render(
             request,

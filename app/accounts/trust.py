@@ -56,12 +56,12 @@ def _hash(code: str) -> str:
     return hmac.new(key, code.strip().upper().replace(" ", "").replace("-", "").encode(), hashlib.sha256).hexdigest()
 
 
-async def pending_letters(hood_ids: list[int] | None, limit: int = 100) -> list[dict]:
+async def pending_letters(neighbourhood_ids: list[int] | None, limit: int = 100) -> list[dict]:
     """Neighbours whose address was checked but who are not verified yet, oldest first."""
     query = User.select(User.id, User.first_name, User.last_name, User.address_label, User.neighbourhood,
                         User.created_at).where((User.verification == "address_checked") & User.address_label.is_not_null())
-    if hood_ids is not None:
-        query = query.where(User.neighbourhood.is_in(hood_ids or [0]))
+    if neighbourhood_ids is not None:
+        query = query.where(User.neighbourhood.is_in(neighbourhood_ids or [0]))
     return await query.order_by(User.id).limit(limit)
 
 

@@ -187,23 +187,23 @@ _LIST = ("SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.capacity, 
 _SOONEST_FIRST = Keyset("e.starts_at", "e.id", keys=("starts_at", "event_id"))
 
 
-async def upcoming(hood_id: int, now: datetime, *, after: tuple[datetime, int] | None = None,
+async def upcoming(neighbourhood_id: int, now: datetime, *, after: tuple[datetime, int] | None = None,
                    limit: int = 30) -> tuple[list[dict], tuple[datetime, int] | None]:
     """Events not yet over, soonest first; keyset on (starts_at, id)."""
-    return await keyset_page(Event.raw(_LIST + " AND e.ends_at >= {}", hood_id, now), _SOONEST_FIRST,
+    return await keyset_page(Event.raw(_LIST + " AND e.ends_at >= {}", neighbourhood_id, now), _SOONEST_FIRST,
                              cursor=after or None, size=limit)
 
 
-async def past(hood_id: int, now: datetime, limit: int = 20) -> list[dict]:
+async def past(neighbourhood_id: int, now: datetime, limit: int = 20) -> list[dict]:
     return await rows(Event.raw(_LIST + " AND e.ends_at < {} ORDER BY e.starts_at DESC, e.id DESC LIMIT {}",
-                                hood_id, now, limit))
+                                neighbourhood_id, now, limit))
 
 
-async def calendar(hood_id: int, since: datetime, limit: int = 500) -> list[dict]:
+async def calendar(neighbourhood_id: int, since: datetime, limit: int = 500) -> list[dict]:
     return await rows(Event.raw(
         "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.cancelled_at, p.id, p.title, p.body, p.updated_at "
         "FROM event e JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.starts_at >= {} "
-        "AND p.status <> 'hidden' ORDER BY e.starts_at, e.id LIMIT {}", hood_id, since, limit),
+        "AND p.status <> 'hidden' ORDER BY e.starts_at, e.id LIMIT {}", neighbourhood_id, since, limit),
         types={"updated_at": Post.updated_at})
 
 

@@ -17,7 +17,7 @@ from app.events import ics, queries
 from app.events.panel import panel
 from app.forms import Form
 from app.i18n import _, gettext
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts.page import own_post, render_post, visible_post
 from app.posts.photos import MAX_BYTES, PhotoRefused, delete_files, kept_if_saved, store
@@ -78,10 +78,10 @@ def _form_from_event(post: dict, event: dict) -> Form:
 async def _create_event(request: Request, upload: UploadForm) -> Response:
     user = request.user
     limit(request, f"post:{user.id}", 20, 3600)
-    hood = await hoods.by_id(user.neighbourhood)
-    if hood.status != "open":
+    neighbourhood = await neighbourhoods.by_id(user.neighbourhood)
+    if neighbourhood.status != "open":
         return see_other("/feed")
-    refusal = posting_refusal(user, hood)
+    refusal = posting_refusal(user, neighbourhood)
     form = Form(upload.fields)
     if refusal:
         return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
@@ -134,12 +134,12 @@ class EventController(Controller):
         past = [] if after else await queries.past(user.neighbourhood, now)
         next_url = "/events?" + urlencode({"after": f"{next_after[0].isoformat()}_{next_after[1]}"}) if next_after else None
         return render(request, "events/index.html", {
-            "days": days, "past": past, "next_url": next_url, "hood": await hoods.current(user.neighbourhood)})
+            "days": days, "past": past, "next_url": next_url, "neighbourhood": await neighbourhoods.current(user.neighbourhood)})
 
     @get("/events/new")
     async def new(self, request: Request) -> Response:
-        hood = await hoods.current(request.user.neighbourhood)
-        return render(request, "events/new.html", {"form": Form(), "refusal": posting_refusal(request.user, hood)})
+        neighbourhood = await neighbourhoods.current(request.user.neighbourhood)
+        return render(request, "events/new.html", {"form": Form(), "refusal": posting_refusal(request.user, neighbourhood)})
 
     @post("/events/new", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
     async def create(self, request: Request) -> Response:
@@ -257,9 +257,9 @@ async def neighbourhood_calendar(request: Request) -> Response:
         User.calendar_token_hash == _hash(token)).first()
     if owner is None or owner["neighbourhood"] is None:
         raise NotFoundException()
-    hood = await hoods.by_id(owner["neighbourhood"])
-    events = await queries.calendar(hood.id, datetime.now(timezone.utc) - timedelta(days=30))
-    body = ics.build(events, base_url=get_settings().base_url, name=f"Voisinage · {hood.name}")
+    neighbourhood = await neighbourhoods.by_id(owner["neighbourhood"])
+    events = await queries.calendar(neighbourhood.id, datetime.now(timezone.utc) - timedelta(days=30))
+    body = ics.build(events, base_url=get_settings().base_url, name=f"Voisinage · {neighbourhood.name}")
     return _calendar_response(body, "quartier.ics")
 
 

@@ -10,7 +10,7 @@ from app.accounts.queries import user_by_id
 from app.forms import Form
 from app.i18n import _, gettext
 from app.messages import queries
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts.kinds import display_name
 from app.posts.tables import Post
@@ -64,7 +64,7 @@ class MessageController(Controller):
         limit(request, f"message:{me.id}", 60, 3600)
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if not await queries.has_written_to(me.id, recipient.id):
-            refusal = message_refusal(me, await hoods.by_id(me.neighbourhood))
+            refusal = message_refusal(me, await neighbourhoods.by_id(me.neighbourhood))
             if refusal:
                 form.error("body", refusal)
         if form.errors:

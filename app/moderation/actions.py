@@ -61,9 +61,9 @@ async def act_on_post(moderator, post: dict, action: str, reason: str) -> None:
         await notify([post["author"]], "moderation", url=f"/posts/{post['id']}", text=text, actor_id=moderator.id)
 
 
-async def public_log(hood_id: int, limit: int = 50) -> list[dict]:
+async def public_log(neighbourhood_id: int, limit: int = 50) -> list[dict]:
     """What was removed and why, without who reported it nor who moderated."""
     return await ModerationAction.select(
         ModerationAction.action, ModerationAction.reason, ModerationAction.created_at, ModerationAction.target_id,
-    ).where((ModerationAction.neighbourhood == hood_id) & (ModerationAction.public == True)).order_by(  # noqa: E712
+    ).where((ModerationAction.neighbourhood == neighbourhood_id) & (ModerationAction.public == True)).order_by(  # noqa: E712
         ModerationAction.id, ascending=False).limit(limit)

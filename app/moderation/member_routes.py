@@ -77,20 +77,20 @@ async def _find_target(request: Request, kind: str, target_id: int) -> dict:
                                  Reply.post.neighbourhood.as_alias("neighbourhood"),
                                  Reply.post.title.as_alias("title")).where(Reply.id == target_id).first()
         if row and can_report_reply(me, row):
-            return {"kind": kind, "id": row["id"], "hood": row["neighbourhood"], "user": row["author"],
+            return {"kind": kind, "id": row["id"], "neighbourhood": row["neighbourhood"], "user": row["author"],
                     "text": row["body"], "back": f"/posts/{row['post']}#reply-{row['id']}"}
     elif kind == "message":
         row = await Message.select(Message.id, Message.body, Message.sender, Message.conversation,
                                    Message.conversation.user_a.as_alias("user_a"),
                                    Message.conversation.user_b.as_alias("user_b"),
-                                   Message.sender.neighbourhood.as_alias("hood")).where(Message.id == target_id).first()
+                                   Message.sender.neighbourhood.as_alias("neighbourhood")).where(Message.id == target_id).first()
         if row and can_report_message(me, row):
-            return {"kind": kind, "id": row["id"], "hood": row["hood"] or me.neighbourhood, "user": row["sender"],
+            return {"kind": kind, "id": row["id"], "neighbourhood": row["neighbourhood"] or me.neighbourhood, "user": row["sender"],
                     "text": row["body"], "back": f"/messages/{row['conversation']}"}
     elif kind == "user":
         member = await user_by_id(target_id)
         if await can_reach(me, member):
-            return {"kind": kind, "id": member.id, "hood": member.neighbourhood, "user": member.id,
+            return {"kind": kind, "id": member.id, "neighbourhood": member.neighbourhood, "user": member.id,
                     "text": member.display_name, "back": f"/users/{member.id}"}
     raise NotFound()
 
@@ -110,7 +110,7 @@ async def report(request: Request, kind: str, target_id: int) -> Response:
     form, reason, text = await read_report(request)
     if form.errors:
         return report_page(request, target, form, status_code=422)
-    await report_other(request.user, kind, target["id"], target["hood"], target["user"], reason, text)
+    await report_other(request.user, kind, target["id"], target["neighbourhood"], target["user"], reason, text)
     back = target["back"]
     return see_other(back.replace("#", "?notice=reported#", 1) if "#" in back else f"{back}?notice=reported")
 
@@ -120,10 +120,10 @@ async def report(request: Request, kind: str, target_id: int) -> Response:
 
 @post("/moderation/replies/{reply_id:int}/{action:str}", guards=[requires_member])
 async def moderate_reply(request: Request, reply_id: int, action: str) -> Response:
-    row = await Reply.select(Reply.id, Reply.author, Reply.post, Reply.post.neighbourhood.as_alias("hood"),
+    row = await Reply.select(Reply.id, Reply.author, Reply.post, Reply.post.neighbourhood.as_alias("neighbourhood"),
                              Reply.post.title.as_alias("title")).where(Reply.id == reply_id).first()
     me = request.user
-    if row is None or action not in ("hide", "restore") or not await can_moderate(me, row["hood"]):
+    if row is None or action not in ("hide", "restore") or not await can_moderate(me, row["neighbourhood"]):
         raise NotFound()
     form = Form(await request.form())
     reason = form.text("reason", max_length=300, required=action == "hide")
@@ -131,7 +131,7 @@ async def moderate_reply(request: Request, reply_id: int, action: str) -> Respon
         return render(request, "moderation/reply_reason.html", {"form": form, "reply": row}, status_code=422)
     await Reply.update({Reply.hidden: action == "hide", Reply.hidden_reason: reason if action == "hide" else ""}).where(
         Reply.id == reply_id)
-    await audit(me, f"{action}_reply", "reply", reply_id, reason, neighbourhood=row["hood"], target_user=row["author"])
+    await audit(me, f"{action}_reply", "reply", reply_id, reason, neighbourhood=row["neighbourhood"], target_user=row["author"])
     if row["author"]:
         text = (gettext("Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s", title=row["title"],
                         reason=reason) if action == "hide"
@@ -175,27 +175,27 @@ async def verify_member(request: Request, user_id: int) -> Response:
 
 @get("/moderation/letters", guards=[requires_member])
 async def letters_page(request: Request) -> Response:
-    hoods = await moderation_reach(request.user)
-    return render(request, "moderation/letters.html", {"pending": await trust.pending_letters(hoods), "printed": None})
+    neighbourhoods = await moderation_reach(request.user)
+    return render(request, "moderation/letters.html", {"pending": await trust.pending_letters(neighbourhoods), "printed": None})
 
 
 @post("/moderation/letters", guards=[requires_member])
 async def print_letters(request: Request) -> Response:
-    hoods = await moderation_reach(request.user)
+    neighbourhoods = await moderation_reach(request.user)
     form = await request.form()
     chosen = {parse_id(v) for v in form.getall("user", [])} - {None}
     # Only neighbours of the moderator's quartiers waiting for a letter, whatever the form says.
-    pending = [p for p in await trust.pending_letters(hoods, limit=500) if p["id"] in chosen]
+    pending = [p for p in await trust.pending_letters(neighbourhoods, limit=500) if p["id"] in chosen]
     if not pending:
         return render(request, "moderation/letters.html", {
-            "pending": await trust.pending_letters(hoods), "printed": None,
+            "pending": await trust.pending_letters(neighbourhoods), "printed": None,
             "error": _("Cochez au moins un voisin.")}, status_code=422)
     codes = await trust.print_letters(request.user, pending)
-    hood_names = {h["id"]: h for h in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.city)
-                  .where(Neighbourhood.id.is_in(list({p["neighbourhood"] for p in pending})))}
+    neighbourhood_names = {h["id"]: h["name"] for h in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name)
+                           .where(Neighbourhood.id.is_in(list({p["neighbourhood"] for p in pending})))}
     for p in pending:
         p["code"] = codes[p["id"]]
-        p["hood"] = hood_names.get(p["neighbourhood"])
+        p["neighbourhood_name"] = neighbourhood_names.get(p["neighbourhood"], "")
     return render(request, "moderation/letters_print.html", {"letters": pending},
                   headers={"Cache-Control": "private, no-store"})
 
@@ -203,19 +203,19 @@ async def print_letters(request: Request) -> Response:
 # The quartier and the team -----------------------------------------------------------------
 
 
-@post("/moderation/neighbourhoods/{hood_id:int}/settings", guards=[requires_member])
-async def hood_settings(request: Request, hood_id: int) -> Response:
-    if not await can_moderate(request.user, hood_id) or not await Neighbourhood.exists().where(Neighbourhood.id == hood_id):
+@post("/moderation/neighbourhoods/{neighbourhood_id:int}/settings", guards=[requires_member])
+async def neighbourhood_settings(request: Request, neighbourhood_id: int) -> Response:
+    if not await can_moderate(request.user, neighbourhood_id) or not await Neighbourhood.exists().where(Neighbourhood.id == neighbourhood_id):
         raise NotFound()
     form = Form(await request.form())
-    await members.set_requires_verification(request.user, hood_id, form["requires_verification"] == "on")
+    await members.set_requires_verification(request.user, neighbourhood_id, form["requires_verification"] == "on")
     return see_other("/moderation?notice=saved")
 
 
 @get("/moderation/log", guards=[requires_member])
 async def audit_page(request: Request) -> Response:
-    hoods = await moderation_reach(request.user)
-    entries, older = await members.audit_log(hoods, before=parse_id(request.query_params.get("before")))
+    neighbourhoods = await moderation_reach(request.user)
+    entries, older = await members.audit_log(neighbourhoods, before=parse_id(request.query_params.get("before")))
     return render(request, "moderation/log.html", {"entries": entries, "older": older})
 
 
@@ -225,29 +225,29 @@ async def team_page(request: Request) -> Response:
 
 
 async def _team_context(form: Form) -> dict:
-    hoods = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.city).where(
+    neighbourhoods = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.city).where(
         Neighbourhood.status == "open").order_by(Neighbourhood.name)
-    return {"form": form, "moderators": await members.moderators(), "hoods": hoods}
+    return {"form": form, "moderators": await members.moderators(), "neighbourhoods": neighbourhoods}
 
 
 @post("/moderation/team", guards=[requires_admin])
 async def appoint(request: Request) -> Response:
     form = Form(await request.form())
     email = form.email("email")
-    hood_raw = form["neighbourhood"]
+    neighbourhood_raw = form["neighbourhood"]
     member = await user_by_email(email) if "email" not in form.errors else None
     if "email" not in form.errors and member is None:
         form.error("email", _("Aucun voisin n'a cette adresse e-mail."))
-    hood = None
-    if (hood_id := parse_id(hood_raw)) is not None:
-        hood = await Neighbourhood.select(Neighbourhood.id).where(Neighbourhood.id == hood_id).first()
-    if hood is None:
+    neighbourhood = None
+    if (neighbourhood_id := parse_id(neighbourhood_raw)) is not None:
+        neighbourhood = await Neighbourhood.select(Neighbourhood.id).where(Neighbourhood.id == neighbourhood_id).first()
+    if neighbourhood is None:
         form.error("neighbourhood", _("Choisissez un quartier dans la liste."))
     if member is not None and suspension(member):
         form.error("email", _("Ce compte est suspendu."))
     if form.errors:
         return render(request, "moderation/team.html", await _team_context(form), status_code=422)
-    await members.appoint(request.user, member, hood["id"])
+    await members.appoint(request.user, member, neighbourhood["id"])
     return see_other("/moderation/team?notice=saved")
 
 
@@ -259,4 +259,4 @@ async def remove_moderator(request: Request, assignment_id: int) -> Response:
 
 
 ROUTES = [report_form, report, moderate_reply, suspend, unsuspend, verify_member, letters_page, print_letters,
-          hood_settings, audit_page, team_page, appoint, remove_moderator]
+          neighbourhood_settings, audit_page, team_page, appoint, remove_moderator]

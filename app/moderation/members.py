@@ -66,18 +66,18 @@ async def lift_suspension(moderator, member: User) -> None:
 
 async def moderators() -> list[dict]:
     return await ModeratorAssignment.raw(
-        "SELECT m.id, m.user, m.neighbourhood, a.first_name, a.last_name, a.email, n.name AS hood_name, n.city "
+        "SELECT m.id, m.user, m.neighbourhood, a.first_name, a.last_name, a.email, n.name AS neighbourhood_name, n.city "
         "FROM moderator_assignment m JOIN account a ON a.id = m.user JOIN neighbourhood n ON n.id = m.neighbourhood "
         "ORDER BY n.name, a.last_name")
 
 
-async def appoint(admin, member: User, hood_id: int) -> None:
+async def appoint(admin, member: User, neighbourhood_id: int) -> None:
     if not await ModeratorAssignment.exists().where((ModeratorAssignment.user == member.id)
-                                                    & (ModeratorAssignment.neighbourhood == hood_id)):
-        await ModeratorAssignment.insert(ModeratorAssignment(user=member.id, neighbourhood=hood_id))
+                                                    & (ModeratorAssignment.neighbourhood == neighbourhood_id)):
+        await ModeratorAssignment.insert(ModeratorAssignment(user=member.id, neighbourhood=neighbourhood_id))
     if member.role == "member":
         await User.update({User.role: "moderator"}).where(User.id == member.id)
-    await audit(admin, "appoint", "user", member.id, neighbourhood=hood_id, target_user=member.id)
+    await audit(admin, "appoint", "user", member.id, neighbourhood=neighbourhood_id, target_user=member.id)
 
 
 async def dismiss(admin, assignment_id: int) -> bool:
@@ -91,15 +91,15 @@ async def dismiss(admin, assignment_id: int) -> bool:
     return True
 
 
-async def set_requires_verification(moderator, hood_id: int, value: bool) -> None:
-    await Neighbourhood.update({Neighbourhood.requires_verification: value}).where(Neighbourhood.id == hood_id)
-    await audit(moderator, "require_verified" if value else "open_to_all", "hood", hood_id, neighbourhood=hood_id)
+async def set_requires_verification(moderator, neighbourhood_id: int, value: bool) -> None:
+    await Neighbourhood.update({Neighbourhood.requires_verification: value}).where(Neighbourhood.id == neighbourhood_id)
+    await audit(moderator, "require_verified" if value else "open_to_all", "hood", neighbourhood_id, neighbourhood=neighbourhood_id)
 
 
 _NEWEST_FIRST = Keyset("m.id", descending=True)
 
 
-async def audit_log(hood_ids: list[int] | None, *, before: int | None = None,
+async def audit_log(neighbourhood_ids: list[int] | None, *, before: int | None = None,
                     limit: int = 50) -> tuple[list[dict], int | None]:
     """Every act, newest first, with who did it (for moderators only); and the next page's cursor."""
     args: list = []
@@ -107,7 +107,7 @@ async def audit_log(hood_ids: list[int] | None, *, before: int | None = None,
            "a.first_name, a.last_name, t.first_name AS target_first_name, t.last_name AS target_last_name "
            "FROM moderation_action m LEFT JOIN account a ON a.id = m.moderator "
            "LEFT JOIN account t ON t.id = m.target_user WHERE 1 = 1")
-    if hood_ids is not None:
-        sql += f" AND m.neighbourhood IN ({', '.join('{}' for _ in hood_ids or [0])})"
-        args += hood_ids or [0]
+    if neighbourhood_ids is not None:
+        sql += f" AND m.neighbourhood IN ({', '.join('{}' for _ in neighbourhood_ids or [0])})"
+        args += neighbourhood_ids or [0]
     return await keyset_page(ModerationAction.raw(sql, *args), _NEWEST_FIRST, cursor=before or None, size=limit)

@@ -47,17 +47,17 @@ async def report_post(reporter, post: dict, reason: str, text: str) -> bool:
     return False
 
 
-async def report_other(reporter, target_type: str, target_id: int, hood_id: int, target_user: int | None,
+async def report_other(reporter, target_type: str, target_id: int, neighbourhood_id: int, target_user: int | None,
                        reason: str, text: str) -> None:
     """A reply, a message or a profile: recorded once per person while open."""
     if await Report.exists().where((Report.reporter == reporter.id) & (Report.target_type == target_type)
                                    & (Report.target_id == target_id) & (Report.status == "open")):
         return
-    await Report.insert(Report(reporter=reporter.id, neighbourhood=hood_id, target_type=target_type,
+    await Report.insert(Report(reporter=reporter.id, neighbourhood=neighbourhood_id, target_type=target_type,
                                target_id=target_id, target_user=target_user, reason=reason, text=text))
 
 
-async def queue(hood_ids: list[int] | None, *, after: int | None = None,
+async def queue(neighbourhood_ids: list[int] | None, *, after: int | None = None,
                 limit: int = 30) -> tuple[list[dict], int | None]:
     """Open reports, oldest first, and the next page's cursor; None means every quartier (admins)."""
     args: list = []
@@ -73,11 +73,11 @@ async def queue(hood_ids: list[int] | None, *, after: int | None = None,
            "LEFT JOIN message ms ON r.target_type = 'message' AND ms.id = r.target_id "
            "LEFT JOIN account u ON u.id = r.target_user "
            "WHERE r.status = 'open'")
-    if hood_ids is not None:
-        if not hood_ids:
+    if neighbourhood_ids is not None:
+        if not neighbourhood_ids:
             return [], None
-        sql += f" AND r.neighbourhood IN ({', '.join('{}' for _ in hood_ids)})"
-        args += hood_ids
+        sql += f" AND r.neighbourhood IN ({', '.join('{}' for _ in neighbourhood_ids)})"
+        args += neighbourhood_ids
     return await keyset_page(Report.raw(sql, *args), _OLDEST_FIRST, cursor=after or None, size=limit)
 
 

@@ -31,11 +31,11 @@ async def moderate_post(request: Request, post_id: int, action: str) -> Response
 @get("/moderation/public", guards=[requires_member])
 async def public_log_page(request: Request) -> Response:
     from app.moderation.actions import public_log
-    from app.neighbourhoods import queries as hoods
+    from app.neighbourhoods import queries as neighbourhoods
     from app.web import render
 
     return render(request, "moderation/public_log.html", {
-        "entries": await public_log(request.user.neighbourhood), "hood": await hoods.current(request.user.neighbourhood)})
+        "entries": await public_log(request.user.neighbourhood), "neighbourhood": await neighbourhoods.current(request.user.neighbourhood)})
 
 
 async def _reported_post(request: Request, post_id: int) -> tuple[dict, dict]:
@@ -77,14 +77,14 @@ async def _queue_page(request: Request, *, failed: int | None = None, form=None)
     from app.neighbourhoods.tables import Neighbourhood
     from app.web import parse_id, render
 
-    hoods = await moderation_reach(request.user)
-    reports, more = await queue(hoods, after=parse_id(request.query_params.get("after")))
+    neighbourhoods = await moderation_reach(request.user)
+    reports, more = await queue(neighbourhoods, after=parse_id(request.query_params.get("after")))
     # The quartier rules a moderator may change: theirs (an admin: the one they live in).
-    mine = hoods if hoods is not None else [request.user.neighbourhood]
+    mine = neighbourhoods if neighbourhoods is not None else [request.user.neighbourhood]
     settings = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.requires_verification).where(
         Neighbourhood.id.is_in(mine or [0]))
     return render(request, "moderation/queue.html", {
-        "reports": reports, "reasons": REASONS, "hoods": settings,
+        "reports": reports, "reasons": REASONS, "neighbourhoods": settings,
         "more": more, "admin": is_admin(request.user),
         "failed": failed, "failed_form": form}, status_code=422 if failed else 200)
 

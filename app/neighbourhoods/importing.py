@@ -93,11 +93,11 @@ async def save(areas: Areas) -> tuple[int, int]:
             if new:
                 await Neighbourhood.insert(*new)
             for feature in batch:
-                hood_id = existing.get(feature["properties"]["slug"])
-                if hood_id is not None:
+                neighbourhood_id = existing.get(feature["properties"]["slug"])
+                if neighbourhood_id is not None:
                     values = queries.columns(feature)
                     await Neighbourhood.update({getattr(Neighbourhood, k): v for k, v in values.items()}).where(
-                        Neighbourhood.id == hood_id)
+                        Neighbourhood.id == neighbourhood_id)
         created += len(new)
         updated += len(batch) - len(new)
         queries.forget(*existing.values())

@@ -56,12 +56,12 @@ async def current(neighbourhood_id: int) -> Neighbourhood | None:
     hit = _recent.get(neighbourhood_id)
     if hit and now - hit[0] < RECENT_SECONDS:
         return hit[1]
-    hood = await by_id(neighbourhood_id)
-    if hood is not None:
+    neighbourhood = await by_id(neighbourhood_id)
+    if neighbourhood is not None:
         if len(_recent) > 5000:
             _recent.clear()
-        _recent[neighbourhood_id] = (now, hood)
-    return hood
+        _recent[neighbourhood_id] = (now, neighbourhood)
+    return neighbourhood
 
 
 def forget(*neighbourhood_ids: int | None) -> None:
@@ -124,9 +124,9 @@ async def upsert(feature: dict, *, status: str = "open") -> Neighbourhood:
             Neighbourhood.id == existing.id
         )
         return await by_id(existing.id)  # type: ignore[return-value]
-    hood = Neighbourhood(slug=props["slug"], status=status, created_at=datetime.now(timezone.utc), **values)
-    await hood.save()
-    return hood
+    neighbourhood = Neighbourhood(slug=props["slug"], status=status, created_at=datetime.now(timezone.utc), **values)
+    await neighbourhood.save()
+    return neighbourhood
 
 
 async def _move_member(user_id: int, old_id: int | None, new_id: int, address: tuple[str, float, float]) -> None:
@@ -153,15 +153,15 @@ async def _move_member(user_id: int, old_id: int | None, new_id: int, address: t
     forget(old_id, new_id)
 
 
-async def join(user: User, hood: Neighbourhood, label: str, lat: float, lon: float) -> None:
-    await _move_member(user.id, user.neighbourhood, hood.id, (label, lat, lon))
+async def join(user: User, neighbourhood: Neighbourhood, label: str, lat: float, lon: float) -> None:
+    await _move_member(user.id, user.neighbourhood, neighbourhood.id, (label, lat, lon))
 
 
 async def join_waitlist(user: User, label: str, lat: float, lon: float, city: str, postcode: str) -> Neighbourhood:
     """Puts the neighbour in the forming neighbourhood around them, creating
     one (an 800 m circle) when none is near; opens it at the threshold."""
-    hood = await containing(lat, lon, status="forming")
-    if hood is None:
+    neighbourhood = await containing(lat, lon, status="forming")
+    if neighbourhood is None:
         geom = geometry.circle_polygon(lat, lon, WAITLIST_RADIUS_M)
         name = street_of(label) or city
         base = _slugify(f"{city}-{name}")
@@ -169,14 +169,14 @@ async def join_waitlist(user: User, label: str, lat: float, lon: float, city: st
         n = 2
         while await Neighbourhood.exists().where(Neighbourhood.slug == slug):
             slug, n = f"{base}-{n}", n + 1
-        hood = await upsert(
+        neighbourhood = await upsert(
             {"type": "Feature", "geometry": geom,
              "properties": {"slug": slug, "name": name, "city": city, "postcode": postcode}},
             status="forming",
         )
-    await join(user, hood, label, lat, lon)
-    await open_if_ready(hood.id)
-    return await by_id(hood.id)  # type: ignore[return-value]
+    await join(user, neighbourhood, label, lat, lon)
+    await open_if_ready(neighbourhood.id)
+    return await by_id(neighbourhood.id)  # type: ignore[return-value]
 
 
 async def open_if_ready(neighbourhood_id: int) -> bool:

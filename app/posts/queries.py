@@ -44,10 +44,10 @@ def _engine_type() -> str:
     return Post._meta.db.engine_type
 
 
-async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, before: int | None = None,
+async def feed_page(neighbourhood_id: int, viewer_id: int, *, kind: str | None = None, before: int | None = None,
                     blocked: list[int] | None = None, author: int | None = None,
                     limit: int = PAGE) -> tuple[list[dict], int | None]:
-    args: list = [hood_id]
+    args: list = [neighbourhood_id]
     sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
     if author:
         # A profile's open annonces, through the (author, created_at, id) index.
@@ -60,14 +60,14 @@ async def feed_page(hood_id: int, viewer_id: int, *, kind: str | None = None, be
     return await keyset_page(Post.raw(sql, *args), NEWEST_FIRST, cursor=before or None, size=limit, types=_LIST_TYPES)
 
 
-async def first_page(hood_id: int, viewer_id: int, blocked: list[int] | None = None,
+async def first_page(neighbourhood_id: int, viewer_id: int, blocked: list[int] | None = None,
                      limit: int = PAGE) -> tuple[list[dict], list[dict], int | None]:
     """The opening of the feed, pinned posts and the newest ones, in one
     statement: the page everybody loads first should cost one round trip."""
-    pinned_args: list = [hood_id, True]
+    pinned_args: list = [neighbourhood_id, True]
     pinned_sql = (f"SELECT 1 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
                   + visible_posts_clause(viewer_id, blocked or [], pinned_args) + " ORDER BY p.id DESC LIMIT 5")
-    latest_args: list = [hood_id]
+    latest_args: list = [neighbourhood_id]
     latest_sql = (f"SELECT 2 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
                   + visible_posts_clause(viewer_id, blocked or [], latest_args))
     latest = NEWEST_FIRST.sql(QueryString(latest_sql, *latest_args), None, limit)
@@ -86,7 +86,7 @@ _PG_VECTOR = ("(setweight(to_tsvector('french', voisinage_search_text(p.title)),
 _PG_MATCH = f"{_PG_VECTOR} @@ to_tsquery('french', voisinage_search_text({{}}))"
 
 
-def _search_part(tier: int, hood_id: int, q: str, args: list) -> str:
+def _search_part(tier: int, neighbourhood_id: int, q: str, args: list) -> str:
     """Posts whose title has every word of the query (tier 1), or whose text
     has them but not all in the title (tier 2)."""
     if _engine_type() == "sqlite":
@@ -95,13 +95,13 @@ def _search_part(tier: int, hood_id: int, q: str, args: list) -> str:
         # The neighbourhood is a token of its own ("h42"), so a search intersects
         # the neighbourhood's posting list with the words' instead of filtering
         # every match in France afterwards.
-        scope = f'scope:"h{hood_id}"'
-        args += [f"{scope} AND {title}" if tier == 1 else f"{scope} AND ({every} NOT {title})", hood_id]
+        scope = f'scope:"h{neighbourhood_id}"'
+        args += [f"{scope} AND {title}" if tier == 1 else f"{scope} AND ({every} NOT {title})", neighbourhood_id]
         return (f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
                 "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
                 "WHERE post_fts MATCH {} AND p.neighbourhood = {}")
     sql = f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
-    args.append(hood_id)
+    args.append(neighbourhood_id)
     if tier == 1:
         args.append(search.tsquery(q, "A"))
         return sql + _PG_MATCH
@@ -109,7 +109,7 @@ def _search_part(tier: int, hood_id: int, q: str, args: list) -> str:
     return sql + f"{_PG_MATCH} AND NOT {_PG_MATCH}"
 
 
-async def search_page(hood_id: int, viewer_id: int, q: str, *, before: int | None = None, tier: int = 1,
+async def search_page(neighbourhood_id: int, viewer_id: int, q: str, *, before: int | None = None, tier: int = 1,
                       blocked: list[int] | None = None,
                       limit: int = PAGE) -> tuple[list[dict], tuple[int, int] | None]:
     """Title matches first, then body matches, each newest first: a ranking
@@ -120,7 +120,7 @@ async def search_page(hood_id: int, viewer_id: int, q: str, *, before: int | Non
     parts = []
     for part in tiers:
         args: list = []
-        sql = _search_part(part, hood_id, q, args) + visible_posts_clause(viewer_id, blocked or [], args)
+        sql = _search_part(part, neighbourhood_id, q, args) + visible_posts_clause(viewer_id, blocked or [], args)
         parts.append(NEWEST_FIRST.sql(QueryString(sql, *args), (before or None) if part == tier else None, limit))
     union = " UNION ALL ".join(f"SELECT * FROM ({{}}) AS tier_{part}" for part in tiers)
     found = await rows(Post.raw(union, *parts), types=_LIST_TYPES)
@@ -218,13 +218,13 @@ async def set_skills(user: User, skills: list[str]) -> None:
         await User.update({User.skills: skills}).where(User.id == user.id)
 
 
-async def helpers_for(hood_id: int, skill: str, limit: int = 500) -> list[int]:
+async def helpers_for(neighbourhood_id: int, skill: str, limit: int = 500) -> list[int]:
     rows = await UserSkill.select(UserSkill.user).where(
-        (UserSkill.neighbourhood == hood_id) & (UserSkill.skill == skill)).limit(limit)
+        (UserSkill.neighbourhood == neighbourhood_id) & (UserSkill.skill == skill)).limit(limit)
     return [r["user"] for r in rows]
 
 
-async def directory(hood_id: int, per_skill: int = 12) -> dict[str, list[dict]]:
+async def directory(neighbourhood_id: int, per_skill: int = 12) -> dict[str, list[dict]]:
     """Per skill, the first neighbours who offer it (one indexed query per
     skill of a fixed list, never per person)."""
     from app.posts.kinds import SKILLS
@@ -234,17 +234,17 @@ async def directory(hood_id: int, per_skill: int = 12) -> dict[str, list[dict]]:
         rows = await UserSkill.raw(
             "SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s.\"user\" "
             "WHERE s.neighbourhood = {} AND s.skill = {} ORDER BY s.\"user\" LIMIT {}",
-            hood_id, skill, per_skill,
+            neighbourhood_id, skill, per_skill,
         )
         if rows:
             out[skill] = rows
     return out
 
 
-async def skill_page(hood_id: int, skill: str, after: int | None = None, limit: int = 50) -> tuple[list[dict], int | None]:
+async def skill_page(neighbourhood_id: int, skill: str, after: int | None = None, limit: int = 50) -> tuple[list[dict], int | None]:
     return await keyset_page(UserSkill.raw(
         "SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s.\"user\" "
-        "WHERE s.neighbourhood = {} AND s.skill = {}", hood_id, skill,
+        "WHERE s.neighbourhood = {} AND s.skill = {}", neighbourhood_id, skill,
     ), _SKILLED_NEIGHBOURS, cursor=after or None, size=limit)
 
 

@@ -19,7 +19,7 @@ from app.access import (
 from app.forms import Form
 from app.i18n import _, gettext
 from app.moderation.civility import needs_nudge
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts import queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
@@ -49,9 +49,9 @@ class FeedController(Controller):
     @get("/feed")
     async def feed(self, request: Request) -> Response:
         user = request.user
-        hood = await hoods.current(user.neighbourhood)
-        if hood.status == "forming":
-            return render(request, "neighbourhoods/forming.html", {"hood": hood, "threshold": hoods.OPENING_THRESHOLD})
+        neighbourhood = await neighbourhoods.current(user.neighbourhood)
+        if neighbourhood.status == "forming":
+            return render(request, "neighbourhoods/forming.html", {"neighbourhood": neighbourhood, "threshold": neighbourhoods.OPENING_THRESHOLD})
         kind = request.query_params.get("kind") or None
         if kind not in KINDS:
             kind = None
@@ -61,20 +61,20 @@ class FeedController(Controller):
         pinned: list[dict] = []
         if q:
             tier = 2 if request.query_params.get("tier") == "2" else 1
-            posts, cursor = await queries.search_page(hood.id, user.id, q, before=before, tier=tier, blocked=blocked)
+            posts, cursor = await queries.search_page(neighbourhood.id, user.id, q, before=before, tier=tier, blocked=blocked)
             view.highlight(posts, q)
             next_url = _feed_url(kind, q, cursor[1], cursor[0]) if cursor else None
         else:
             if kind or before:
-                posts, next_cursor = await queries.feed_page(hood.id, user.id, kind=kind, before=before, blocked=blocked)
+                posts, next_cursor = await queries.feed_page(neighbourhood.id, user.id, kind=kind, before=before, blocked=blocked)
             else:
-                pinned, posts, next_cursor = await queries.first_page(hood.id, user.id, blocked)
+                pinned, posts, next_cursor = await queries.first_page(neighbourhood.id, user.id, blocked)
             next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
         pinned_ids = {p["id"] for p in pinned}
         posts = view.decorate([p for p in posts if p["id"] not in pinned_ids])
         view.decorate(pinned)
         context = {
-            "hood": hood, "posts": posts, "pinned": pinned, "kind": kind, "q": q, "kinds": KINDS,
+            "neighbourhood": neighbourhood, "posts": posts, "pinned": pinned, "kind": kind, "q": q, "kinds": KINDS,
             "next_url": next_url,
         }
         return render(request, "posts/feed.html", context, fragment="posts/_page.html")
@@ -119,14 +119,14 @@ def _chosen_photos(upload: UploadForm, form: Form) -> list[UploadedFile]:
 async def _create_post(request: Request, upload: UploadForm) -> Response:
     user = request.user
     limit(request, f"post:{user.id}", 20, 3600)
-    hood = await hoods.by_id(user.neighbourhood)
+    neighbourhood = await neighbourhoods.by_id(user.neighbourhood)
     form = Form(upload.fields)
     kind = form.choice("kind", tuple(k for k in KINDS if k != "event"))
     if "kind" in form.errors:
         raise NotFoundException()
-    if hood.status != "open":
+    if neighbourhood.status != "open":
         return see_other("/feed")
-    refusal = posting_refusal(user, hood)
+    refusal = posting_refusal(user, neighbourhood)
     if refusal:
         return render(request, "posts/new.html", {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
                       status_code=403)
@@ -151,7 +151,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details,
                                             photos=stored)
     if kind == "help_request" and details.get("skill"):
-        helpers = await queries.helpers_for(hood.id, details["skill"])
+        helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(helpers, "help_match", url=f"/posts/{post_id}", actor_id=user.id,
                      text=gettext("%(who)s cherche de l'aide : « %(title)s »",
                                   who=display_name(user.first_name, user.last_name), title=title))
@@ -166,12 +166,12 @@ class PostController(Controller):
         kind = request.query_params.get("kind") or ""
         if kind == "event":
             return see_other("/events/new")
-        hood = await hoods.by_id(request.user.neighbourhood)
-        if hood.status != "open":
+        neighbourhood = await neighbourhoods.by_id(request.user.neighbourhood)
+        if neighbourhood.status != "open":
             return see_other("/feed")
         if kind not in KINDS:
             return render(request, "posts/choose_kind.html", {"kinds": KINDS})
-        refusal = posting_refusal(request.user, hood)
+        refusal = posting_refusal(request.user, neighbourhood)
         return render(request, "posts/new.html", {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal,
                                                   **_form_choices()})
 

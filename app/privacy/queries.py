@@ -81,7 +81,7 @@ async def erase_account(user_id: int, uploads) -> None:
     """The right to erasure: the account and everything personal goes; public
     posts and replies stay, signed « Compte supprimé », so threads still read."""
     from app.accounts.tables import Session
-    from app.neighbourhoods import queries as hoods
+    from app.neighbourhoods import queries as neighbourhoods
     from app.neighbourhoods.tables import Neighbourhood
     from app.posts.photos import delete_files
 
@@ -111,7 +111,7 @@ async def erase_account(user_id: int, uploads) -> None:
         # (ON DELETE SET NULL); sessions, skills, signups, subscriptions and
         # notifications go with the row (ON DELETE CASCADE).
         await User.delete().where(User.id == user_id)
-    hoods.forget(user["neighbourhood"])
+    neighbourhoods.forget(user["neighbourhood"])
     delete_files(uploads, names)
 
 
