@@ -18,7 +18,6 @@ from litestar.template.config import TemplateConfig
 
 from app import pages
 from app.access import NeedsAddress, can
-from app.accounts import blocks, profiles, trust_routes
 from app.accounts.geocoding import make_geocoder
 from app.accounts.routes import EmailController, PasswordResetController, SessionController, SettingsController
 from app.accounts.sessions import SessionMiddleware
@@ -30,6 +29,8 @@ from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.moderation.actions import TEMPLATE_GLOBALS as MODERATION_TEMPLATE_GLOBALS
 from app.neighbourhoods.routes import NeighbourhoodController
+from app.neighbours import blocks, trust_routes
+from app.neighbours import routes as neighbours
 from app.notify import outbox
 from app.notify import routes as notify
 from app.posts import queries as post_queries
@@ -114,7 +115,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             NeighbourhoodController,
             # Each domain lists its own handlers; this is where they meet.
             *posts.ROUTES,
-            *profiles.ROUTES,
+            *neighbours.ROUTES,
             *blocks.ROUTES,
             *trust_routes.ROUTES,
             *privacy.ROUTES,

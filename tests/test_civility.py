@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 from app.access import posting_refusal
 from app.access import suspension as is_suspended
-from app.moderation.civility import needs_nudge
+from app.civility import needs_nudge
 
 
 def test_ordinary_posts_pass_without_a_nudge():

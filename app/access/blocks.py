@@ -1,5 +1,5 @@
 """Blocking: whoever one blocks disappears from one's feed, threads and inbox.
-The blocks themselves are written by app.accounts.blocks."""
+The blocks themselves are written by app.neighbours.blocks."""
 
 from __future__ import annotations
 

@@ -19,8 +19,6 @@ from app.access import (
     requires_member,
     suspension,
 )
-from app.accounts import trust
-from app.accounts.profile_page import profile_with_errors
 from app.accounts.queries import user_by_email, user_by_id
 from app.accounts.tables import User
 from app.forms import Form
@@ -29,6 +27,8 @@ from app.moderation import members
 from app.moderation.audit import audit
 from app.moderation.reports import REASONS, report_other
 from app.neighbourhoods.tables import Neighbourhood
+from app.neighbours import trust
+from app.neighbours.page import profile_with_errors
 from app.notify.queries import notify
 from app.posts.tables import Reply
 from app.web import limit, parse_id, render, see_other

@@ -1,6 +1,6 @@
 """What moderators and admins do to accounts: suspend, lift a suspension,
 appoint and dismiss moderators, set the quartier's rule; and the audit log
-they read. Verification and vouching are app.accounts.trust."""
+they read. Verification and vouching are app.neighbours.trust."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from app.access import (
     reply_refusal,
     requires_member,
 )
+from app.civility import needs_nudge
 from app.forms import Form
 from app.i18n import _, gettext
-from app.moderation.civility import needs_nudge
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts import queries, view

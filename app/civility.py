@@ -1,4 +1,10 @@
-"""Civility nudge: a French word list plus a few rules, no external service."""
+"""Civility nudge: before a neighbour sends a post or a reply that could
+hurt, the form asks once whether to rephrase. A French word list plus a few
+rules, no external service.
+
+Recognising words is text work, like app.search: it stands on that floor so
+that posts ask it without entering moderation, whose reports and actions
+come after something was sent."""
 
 from __future__ import annotations
 

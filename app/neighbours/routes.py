@@ -15,12 +15,12 @@ from app.access import (
     has_blocked,
     requires_member,
 )
-from app.accounts.profile_page import profile_context
 from app.accounts.queries import user_by_id
 from app.accounts.tables import User
 from app.forms import Form
 from app.i18n import _
 from app.neighbourhoods import queries as neighbourhoods
+from app.neighbours.page import profile_context
 from app.posts import queries as posts
 from app.posts.kinds import SKILLS, skills_of
 from app.web import parse_id, render, see_other
@@ -38,7 +38,7 @@ class ProfileController(Controller):
         i_blocked = person is not None and await has_blocked(me.id, person.id)
         if not await can_see_profile(me, person, i_blocked=i_blocked):
             raise NotFound()
-        return render(request, "accounts/profile.html", await profile_context(request, person, i_blocked=i_blocked))
+        return render(request, "neighbours/profile.html", await profile_context(request, person, i_blocked=i_blocked))
 
     @get("/neighbours")
     async def neighbours(self, request: Request) -> Response:
@@ -52,14 +52,14 @@ class ProfileController(Controller):
             context.update(people=people, next_after=next_after)
         else:
             context["directory"] = await posts.directory(me.neighbourhood)
-        return render(request, "accounts/neighbours.html", context)
+        return render(request, "neighbours/neighbours.html", context)
 
     @get("/settings/profile")
     async def profile_form(self, request: Request) -> Response:
         me = request.user
         form = Form({"bio": me.bio or ""})
         form.values["skills"] = skills_of(me)
-        return render(request, "accounts/profile_form.html", {"form": form, "skills": SKILLS})
+        return render(request, "neighbours/profile_form.html", {"form": form, "skills": SKILLS})
 
     @post("/settings/profile")
     async def save_profile(self, request: Request) -> Response:
@@ -72,7 +72,7 @@ class ProfileController(Controller):
             form.error("skills", _("Choisissez une des options proposées."))
         form.values["skills"] = chosen
         if form.errors:
-            return render(request, "accounts/profile_form.html", {"form": form, "skills": SKILLS}, status_code=422)
+            return render(request, "neighbours/profile_form.html", {"form": form, "skills": SKILLS}, status_code=422)
         # Only these two fields: whatever else the request carries is ignored.
         await User.update({User.bio: bio}).where(User.id == me.id)
         await posts.set_skills(me, sorted(set(chosen), key=list(SKILLS).index))

@@ -9,9 +9,9 @@ from __future__ import annotations
 from litestar import Request, Response
 
 from app.access import can_moderate_member, has_blocked, suspension, vouch_offered
-from app.accounts.trust import has_vouched
 from app.forms import Form
 from app.neighbourhoods import queries as neighbourhoods
+from app.neighbours.trust import has_vouched
 from app.posts import queries as posts
 from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
@@ -44,4 +44,4 @@ async def profile_with_errors(request: Request, member, form: Form) -> Response:
     """The profile page again, with the trust or moderation form's messages and input kept."""
     context = await profile_context(request, member)
     context["mod_form"] = form
-    return render(request, "accounts/profile.html", context, status_code=422)
+    return render(request, "neighbours/profile.html", context, status_code=422)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 
 from app.access import NotFound, can_vouch_for, may_vouch, requires_member
-from app.accounts import trust
-from app.accounts.profile_page import profile_with_errors
 from app.accounts.queries import user_by_id
 from app.forms import Form
 from app.i18n import _
+from app.neighbours import trust
+from app.neighbours.page import profile_with_errors
 from app.web import limit, render, see_other
 
 
@@ -31,7 +31,7 @@ async def vouch(request: Request, user_id: int) -> Response:
 
 @get("/verify", guards=[requires_member])
 async def verify_form(request: Request) -> Response:
-    return render(request, "accounts/verify.html", {"form": Form()})
+    return render(request, "neighbours/verify.html", {"form": Form()})
 
 
 @post("/verify", guards=[requires_member])
@@ -48,7 +48,7 @@ async def verify_code(request: Request) -> Response:
         elif outcome == "blocked":
             form.error("code", _("Trop d'essais avec ce code. Demandez une nouvelle lettre à la modération du quartier."))
     if form.errors:
-        return render(request, "accounts/verify.html", {"form": form}, status_code=422)
+        return render(request, "neighbours/verify.html", {"form": form}, status_code=422)
     return see_other(f"/users/{request.user.id}?notice=verified")
 
 
