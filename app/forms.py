@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any
 
 from app.i18n import _
@@ -90,3 +91,35 @@ class Form:
             self.error(field, _("Indiquez un nombre entre %(a)s et %(b)s.", a=minimum, b=maximum))
             return None
         return value
+
+    def _raw_required(self, field: str) -> str:
+        raw = self.data.get(field, "").strip()
+        self.values[field] = raw
+        if not raw:
+            self.error(field, _("Ce champ est obligatoire."))
+        return raw
+
+    def day(self, field: str) -> date | None:
+        """A date field (YYYY-MM-DD, as browsers send it)."""
+        raw = self._raw_required(field)
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            self.error(field, _("Indiquez une date (jj/mm/aaaa)."))
+            return None
+
+    def local_datetime(self, field: str, zone: tzinfo) -> datetime | None:
+        """A datetime-local field, read as the time of `zone`, returned in UTC."""
+        raw = self._raw_required(field)
+        if not raw:
+            return None
+        try:
+            value = datetime.fromisoformat(raw.replace(" ", "T"))
+        except ValueError:
+            self.error(field, _("Indiquez une date et une heure (jj/mm/aaaa hh:mm)."))
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        return value.astimezone(timezone.utc)

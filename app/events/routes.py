@@ -29,29 +29,12 @@ PARIS = ZoneInfo("Europe/Paris")
 MAX_CAPACITY = 5000
 
 
-def _local(form: Form, field: str) -> datetime | None:
-    """A datetime-local field, read as Paris time, returned in UTC."""
-    raw = form[field].strip()
-    form.values[field] = raw
-    if not raw:
-        form.error(field, _("Ce champ est obligatoire."))
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace(" ", "T"))
-    except ValueError:
-        form.error(field, _("Indiquez une date et une heure (jj/mm/aaaa hh:mm)."))
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=PARIS)
-    return value.astimezone(timezone.utc)
-
-
 def _validate(form: Form, *, creating: bool) -> dict:
     title = form.text("title", max_length=120, min_length=3)
     body = form.text("body", max_length=5000, multiline=True)
     place = form.text("place", max_length=200)
-    starts_at = _local(form, "starts_at")
-    ends_at = _local(form, "ends_at")
+    starts_at = form.local_datetime("starts_at", PARIS)
+    ends_at = form.local_datetime("ends_at", PARIS)
     capacity = form.integer("capacity", minimum=1, maximum=MAX_CAPACITY, required=False)
     now = datetime.now(timezone.utc)
     if starts_at and creating and starts_at < now:

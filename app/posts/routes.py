@@ -282,15 +282,8 @@ class PostController(Controller):
 
 
 def _date(form: Form, field: str) -> date | None:
-    raw = form[field].strip()
-    form.values[field] = raw
-    if not raw:
-        form.error(field, _("Ce champ est obligatoire."))
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        form.error(field, _("Indiquez une date (jj/mm/aaaa)."))
+    value = form.day(field)
+    if value is None:
         return None
     today = datetime.now(queries.PARIS).date()
     if value < today:
