@@ -14,8 +14,9 @@ from typing import Any
 log = logging.getLogger("voisinage.background")
 
 
-async def periodic(interval: float, job: Callable[[], Awaitable[Any]], *, wake: asyncio.Event | None = None,
-                   name: str = "") -> None:
+async def periodic(
+    interval: float, job: Callable[[], Awaitable[Any]], *, wake: asyncio.Event | None = None, name: str = ""
+) -> None:
     """Runs `job` now, then `interval` seconds after each round ends (sooner
     when `wake` is set), until cancelled."""
     while True:

@@ -94,7 +94,9 @@ async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: fl
     if once:
         sender = Sender(get_settings())
         try:
-            print(f"{await outbox.run_until_idle(sender, batch_size=batch, lease=lease, backoff_base=backoff)} notifications envoyées.")
+            print(
+                f"{await outbox.run_until_idle(sender, batch_size=batch, lease=lease, backoff_base=backoff)} notifications envoyées."
+            )
         finally:
             await sender.aclose()
         return
@@ -102,8 +104,9 @@ async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: fl
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with running(background_loops(get_settings(), poll=poll, batch_size=batch, lease=lease,
-                                        backoff_base=backoff)):
+    async with running(
+        background_loops(get_settings(), poll=poll, batch_size=batch, lease=lease, backoff_base=backoff)
+    ):
         print("Voisinage : worker démarré.", flush=True)
         await stop.wait()
 
@@ -119,7 +122,11 @@ async def _demo() -> None:
     from app.demo import load_demo
 
     await migrate(quiet=True)
-    print("Données de démonstration chargées." if await load_demo() else "La base contient déjà des données : rien à faire.")
+    print(
+        "Données de démonstration chargées."
+        if await load_demo()
+        else "La base contient déjà des données : rien à faire."
+    )
 
 
 async def _createadmin(email: str, password: str | None, first: str, last: str) -> None:
@@ -135,10 +142,14 @@ async def _createadmin(email: str, password: str | None, first: str, last: str) 
         print(f"{email} est maintenant administrateur.")
         return
     if password is None:
-        password = os.environ.get("VOISINAGE_ADMIN_PASSWORD") or (getpass.getpass("Mot de passe : ") if sys.stdin.isatty() else "")
+        password = os.environ.get("VOISINAGE_ADMIN_PASSWORD") or (
+            getpass.getpass("Mot de passe : ") if sys.stdin.isatty() else ""
+        )
     if problem := password_problem(password, email=email):
         raise SystemExit(problem)
-    user = await queries.create_user(first_name=first, last_name=last, email=email, password_hash=await hash_password(password))
+    user = await queries.create_user(
+        first_name=first, last_name=last, email=email, password_hash=await hash_password(password)
+    )
     await User.update({User.role: "admin"}).where(User.id == user.id)
     print(f"Administrateur {email} créé.")
 
@@ -154,8 +165,10 @@ async def _import(path: str, crs: str | None, layer: str | None, name_property: 
         raise SystemExit(f"Import impossible : {exc}") from None
     created, updated = await importing.save(areas)
     if areas.kind == "iris":
-        print(f"{created + updated} secteurs IRIS importés ({created} nouveaux) : chacun est un quartier en formation "
-              f"qui ouvrira à {OPENING_THRESHOLD} voisins.")
+        print(
+            f"{created + updated} secteurs IRIS importés ({created} nouveaux) : chacun est un quartier en formation "
+            f"qui ouvrira à {OPENING_THRESHOLD} voisins."
+        )
     else:
         print(f"{created + updated} quartiers importés ({created} nouveaux).")
 
@@ -173,9 +186,11 @@ async def _import_addresses(paths: list[str], keep_missing: bool) -> None:
             raise SystemExit(f"Import impossible : {exc}") from None
         departments = ", ".join(sorted(report.departments)) or "aucun"
         n = functools.partial(format_decimal, locale="fr_FR", format="#,##0")
-        print(f"{Path(path).name} : {n(report.rows)} adresses importées (départements : {departments}), "
-              f"{n(report.removed)} disparues retirées, {n(report.skipped)} lignes ignorées, "
-              f"{n(report.rows_per_second)} lignes/s.")
+        print(
+            f"{Path(path).name} : {n(report.rows)} adresses importées (départements : {departments}), "
+            f"{n(report.removed)} disparues retirées, {n(report.skipped)} lignes ignorées, "
+            f"{n(report.rows_per_second)} lignes/s."
+        )
 
 
 async def _warn_without_addresses() -> None:
@@ -183,9 +198,11 @@ async def _warn_without_addresses() -> None:
     from app.settings import get_settings
 
     if get_settings().geocoder != "ban" and not await Address.exists():
-        print("Aucune adresse importée : toute adresse sera refusée. Importez la Base Adresse Nationale de vos "
-              "départements avec `voisinage import-addresses adresses-DD.csv.gz` (ou lancez avec --demo).",
-              file=sys.stderr)
+        print(
+            "Aucune adresse importée : toute adresse sera refusée. Importez la Base Adresse Nationale de vos "
+            "départements avec `voisinage import-addresses adresses-DD.csv.gz` (ou lancez avec --demo).",
+            file=sys.stderr,
+        )
 
 
 def _backup(target: str | None) -> Path:
@@ -224,7 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("worker", help="envoyer les notifications push et les rappels, à part du serveur")
     worker.add_argument("--once", action="store_true", help="envoyer ce qui est dû puis s'arrêter")
     worker.add_argument("--batch", type=int, default=50, help="envois par lot (défaut : 50)")
-    worker.add_argument("--lease", type=float, default=60.0, help="secondes avant qu'un lot d'un worker arrêté soit repris")
+    worker.add_argument(
+        "--lease", type=float, default=60.0, help="secondes avant qu'un lot d'un worker arrêté soit repris"
+    )
     worker.add_argument("--backoff", type=float, default=30.0, help="premier délai avant de réessayer, en secondes")
     worker.add_argument("--poll", type=float, default=1.0, help="secondes entre deux regards sur la file")
     sub.add_parser("vapid", help="afficher la clé publique VAPID (la crée si besoin)")
@@ -237,15 +256,23 @@ def main(argv: list[str] | None = None) -> None:
     admin.add_argument("--last-name", default="Voisinage")
     imp = sub.add_parser("import-neighbourhoods", help="importer des quartiers ou des IRIS (GeoJSON ou GeoPackage)")
     imp.add_argument("file")
-    imp.add_argument("--crs", help="système de coordonnées du fichier s'il ne le dit pas (EPSG:2154 pour le Lambert-93)")
+    imp.add_argument(
+        "--crs", help="système de coordonnées du fichier s'il ne le dit pas (EPSG:2154 pour le Lambert-93)"
+    )
     imp.add_argument("--layer", help="couche à lire dans un GeoPackage qui en a plusieurs")
     imp.add_argument("--name-property", help="propriété qui porte le nom du quartier (l_qu pour Paris Data)")
     imp.add_argument("--city", help="ville des quartiers, avec --name-property")
-    addresses = sub.add_parser("import-addresses", help="importer ou mettre à jour les adresses d'un ou plusieurs "
-                               "départements (export de la Base Adresse Nationale, adresses-DD.csv.gz)")
+    addresses = sub.add_parser(
+        "import-addresses",
+        help="importer ou mettre à jour les adresses d'un ou plusieurs "
+        "départements (export de la Base Adresse Nationale, adresses-DD.csv.gz)",
+    )
     addresses.add_argument("files", nargs="+", metavar="FILE")
-    addresses.add_argument("--keep-missing", action="store_true",
-                           help="ne retirer aucune adresse absente du fichier (un extrait, pas un département entier)")
+    addresses.add_argument(
+        "--keep-missing",
+        action="store_true",
+        help="ne retirer aucune adresse absente du fichier (un extrait, pas un département entier)",
+    )
     backup = sub.add_parser("backup", help="sauvegarder la base de données")
     backup.add_argument("--to", help="dossier de destination (défaut : data/backups)")
     args = parser.parse_args(argv)
@@ -253,9 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.command != "backup":  # the others write there: say so now rather than fail later
         data_dir = data_dir_from_env()
         if problem := data_dir_problem(data_dir):
-            raise SystemExit(f"Le dossier de données {data_dir} n'est pas accessible en écriture ({problem}) : "
-                             "vérifiez VOISINAGE_DATA_DIR et les droits de ce dossier.\n"
-                             f"The data directory {data_dir} is not writable ({problem}).")
+            raise SystemExit(
+                f"Le dossier de données {data_dir} n'est pas accessible en écriture ({problem}) : "
+                "vérifiez VOISINAGE_DATA_DIR et les droits de ce dossier.\n"
+                f"The data directory {data_dir} is not writable ({problem})."
+            )
 
     if args.command == "serve":
         asyncio.run(_serve(args.host, args.port, args.demo))

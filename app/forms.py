@@ -20,7 +20,9 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 # characters (zero-width U+200B–U+200F, word joiner U+2060, byte order mark
 # U+FEFF) make two names look alike or a blank name look filled in: text must
 # be what it looks like.
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+CONTROL_RE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 # The zero-width joiner is how a family or a rainbow flag emoji is written: one
 # picture on screen, so between two emoji it stays; anywhere else it goes.
 _EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
@@ -44,7 +46,9 @@ class Form:
     def error(self, field: str, message: str) -> None:
         self.errors.setdefault(field, message)
 
-    def text(self, field: str, *, max_length: int, required: bool = True, min_length: int = 0, multiline: bool = False) -> str:
+    def text(
+        self, field: str, *, max_length: int, required: bool = True, min_length: int = 0, multiline: bool = False
+    ) -> str:
         raw = self.data.get(field, "")
         # Invisible characters go first, so what they separated composes too.
         value = unicodedata.normalize("NFC", STRAY_JOINER_RE.sub("", CONTROL_RE.sub("", raw)))
@@ -68,7 +72,9 @@ class Form:
         self.values[field] = value
         return value
 
-    def choice(self, field: str, choices: tuple[str, ...] | list[str], *, required: bool = True, default: str = "") -> str:
+    def choice(
+        self, field: str, choices: tuple[str, ...] | list[str], *, required: bool = True, default: str = ""
+    ) -> str:
         value = self.data.get(field, default).strip()
         if not value and not required:
             return default

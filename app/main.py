@@ -53,8 +53,9 @@ from app.web import (
 )
 
 
-def background_loops(settings: Settings, *, poll: float = 1.0, batch_size: int = 50, lease: float = 60.0,
-                     backoff_base: float = 30.0) -> list[Coroutine]:
+def background_loops(
+    settings: Settings, *, poll: float = 1.0, batch_size: int = 50, lease: float = 60.0, backoff_base: float = 30.0
+) -> list[Coroutine]:
     """The work done apart from requests, by the server (unless
     VOISINAGE_BACKGROUND_WORK=0) or by `voisinage worker`."""
     return [
@@ -139,8 +140,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},
         lifespan=[lifespan],
         # The photo routes check the CSRF token themselves, as the middleware would (app.uploads).
-        state=State({"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings,
-                     "csrf_config": csrf}),
+        state=State(
+            {"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings, "csrf_config": csrf}
+        ),
         # Text forms: Litestar holds their whole body in memory. The photo
         # routes, which stream what they read, allow more (app.uploads).
         request_max_body_size=1024 * 1024,

@@ -36,8 +36,9 @@ async def healthz(request: Request) -> PlainResponse:
         return PlainResponse(content={"status": "error", "database": "unreachable"}, status_code=503, headers=headers)
     if short_of_space(request.app.state.settings):
         # Pages still show, but nothing new can be saved: the operator must know.
-        return PlainResponse(content={"status": "error", "database": "ok", "disk": "full"}, status_code=503,
-                             headers=headers)
+        return PlainResponse(
+            content={"status": "error", "database": "ok", "disk": "full"}, status_code=503, headers=headers
+        )
     return PlainResponse(content={"status": "ok", "database": "ok", "disk": "ok"}, headers=headers)
 
 
@@ -50,8 +51,11 @@ async def ping() -> str:
 
 @get("/manifest.webmanifest", cache_control=None)
 async def manifest() -> PlainResponse:
-    return PlainResponse(content=(ROOT / "manifest.webmanifest").read_bytes(), media_type="application/manifest+json",
-                         headers={"Cache-Control": "public, max-age=3600"})
+    return PlainResponse(
+        content=(ROOT / "manifest.webmanifest").read_bytes(),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 @get("/sw.js", cache_control=None)
@@ -60,10 +64,13 @@ async def service_worker() -> PlainResponse:
     a new CSS or htmx version makes a new worker, which drops the old cache."""
     assets = [static_url(name) for name in ("app.css", "htmx.min.js", "app.js", "icons/icon.svg", "icons/icon-192.png")]
     version = hashlib.sha256("".join(assets).encode()).hexdigest()[:12]
-    body = f"const VERSION = {json.dumps(version)};\nconst ASSETS = {json.dumps(assets)};\n" + (
-        ROOT / "static" / "sw.js").read_text()
-    return PlainResponse(content=body, media_type="text/javascript", headers={
-        "Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+    body = (
+        f"const VERSION = {json.dumps(version)};\nconst ASSETS = {json.dumps(assets)};\n"
+        + (ROOT / "static" / "sw.js").read_text()
+    )
+    return PlainResponse(
+        content=body, media_type="text/javascript", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
+    )
 
 
 @get("/offline")

@@ -16,7 +16,10 @@ else:
 
     _settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The search index triggers call voisinage_stems (migrations/voisinage_0009_french_search_and_areas.py).
-    DB = VoisinageSQLiteEngine(path=str(_settings.sqlite_path), readers=_settings.sqlite_readers,
-                               functions={"voisinage_stems": search.index_text})
+    DB = VoisinageSQLiteEngine(
+        path=str(_settings.sqlite_path),
+        readers=_settings.sqlite_readers,
+        functions={"voisinage_stems": search.index_text},
+    )
 
 APP_REGISTRY = AppRegistry(apps=["app.piccolo_app"])

@@ -28,7 +28,8 @@ EXCERPT = 220
 _WORD = re.compile(r"[^\W_]+")
 # Snowball's French stop list (the one PostgreSQL's `french` configuration
 # drops): a query for "vélo pour enfant" must not require "pour".
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 au aux avec ce ces dans de des du elle en et eux il je la le leur lui ma mais me même mes moi mon ne nos notre nous
 on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous c d j l à m n s t y été
 étée étées étés étant étante étants étantes suis es est sommes êtes sont serai seras sera serons serez seront serais
@@ -36,7 +37,8 @@ serait serions seriez seraient étais était étions étiez étaient fus fut fû
 soient fusse fusses fût fussions fussiez fussent ayant ayante ayantes ayants eu eue eues eus ai as avons avez ont
 aurai auras aura aurons aurez auront aurais aurait aurions auriez auraient avais avait avions aviez avaient eut
 eûmes eûtes eurent aie aies ait ayons ayez aient eusse eusses eût eussions eussiez eussent
-""".split())
+""".split()
+)
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 _local = threading.local()
 
@@ -105,7 +107,7 @@ def highlight(text: str, stems: list[str]) -> Markup:
     out, last = [], 0
     for found in _WORD.finditer(text):
         if match(found.group()):
-            out.append(escape(text[last:found.start()]))
+            out.append(escape(text[last : found.start()]))
             out.append(Markup("<mark>%s</mark>") % found.group())
             last = found.end()
     out.append(escape(text[last:]))
@@ -125,7 +127,7 @@ def excerpt(body: str, stems: list[str], size: int = EXCERPT) -> Markup:
                 space = body.find(" ", start)
                 start = space + 1 if 0 <= space < found.start() else found.start()
             break
-    piece = body[start:start + size]
+    piece = body[start : start + size]
     shown = highlight(piece, stems)
     before = Markup("… ") if start else Markup("")
     after = Markup("…") if start + size < len(body) else Markup("")

@@ -32,7 +32,9 @@ NOTICES = {
     "others_logged_out": i18n.N_("Vos autres appareils ont été déconnectés."),
     "confirmation_sent": i18n.N_("Un lien de confirmation vous a été envoyé par e-mail."),
     "email_confirmed": i18n.N_("Votre adresse e-mail est confirmée. Merci !"),
-    "reset_sent": i18n.N_("Si un compte existe avec cette adresse, un lien pour choisir un nouveau mot de passe vient d'y être envoyé. Il est valable une heure."),
+    "reset_sent": i18n.N_(
+        "Si un compte existe avec cette adresse, un lien pour choisir un nouveau mot de passe vient d'y être envoyé. Il est valable une heure."
+    ),
     "password_reset": i18n.N_("Votre nouveau mot de passe est enregistré."),
     "neighbourhood_opened": i18n.N_("Le quartier est ouvert."),
     "post_deleted": i18n.N_("L'annonce est supprimée."),
@@ -96,8 +98,11 @@ def format_day(value, fmt: str = "full") -> str:
 
 def _datetime_pattern(name: str) -> str:
     # What Babel assembles itself for a named format, as one pattern.
-    return (str(get_datetime_format(name, "fr")).replace("{0}", get_time_format(name, "fr").pattern)
-            .replace("{1}", get_date_format(name, "fr").pattern))
+    return (
+        str(get_datetime_format(name, "fr"))
+        .replace("{0}", get_time_format(name, "fr").pattern)
+        .replace("{1}", get_date_format(name, "fr").pattern)
+    )
 
 
 def _pattern(fmt: str, value, locale: str, named) -> str:

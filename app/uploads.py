@@ -112,13 +112,14 @@ class _Reader:
         self.form.chosen[self.name] += 1
         kept = self.form.files.setdefault(self.name, [])
         if len(kept) < self.caps[self.name]:
-            self.upload = UploadedFile(filename.decode("utf-8", "replace")[:80],
-                                       SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=self.spool_dir))  # noqa: SIM115 - UploadedFile closes it
+            # UploadedFile owns the spooled file and closes it.
+            spool = SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=self.spool_dir)  # noqa: SIM115
+            self.upload = UploadedFile(filename.decode("utf-8", "replace")[:80], spool)
             kept.append(self.upload)
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self.value is not None:
-            self.value.extend(data[start:min(end, start + FIELD_MAX_BYTES - len(self.value))])
+            self.value.extend(data[start : min(end, start + FIELD_MAX_BYTES - len(self.value))])
         elif self.upload is not None and not self.upload.over_cap:
             if self.upload.size + end - start > self.max_file_bytes:
                 self.upload.over_cap = True

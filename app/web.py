@@ -86,7 +86,8 @@ class FormRequest(Request):
 
     async def form(self):
         if self.content_type[0] == RequestEncodingType.URL_ENCODED and (
-                (self.content_length or 0) > FORM_MAX or len(await self.body()) > FORM_MAX):
+            (self.content_length or 0) > FORM_MAX or len(await self.body()) > FORM_MAX
+        ):
             raise RequestEntityTooLarge(detail="form")
         return await super().form()
 
@@ -373,10 +374,16 @@ def host_check(allowed_hosts: tuple[str, ...]):
                 hostname = host if host.endswith("]") else host.rsplit(":", 1)[0]
                 if hostname not in allowed:
                     body = "Hôte inconnu.".encode()
-                    await send({"type": "http.response.start", "status": 400, "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                    ]})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 400,
+                            "headers": [
+                                (b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode()),
+                            ],
+                        }
+                    )
                     await send({"type": "http.response.body", "body": body})
                     return
             await app(scope, receive, send)

@@ -47,10 +47,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PARIS = ROOT.parent / "shared" / "data" / "adresses-75.csv.gz"
-TYPES = {"rue": "r", "avenue": "av", "boulevard": "bd", "place": "pl", "impasse": "imp", "passage": "pass",
-         "square": "sq", "allee": "all", "faubourg": "fg", "saint": "st", "sainte": "ste"}
-MISTAKES = ("abbreviation", "no accent", "dropped letter", "swapped letters", "added letter", "no postcode",
-            "no town", "no street type", "glued suffix")
+TYPES = {
+    "rue": "r",
+    "avenue": "av",
+    "boulevard": "bd",
+    "place": "pl",
+    "impasse": "imp",
+    "passage": "pass",
+    "square": "sq",
+    "allee": "all",
+    "faubourg": "fg",
+    "saint": "st",
+    "sainte": "ste",
+}
+MISTAKES = (
+    "abbreviation",
+    "no accent",
+    "dropped letter",
+    "swapped letters",
+    "added letter",
+    "no postcode",
+    "no town",
+    "no street type",
+    "glued suffix",
+)
 REP_SPELLED = {"b": "bis", "t": "ter", "q": "quater"}
 
 
@@ -73,7 +93,7 @@ def padded_file(source: Path, rows: int, folder: Path) -> tuple[Path, int]:
                         number = fields[at["numero"]]
                         fields[at["numero"]] = str(int(number) + 1000 * copy)
                         if fields[at["nom_voie"]].startswith(number):  # "11P4 Rue Saint-Blaise" names its number
-                            fields[at["nom_voie"]] = fields[at["numero"]] + fields[at["nom_voie"]][len(number):]
+                            fields[at["nom_voie"]] = fields[at["numero"]] + fields[at["nom_voie"]][len(number) :]
                         fields[at["id"]] = f"{fields[at['id']]}-{copy}"
                     writer.writerow(fields)
                     written += 1
@@ -87,7 +107,9 @@ def padded_file(source: Path, rows: int, folder: Path) -> tuple[Path, int]:
 def _open(path: Path):
     with path.open("rb") as probe:
         compressed = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt", encoding="utf-8", newline="") if compressed else path.open(encoding="utf-8", newline="")
+    return (
+        gzip.open(path, "rt", encoding="utf-8", newline="") if compressed else path.open(encoding="utf-8", newline="")
+    )
 
 
 def _fold(text: str) -> str:
@@ -97,9 +119,9 @@ def _fold(text: str) -> str:
 def _typo(word: str, mistake: str, rng: random.Random) -> str:
     i = rng.randrange(1, len(word) - 2)
     if mistake == "dropped letter":
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if mistake == "swapped letters":
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     return word + "e" if rng.random() < 0.5 else word[:i] + word[i] + word[i:]
 
 
@@ -229,13 +251,16 @@ async def main() -> None:
     cpu_timings.sort()
     engine = "PostgreSQL" if args.postgresql else "SQLite"
     # The machine may be shared: the load says how much of it this run had, CPU time what the work cost.
-    print(f"\n{engine}, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
-          f"{os.cpu_count()} CPUs")
-    print(f"import: {report.rows:,} rows ({ways:,} streets) in {report.seconds:.1f} s: "
-          f"{report.rows_per_second:,.0f} rows/s ({report.rows / import_cpu:,.0f} rows per CPU second of this process)")
-    print(f"search, {n} queries one at a time: p50 {statistics.median(timings):.1f} ms, "
-          f"p95 {timings[int(0.95 * (n - 1))]:.1f} ms, max {timings[-1]:.1f} ms; CPU time of this process "
-          f"p50 {statistics.median(cpu_timings):.1f} ms, p95 {cpu_timings[int(0.95 * (n - 1))]:.1f} ms")
+    print(f"\n{engine}, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs")
+    print(
+        f"import: {report.rows:,} rows ({ways:,} streets) in {report.seconds:.1f} s: "
+        f"{report.rows_per_second:,.0f} rows/s ({report.rows / import_cpu:,.0f} rows per CPU second of this process)"
+    )
+    print(
+        f"search, {n} queries one at a time: p50 {statistics.median(timings):.1f} ms, "
+        f"p95 {timings[int(0.95 * (n - 1))]:.1f} ms, max {timings[-1]:.1f} ms; CPU time of this process "
+        f"p50 {statistics.median(cpu_timings):.1f} ms, p95 {cpu_timings[int(0.95 * (n - 1))]:.1f} ms"
+    )
     print(f"right address first: {top1 / n:.1%}; among the first three: {top3 / n:.1%}")
     for m in MISTAKES:
         if per_mistake[m]:

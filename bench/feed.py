@@ -41,13 +41,19 @@ HOODS = 500
 AUTHORS_PER_HOOD = 4
 PASSWORD = "banc d'essai du quartier"
 KINDS = ["give", "lend", "borrow", "help_request", "help_offer", "tip", "lost_found", "discussion"]
-WORDS = ("perceuse vélo poussette table chaise livres jardin voisin marché fête repas outils escabeau "
-         "armoire canapé plantes chat clés cours aide courses bricolage informatique").split()
+WORDS = (
+    "perceuse vélo poussette table chaise livres jardin voisin marché fête repas outils escabeau "
+    "armoire canapé plantes chat clés cours aide courses bricolage informatique"
+).split()
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    env = {**os.environ, "VOISINAGE_DATA_DIR": str(data_dir), "VOISINAGE_ACCESS_LOG": "0",
-           "VOISINAGE_BACKGROUND_WORK": "0"}
+    env = {
+        **os.environ,
+        "VOISINAGE_DATA_DIR": str(data_dir),
+        "VOISINAGE_ACCESS_LOG": "0",
+        "VOISINAGE_BACKGROUND_WORK": "0",
+    }
     env.pop("DATABASE_URL", None)
     return env
 
@@ -69,16 +75,30 @@ def seed_people(db: sqlite3.Connection) -> None:
             "INSERT INTO neighbourhood (slug, name, city, postcode, boundary, min_lat, max_lat, min_lon, max_lon, "
             "centre_lat, centre_lon, status, requires_verification, member_count, created_at) "
             "VALUES (?, ?, 'Banc', '99000', ?, ?, ?, ?, ?, ?, ?, 'open', 0, ?, ?)",
-            (f"banc-{n}", f"Quartier {n}", json.dumps(shape), min_lat, max_lat, min_lon, max_lon, c_lat, c_lon,
-             AUTHORS_PER_HOOD, now),
+            (
+                f"banc-{n}",
+                f"Quartier {n}",
+                json.dumps(shape),
+                min_lat,
+                max_lat,
+                min_lon,
+                max_lon,
+                c_lat,
+                c_lon,
+                AUTHORS_PER_HOOD,
+                now,
+            ),
         )
     hood_ids = [r[0] for r in db.execute("SELECT id FROM neighbourhood ORDER BY id")]
     db.executemany(
         "INSERT INTO account (email, password_hash, first_name, last_name, neighbourhood, verification, role, bio, "
         "skills, locale, notification_prefs, suspension_reason, created_at) "
         "VALUES (?, ?, ?, 'Banc', ?, 'address_checked', 'member', '', '[]', 'fr', '{}', '', ?)",
-        [(f"voisin{h}.{a}@banc.fr", password_hash, f"Voisin{a}", h, now)
-         for h in hood_ids for a in range(AUTHORS_PER_HOOD)],
+        [
+            (f"voisin{h}.{a}@banc.fr", password_hash, f"Voisin{a}", h, now)
+            for h in hood_ids
+            for a in range(AUTHORS_PER_HOOD)
+        ],
     )
     db.commit()
 
@@ -93,8 +113,17 @@ def seed_posts(db: sqlite3.Connection, start: int, stop: int) -> None:
         author, hood = authors[i % len(authors)]
         words = rng.sample(WORDS, 6)
         created = (base + timedelta(seconds=30 * i)).isoformat(sep=" ")
-        batch.append((hood, author, KINDS[i % len(KINDS)], f"{words[0].capitalize()} {words[1]} n°{i}",
-                      " ".join(words * 6), created, created))
+        batch.append(
+            (
+                hood,
+                author,
+                KINDS[i % len(KINDS)],
+                f"{words[0].capitalize()} {words[1]} n°{i}",
+                " ".join(words * 6),
+                created,
+                created,
+            )
+        )
         if len(batch) == 50_000:
             _insert(db, batch)
             batch = []
@@ -121,8 +150,11 @@ class Server:
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)], cwd=ROOT, env=_env(data_dir),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=_env(data_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(300):
             try:
@@ -141,7 +173,9 @@ def login(url: str) -> str:
     with httpx.Client(base_url=url) as client:
         client.get("/login")
         token = client.cookies["csrftoken"]
-        response = client.post("/login", data={"email": "voisin1.0@banc.fr", "password": PASSWORD, "_csrf_token": token})
+        response = client.post(
+            "/login", data={"email": "voisin1.0@banc.fr", "password": PASSWORD, "_csrf_token": token}
+        )
         assert response.status_code == 303, response.text
         return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
@@ -194,8 +228,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="voisinage-bench-") as tmp:
         data_dir = Path(tmp)
-        subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=_env(data_dir), check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", "migrate"],
+            cwd=ROOT,
+            env=_env(data_dir),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         db = sqlite3.connect(data_dir / "voisinage.sqlite3")
         # The search index triggers stem French words with the app's function (app/search.py).
         db.create_function("voisinage_stems", 1, search.index_text, deterministic=True)
@@ -215,19 +254,28 @@ def main() -> None:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             print(f"seeded {args.posts:,} posts over {HOODS} quartiers in {time.perf_counter() - started:.0f} s")
             large = asyncio.run(cost(server.url, cookie))
-            print(f"feed cost at {args.posts:,} posts: {large:.2f} ms per page "
-                  f"(ratio {large / small:.2f}, goal within 10 %)")
+            print(
+                f"feed cost at {args.posts:,} posts: {large:.2f} ms per page "
+                f"(ratio {large / small:.2f}, goal within 10 %)"
+            )
             result = asyncio.run(measure(server, cookie, args.seconds))
             plain, feed = result["plain"], result["feed"]
-            print(f"plaintext /ping: {plain['rps']:,.0f} req/s; logged-in /feed: {feed['rps']:,.0f} req/s "
-                  f"-> feed = {feed['rps'] / plain['rps']:.1%} of plaintext (goal >= 10 %), errors {feed['errors']}")
-            fifty = asyncio.run(run(server.url, "/feed", connections=50, seconds=args.seconds,
-                                    headers={"Cookie": cookie}))
-            print(f"/feed at 50 connections: {fifty['rps']:,.0f} req/s, p50 {fifty['p50_ms']:.0f} ms, "
-                  f"p99 {fifty['p99_ms']:.0f} ms, errors {fifty['errors']}")
+            print(
+                f"plaintext /ping: {plain['rps']:,.0f} req/s; logged-in /feed: {feed['rps']:,.0f} req/s "
+                f"-> feed = {feed['rps'] / plain['rps']:.1%} of plaintext (goal >= 10 %), errors {feed['errors']}"
+            )
+            fifty = asyncio.run(
+                run(server.url, "/feed", connections=50, seconds=args.seconds, headers={"Cookie": cookie})
+            )
+            print(
+                f"/feed at 50 connections: {fifty['rps']:,.0f} req/s, p50 {fifty['p50_ms']:.0f} ms, "
+                f"p99 {fifty['p99_ms']:.0f} ms, errors {fifty['errors']}"
+            )
             html, total, assets = asyncio.run(sizes(server.url, cookie))
-            print(f"first feed HTML: {html / 1024:.1f} KB gzip (goal <= 14 KB); first visit without photos: "
-                  f"{total / 1024:.1f} KB (goal <= 40 KB) for {len(assets)} assets")
+            print(
+                f"first feed HTML: {html / 1024:.1f} KB gzip (goal <= 14 KB); first visit without photos: "
+                f"{total / 1024:.1f} KB (goal <= 40 KB) for {len(assets)} assets"
+            )
         finally:
             server.stop()
             db.close()

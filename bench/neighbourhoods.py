@@ -46,9 +46,19 @@ def grid(areas: int) -> list[dict]:
                 y = y0 + (sy + dy * t) * height + (wave * height if dx else 0)
                 ring.append([round(x, 6), round(y, 6)])
         ring.append(ring[0])
-        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                         "properties": {"slug": f"{SLUG}{n}", "name": f"Secteur {n}", "city": "Banc d'essai",
-                                        "postcode": "", "area_code": str(n)}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {
+                    "slug": f"{SLUG}{n}",
+                    "name": f"Secteur {n}",
+                    "city": "Banc d'essai",
+                    "postcode": "",
+                    "area_code": str(n),
+                },
+            }
+        )
     return features
 
 
@@ -67,9 +77,11 @@ async def lookup_times(points, lookup) -> tuple[list[float], float]:
 
 def _report(label: str, measured: tuple[list[float], float], found: int) -> None:
     times, cpu = sorted(measured[0]), measured[1]
-    print(f"{label}: {statistics.mean(times) * 1000:.3f} ms per point on average, "
-          f"p50 {times[len(times) // 2] * 1000:.3f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.3f} ms, "
-          f"CPU {cpu * 1000:.3f} ms ({found}/{len(times)} points found in an area)")
+    print(
+        f"{label}: {statistics.mean(times) * 1000:.3f} ms per point on average, "
+        f"p50 {times[len(times) // 2] * 1000:.3f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.3f} ms, "
+        f"CPU {cpu * 1000:.3f} ms ({found}/{len(times)} points found in an area)"
+    )
 
 
 async def main(areas: int, points: int) -> None:
@@ -97,14 +109,23 @@ async def main(areas: int, points: int) -> None:
         async def bbox_columns(lat, lon):
             rows = await Neighbourhood.raw(
                 "SELECT * FROM neighbourhood WHERE status = {} AND min_lat <= {} AND max_lat >= {} "
-                "AND min_lon <= {} AND max_lon >= {}", "forming", lat, lat, lon, lon)
+                "AND min_lon <= {} AND max_lon >= {}",
+                "forming",
+                lat,
+                lat,
+                lon,
+                lon,
+            )
             return next((r for r in rows if geometry.contains(r["boundary"], lat, lon)), None)
 
         found = [await spatial(lat, lon) for lat, lon in sample]
         _report("spatial index (now)", await lookup_times(sample, spatial), sum(f is not None for f in found))
         few = sample[: max(20, points // 10)]
-        _report("bounding-box columns only (before)", await lookup_times(few, bbox_columns),
-                sum([await bbox_columns(lat, lon) is not None for lat, lon in few]))
+        _report(
+            "bounding-box columns only (before)",
+            await lookup_times(few, bbox_columns),
+            sum([await bbox_columns(lat, lon) is not None for lat, lon in few]),
+        )
     finally:
         await Neighbourhood.delete().where(Neighbourhood.slug.like(f"{SLUG}%"))
         await DB.close_connection_pool()

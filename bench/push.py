@@ -52,8 +52,11 @@ def _browser_keys() -> tuple[str, str]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
     enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
     return enc(point), enc(os.urandom(16))
 
@@ -84,23 +87,31 @@ async def main(messages: int) -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         p256dh, auth = _browser_keys()
-        body = payload("Nouvelle réponse à votre annonce", "Paul V. a répondu à « Tondeuse à prêter »",
-                       "/posts/123#replies", "t")
+        body = payload(
+            "Nouvelle réponse à votre annonce", "Paul V. a répondu à « Tondeuse à prêter »", "/posts/123#replies", "t"
+        )
 
         # The bare loop: encrypt and POST, 50 at a time, no database.
         sender = Sender(settings)
         start = time.perf_counter()
         for offset in range(0, messages, 50):
-            await asyncio.gather(*(sender.send(endpoint, p256dh, auth, body, topic="t", urgency="normal")
-                                   for _ in range(min(50, messages - offset))))
+            await asyncio.gather(
+                *(
+                    sender.send(endpoint, p256dh, auth, body, topic="t", urgency="normal")
+                    for _ in range(min(50, messages - offset))
+                )
+            )
         bare = messages / (time.perf_counter() - start)
         await sender.aclose()
 
         # The worker, from the outbox table.
         user = await make_user(first_name="Banc", last_name="Essai")
-        sub = (await PushSubscription.insert(PushSubscription(user=user.id, endpoint=endpoint, p256dh=p256dh, auth=auth)))[0]
-        await PushDelivery.insert(*[PushDelivery(subscription=sub["id"], payload=body.decode(), topic="t")
-                                    for _ in range(messages)])
+        sub = (
+            await PushSubscription.insert(PushSubscription(user=user.id, endpoint=endpoint, p256dh=p256dh, auth=auth))
+        )[0]
+        await PushDelivery.insert(
+            *[PushDelivery(subscription=sub["id"], payload=body.decode(), topic="t") for _ in range(messages)]
+        )
         sender = Sender(settings)
         start = time.perf_counter()
         sent = await outbox.run_until_idle(sender, batch_size=50)
@@ -121,8 +132,9 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=2000)
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="voisinage-bench-push-")
-    os.environ.update({"VOISINAGE_DATA_DIR": data, "VOISINAGE_PUSH_ALLOW_LOOPBACK": "1",
-                       "PICCOLO_CONF": "app.piccolo_conf"})
+    os.environ.update(
+        {"VOISINAGE_DATA_DIR": data, "VOISINAGE_PUSH_ALLOW_LOOPBACK": "1", "PICCOLO_CONF": "app.piccolo_conf"}
+    )
     os.environ.pop("DATABASE_URL", None)
     sys.path.insert(0, str(ROOT))
     asyncio.run(main(args.messages))

@@ -36,19 +36,34 @@ async def _seed() -> dict[int, str]:
     now = datetime.now(timezone.utc)
     ids = []
     for start in range(0, PEOPLE, 500):  # PostgreSQL takes 32,767 parameters a statement at most
-        users = await User.insert(*[User(email=f"banc{n}@banc.fr", password_hash="x", first_name="Banc",
-                                         last_name=str(n)) for n in range(start, start + 500)])
+        users = await User.insert(
+            *[
+                User(email=f"banc{n}@banc.fr", password_hash="x", first_name="Banc", last_name=str(n))
+                for n in range(start, start + 500)
+            ]
+        )
         ids += [u["id"] for u in users]
     for start in range(0, len(ids), 5):
-        await Notification.insert(*[
-            Notification(user=u, kind="message", url="/feed", text="Bonjour", created_at=now - timedelta(minutes=i),
-                         read_at=now)
-            for u in ids[start:start + 5] for i in range(PER_PERSON)])
+        await Notification.insert(
+            *[
+                Notification(
+                    user=u,
+                    kind="message",
+                    url="/feed",
+                    text="Bonjour",
+                    created_at=now - timedelta(minutes=i),
+                    read_at=now,
+                )
+                for u in ids[start : start + 5]
+                for i in range(PER_PERSON)
+            ]
+        )
     tokens = {}
     for unread, user in zip((0, 10, 500), ids, strict=False):
         if unread:
-            await Notification.insert(*[Notification(user=user, kind="message", url="/feed", text="Bonjour")
-                                        for _ in range(unread)])
+            await Notification.insert(
+                *[Notification(user=user, kind="message", url="/feed", text="Bonjour") for _ in range(unread)]
+            )
         tokens[unread] = await start_session(user)
     return tokens
 
@@ -74,7 +89,7 @@ async def main() -> None:
         await migrate(quiet=True)
         tokens = await _seed()
         with_count, _names = sessions._session_sql()
-        count = with_count[with_count.index(", (SELECT COUNT"):with_count.index(" FROM user_session")]
+        count = with_count[with_count.index(", (SELECT COUNT") : with_count.index(" FROM user_session")]
         without = with_count.replace(count, "")
 
         async def before(token: str):
@@ -87,8 +102,10 @@ async def main() -> None:
             row = (await before(token))[0]
             return row, await unread_count(row["id"])
 
-        print(f"engine: {'PostgreSQL' if 'DATABASE_URL' in os.environ else 'SQLite'}; µs per session lookup "
-              f"(the SQL alone), one at a time, best of {ROUNDS} rounds of {LOOKUPS}")
+        print(
+            f"engine: {'PostgreSQL' if 'DATABASE_URL' in os.environ else 'SQLite'}; µs per session lookup "
+            f"(the SQL alone), one at a time, best of {ROUNDS} rounds of {LOOKUPS}"
+        )
         print(f"{'unread':>8} {'without count':>14} {'same statement':>15} {'separate count':>15}")
         for unread, token in tokens.items():
             best = [min([await _time(way, token) for _ in range(ROUNDS)]) for way in (before, now, separate)]

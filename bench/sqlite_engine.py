@@ -30,8 +30,15 @@ def _seed(path: Path) -> None:
     db.execute("CREATE INDEX post_feed ON post (hood, created_at, id)")
     db.executemany(
         "INSERT INTO post (hood, title, body, created_at) VALUES (?, ?, ?, ?)",
-        ((i % 50, f"Annonce {i}", "Perceuse à prêter, passez quand vous voulez. " * 4, f"2026-11-{i % 28 + 1:02d}T{i % 24:02d}:00")
-         for i in range(50_000)),
+        (
+            (
+                i % 50,
+                f"Annonce {i}",
+                "Perceuse à prêter, passez quand vous voulez. " * 4,
+                f"2026-11-{i % 28 + 1:02d}T{i % 24:02d}:00",
+            )
+            for i in range(50_000)
+        ),
     )
     db.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)")
     db.execute("INSERT INTO counter VALUES (1, 0)")
@@ -60,8 +67,11 @@ async def _read_then_write(engine, deferred: bool) -> str:
     try:
         kind = TransactionType.deferred if deferred else TransactionType.immediate
         async with engine.transaction(transaction_type=kind) as tx:
-            rows = await tx.connection.execute_fetchall("SELECT n FROM counter WHERE id = 1") if deferred else \
-                await engine._run("SELECT n FROM counter WHERE id = 1", None)
+            rows = (
+                await tx.connection.execute_fetchall("SELECT n FROM counter WHERE id = 1")
+                if deferred
+                else await engine._run("SELECT n FROM counter WHERE id = 1", None)
+            )
             n = rows[0]["n"] + 1
             await asyncio.sleep(0.001)
             if deferred:
@@ -83,8 +93,10 @@ async def main() -> None:
 
         stock_qps = await _reads_per_second(stock)
         ours_qps = await _reads_per_second(ours)
-        print(f"feed read, {CONCURRENCY} concurrent: stock {stock_qps:,.0f} q/s, voisinage {ours_qps:,.0f} q/s, "
-              f"ratio {ours_qps / stock_qps:.1f}x")
+        print(
+            f"feed read, {CONCURRENCY} concurrent: stock {stock_qps:,.0f} q/s, voisinage {ours_qps:,.0f} q/s, "
+            f"ratio {ours_qps / stock_qps:.1f}x"
+        )
 
         sqlite3.connect(path).execute("UPDATE counter SET n = 0").connection.commit()
         stock_results = await asyncio.gather(*(_read_then_write(stock, True) for _ in range(50)))
@@ -92,8 +104,10 @@ async def main() -> None:
         sqlite3.connect(path).execute("UPDATE counter SET n = 0").connection.commit()
         ours_results = await asyncio.gather(*(_read_then_write(ours, False) for _ in range(50)))
         ours_n = sqlite3.connect(path).execute("SELECT n FROM counter").fetchone()[0]
-        print(f"50 concurrent read-then-write: stock (DEFERRED) {stock_results.count('locked')} locked, count {stock_n}/50; "
-              f"voisinage (IMMEDIATE, one writer) {ours_results.count('locked')} locked, count {ours_n}/50")
+        print(
+            f"50 concurrent read-then-write: stock (DEFERRED) {stock_results.count('locked')} locked, count {stock_n}/50; "
+            f"voisinage (IMMEDIATE, one writer) {ours_results.count('locked')} locked, count {ours_n}/50"
+        )
         await ours.close()
 
 

@@ -20,10 +20,10 @@ SQLITE = [
     "DELETE FROM post_fts WHERE rowid = old.id; "
     "INSERT INTO post_fts (rowid, scope, title, body) VALUES (new.id, 'h' || new.neighbourhood, new.title, new.body); END",
     "CREATE TRIGGER IF NOT EXISTS post_fts_delete AFTER DELETE ON post BEGIN DELETE FROM post_fts WHERE rowid = old.id; END",
-    "CREATE TABLE IF NOT EXISTS user_skill (id INTEGER PRIMARY KEY, \"user\" INTEGER NOT NULL REFERENCES account (id) ON DELETE CASCADE, "
+    'CREATE TABLE IF NOT EXISTS user_skill (id INTEGER PRIMARY KEY, "user" INTEGER NOT NULL REFERENCES account (id) ON DELETE CASCADE, '
     "neighbourhood INTEGER NOT NULL REFERENCES neighbourhood (id) ON DELETE CASCADE, skill VARCHAR(30) NOT NULL)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS user_skill_once_idx ON user_skill (\"user\", skill)",
-    "CREATE INDEX IF NOT EXISTS user_skill_directory_idx ON user_skill (neighbourhood, skill, \"user\")",
+    'CREATE UNIQUE INDEX IF NOT EXISTS user_skill_once_idx ON user_skill ("user", skill)',
+    'CREATE INDEX IF NOT EXISTS user_skill_directory_idx ON user_skill (neighbourhood, skill, "user")',
 ]
 
 POSTGRES = [
@@ -31,10 +31,10 @@ POSTGRES = [
     "CREATE INDEX IF NOT EXISTS post_hood_kind_id_idx ON post (neighbourhood, kind, id)",
     "CREATE INDEX IF NOT EXISTS reply_post_id_idx ON reply (post, id)",
     "CREATE INDEX IF NOT EXISTS message_conv_id_idx ON message (conversation, id)",
-    "CREATE TABLE IF NOT EXISTS user_skill (id SERIAL PRIMARY KEY, \"user\" INTEGER NOT NULL REFERENCES account (id) ON DELETE CASCADE, "
+    'CREATE TABLE IF NOT EXISTS user_skill (id SERIAL PRIMARY KEY, "user" INTEGER NOT NULL REFERENCES account (id) ON DELETE CASCADE, '
     "neighbourhood INTEGER NOT NULL REFERENCES neighbourhood (id) ON DELETE CASCADE, skill VARCHAR(30) NOT NULL)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS user_skill_once_idx ON user_skill (\"user\", skill)",
-    "CREATE INDEX IF NOT EXISTS user_skill_directory_idx ON user_skill (neighbourhood, skill, \"user\")",
+    'CREATE UNIQUE INDEX IF NOT EXISTS user_skill_once_idx ON user_skill ("user", skill)',
+    'CREATE INDEX IF NOT EXISTS user_skill_directory_idx ON user_skill (neighbourhood, skill, "user")',
 ]
 
 

@@ -12,7 +12,9 @@ async def forwards():
         from piccolo.engine import engine_finder
 
         engine = engine_finder()
-        await engine.run_ddl("ALTER TABLE event ADD COLUMN neighbourhood INTEGER REFERENCES neighbourhood (id) ON DELETE CASCADE")
+        await engine.run_ddl(
+            "ALTER TABLE event ADD COLUMN neighbourhood INTEGER REFERENCES neighbourhood (id) ON DELETE CASCADE"
+        )
         await engine.run_ddl("CREATE INDEX IF NOT EXISTS event_calendar_idx ON event (neighbourhood, starts_at, id)")
         await engine.run_ddl("CREATE INDEX IF NOT EXISTS event_reminder_idx ON event (reminded_at, starts_at)")
 

@@ -15,8 +15,12 @@ async def forwards():
         # Pages read "WHERE neighbourhood = ? … ORDER BY id LIMIT n": the id must follow the filter columns.
         await engine.run_ddl("CREATE INDEX IF NOT EXISTS report_open_idx ON report (neighbourhood, status, id)")
         await engine.run_ddl("CREATE INDEX IF NOT EXISTS modlog_id_idx ON moderation_action (neighbourhood, id)")
-        await engine.run_ddl("CREATE INDEX IF NOT EXISTS account_pending_idx ON account (neighbourhood, verification, id)")
-        await engine.run_ddl('CREATE INDEX IF NOT EXISTS verification_code_user_idx ON verification_code ("user", used_at)')
+        await engine.run_ddl(
+            "CREATE INDEX IF NOT EXISTS account_pending_idx ON account (neighbourhood, verification, id)"
+        )
+        await engine.run_ddl(
+            'CREATE INDEX IF NOT EXISTS verification_code_user_idx ON verification_code ("user", used_at)'
+        )
 
     manager.add_raw(run)
     return manager

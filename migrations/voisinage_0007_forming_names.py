@@ -42,7 +42,8 @@ async def forwards():
             # Only the quartiers the waiting list made (their slug is the town
             # and the first address): an imported "3 Cités" keeps its name.
             if not re.match(_HOUSE_NUMBER, row["name"], flags=re.IGNORECASE) or not row["slug"].startswith(
-                    _slugify(f"{row['city']}-{row['name']}")):
+                _slugify(f"{row['city']}-{row['name']}")
+            ):
                 continue
             name = _street_of(row["name"]) or row["city"]
             base = slug = _slugify(f"{row['city']}-{name}")
@@ -50,8 +51,9 @@ async def forwards():
             while slug in slugs:
                 slug, n = f"{base}-{n}", n + 1
             slugs.add(slug)
-            await engine.run_querystring(QueryString(
-                "UPDATE neighbourhood SET name = {}, slug = {} WHERE id = {}", name, slug, row["id"]))
+            await engine.run_querystring(
+                QueryString("UPDATE neighbourhood SET name = {}, slug = {} WHERE id = {}", name, slug, row["id"])
+            )
 
     manager.add_raw(run)
     return manager

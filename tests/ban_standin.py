@@ -19,14 +19,27 @@ from app.accounts.geocoding import Candidate
 from app.addresses.text import words
 
 MODES = ("ok", "error", "hang", "malformed")
-CITIES = {"dijon": ("Dijon", "21000", 47.3216, 5.0415), "toulouse": ("Toulouse", "31000", 43.6045, 1.4440),
-          "paris": ("Paris", "75001", 48.8589, 2.3470)}
+CITIES = {
+    "dijon": ("Dijon", "21000", 47.3216, 5.0415),
+    "toulouse": ("Toulouse", "31000", 43.6045, 1.4440),
+    "paris": ("Paris", "75001", 48.8589, 2.3470),
+}
 
 
 def _feature(label: str, lat: float, lon: float, postcode: str, city: str, score: float, kind: str) -> dict:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"label": label, "score": score, "postcode": postcode, "city": city, "type": kind,
-                           "name": label.split(",")[0], "context": "stand-in"}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {
+            "label": label,
+            "score": score,
+            "postcode": postcode,
+            "city": city,
+            "type": kind,
+            "name": label.split(",")[0],
+            "context": "stand-in",
+        },
+    }
 
 
 def answer(query: str, limit: int, known: Mapping[str, list[Candidate]]) -> dict:
@@ -35,11 +48,21 @@ def answer(query: str, limit: int, known: Mapping[str, list[Candidate]]) -> dict
         city, postcode, lat, lon = CITIES[" ".join(words(query))]
         features = [_feature(city, lat, lon, postcode, city, 0.95, "municipality")]
     else:
-        features = [_feature(c.label, c.lat, c.lon, c.postcode, c.city, c.score,
-                             "housenumber" if c.label[0].isdigit() else "street")
-                    for c in known.get(query, [])[:limit]]
-    return {"type": "FeatureCollection", "version": "draft", "features": features,
-            "attribution": "BAN", "licence": "ETALAB-2.0", "query": query, "limit": limit}
+        features = [
+            _feature(
+                c.label, c.lat, c.lon, c.postcode, c.city, c.score, "housenumber" if c.label[0].isdigit() else "street"
+            )
+            for c in known.get(query, [])[:limit]
+        ]
+    return {
+        "type": "FeatureCollection",
+        "version": "draft",
+        "features": features,
+        "attribution": "BAN",
+        "licence": "ETALAB-2.0",
+        "query": query,
+        "limit": limit,
+    }
 
 
 @contextmanager

@@ -39,14 +39,19 @@ async def load_demo_addresses() -> None:
     await import_file(DEMO_ADDRESSES)
 
 
-async def make_neighbourhood(*, status: str = "open", city: str = "Testville", requires_verification: bool = False) -> Neighbourhood:
+async def make_neighbourhood(
+    *, status: str = "open", city: str = "Testville", requires_verification: bool = False
+) -> Neighbourhood:
     """A 500 m circle somewhere in the Atlantic, far from the demo cities and from each other."""
     n = next(_counter)
     lat, lon = 45.0 + (n % 100) * 0.05, -20.0 - (n // 100) * 0.05
     slug = f"test-{uuid.uuid4().hex[:10]}"
     hood = await hoods.upsert(
-        {"type": "Feature", "geometry": geometry.circle_polygon(lat, lon, 500),
-         "properties": {"slug": slug, "name": f"Quartier {n}", "city": city, "postcode": "99000"}},
+        {
+            "type": "Feature",
+            "geometry": geometry.circle_polygon(lat, lon, 500),
+            "properties": {"slug": slug, "name": f"Quartier {n}", "city": city, "postcode": "99000"},
+        },
         status=status,
     )
     if requires_verification:
@@ -54,11 +59,20 @@ async def make_neighbourhood(*, status: str = "open", city: str = "Testville", r
     return await hoods.by_id(hood.id)
 
 
-async def make_user(hood: Neighbourhood | None = None, *, first_name: str = "Claire", last_name: str = "Martin",
-                    role: str = "member", verified: bool = False, locale: str = "", email: str | None = None) -> User:
+async def make_user(
+    hood: Neighbourhood | None = None,
+    *,
+    first_name: str = "Claire",
+    last_name: str = "Martin",
+    role: str = "member",
+    verified: bool = False,
+    locale: str = "",
+    email: str | None = None,
+) -> User:
     email = email or f"{first_name.lower()}.{uuid.uuid4().hex[:10]}@exemple.fr"
-    user = await accounts.create_user(first_name=first_name, last_name=last_name, email=email,
-                                      password_hash=_password_hash(), locale=locale)
+    user = await accounts.create_user(
+        first_name=first_name, last_name=last_name, email=email, password_hash=_password_hash(), locale=locale
+    )
     if hood is not None:
         await hoods.join(user, hood, f"1 rue du Test, {hood.postcode} {hood.city}", hood.centre_lat, hood.centre_lon)
     updates = {}

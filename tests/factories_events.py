@@ -7,11 +7,26 @@ from datetime import datetime, timedelta, timezone
 from app.events import queries
 
 
-async def make_event(author, *, title: str = "Repas de quartier", in_days: float = 3, hours: float = 3,
-                     place: str = "Square Darcy", capacity: int | None = None) -> int:
+async def make_event(
+    author,
+    *,
+    title: str = "Repas de quartier",
+    in_days: float = 3,
+    hours: float = 3,
+    place: str = "Square Darcy",
+    capacity: int | None = None,
+) -> int:
     starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=in_days)
-    return await queries.create_event(author=author, title=title, body="Chacun apporte un plat.", starts_at=starts,
-                                      ends_at=starts + timedelta(hours=hours), place=place, capacity=capacity, photos=[])
+    return await queries.create_event(
+        author=author,
+        title=title,
+        body="Chacun apporte un plat.",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=hours),
+        place=place,
+        capacity=capacity,
+        photos=[],
+    )
 
 
 def local(dt: datetime) -> str:

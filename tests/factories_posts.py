@@ -9,8 +9,14 @@ from PIL import Image
 from app.posts import queries
 
 
-async def make_post(author, *, kind: str = "give", title: str = "Perceuse à donner", body: str = "Elle marche très bien.",
-                    details: dict | None = None) -> int:
+async def make_post(
+    author,
+    *,
+    kind: str = "give",
+    title: str = "Perceuse à donner",
+    body: str = "Elle marche très bien.",
+    details: dict | None = None,
+) -> int:
     return await queries.create_post(author=author, kind=kind, title=title, body=body, details=details or {}, photos=[])
 
 
@@ -56,7 +62,9 @@ async def publish(client, data: dict, files=None):
     from tests.factories import ensure_csrf
 
     token = await ensure_csrf(client)
-    return await client.post("/posts", data={**data, "_csrf_token": token}, files=files or {"photos": ("", b"", "application/octet-stream")})
+    return await client.post(
+        "/posts", data={**data, "_csrf_token": token}, files=files or {"photos": ("", b"", "application/octet-stream")}
+    )
 
 
 async def stored_photo(data: bytes, filename: str = "photo.jpg"):

@@ -68,10 +68,10 @@ class PushReceiver:
     # The browser's side ------------------------------------------------------------------
     def subscription(self, name: str = "device") -> dict:
         """What `PushSubscription.toJSON()` gives a page."""
-        point = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
-                                                           serialization.PublicFormat.UncompressedPoint)
-        return {"endpoint": f"{self.origin}/push/{name}",
-                "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)}}
+        point = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {"endpoint": f"{self.origin}/push/{name}", "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)}}
 
     @property
     def origin(self) -> str:

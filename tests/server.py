@@ -24,14 +24,22 @@ class ServerProcess:
     def __init__(self, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "VOISINAGE_ACCESS_LOG": "0", "VOISINAGE_BASE_URL": self.url,
-               "VOISINAGE_TRUSTED_PROXIES": "127.0.0.1",
-               # Its push worker would race the push tests' own workers for the shared outbox.
-               "VOISINAGE_BACKGROUND_WORK": "0", **(extra_env or {})}
+        env = {
+            **os.environ,
+            "VOISINAGE_ACCESS_LOG": "0",
+            "VOISINAGE_BASE_URL": self.url,
+            "VOISINAGE_TRUSTED_PROXIES": "127.0.0.1",
+            # Its push worker would race the push tests' own workers for the shared outbox.
+            "VOISINAGE_BACKGROUND_WORK": "0",
+            **(extra_env or {}),
+        }
         self.log = open(os.path.join(os.environ["VOISINAGE_DATA_DIR"], f"server-{self.port}.log"), "w+")  # noqa: SIM115 - open while the server runs
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -69,7 +77,8 @@ async def signed_in_on(base: str, user) -> httpx.AsyncClient:
 
     client = httpx.AsyncClient(base_url=base, timeout=30)
     await client.get("/login")
-    answer = await client.post("/login", data={"_csrf_token": client.cookies["csrftoken"], "email": user.email,
-                                               "password": PASSWORD})
+    answer = await client.post(
+        "/login", data={"_csrf_token": client.cookies["csrftoken"], "email": user.email, "password": PASSWORD}
+    )
     assert answer.status_code == 303
     return client

@@ -42,8 +42,9 @@ async def _labels(query: str, limit: int = 5) -> list[str]:
 
 
 async def _paris_rows() -> int:
-    rows = await Address.raw("SELECT count(*) AS n FROM address a JOIN address_way w ON w.id = a.way "
-                             "WHERE w.department = '75'")
+    rows = await Address.raw(
+        "SELECT count(*) AS n FROM address a JOIN address_way w ON w.id = a.way WHERE w.department = '75'"
+    )
     return rows[0]["n"]
 
 
@@ -52,7 +53,9 @@ async def test_the_ban_export_of_paris_is_imported_with_its_quirks():
     assert (report.rows, report.skipped, report.departments) == (467, 0, {"75"})
     assert await _paris_rows() == 467
     # The 16e's second postcode, Paris's own suffix codes, a street named after one of its numbers.
-    assert await _labels("29bis av pierre ier de serbie 75116", 1) == ["29 bis Avenue Pierre Ier de Serbie, 75116 Paris"]
+    assert await _labels("29bis av pierre ier de serbie 75116", 1) == [
+        "29 bis Avenue Pierre Ier de Serbie, 75116 Paris"
+    ]
     assert "29 S Rue du Quatre Septembre, 75002 Paris" in await _labels("29s rue du quatre septembre")
     assert await _labels("11p4 rue saint blaise paris", 1) == ["11 P4 Rue Saint-Blaise, 75020 Paris"]
     assert await AddressWay.count().where(AddressWay.name.like("11P4%")) == 0
@@ -69,10 +72,19 @@ async def test_the_same_file_compressed_gives_the_same_addresses(tmp_path):
 
 
 async def test_a_newer_file_moves_and_removes_addresses_and_the_neighbours_who_lived_there_keep_their_account(
-        client, tmp_path):
+    client, tmp_path
+):
     # Amina signs up at a demo address of Paris 11e, which the newer Paris file will not hold.
-    await post_form(client, "/signup", {"first_name": "Amina", "last_name": "Diallo", "email": "amina.ban@exemple.fr",
-                                        "password": "les tilleuls de la place"})
+    await post_form(
+        client,
+        "/signup",
+        {
+            "first_name": "Amina",
+            "last_name": "Diallo",
+            "email": "amina.ban@exemple.fr",
+            "password": "les tilleuls de la place",
+        },
+    )
     found = await client.get("/signup/address", params={"q": "140 rue saint-maur paris"})
     candidate = re.search(r'name="candidate" value="([^"]+)"', found.text).group(1)
     done = await post_form(client, "/signup/address", {"q": "140 rue saint-maur paris", "candidate": candidate})
@@ -82,8 +94,15 @@ async def test_a_newer_file_moves_and_removes_addresses_and_the_neighbours_who_l
     assert first.removed > 1000  # the demo's Paris rows: a département file is the whole département
     newer = tmp_path / "adresses-75.csv"
     thirteen, twenty_seven = "75107_9597_00013", "75107_9597_00027"
-    newer.write_text(HEADER + "".join(_moved(line, "2.320000", "48.855000") if line.startswith(thirteen + ";") else line
-                                      for line in LINES if not line.startswith(twenty_seven + ";")), encoding="utf-8")
+    newer.write_text(
+        HEADER
+        + "".join(
+            _moved(line, "2.320000", "48.855000") if line.startswith(thirteen + ";") else line
+            for line in LINES
+            if not line.startswith(twenty_seven + ";")
+        ),
+        encoding="utf-8",
+    )
     report = await import_file(newer)
 
     assert (report.rows, report.removed) == (466, 1)
@@ -112,11 +131,14 @@ async def test_an_export_broken_half_way_removes_nothing(tmp_path):
     assert await _paris_rows() == 467
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "vide"),
-    ("nom;prénom\nMartin;Claire\n".encode(), "colonnes manquantes"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "n'est pas un export"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "vide"),
+        ("nom;prénom\nMartin;Claire\n".encode(), "colonnes manquantes"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "n'est pas un export"),
+    ],
+)
 async def test_a_file_that_is_not_a_ban_export_is_refused_clearly(tmp_path, content, message):
     path = tmp_path / "adresses.csv"
     path.write_bytes(content)
@@ -157,8 +179,16 @@ async def test_a_misspelt_address_is_among_the_first_three(query, label):
 
 async def test_the_signup_form_finds_an_imported_address(client):
     await import_file(EXCERPT, remove_missing=False)
-    await post_form(client, "/signup", {"first_name": "Jules", "last_name": "Roy", "email": "jules.ban@exemple.fr",
-                                        "password": "les tilleuls de la place"})
+    await post_form(
+        client,
+        "/signup",
+        {
+            "first_name": "Jules",
+            "last_name": "Roy",
+            "email": "jules.ban@exemple.fr",
+            "password": "les tilleuls de la place",
+        },
+    )
     fragment = await client.get("/signup/address", params={"q": "20bis rue monge"}, headers={"HX-Request": "true"})
     assert "20 bis Rue Monge, 75005 Paris" in fragment.text
     nothing = await post_form(client, "/signup/address", {"q": "20bis rue mongolfier lyon"})

@@ -7,14 +7,23 @@ from app.civility import needs_nudge
 
 
 def test_ordinary_posts_pass_without_a_nudge():
-    for text in ["Je donne une perceuse", "Qui peut m'aider à porter un canapé ?",
-                 "Merci à tous pour la fête des voisins !", "Le conseil de quartier se réunit jeudi"]:
+    for text in [
+        "Je donne une perceuse",
+        "Qui peut m'aider à porter un canapé ?",
+        "Merci à tous pour la fête des voisins !",
+        "Le conseil de quartier se réunit jeudi",
+    ]:
         assert not needs_nudge(text), text
 
 
 def test_insults_shouting_and_threats_ask_to_rephrase():
-    for text in ["Espèce de connard, rends-moi mon échelle", "ARRÊTEZ DE METTRE VOS POUBELLES ICI",
-                 "C'est inadmissible !!!", "Je vais te casser la figure", "Quel abruti ce voisin"]:
+    for text in [
+        "Espèce de connard, rends-moi mon échelle",
+        "ARRÊTEZ DE METTRE VOS POUBELLES ICI",
+        "C'est inadmissible !!!",
+        "Je vais te casser la figure",
+        "Quel abruti ce voisin",
+    ]:
         assert needs_nudge(text), text
 
 
@@ -23,8 +32,7 @@ def test_suspended_or_unverified_members_cannot_post_where_verification_is_requi
     open_hood = SimpleNamespace(requires_verification=False)
     verified = SimpleNamespace(verification="verified", suspended_until=None)
     checked = SimpleNamespace(verification="address_checked", suspended_until=None)
-    suspended = SimpleNamespace(verification="verified",
-                                suspended_until=datetime.now(timezone.utc) + timedelta(days=1))
+    suspended = SimpleNamespace(verification="verified", suspended_until=datetime.now(timezone.utc) + timedelta(days=1))
     assert posting_refusal(verified, hood) is None
     assert posting_refusal(checked, open_hood) is None
     assert "vérifié" in posting_refusal(checked, hood)

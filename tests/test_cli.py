@@ -17,8 +17,15 @@ def _voisinage(data_dir, *args, env=None, sqlite=True):
     environ = {**os.environ, "VOISINAGE_DATA_DIR": str(data_dir), **(env or {})}
     if sqlite:
         environ.pop("DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_operator_sets_up_a_site_with_demo_data_admin_and_a_new_quartier(tmp_path):
@@ -33,10 +40,14 @@ def test_operator_sets_up_a_site_with_demo_data_admin_and_a_new_quartier(tmp_pat
     made = _voisinage(tmp_path, "createadmin", "chef@exemple.fr", "--password", "une longue phrase secrète")
     assert made.returncode == 0, made.stderr
 
-    feature = {"type": "Feature", "properties": {"slug": "lyon-croix-rousse", "name": "Croix-Rousse", "city": "Lyon",
-                                                 "postcode": "69004"},
-               "geometry": {"type": "Polygon", "coordinates": [[[4.82, 45.77], [4.84, 45.77], [4.84, 45.78],
-                                                                [4.82, 45.78], [4.82, 45.77]]]}}
+    feature = {
+        "type": "Feature",
+        "properties": {"slug": "lyon-croix-rousse", "name": "Croix-Rousse", "city": "Lyon", "postcode": "69004"},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[4.82, 45.77], [4.84, 45.77], [4.84, 45.78], [4.82, 45.78], [4.82, 45.77]]],
+        },
+    }
     geojson = tmp_path / "lyon.geojson"
     geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     imported = _voisinage(tmp_path, "import-neighbourhoods", str(geojson))
@@ -95,8 +106,14 @@ def test_a_server_without_addresses_says_how_to_import_them(tmp_path):
 
     environ = {**os.environ, "VOISINAGE_DATA_DIR": str(tmp_path)}
     environ.pop("DATABASE_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())], cwd=ROOT,
-                               env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stderr.readline()
     finally:

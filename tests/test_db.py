@@ -49,6 +49,7 @@ async def test_fifty_concurrent_read_then_write_transactions_all_count(tmp_path)
 async def test_readers_see_committed_writes_and_never_block_them(tmp_path):
     engine = await _fresh_engine(tmp_path, readers=3)
     try:
+
         async def reader():
             for _ in range(20):
                 await engine._run("SELECT n FROM counter", None)
@@ -105,16 +106,21 @@ def _run_script(tmp_path, body: str) -> subprocess.CompletedProcess:
 
 
 def test_the_process_exits_once_the_engine_is_closed(tmp_path):
-    done = _run_script(tmp_path, """
+    done = _run_script(
+        tmp_path,
+        """
         await engine.run_ddl("CREATE TABLE t (x INTEGER)")
         await asyncio.gather(*(engine._run("SELECT 1", None) for _ in range(20)))
-    """)
+    """,
+    )
     assert done.returncode == 0 and "done" in done.stdout, done.stderr
 
 
 def test_the_process_exits_even_after_a_failed_begin(tmp_path):
     # Another process holds the write lock past our busy timeout: BEGIN fails.
-    done = _run_script(tmp_path, """
+    done = _run_script(
+        tmp_path,
+        """
         import sqlite3
         await engine.run_ddl("CREATE TABLE t (x INTEGER)")
         holder = sqlite3.connect(engine.connection_kwargs["database"], timeout=0)
@@ -132,6 +138,7 @@ def test_the_process_exits_even_after_a_failed_begin(tmp_path):
         async with engine2.transaction():
             await engine2._run("INSERT INTO t VALUES (1)", None)
         await engine2.close()
-    """)
+    """,
+    )
     assert done.returncode == 0 and "done" in done.stdout, done.stderr
     assert "begin failed" in done.stdout

@@ -31,8 +31,9 @@ FULL = "Le serveur manque de place, réessayez plus tard"
 @contextmanager
 def small_disk(size: str):
     path = Path(tempfile.mkdtemp(prefix="voisinage-disk-"))
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if mounted.returncode:
         path.rmdir()
         pytest.skip(f"a small tmpfs cannot be mounted here (root needed): {mounted.stderr.strip()}")
@@ -113,8 +114,14 @@ async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
 
 def _serve(data_dir: Path) -> subprocess.Popen:
     env = {**os.environ, "VOISINAGE_DATA_DIR": str(data_dir), "VOISINAGE_BACKGROUND_WORK": "0"}
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.mark.server
@@ -164,13 +171,18 @@ async def full_database_disk():
                 await DB._run_in_new_connection(statement)
             yield fill(disk)
         finally:
-            for statement in ("DROP TRIGGER IF EXISTS post_needs_disk ON post", "DROP FUNCTION IF EXISTS post_needs_disk()",
-                              "DROP TABLE IF EXISTS post_disk", "DROP TABLESPACE voisinage_tiny"):
+            for statement in (
+                "DROP TRIGGER IF EXISTS post_needs_disk ON post",
+                "DROP FUNCTION IF EXISTS post_needs_disk()",
+                "DROP TABLE IF EXISTS post_disk",
+                "DROP TABLESPACE voisinage_tiny",
+            ):
                 await DB._run_in_new_connection(statement)
 
 
-async def test_postgresql_out_of_disk_answers_503_in_french_and_saves_nothing(make_client, full_database_disk,
-                                                                              monkeypatch):
+async def test_postgresql_out_of_disk_answers_503_in_french_and_saves_nothing(
+    make_client, full_database_disk, monkeypatch
+):
     monkeypatch.setattr(space, "_database_full_at", None)
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)

@@ -28,8 +28,9 @@ async def _told(user, text: str) -> list[str]:
 
 async def _lend(lender_client, post_id: int, borrower) -> None:
     due = (datetime.now(PARIS).date() + timedelta(days=5)).isoformat()
-    lent = await post_form(lender_client, f"/posts/{post_id}/status",
-                           {"status": "lent", "borrower": str(borrower.id), "due_on": due})
+    lent = await post_form(
+        lender_client, f"/posts/{post_id}/status", {"status": "lent", "borrower": str(borrower.id), "due_on": due}
+    )
     assert lent.status_code == 303
 
 
@@ -75,15 +76,18 @@ async def test_a_deleted_account_ends_its_loans_seats_listings_and_events(make_c
     assert "Compte supprimé" in entry and "Close" in entry
     # Both loans ended; Paul's saw can be lent again; each lender or borrower is told.
     assert await Loan.count().where(Loan.post.is_in([saw, drill]) & Loan.returned_at.is_null()) == 0
-    statuses = {r["id"]: r["status"] for r in await Post.select(Post.id, Post.status).where(Post.id.is_in([saw, drill]))}
+    statuses = {
+        r["id"]: r["status"] for r in await Post.select(Post.id, Post.status).where(Post.id.is_in([saw, drill]))
+    }
     assert statuses == {saw: "open", drill: "closed"}
     assert len(await _told(paul, "« Scie sauteuse » est terminé")) == 1
     assert len(await _told(hugo, "« Perceuse » est terminé")) == 1
     # Odile's seat went to Yasmine, who is told.
     event = await Event.select().where(Event.post == workshop).first()
     assert (event["going_count"], event["waitlist_count"]) == (1, 0)
-    assert (await Signup.select(Signup.status).where(
-        (Signup.event == event["id"]) & (Signup.user == yasmine.id)).first())["status"] == "going"
+    assert (
+        await Signup.select(Signup.status).where((Signup.event == event["id"]) & (Signup.user == yasmine.id)).first()
+    )["status"] == "going"
     assert len(await _told(yasmine, "Une place s'est libérée : vous participez à « Atelier vélo »")) == 1
     # Her picnic is cancelled, and Hugo knows.
     assert "Annulé" in (await hugo_client.get(f"/posts/{picnic}")).text

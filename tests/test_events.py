@@ -32,8 +32,15 @@ async def _notes(user, text: str) -> list[dict]:
 
 async def _create(client, photo=("", b"", "application/octet-stream"), **overrides):
     start = _future()
-    data = {"title": "Vide-grenier de la rue", "body": "Installez vos stands dès 8 h.", "place": "Rue Monge",
-            "starts_at": local(start), "ends_at": local(start + timedelta(hours=4)), "capacity": "", **overrides}
+    data = {
+        "title": "Vide-grenier de la rue",
+        "body": "Installez vos stands dès 8 h.",
+        "place": "Rue Monge",
+        "starts_at": local(start),
+        "ends_at": local(start + timedelta(hours=4)),
+        "capacity": "",
+        **overrides,
+    }
     token = await ensure_csrf(client)
     return await client.post("/events/new", data={**data, "_csrf_token": token}, files={"photo": photo})
 
@@ -75,16 +82,19 @@ async def test_an_event_poster_too_big_is_refused_next_to_the_field_and_a_fittin
     assert [(p["width"], p["height"]) for p in await Photo.select().where(Photo.post == post_id)] == [(1280, 960)]
 
 
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"place": ""}, "place", "obligatoire"),
-    ({"title": ""}, "title", "obligatoire"),
-    ({"capacity": "0"}, "capacity", "entre 1 et 5000"),
-    ({"capacity": "-3"}, "capacity", "entre 1 et 5000"),
-    ({"capacity": "1000000"}, "capacity", "entre 1 et 5000"),
-    ({"capacity": "beaucoup"}, "capacity", "nombre entier"),
-    ({"starts_at": "demain soir"}, "starts_at", "Indiquez une date"),
-    ({"starts_at": "2020-01-01T10:00", "ends_at": "2020-01-01T12:00"}, "starts_at", "déjà passée"),
-])
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"place": ""}, "place", "obligatoire"),
+        ({"title": ""}, "title", "obligatoire"),
+        ({"capacity": "0"}, "capacity", "entre 1 et 5000"),
+        ({"capacity": "-3"}, "capacity", "entre 1 et 5000"),
+        ({"capacity": "1000000"}, "capacity", "entre 1 et 5000"),
+        ({"capacity": "beaucoup"}, "capacity", "nombre entier"),
+        ({"starts_at": "demain soir"}, "starts_at", "Indiquez une date"),
+        ({"starts_at": "2020-01-01T10:00", "ends_at": "2020-01-01T12:00"}, "starts_at", "déjà passée"),
+    ],
+)
 async def test_bad_event_input_is_explained_and_kept(make_client, overrides, field, message):
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
@@ -140,7 +150,9 @@ async def test_with_htmx_the_button_and_the_count_swap_in_place(make_client):
     response = await post_form(client, f"/posts/{post_id}/signup", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response.text.lstrip().startswith(f'<section id="event-panel-{post_id}"')
-    assert "1 participant" in response.text and "9 places restantes" in response.text and "Me désinscrire" in response.text
+    assert (
+        "1 participant" in response.text and "9 places restantes" in response.text and "Me désinscrire" in response.text
+    )
     back = await post_form(client, f"/posts/{post_id}/signup/cancel", headers={"HX-Request": "true"})
     assert "Je participe" in back.text and "0 participant" in back.text
 
@@ -171,8 +183,14 @@ async def test_organiser_changes_the_time_and_attendees_are_told(make_client):
     form = await client.get(f"/events/{post_id}/edit")
     assert form.status_code == 200
     start = _future(days=6, hour=18)
-    data = {"title": "Repas de quartier", "body": "Chacun apporte un plat.", "place": "Jardin partagé",
-            "starts_at": local(start), "ends_at": local(start + timedelta(hours=3)), "capacity": "5"}
+    data = {
+        "title": "Repas de quartier",
+        "body": "Chacun apporte un plat.",
+        "place": "Jardin partagé",
+        "starts_at": local(start),
+        "ends_at": local(start + timedelta(hours=3)),
+        "capacity": "5",
+    }
     done = await post_form(client, f"/events/{post_id}/edit", data)
     assert done.status_code == 303
     told = await _notes(paul, "change")
@@ -212,7 +230,7 @@ async def test_calendar_subscription_link_opens_only_its_quartier_and_can_be_rep
     client = await signed_in(make_client, claire)
     made = await post_form(client, "/events/calendar")
     url = re.search(r'value="(http[^"]+/events\.ics\?token=[^"]+)"', made.text).group(1)
-    path = url.split("127.0.0.1:8000", 1)[-1] if "127.0.0.1:8000" in url else url[url.index("/events.ics"):]
+    path = url.split("127.0.0.1:8000", 1)[-1] if "127.0.0.1:8000" in url else url[url.index("/events.ics") :]
     anonymous = await make_client()
     feed = await anonymous.get(path)
     assert feed.status_code == 200
@@ -259,7 +277,12 @@ async def test_events_of_another_quartier_do_not_exist(make_client, role):
         assert all(r.status_code == 303 and r.headers["location"].startswith("/login") for r in responses.values())
     elif role == "outsider":
         assert {k: r.status_code for k, r in responses.items() if k != "list"} == {
-            "page": 404, "ics": 404, "signup": 404, "panel": 404, "edit": 404}
+            "page": 404,
+            "ics": 404,
+            "signup": 404,
+            "panel": 404,
+            "edit": 404,
+        }
         assert "Fête secrète" not in responses["list"].text
     else:
         assert responses["page"].status_code == 200 and responses["ics"].status_code == 200

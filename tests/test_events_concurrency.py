@@ -26,11 +26,13 @@ async def test_hundred_simultaneous_signups_for_ten_places():
     tokens = [await start_session(p.id) for p in people]
     server = ServerProcess()
     try:
+
         async def click(n: int, token: str) -> int:
             # Each person from their own address and with their own session.
             headers = {"X-Forwarded-For": f"10.1.{n // 200}.{n % 200 + 1}"}
-            async with httpx.AsyncClient(base_url=server.url, headers=headers, cookies={"session": token},
-                                         timeout=60) as c:
+            async with httpx.AsyncClient(
+                base_url=server.url, headers=headers, cookies={"session": token}, timeout=60
+            ) as c:
                 page = await c.get(f"/posts/{post_id}")
                 assert page.status_code == 200
                 csrf = c.cookies["csrftoken"]

@@ -32,13 +32,39 @@ PARIS = [r for r in ROWS if r["code_postal"].startswith("75")]
 
 # Where each derived street belongs.
 STREETS = {
-    "dijon-centre": {"Place Darcy", "Rue de la Liberté", "Place François Rude", "Rue Musette", "Rue des Godrans",
-                     "Place Grangier", "Boulevard de Brosses", "Rue Monge", "Rue du Bourg", "Rue des Forges",
-                     "Rue de la Chouette", "Place de la Libération", "Rue Chabot-Charny", "Rue Jeannin"},
-    "toulouse-arnaud-bernard": {"Place Arnaud-Bernard", "Rue Arnaud-Bernard", "Rue des Trois Piliers", "Rue des Lois",
-                                "Rue du Taur", "Place Saint-Sernin", "Boulevard d'Arcole"},
-    "toulouse-saint-cyprien": {"Rue de la République", "Place Intérieure Saint-Cyprien", "Allées Charles de Fitte",
-                               "Rue Réclusane", "Place Olivier", "Rue des Teinturiers"},
+    "dijon-centre": {
+        "Place Darcy",
+        "Rue de la Liberté",
+        "Place François Rude",
+        "Rue Musette",
+        "Rue des Godrans",
+        "Place Grangier",
+        "Boulevard de Brosses",
+        "Rue Monge",
+        "Rue du Bourg",
+        "Rue des Forges",
+        "Rue de la Chouette",
+        "Place de la Libération",
+        "Rue Chabot-Charny",
+        "Rue Jeannin",
+    },
+    "toulouse-arnaud-bernard": {
+        "Place Arnaud-Bernard",
+        "Rue Arnaud-Bernard",
+        "Rue des Trois Piliers",
+        "Rue des Lois",
+        "Rue du Taur",
+        "Place Saint-Sernin",
+        "Boulevard d'Arcole",
+    },
+    "toulouse-saint-cyprien": {
+        "Rue de la République",
+        "Place Intérieure Saint-Cyprien",
+        "Allées Charles de Fitte",
+        "Rue Réclusane",
+        "Place Olivier",
+        "Rue des Teinturiers",
+    },
     None: {"Avenue du Drapeau", "Boulevard des Valendons"},
 }
 INSIDE = {
@@ -58,8 +84,11 @@ def hood_of(lat: float, lon: float) -> str | None:
 
 
 def row_of(street: str, number: str, postcode: str = "75011") -> dict:
-    return next(r for r in ROWS if (r["nom_voie"], r["numero"], r["rep"]) == (street, number, "")
-                and r["code_postal"][:2] == postcode[:2])
+    return next(
+        r
+        for r in ROWS
+        if (r["nom_voie"], r["numero"], r["rep"]) == (street, number, "") and r["code_postal"][:2] == postcode[:2]
+    )
 
 
 async def first(query: str) -> Candidate:
@@ -70,28 +99,35 @@ async def first(query: str) -> Candidate:
 
 # Typing an address
 
-@pytest.mark.parametrize("query", ["12 r de la liberte dijon", "12 RUE DE LA LIBERTÉ", "12, r. de la Liberté 21000",
-                                   "12 rue de la liberte"])
+
+@pytest.mark.parametrize(
+    "query", ["12 r de la liberte dijon", "12 RUE DE LA LIBERTÉ", "12, r. de la Liberté 21000", "12 rue de la liberte"]
+)
 async def test_a_neighbour_finds_their_street_however_they_type_it(query):
     assert (await first(query)).label == "12 Rue de la Liberté, 21000 Dijon"
 
 
-@pytest.mark.parametrize("query, label", [
-    ("3 pl francois-rude dijon", "3 Place François Rude, 21000 Dijon"),
-    ("bd de brosses", "Boulevard de Brosses, 21000 Dijon"),
-    ("8 all. charles de fitte", "8 Allées Charles de Fitte, 31300 Toulouse"),
-    ("pl interieure st-cyprien", "Place Intérieure Saint-Cyprien, 31300 Toulouse"),
-    ("140 r st maur", "140 Rue Saint-Maur, 75011 Paris"),
-    ("7 bd d arcole", "7 Boulevard d'Arcole, 31000 Toulouse"),
-    ("place darc", "Place Darcy, 21000 Dijon"),  # still typing
-])
+@pytest.mark.parametrize(
+    "query, label",
+    [
+        ("3 pl francois-rude dijon", "3 Place François Rude, 21000 Dijon"),
+        ("bd de brosses", "Boulevard de Brosses, 21000 Dijon"),
+        ("8 all. charles de fitte", "8 Allées Charles de Fitte, 31300 Toulouse"),
+        ("pl interieure st-cyprien", "Place Intérieure Saint-Cyprien, 31300 Toulouse"),
+        ("140 r st maur", "140 Rue Saint-Maur, 75011 Paris"),
+        ("7 bd d arcole", "7 Boulevard d'Arcole, 31000 Toulouse"),
+        ("place darc", "Place Darcy, 21000 Dijon"),  # still typing
+    ],
+)
 async def test_abbreviations_hyphens_and_accents_do_not_matter(query, label):
     assert (await first(query)).label == label
 
 
 async def test_the_point_is_the_one_the_address_file_gives_for_that_number():
-    for query, (street, number) in {"45 rue de la liberté dijon": ("Rue de la Liberté", "45"),
-                                    "101 rue oberkampf": ("Rue Oberkampf", "101")}.items():
+    for query, (street, number) in {
+        "45 rue de la liberté dijon": ("Rue de la Liberté", "45"),
+        "101 rue oberkampf": ("Rue Oberkampf", "101"),
+    }.items():
         row, c = row_of(street, number, "21000" if "dijon" in query else "75011"), await first(query)
         assert (c.lat, c.lon) == (float(row["lat"]), float(row["lon"]))
         assert (c.postcode, c.city) == (row["code_postal"], row["nom_commune"].split(" ")[0])
@@ -117,7 +153,9 @@ async def test_a_postcode_puts_its_own_streets_first():
     assert (await first("saint 75011")).city == "Paris"
 
 
-@pytest.mark.parametrize("query", ["", "  ", "12", "ru", "xyzzy plugh", "rue", "12 rue", "Dijon", "42 boulevard qwerty"])
+@pytest.mark.parametrize(
+    "query", ["", "  ", "12", "ru", "xyzzy plugh", "rue", "12 rue", "Dijon", "42 boulevard qwerty"]
+)
 async def test_nonsense_or_too_little_finds_nothing(query):
     assert await DatabaseGeocoder().search(query) == []
 
@@ -128,6 +166,7 @@ async def test_the_limit_is_respected():
 
 
 # The point decides the neighbourhood
+
 
 def _point(c: Candidate) -> tuple[float, float]:
     return c.lat, c.lon
@@ -170,16 +209,37 @@ def test_the_demo_neighbourhoods_do_not_overlap_and_match_their_cities():
         assert 200 < geometry.distance_m(min_lat, min_lon, max_lat, max_lon) < 2500, slug
 
 
-@pytest.mark.parametrize("feature, message", [
-    ({"type": "Feature", "properties": {"slug": "x", "name": "X", "city": "C"},
-      "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}, "postcode"),
-    ({"type": "Feature", "properties": {"slug": "x", "name": "X", "city": "C", "postcode": "1"},
-      "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}, "Polygon"),
-    ({"type": "Feature", "properties": {"slug": "bowtie", "name": "X", "city": "C", "postcode": "1"},
-      "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}, "bowtie"),
-    ({"type": "FeatureCollection", "features": []}, "no features"),
-    ([1, 2], "FeatureCollection"),
-])
+@pytest.mark.parametrize(
+    "feature, message",
+    [
+        (
+            {
+                "type": "Feature",
+                "properties": {"slug": "x", "name": "X", "city": "C"},
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+            },
+            "postcode",
+        ),
+        (
+            {
+                "type": "Feature",
+                "properties": {"slug": "x", "name": "X", "city": "C", "postcode": "1"},
+                "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+            },
+            "Polygon",
+        ),
+        (
+            {
+                "type": "Feature",
+                "properties": {"slug": "bowtie", "name": "X", "city": "C", "postcode": "1"},
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]},
+            },
+            "bowtie",
+        ),
+        ({"type": "FeatureCollection", "features": []}, "no features"),
+        ([1, 2], "FeatureCollection"),
+    ],
+)
 def test_a_broken_neighbourhood_file_is_refused_clearly(feature, message):
     with pytest.raises(ValueError, match=message):
         geometry.load_features(feature)
@@ -188,8 +248,13 @@ def test_a_broken_neighbourhood_file_is_refused_clearly(feature, message):
 def test_a_forming_neighbourhood_is_a_circle_around_the_waiting_neighbour():
     lat, lon, radius = 47.3313, 5.0442, 800
     circle = geometry.circle_polygon(lat, lon, radius)
-    assert geometry.load_features({"type": "Feature", "geometry": circle,
-                                   "properties": {"slug": "f", "name": "F", "city": "Dijon", "postcode": "21000"}})
+    assert geometry.load_features(
+        {
+            "type": "Feature",
+            "geometry": circle,
+            "properties": {"slug": "f", "name": "F", "city": "Dijon", "postcode": "21000"},
+        }
+    )
     assert geometry.contains(circle, lat, lon)
     # Seven bearings that fall between the circle's 24 vertices, where the polygon is narrowest.
     near = geometry.circle_polygon(lat, lon, 0.9 * radius, points=7)["coordinates"][0]
@@ -207,6 +272,7 @@ def test_distances_are_in_metres():
 
 # The national address service
 
+
 async def test_the_national_service_is_read_into_the_same_candidates():
     local = await DatabaseGeocoder().search("12 r de la liberte dijon")
     saint_maur = await DatabaseGeocoder().search("140 rue saint-maur", limit=1)
@@ -216,7 +282,8 @@ async def test_the_national_service_is_read_into_the_same_candidates():
             shared = await BanGeocoder(url, client=client).search("140 rue saint-maur", limit=1)
     assert found[0].label == "12 Rue de la Liberté, 21000 Dijon"
     assert [(c.label, c.lat, c.lon, c.postcode, c.city) for c in found] == [
-        (c.label, c.lat, c.lon, c.postcode, c.city) for c in local]
+        (c.label, c.lat, c.lon, c.postcode, c.city) for c in local
+    ]
     assert [c.label for c in shared] == ["140 Rue Saint-Maur, 75011 Paris"]
 
 
@@ -250,6 +317,7 @@ def test_the_settings_choose_the_geocoder():
 
 # The chosen candidate comes back through the form
 
+
 async def test_a_chosen_candidate_comes_back_intact():
     c = await first("12 r de la liberte dijon")
     back = unsign_candidate(sign_candidate(c, "secret"), "secret")
@@ -260,7 +328,13 @@ async def test_a_tampered_candidate_is_refused():
     value = sign_candidate(await first("12 r de la liberte dijon"), "secret")
     moved = sign_candidate(await first("60 rue de la roquette paris"), "other secret")
     middle = len(value) // 2
-    for forged in (value[:middle] + ("A" if value[middle] != "A" else "B") + value[middle + 1:], value[:-2],
-                   moved, "", "!!!", "e30"):
+    for forged in (
+        value[:middle] + ("A" if value[middle] != "A" else "B") + value[middle + 1 :],
+        value[:-2],
+        moved,
+        "",
+        "!!!",
+        "e30",
+    ):
         assert unsign_candidate(forged, "secret") is None, forged
     assert unsign_candidate(value, "another secret") is None

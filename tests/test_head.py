@@ -19,17 +19,31 @@ def _same_answer(get: httpx.Response, head: httpx.Response) -> None:
     assert head.status_code == get.status_code, (get.url, get.status_code, head.status_code)
     assert head.content == b"", head.url
     assert ("content-length" in head.headers) == ("content-length" in get.headers), head.url
-    assert {k: v for k, v in head.headers.items() if k not in CHANGING} == \
-        {k: v for k, v in get.headers.items() if k not in CHANGING}, head.url
+    assert {k: v for k, v in head.headers.items() if k not in CHANGING} == {
+        k: v for k, v in get.headers.items() if k not in CHANGING
+    }, head.url
 
 
 async def test_head_answers_like_get_without_a_body_on_every_get_route(app, client):
     _hood, (claire, paul) = await neighbours(2)
     post_id = await make_post(paul, title="Escabeau à prêter")
-    params = {"post_id": str(post_id), "user_id": str(paul.id), "kind": "post", "target_id": str(post_id),
-              "slug": "dijon-centre", "name": "inconnue", "size": "thumb", "file_path": "app.css"}
-    paths = sorted({re.sub(r"\{(\w+):\w+\}", lambda m: params.get(m.group(1), "1"), route.path)
-                    for route in app.routes if "GET" in route.methods})
+    params = {
+        "post_id": str(post_id),
+        "user_id": str(paul.id),
+        "kind": "post",
+        "target_id": str(post_id),
+        "slug": "dijon-centre",
+        "name": "inconnue",
+        "size": "thumb",
+        "file_path": "app.css",
+    }
+    paths = sorted(
+        {
+            re.sub(r"\{(\w+):\w+\}", lambda m: params.get(m.group(1), "1"), route.path)
+            for route in app.routes
+            if "GET" in route.methods
+        }
+    )
     assert "/" in paths and f"/posts/{post_id}" in paths and "/static/app.css" in paths
 
     for signed_in in (False, True):

@@ -48,8 +48,14 @@ from tests.factories_posts import make_post
 NUMBERS = ["99999999999999999999", "9223372036854775808", "2147483648", "-1", "0", "²", "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠"]
 # Text beyond Latin-1, control characters, markup and SQL with a header
 # injection, a keyset cursor (date_id) at the edge of time, a long line.
-TEXTS = ["", "é€😀\u202e", "a\x00b", "<script>alert(1)</script>' OR 1=1 --\r\nSet-Cookie: x=1",
-         "0001-01-01T00:00+23:59_1", "x" * 10_000]
+TEXTS = [
+    "",
+    "é€😀\u202e",
+    "a\x00b",
+    "<script>alert(1)</script>' OR 1=1 --\r\nSet-Cookie: x=1",
+    "0001-01-01T00:00+23:59_1",
+    "x" * 10_000,
+]
 PATH_TEXTS = ["é€😀", "a\x00b", "app.js/x", "x" * 10_000]
 MEGABYTE = "x" * 1_000_000
 # httpx refuses longer query strings; servers in front cut them sooner.
@@ -59,17 +65,27 @@ HTMX = [{}, {"HX-Request": "true"}, {"HX-Request": "true", "HX-Boosted": "true"}
 # Where a route names an object, the sweep names one that exists (made afresh
 # for each route) so that hostile values elsewhere reach the handler's body.
 # Posts take turns: the member's own, someone else's, an event of each.
-PATH_TARGETS = {"post_id": ["my_post", "their_post", "my_event", "their_event"], "user_id": ["victim"],
-                "target_id": ["victim"], "slug": ["hood_slug"], "conversation_id": ["conversation"],
-                "reply_id": ["reply"], "report_id": ["report"], "assignment_id": ["assignment"], "hood_id": ["hood"]}
+PATH_TARGETS = {
+    "post_id": ["my_post", "their_post", "my_event", "their_event"],
+    "user_id": ["victim"],
+    "target_id": ["victim"],
+    "slug": ["hood_slug"],
+    "conversation_id": ["conversation"],
+    "reply_id": ["reply"],
+    "report_id": ["report"],
+    "assignment_id": ["assignment"],
+    "hood_id": ["hood"],
+}
 PATH_WORDS = {"kind": "user", "action": "hide", "outcome": "dismissed", "size": "thumb", "file_path": "app.js"}
 
 
 def field_names() -> list[str]:
     """Every form and query field the app reads or its templates render."""
     names: set[str] = set()
-    readers = re.compile(r"""(?:form|query_params|data|keys)(?:\.\w+)?[\[(]\s*["']([a-z_][a-z_0-9]*)["']"""
-                         r"""|\(form,\s*["']([a-z_][a-z_0-9]*)["']""")
+    readers = re.compile(
+        r"""(?:form|query_params|data|keys)(?:\.\w+)?[\[(]\s*["']([a-z_][a-z_0-9]*)["']"""
+        r"""|\(form,\s*["']([a-z_][a-z_0-9]*)["']"""
+    )
     for source in (ROOT / "app").rglob("*.py"):
         names.update(n for match in readers.findall(source.read_text()) for n in match if n)
     for template in (ROOT / "templates").rglob("*.html"):
@@ -119,8 +135,11 @@ async def make_targets(hood, member, needed: set[str]) -> dict[str, object]:
         targets["their_post"] = their_post = await make_post(victim)
         targets["reply"], _ = await posts.add_reply(their_post, victim.id, "Je suis intéressé.")
         await report_post(member, await posts.post_by_id(their_post), "spam", "")
-        targets["report"] = (await Report.select(Report.id).where(
-            (Report.target_id == their_post) & (Report.target_type == "post")).first())["id"]
+        targets["report"] = (
+            await Report.select(Report.id)
+            .where((Report.target_id == their_post) & (Report.target_type == "post"))
+            .first()
+        )["id"]
     if "my_post" in needed:
         targets["my_post"] = await make_post(member, kind="lend", details={"loan_days": 7})
     if "my_event" in needed:
@@ -130,8 +149,9 @@ async def make_targets(hood, member, needed: set[str]) -> dict[str, object]:
         await messages.send(victim.id, member.id, "Oui !", conversation_id=targets["conversation"])
     if "assignment" in needed:
         spare = await make_moderator(hood, first_name="Remplaçante")
-        targets["assignment"] = (await ModeratorAssignment.select(ModeratorAssignment.id).where(
-            ModeratorAssignment.user == spare.id).first())["id"]
+        targets["assignment"] = (
+            await ModeratorAssignment.select(ModeratorAssignment.id).where(ModeratorAssignment.user == spare.id).first()
+        )["id"]
     return targets
 
 
@@ -174,7 +194,7 @@ def battery(method: str, path: str, params: dict[str, type], fields: list[str]):
 
     # Hostile path parameters, one at a time, with an ordinary body.
     for name, kind in params.items():
-        for value in (NUMBERS if kind is int else PATH_TEXTS):
+        for value in NUMBERS if kind is int else PATH_TEXTS:
             yield request(f"path {name}={value[:20]!r}", hostile=(name, value))
     # Every field at once carries the same hostile value, in the query string
     # and in the body, urlencoded and multipart by turns.
@@ -182,19 +202,32 @@ def battery(method: str, path: str, params: dict[str, type], fields: list[str]):
         if not posting:
             yield request(f"query={value[:20]!r}", params=query(value))
         elif n % 2:
-            yield request(f"urlencoded={value[:20]!r}", params=query(value),
-                          body=lambda token, value=value: {**dict.fromkeys(fields, value), "_csrf_token": token})
+            yield request(
+                f"urlencoded={value[:20]!r}",
+                params=query(value),
+                body=lambda token, value=value: {**dict.fromkeys(fields, value), "_csrf_token": token},
+            )
         else:
             photo = ("x.jpg", value.encode(), "image/jpeg")
-            yield request(f"multipart={value[:20]!r}", files={"photos": photo, "photo": photo},
-                          body=lambda token, value=value: {**dict.fromkeys(fields, value), "_csrf_token": token})
+            yield request(
+                f"multipart={value[:20]!r}",
+                files={"photos": photo, "photo": photo},
+                body=lambda token, value=value: {**dict.fromkeys(fields, value), "_csrf_token": token},
+            )
     yield request("missing fields")
     twice = [(f, v) for f in fields for v in ("1", NUMBERS[0])]
     # Headers and cookies no browser sends: a forged language list, bytes
     # beyond ASCII in headers and cookies (Latin-1 on the wire).
-    yield request("hostile headers", headers=lambda token, session: {
-        "accept-language": "é\xff;q=NaN, *;q=-1, ".encode("latin-1") + b"x" * 5000, "hx-current-url": b"\xe9\x00",
-        "cookie": f"{session}; csrftoken={token}; ".encode() + get_settings().session_cookie.encode() + b"2=\xe9\xe9"})
+    yield request(
+        "hostile headers",
+        headers=lambda token, session: {
+            "accept-language": "é\xff;q=NaN, *;q=-1, ".encode("latin-1") + b"x" * 5000,
+            "hx-current-url": b"\xe9\x00",
+            "cookie": f"{session}; csrftoken={token}; ".encode()
+            + get_settings().session_cookie.encode()
+            + b"2=\xe9\xe9",
+        },
+    )
     if not posting:
         yield request("duplicated fields", params=twice)
         yield request("array fields", params=[(f + "[]", "1") for f in fields])
@@ -202,39 +235,71 @@ def battery(method: str, path: str, params: dict[str, type], fields: list[str]):
         return
     form_type = {"content-type": "application/x-www-form-urlencoded"}
     json_type = {"content-type": "application/json"}
-    yield request("duplicated fields", body=lambda token: urlencode(twice + [("_csrf_token", token)]),
-                  headers=form_type)
+    yield request(
+        "duplicated fields", body=lambda token: urlencode(twice + [("_csrf_token", token)]), headers=form_type
+    )
     yield request("1 MB urlencoded", body=lambda token: {"title": MEGABYTE, "body": MEGABYTE, "_csrf_token": token})
-    yield request("1 MB multipart", body=lambda token: {"title": MEGABYTE, "body": MEGABYTE, "_csrf_token": token},
-                  files={"photos": ("x.jpg", MEGABYTE.encode(), "image/jpeg")})
+    yield request(
+        "1 MB multipart",
+        body=lambda token: {"title": MEGABYTE, "body": MEGABYTE, "_csrf_token": token},
+        files={"photos": ("x.jpg", MEGABYTE.encode(), "image/jpeg")},
+    )
     # Wrong types: a file where text is expected, JSON values of every kind.
-    yield request("files for every field",
-                  files=[(f, ("a.bin", b"\x00\xff" * 64, "application/octet-stream")) for f in fields])
+    yield request(
+        "files for every field", files=[(f, ("a.bin", b"\x00\xff" * 64, "application/octet-stream")) for f in fields]
+    )
     kinds = ([1, 2], {"p256dh": [1], "auth": {}}, None, 10**30, True, -1.5, "é\x00")
     every_type = {f: kinds[i % len(kinds)] for i, f in enumerate(fields)}
-    yield request("json of every type", body=json.dumps(every_type), headers=lambda token, _: {**json_type, "x-csrftoken": token})
-    yield request("json nested deep", body="[" * 100_000 + "]" * 100_000,
-                  headers=lambda token, _: {**json_type, "x-csrftoken": token})
+    yield request(
+        "json of every type", body=json.dumps(every_type), headers=lambda token, _: {**json_type, "x-csrftoken": token}
+    )
+    yield request(
+        "json nested deep",
+        body="[" * 100_000 + "]" * 100_000,
+        headers=lambda token, _: {**json_type, "x-csrftoken": token},
+    )
     yield request("json broken", body='{"endpoint": ', headers=lambda token, _: {**json_type, "x-csrftoken": token})
     # Malformed bodies, the token in a header so that the handler reads them...
-    yield request("invalid utf-8", body=b"title=\xff\xfe&body=%ff%fe&to=%C0%AF&kind=%00",
-                  headers=lambda token, _: {**form_type, "x-csrftoken": token})
-    yield request("multipart without boundary", body=b"garbage",
-                  headers=lambda token, _: {"content-type": "multipart/form-data", "x-csrftoken": token})
-    yield request("multipart broken", body=b'--zz\r\nContent-Disposition: form-data; name="title"\r\n\r\nx',
-                  headers=lambda token, _: {"content-type": "multipart/form-data; boundary=zz", "x-csrftoken": token})
+    yield request(
+        "invalid utf-8",
+        body=b"title=\xff\xfe&body=%ff%fe&to=%C0%AF&kind=%00",
+        headers=lambda token, _: {**form_type, "x-csrftoken": token},
+    )
+    yield request(
+        "multipart without boundary",
+        body=b"garbage",
+        headers=lambda token, _: {"content-type": "multipart/form-data", "x-csrftoken": token},
+    )
+    yield request(
+        "multipart broken",
+        body=b'--zz\r\nContent-Disposition: form-data; name="title"\r\n\r\nx',
+        headers=lambda token, _: {"content-type": "multipart/form-data; boundary=zz", "x-csrftoken": token},
+    )
     # ... and as a field, read by the CSRF check itself.
-    yield request("invalid utf-8, token field", body=lambda token: b"_csrf_token=" + token.encode() + b"&title=\xff",
-                  headers=form_type)
-    yield request("multipart broken, token field", body=b"--zz\r\nbroken",
-                  headers={"content-type": "multipart/form-data; boundary=zz"})
+    yield request(
+        "invalid utf-8, token field",
+        body=lambda token: b"_csrf_token=" + token.encode() + b"&title=\xff",
+        headers=form_type,
+    )
+    yield request(
+        "multipart broken, token field",
+        body=b"--zz\r\nbroken",
+        headers={"content-type": "multipart/form-data; boundary=zz"},
+    )
     # Forged CSRF tokens: refused, never a crash.
     yield request("csrf field beyond ASCII", body=lambda token: {"_csrf_token": token[:-2] + "é"})
-    yield request("csrf header beyond ASCII", body={},
-                  headers=lambda token, _: {"x-csrftoken": (token[:-2] + "é").encode("latin-1")})
+    yield request(
+        "csrf header beyond ASCII",
+        body={},
+        headers=lambda token, _: {"x-csrftoken": (token[:-2] + "é").encode("latin-1")},
+    )
     yield request("csrf field as a file", body={}, files={"_csrf_token": ("t.txt", b"token", "text/plain")})
-    yield request("csrf cookie beyond ASCII", headers=lambda token, session: {
-        "cookie": f"{session}; csrftoken={token[:-2]}".encode() + "é".encode("latin-1")})
+    yield request(
+        "csrf cookie beyond ASCII",
+        headers=lambda token, session: {
+            "cookie": f"{session}; csrftoken={token[:-2]}".encode() + "é".encode("latin-1")
+        },
+    )
 
 
 class _Crashes(logging.Handler):
@@ -252,8 +317,12 @@ class _Crashes(logging.Handler):
 async def test_no_route_answers_5xx_to_hostile_input(app, make_client, capsys):
     hood = await make_neighbourhood()
     member = await make_user(hood, first_name="Mélanie", verified=True)
-    people = {"anonymous": None, "member": member, "moderator": await make_moderator(hood),
-              "admin": await make_user(hood, first_name="Adèle", role="admin")}
+    people = {
+        "anonymous": None,
+        "member": member,
+        "moderator": await make_moderator(hood),
+        "admin": await make_user(hood, first_name="Adèle", role="admin"),
+    }
     clients = {role: await make_client() for role in people}
     tokens = {role: await ensure_csrf(client) for role, client in clients.items()}
     await make_world(hood, member)
@@ -272,12 +341,17 @@ async def test_no_route_answers_5xx_to_hostile_input(app, make_client, capsys):
             for role, person in people.items():
                 sessions[role] = f"{cookie}={await start_session(person.id)}" if person else f"{cookie}="
                 clients[role].cookies.set(cookie, sessions[role].partition("=")[2], domain="testserver.local")
-            requests = [(role, what, build) for (what, build), role
-                        in zip(battery(method, path, params, fields), itertools.cycle(insiders))]
+            requests = [
+                (role, what, build)
+                for (what, build), role in zip(battery(method, path, params, fields), itertools.cycle(insiders))
+            ]
             if "anonymous" not in insiders:
                 # The anonymous visitor knocks too, and is shown the way to the login page.
-                requests += [("anonymous", what, build) for what, build in battery(method, path, params, fields)
-                             if what.startswith(("path", "missing", "csrf"))]
+                requests += [
+                    ("anonymous", what, build)
+                    for what, build in battery(method, path, params, fields)
+                    if what.startswith(("path", "missing", "csrf"))
+                ]
             for n, (role, what, build) in enumerate(requests):
                 # A round is one request from each insider; the flavour and the target change by round.
                 turn = n // len(insiders)
@@ -297,8 +371,10 @@ async def test_no_route_answers_5xx_to_hostile_input(app, make_client, capsys):
         logging.getLogger().removeHandler(crashes)
     failed = sum(n for status, n in statuses.items() if status >= 500)
     with capsys.disabled():
-        print(f"\nhostile sweep: {statuses.total()} requests, {failed} answered 5xx, "
-              f"{time.monotonic() - started:.1f} s; answers: {dict(sorted(statuses.items()))}")
+        print(
+            f"\nhostile sweep: {statuses.total()} requests, {failed} answered 5xx, "
+            f"{time.monotonic() - started:.1f} s; answers: {dict(sorted(statuses.items()))}"
+        )
     report = [f"{what} ({', '.join(sorted(roles))})" for what, roles in sorted(failures.items())]
     assert not failures, f"{failed} answers 5xx:\n" + "\n".join(report)
     # The battery got past the CSRF check and the guards: handlers read it and said what was wrong.

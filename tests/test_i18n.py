@@ -30,8 +30,12 @@ async def test_the_account_setting_beats_the_browser(client):
 
 
 async def test_error_messages_are_translated_too(client):
-    response = await post_form(client, "/signup", {"first_name": "", "last_name": "x", "email": "bad", "password": ""},
-                               headers={"Accept-Language": "en"})
+    response = await post_form(
+        client,
+        "/signup",
+        {"first_name": "", "last_name": "x", "email": "bad", "password": ""},
+        headers={"Accept-Language": "en"},
+    )
     assert "This field is required." in response.text
 
 
@@ -49,8 +53,9 @@ def test_every_message_has_an_english_translation():
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     missing = []
     for directory, method, pattern in ((ROOT / "templates", "jinja2", "**.html"), (ROOT / "app", "python", "**.py")):
-        for _f, _l, message, *_rest in extract_from_dir(directory, [(pattern, method)], keywords=keywords,
-                                                        options_map={pattern: {"extensions": "jinja2.ext.i18n"}}):
+        for _f, _l, message, *_rest in extract_from_dir(
+            directory, [(pattern, method)], keywords=keywords, options_map={pattern: {"extensions": "jinja2.ext.i18n"}}
+        ):
             msgid = message if isinstance(message, str) else message[0]
             if msgid not in translated:
                 missing.append(msgid)
@@ -78,9 +83,16 @@ async def test_the_first_of_the_month_is_1er_in_french_and_1_in_english(make_cli
 
     _hood, (claire, paul) = await neighbours(2)
     starts = datetime(datetime.now().year + 1, 12, 1, 18, 30, tzinfo=ZoneInfo("Europe/Paris")).astimezone(timezone.utc)
-    post_id = await events.create_event(author=claire, title="Marché de Noël", body="Vin chaud et crêpes.",
-                                        starts_at=starts, ends_at=starts + timedelta(hours=3),
-                                        place="Place du Marché", capacity=None, photos=[])
+    post_id = await events.create_event(
+        author=claire,
+        title="Marché de Noël",
+        body="Vin chaud et crêpes.",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=3),
+        place="Place du Marché",
+        capacity=None,
+        photos=[],
+    )
     french = await signed_in(make_client, claire)
     page = (await french.get(f"/posts/{post_id}")).text
     assert "1er décembre" in page and " 1 décembre" not in page

@@ -49,16 +49,26 @@ async def _world(make_client):
     title = f"Objet {uuid.uuid4().hex[:8]}"
     owner_client = await make_client()
     await login(owner_client, owner)
-    done = await publish(owner_client, {"kind": "give", "title": title, "body": "Secret du quartier"},
-                         files=[("photos", ("p.jpg", jpeg_bytes(600, 400), "image/jpeg"))])
+    done = await publish(
+        owner_client,
+        {"kind": "give", "title": title, "body": "Secret du quartier"},
+        files=[("photos", ("p.jpg", jpeg_bytes(600, 400), "image/jpeg"))],
+    )
     post_id = int(done.headers["location"].rsplit("/", 1)[1])
     photo = (await Photo.select(Photo.name).where(Photo.post == post_id).first())["name"]
     # The owner's private conversation with a friend: the neighbour is not part of it.
     token = await ensure_csrf(owner_client)
     sent = await owner_client.post("/messages", data={"to": str(friend.id), "body": "Privé", "_csrf_token": token})
     conversation = sent.headers["location"].split("#")[0]
-    return {"owner": owner, "neighbour": neighbour, "outsider": outsider, "post": post_id, "photo": photo,
-            "title": title, "conversation": conversation}
+    return {
+        "owner": owner,
+        "neighbour": neighbour,
+        "outsider": outsider,
+        "post": post_id,
+        "photo": photo,
+        "title": title,
+        "conversation": conversation,
+    }
 
 
 async def _client_for(make_client, role, world):
@@ -154,8 +164,11 @@ async def test_a_moderator_of_two_quartiers_sees_the_other_ones_post_and_its_pho
     claire = await make_moderator(hood)
     await ModeratorAssignment.insert(ModeratorAssignment(user=claire.id, neighbourhood=other_hood.id))
     yasmine_client = await signed_in(make_client, yasmine)
-    done = await publish(yasmine_client, {"kind": "give", "title": "Vélo d'enfant", "body": "Roues de 16"},
-                         files=[("photos", ("velo.jpg", jpeg_bytes(600, 400), "image/jpeg"))])
+    done = await publish(
+        yasmine_client,
+        {"kind": "give", "title": "Vélo d'enfant", "body": "Roues de 16"},
+        files=[("photos", ("velo.jpg", jpeg_bytes(600, 400), "image/jpeg"))],
+    )
     post_id = int(done.headers["location"].rsplit("/", 1)[1])
     photo = (await Photo.select(Photo.name).where(Photo.post == post_id).first())["name"]
 

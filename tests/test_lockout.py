@@ -116,8 +116,10 @@ async def test_the_count_is_shared_by_every_server_process(make_client):
     owner = await _neighbour()
     # Two app instances: two separate in-memory rate limiters, one database.
     apps = [create_app(own_database=False) for _ in range(2)]
-    clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a, client=("127.0.0.1", 50002)), base_url=BASE)
-               for a in apps]
+    clients = [
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=a, client=("127.0.0.1", 50002)), base_url=BASE)
+        for a in apps
+    ]
     try:
         statuses = [(await _try(clients[i % 2], owner.email, f"essai numéro {i}")).status_code for i in range(6)]
     finally:

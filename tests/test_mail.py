@@ -70,8 +70,11 @@ async def test_reset_ends_every_old_session(mailbox, make_client):
 
 async def test_new_neighbour_confirms_their_email(mailbox, client):
     email = f"nouvelle.{uuid.uuid4().hex[:8]}@exemple.fr"
-    await post_form(client, "/signup", {"first_name": "Inès", "last_name": "Roy", "email": email,
-                                        "password": "la boulangerie du coin"})
+    await post_form(
+        client,
+        "/signup",
+        {"first_name": "Inès", "last_name": "Roy", "email": email, "password": "la boulangerie du coin"},
+    )
     msg = await mailbox.wait_for(email)
     link = _link(msg, "/email/confirm")
     page = await client.get(link)
@@ -80,7 +83,9 @@ async def test_new_neighbour_confirms_their_email(mailbox, client):
     assert (await User.select(User.email_confirmed_at).where(User.email == email).first())["email_confirmed_at"] is None
     confirmed = await post_form(client, "/email/confirm", {"token": link.split("token=")[1]})
     assert confirmed.status_code == 303
-    assert (await User.select(User.email_confirmed_at).where(User.email == email).first())["email_confirmed_at"] is not None
+    assert (await User.select(User.email_confirmed_at).where(User.email == email).first())[
+        "email_confirmed_at"
+    ] is not None
 
 
 async def test_expired_or_forged_reset_link_is_explained(client):

@@ -37,15 +37,18 @@ async def test_suspension_ends_the_members_session_at_once_and_can_be_lifted(mak
     assert no_reason.status_code == 422 and "obligatoire" in field_error(no_reason.text, "reason")
     assert (await _user(paul.id))["suspended_until"] is None
 
-    done = await post_form(mod, f"/moderation/users/{paul.id}/suspend", {"duration": "7", "reason": "Insultes répétées"})
+    done = await post_form(
+        mod, f"/moderation/users/{paul.id}/suspend", {"duration": "7", "reason": "Insultes répétées"}
+    )
     assert done.status_code == 303
     # Paul's very next request finds him signed out, and he cannot sign in again.
     after = await paul_client.get("/feed")
     assert after.status_code == 303 and after.headers["location"].startswith("/login")
     again = await post_form(paul_client, "/login", {"email": paul.email, "password": PASSWORD})
     assert again.status_code == 422 and "suspendu" in again.text
-    log = await ModerationAction.select().where((ModerationAction.target_user == paul.id)
-                                                & (ModerationAction.action == "suspend"))
+    log = await ModerationAction.select().where(
+        (ModerationAction.target_user == paul.id) & (ModerationAction.action == "suspend")
+    )
     assert log[0]["moderator"] == moderator.id and log[0]["reason"] == "Insultes répétées" and not log[0]["public"]
 
     page = await mod.get(f"/users/{paul.id}")
@@ -121,7 +124,9 @@ async def test_own_quartier_moderator_does_each_action_and_it_is_in_the_audit_lo
     assert "Masquer la réponse" in thread.text
     empty = await post_form(mod, f"/moderation/replies/{reply}/hide", {"reason": ""})
     assert empty.status_code == 422 and "obligatoire" in field_error(empty.text, "reason")
-    assert (await post_form(mod, f"/moderation/replies/{reply}/hide", {"reason": "Propos blessants"})).status_code == 303
+    assert (
+        await post_form(mod, f"/moderation/replies/{reply}/hide", {"reason": "Propos blessants"})
+    ).status_code == 303
 
     # The author sees why; the others see it was hidden, not the words.
     paul_client = await signed_in(make_client, paul)
@@ -219,11 +224,14 @@ async def test_reports_of_replies_messages_and_profiles_reach_the_queue_anonymou
     reply = (await Reply.insert(Reply(post=post_id, author=paul.id, body="Achetez mes pilules")))[0]["id"]
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, "/messages", {"to": str(claire.id), "body": "Envoie-moi ton code de carte"})
-    conversation = await Conversation.select().where(Conversation.user_a.is_in([claire.id, paul.id])
-                                                     & Conversation.user_b.is_in([claire.id, paul.id])).first()
+    conversation = (
+        await Conversation.select()
+        .where(Conversation.user_a.is_in([claire.id, paul.id]) & Conversation.user_b.is_in([claire.id, paul.id]))
+        .first()
+    )
     claire_client = await signed_in(make_client, claire)
     page = await claire_client.get(f"/messages/{conversation['id']}")
-    message_id = int(re.search(r'/report/message/(\d+)', page.text).group(1))
+    message_id = int(re.search(r"/report/message/(\d+)", page.text).group(1))
 
     empty = await post_form(claire_client, f"/report/reply/{reply}", {"reason": ""})
     assert empty.status_code == 422 and "Choisissez" in empty.text
@@ -231,7 +239,9 @@ async def test_reports_of_replies_messages_and_profiles_reach_the_queue_anonymou
     assert other.status_code == 422 and "obligatoire" in field_error(other.text, "text")
     assert (await post_form(claire_client, f"/report/reply/{reply}", {"reason": "spam"})).status_code == 303
     assert (await post_form(claire_client, f"/report/message/{message_id}", {"reason": "scam"})).status_code == 303
-    assert (await post_form(claire_client, f"/report/user/{paul.id}", {"reason": "other", "text": "Faux profil"})).status_code == 303
+    assert (
+        await post_form(claire_client, f"/report/user/{paul.id}", {"reason": "other", "text": "Faux profil"})
+    ).status_code == 303
 
     # Only the recipient may show a message; nobody reports themselves.
     yasmine_client = await signed_in(make_client, yasmine)
@@ -273,7 +283,9 @@ async def test_admin_appoints_and_removes_a_moderator_from_a_page(make_client):
     hood, (claire,) = await neighbours(1)
     admin = await make_user(hood, first_name="Adèle", role="admin")
     client = await signed_in(make_client, admin)
-    unknown = await post_form(client, "/moderation/team", {"email": "personne@exemple.fr", "neighbourhood": str(hood.id)})
+    unknown = await post_form(
+        client, "/moderation/team", {"email": "personne@exemple.fr", "neighbourhood": str(hood.id)}
+    )
     assert unknown.status_code == 422 and "Aucun voisin" in field_error(unknown.text, "email")
     assert 'value="personne@exemple.fr"' in unknown.text
     no_hood = await post_form(client, "/moderation/team", {"email": claire.email, "neighbourhood": "abc"})
@@ -290,25 +302,38 @@ async def test_admin_appoints_and_removes_a_moderator_from_a_page(make_client):
     assert (await claire_client.get("/moderation")).status_code == 404
     # A moderator is not an admin.
     mod = await signed_in(make_client, await make_moderator(hood))
-    assert (await post_form(mod, "/moderation/team", {"email": claire.email, "neighbourhood": str(hood.id)})).status_code == 403
+    assert (
+        await post_form(mod, "/moderation/team", {"email": claire.email, "neighbourhood": str(hood.id)})
+    ).status_code == 403
 
 
-MASS_ASSIGNMENT = {"role": "admin", "verification": "verified", "neighbourhood": "1", "suspended_until": "",
-                   "email": "pirate@exemple.fr", "user_id": "1", "author": "1", "is_admin": "1"}
+MASS_ASSIGNMENT = {
+    "role": "admin",
+    "verification": "verified",
+    "neighbourhood": "1",
+    "suspended_until": "",
+    "email": "pirate@exemple.fr",
+    "user_id": "1",
+    "author": "1",
+    "is_admin": "1",
+}
 
 
-@pytest.mark.parametrize("url,data", [
-    ("/settings", {"locale": "fr"}),
-    ("/settings/profile", {"bio": "Bonjour", "skills": "diy"}),
-    ("/settings/notifications", {"message": "on"}),
-    ("/verify", {"code": "AAAA-BBBB"}),
-    ("/report/user/{other}", {"reason": "spam"}),
-    ("/users/{other}/vouch", {}),
-    ("/users/{other}/block", {}),
-    ("/posts/{post}/replies", {"body": "Merci"}),
-    ("/messages", {"to": "{other}", "body": "Bonjour"}),
-    ("/notifications/read", {}),
-])
+@pytest.mark.parametrize(
+    "url,data",
+    [
+        ("/settings", {"locale": "fr"}),
+        ("/settings/profile", {"bio": "Bonjour", "skills": "diy"}),
+        ("/settings/notifications", {"message": "on"}),
+        ("/verify", {"code": "AAAA-BBBB"}),
+        ("/report/user/{other}", {"reason": "spam"}),
+        ("/users/{other}/vouch", {}),
+        ("/users/{other}/block", {}),
+        ("/posts/{post}/replies", {"body": "Merci"}),
+        ("/messages", {"to": "{other}", "body": "Bonjour"}),
+        ("/notifications/read", {}),
+    ],
+)
 async def test_extra_form_fields_never_change_role_quartier_or_verification(make_client, url, data):
     hood, (claire, paul) = await neighbours(2)
     post_id = await make_post(paul)
@@ -327,8 +352,17 @@ async def test_signup_ignores_role_and_verification_fields(make_client):
     client = await make_client()
     await ensure_csrf(client)
     email = "nouvelle.voisine@exemple.fr"
-    answer = await post_form(client, "/signup", {"first_name": "Inès", "last_name": "Durand", "email": email,
-                                                 "password": "une phrase de passe", **{k: v for k, v in MASS_ASSIGNMENT.items() if k != "email"}})
+    answer = await post_form(
+        client,
+        "/signup",
+        {
+            "first_name": "Inès",
+            "last_name": "Durand",
+            "email": email,
+            "password": "une phrase de passe",
+            **{k: v for k, v in MASS_ASSIGNMENT.items() if k != "email"},
+        },
+    )
     assert answer.status_code == 303
     row = await User.select().where(User.email == email).first()
     assert (row["role"], row["verification"], row["neighbourhood"]) == ("member", "none", None)
@@ -357,7 +391,9 @@ async def test_a_moderator_of_two_quartiers_and_an_admin_act_beyond_their_own(ma
     mod = await signed_in(make_client, moderator)
     assert "Masquer l" in (await mod.get(f"/posts/{post_id}")).text
     assert (await post_form(mod, f"/moderation/posts/{post_id}/hide", {"reason": "Contrefaçon"})).status_code == 303
-    assert (await post_form(mod, f"/moderation/users/{paul.id}/suspend", {"duration": "1", "reason": "Contrefaçon"})).status_code == 303
+    assert (
+        await post_form(mod, f"/moderation/users/{paul.id}/suspend", {"duration": "1", "reason": "Contrefaçon"})
+    ).status_code == 303
     boss = await signed_in(make_client, admin)
     assert (await post_form(boss, f"/moderation/posts/{post_id}/restore")).status_code == 303
     assert (await post_form(boss, f"/moderation/users/{yasmine.id}/verify")).status_code == 303

@@ -38,7 +38,9 @@ async def test_moderator_hides_a_post_with_a_reason_shown_to_its_author_and_in_t
     assert len(told) == 1 and "Arnaque" in told[0]["text"]
     log = await paul_client.get("/moderation/public")
     assert "Annonce masquée" in log.text and "Arnaque" in log.text and "Modeste" not in log.text
-    audit = await ModerationAction.select().where((ModerationAction.target_type == "post") & (ModerationAction.target_id == post_id))
+    audit = await ModerationAction.select().where(
+        (ModerationAction.target_type == "post") & (ModerationAction.target_id == post_id)
+    )
     assert [(a["action"], a["moderator"]) for a in audit] == [("hide", moderator.id)]
 
     await post_form(mod, f"/moderation/posts/{post_id}/restore")
@@ -72,7 +74,12 @@ async def test_moderation_stops_at_the_quartier_border(make_client, action, who)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
     else:
         assert response.status_code == 404
-    assert await ModerationAction.count().where((ModerationAction.target_type == "post") & (ModerationAction.target_id == post_id)) == 0
+    assert (
+        await ModerationAction.count().where(
+            (ModerationAction.target_type == "post") & (ModerationAction.target_id == post_id)
+        )
+        == 0
+    )
     row = await Post.select(Post.status, Post.pinned, Post.locked).where(Post.id == post_id).first()
     assert (row["status"], row["pinned"], row["locked"]) == ("open", False, False)
     # Nor do moderators see the controls outside their quartier.

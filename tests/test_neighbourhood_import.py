@@ -62,11 +62,14 @@ async def _quartier_at(address: tuple, status: str = "open") -> str | None:
 async def test_the_quartiers_of_paris_15e_are_imported_and_found_from_real_addresses():
     areas = await _import(QUARTIERS)
     assert areas.status == "open" and len(areas.features) == 4
-    rows = await Neighbourhood.select(Neighbourhood.slug, Neighbourhood.name, Neighbourhood.postcode,
-                                      Neighbourhood.status).where(Neighbourhood.slug.is_in(PARIS_15E))
+    rows = await Neighbourhood.select(
+        Neighbourhood.slug, Neighbourhood.name, Neighbourhood.postcode, Neighbourhood.status
+    ).where(Neighbourhood.slug.is_in(PARIS_15E))
     assert sorted((r["slug"], r["name"], r["postcode"], r["status"]) for r in rows) == [
-        ("paris-grenelle", "Grenelle", "75015", "open"), ("paris-javel", "Javel", "75015", "open"),
-        ("paris-necker", "Necker", "75015", "open"), ("paris-saint-lambert", "Saint-Lambert", "75015", "open"),
+        ("paris-grenelle", "Grenelle", "75015", "open"),
+        ("paris-javel", "Javel", "75015", "open"),
+        ("paris-necker", "Necker", "75015", "open"),
+        ("paris-saint-lambert", "Saint-Lambert", "75015", "open"),
     ]
     assert await _quartier_at(LIEUVIN_13) == "paris-saint-lambert"
     assert await _quartier_at(BLOMET_59) == "paris-necker"
@@ -136,8 +139,9 @@ async def test_an_address_outside_open_quartiers_joins_its_iris_which_opens_at_t
     # Neighbours further along the street, all inside the IRIS, fill the list.
     for i in range(1, hoods.OPENING_THRESHOLD):
         someone = await make_user(first_name="Voisin")
-        hood = await hoods.join_waitlist(someone, f"{13 + 2 * i} Rue du Lieuvin, 75015 Paris", lat, lon + i * 0.0001,
-                                         "Paris", "75015")
+        hood = await hoods.join_waitlist(
+            someone, f"{13 + 2 * i} Rue du Lieuvin, 75015 Paris", lat, lon + i * 0.0001, "Paris", "75015"
+        )
     assert hood.slug == "iris-751155701" and hood.status == "open" and hood.member_count == 10
     assert await _quartier_at(LIEUVIN_13) == "iris-751155701"
     opened = await client.get("/feed")
@@ -158,8 +162,15 @@ async def test_unknown_projection_is_refused_until_the_operator_names_it(tmp_pat
 def _voisinage(tmp_path, *args):
     """The command on the engine under test: a fresh SQLite file, or the test PostgreSQL database."""
     environ = {**os.environ, "VOISINAGE_DATA_DIR": str(tmp_path)}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 async def test_operator_imports_paris_data_as_published_and_iris_from_a_geopackage(tmp_path):
@@ -175,7 +186,9 @@ async def test_operator_imports_paris_data_as_published_and_iris_from_a_geopacka
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "--name-property" in refused.stderr
 
-    imported = _voisinage(tmp_path, "import-neighbourhoods", str(published), "--name-property", "l_qu", "--city", "Paris")
+    imported = _voisinage(
+        tmp_path, "import-neighbourhoods", str(published), "--name-property", "l_qu", "--city", "Paris"
+    )
     assert imported.returncode == 0, imported.stderr
     assert "4 quartiers importés" in imported.stdout
 
@@ -187,8 +200,9 @@ async def test_operator_imports_paris_data_as_published_and_iris_from_a_geopacka
         import sqlite3
 
         database = sqlite3.connect(tmp_path / "voisinage.sqlite3")
-        assert database.execute("SELECT name, status FROM neighbourhood WHERE slug LIKE 'paris-%' ORDER BY name").fetchall() == [
-            ("Grenelle", "open"), ("Javel", "open"), ("Necker", "open"), ("Saint-Lambert", "open")]
+        assert database.execute(
+            "SELECT name, status FROM neighbourhood WHERE slug LIKE 'paris-%' ORDER BY name"
+        ).fetchall() == [("Grenelle", "open"), ("Javel", "open"), ("Necker", "open"), ("Saint-Lambert", "open")]
         assert database.execute("SELECT count(*) FROM neighbourhood WHERE status = 'forming'").fetchone() == (3,)
     else:
         assert await hoods.by_slug("paris-grenelle") is not None and await hoods.by_slug("iris-751156001") is not None

@@ -44,11 +44,15 @@ async def test_a_long_conversation_opens_on_its_latest_messages_and_goes_back_in
     for i in range(120):
         conversation_id = await messages.send(paul.id, claire.id, f"Message numéro {i:03d}")
     client = await signed_in(make_client, claire)
-    pages = await _walk(client, f"/messages/{conversation_id}", r"Message numéro (\d{3})",
-                        r'href="(/messages/\d+\?before=\d+)"')
+    pages = await _walk(
+        client, f"/messages/{conversation_id}", r"Message numéro (\d{3})", r'href="(/messages/\d+\?before=\d+)"'
+    )
     # Each page reads oldest first; each link goes further back.
-    assert pages == [[f"{i:03d}" for i in range(70, 120)], [f"{i:03d}" for i in range(20, 70)],
-                     [f"{i:03d}" for i in range(0, 20)]]
+    assert pages == [
+        [f"{i:03d}" for i in range(70, 120)],
+        [f"{i:03d}" for i in range(20, 70)],
+        [f"{i:03d}" for i in range(0, 20)],
+    ]
 
 
 async def test_upcoming_events_go_on_page_after_page_even_when_several_start_together(make_client):
@@ -57,9 +61,16 @@ async def test_upcoming_events_go_on_page_after_page_even_when_several_start_tog
     for i in range(35):
         # Three by three at the same hour: the page may end between two of them.
         starts = start + timedelta(hours=i // 3)
-        await events.create_event(author=claire, title=f"Atelier numéro {i:02d}", body="Ouvert à tous.",
-                                  starts_at=starts, ends_at=starts + timedelta(hours=1), place="Square",
-                                  capacity=None, photos=[])
+        await events.create_event(
+            author=claire,
+            title=f"Atelier numéro {i:02d}",
+            body="Ouvert à tous.",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            place="Square",
+            capacity=None,
+            photos=[],
+        )
     client = await signed_in(make_client, claire)
     pages = await _walk(client, "/events", r"Atelier numéro (\d\d)</a>", r'<a href="(/events\?after=[^"]+)"')
     assert [len(p) for p in pages] == [30, 5]
@@ -72,8 +83,12 @@ async def test_the_neighbours_offering_a_skill_come_fifty_at_a_time(make_client)
     for helper in helpers:
         await posts.set_skills(helper, ["informatique"])
     client = await signed_in(make_client, claire)
-    pages = await _walk(client, "/neighbours?skill=informatique", r'<li><a href="/users/(\d+)">',
-                        r'href="(/neighbours\?skill=informatique&amp;after=\d+)"')
+    pages = await _walk(
+        client,
+        "/neighbours?skill=informatique",
+        r'<li><a href="/users/(\d+)">',
+        r'href="(/neighbours\?skill=informatique&amp;after=\d+)"',
+    )
     assert [len(p) for p in pages] == [50, 5]
     assert sum(pages, []) == [str(h.id) for h in helpers]
 
@@ -84,8 +99,9 @@ async def test_the_moderation_log_goes_back_fifty_acts_at_a_time(make_client):
     for i in range(55):
         post_id = await make_post(claire, title=f"Annonce {i:02d}")
         await post_form(moderator, f"/moderation/posts/{post_id}/hide", {"reason": f"Motif numéro {i:02d}"})
-    pages = await _walk(moderator, "/moderation/log", r"<td>Motif numéro (\d\d)</td>",
-                        r'href="(/moderation/log\?before=\d+)"')
+    pages = await _walk(
+        moderator, "/moderation/log", r"<td>Motif numéro (\d\d)</td>", r'href="(/moderation/log\?before=\d+)"'
+    )
     assert [len(p) for p in pages] == [50, 5]
     assert sum(pages, []) == [f"{i:02d}" for i in range(54, -1, -1)]
 
@@ -96,8 +112,9 @@ async def test_the_report_queue_shows_the_oldest_thirty_then_the_next(make_clien
     reporters = [await signed_in(make_client, paul), await signed_in(make_client, yasmine)]
     for i in range(35):
         post_id = await make_post(claire, title=f"Annonce {i:02d}")
-        await post_form(reporters[i % 2], f"/posts/{post_id}/report",
-                        {"reason": "spam", "text": f"Signalement numéro {i:02d}"})
+        await post_form(
+            reporters[i % 2], f"/posts/{post_id}/report", {"reason": "spam", "text": f"Signalement numéro {i:02d}"}
+        )
     moderator = await signed_in(make_client, await make_moderator(hood))
     pages = await _walk(moderator, "/moderation", r"Signalement numéro (\d\d)", r'href="(/moderation\?after=\d+)"')
     assert [len(p) for p in pages] == [30, 5]

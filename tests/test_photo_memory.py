@@ -27,7 +27,7 @@ MB = 1024 * 1024
 @cache
 def flat_png(width: int, height: int, mode: str = "RGB") -> bytes:
     out = io.BytesIO()
-    Image.new(mode, (width, height), (90, 140, 200, 255)[:len(mode)]).save(out, "PNG", compress_level=9)
+    Image.new(mode, (width, height), (90, 140, 200, 255)[: len(mode)]).save(out, "PNG", compress_level=9)
     return out.getvalue()
 
 
@@ -48,16 +48,19 @@ def _reset_peak(pid: int) -> None:
 async def _login(base: str, user) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=base, timeout=120)
     await client.get("/login")
-    answer = await client.post("/login", data={"_csrf_token": client.cookies["csrftoken"], "email": user.email,
-                                               "password": PASSWORD})
+    answer = await client.post(
+        "/login", data={"_csrf_token": client.cookies["csrftoken"], "email": user.email, "password": PASSWORD}
+    )
     assert answer.status_code == 303
     return client
 
 
 async def _publish(client: httpx.AsyncClient, title: str, photo: tuple[str, bytes, str]) -> httpx.Response:
-    return await client.post("/posts", data={"_csrf_token": client.cookies["csrftoken"], "kind": "give",
-                                             "title": title, "body": "À venir chercher"},
-                             files=[("photos", photo)])
+    return await client.post(
+        "/posts",
+        data={"_csrf_token": client.cookies["csrftoken"], "kind": "give", "title": title, "body": "À venir chercher"},
+        files=[("photos", photo)],
+    )
 
 
 async def _measured(server: ServerProcess, *requests):
@@ -86,9 +89,13 @@ async def test_four_huge_photos_at_once_leave_the_server_memory_bounded():
 
         huge = ("affiche.png", flat_png(7000, 7000), "image/png")
         assert len(huge[1]) < 200 * 1024
-        answers, start, peak, after = await _measured(server, *(_publish(client, f"Affiche {i}", huge) for i in range(4)))
-        print(f"\n4 × 7000×7000 PNG ({len(huge[1]) // 1024} KB each): RSS at start {start / MB:.0f} MB, "
-              f"peak growth {peak / MB:.0f} MB, {after / MB:+.0f} MB after")
+        answers, start, peak, after = await _measured(
+            server, *(_publish(client, f"Affiche {i}", huge) for i in range(4))
+        )
+        print(
+            f"\n4 × 7000×7000 PNG ({len(huge[1]) // 1024} KB each): RSS at start {start / MB:.0f} MB, "
+            f"peak growth {peak / MB:.0f} MB, {after / MB:+.0f} MB after"
+        )
         assert [a.status_code for a in answers] == [422] * 4
         for answer in answers:
             assert "Cette photo est trop grande" in field_error(answer.text, "photos")
@@ -96,9 +103,13 @@ async def test_four_huge_photos_at_once_leave_the_server_memory_bounded():
 
         # The biggest photos still accepted, with transparency (4 bytes a pixel): all four go through.
         largest = ("plan.png", flat_png(6000, 4000, "RGBA"), "image/png")
-        answers, start, peak, after = await _measured(server, *(_publish(client, f"Plan {i}", largest) for i in range(4)))
-        print(f"4 × 6000×4000 RGBA PNG accepted: RSS at start {start / MB:.0f} MB, "
-              f"peak growth {peak / MB:.0f} MB, {after / MB:+.0f} MB after")
+        answers, start, peak, after = await _measured(
+            server, *(_publish(client, f"Plan {i}", largest) for i in range(4))
+        )
+        print(
+            f"4 × 6000×4000 RGBA PNG accepted: RSS at start {start / MB:.0f} MB, "
+            f"peak growth {peak / MB:.0f} MB, {after / MB:+.0f} MB after"
+        )
         assert [a.status_code for a in answers] == [303] * 4
         assert peak <= 300 * MB and after <= 150 * MB
     finally:
@@ -116,7 +127,9 @@ async def test_a_60_mb_photo_is_refused_next_to_the_field_without_being_held_in_
         assert small.status_code == 422
         huge = ("armoire.jpg", b"\xff\xd8\xff" + bytes(60 * MB), "image/jpeg")
         (answer,), start, peak, after = await _measured(server, _publish(client, "Armoire normande", huge))
-        print(f"\n60 MB photo: RSS at start {start / MB:.0f} MB, peak growth {peak / MB:.0f} MB, {after / MB:+.0f} MB after")
+        print(
+            f"\n60 MB photo: RSS at start {start / MB:.0f} MB, peak growth {peak / MB:.0f} MB, {after / MB:+.0f} MB after"
+        )
         assert answer.status_code == 422
         assert field_error(answer.text, "photos") == "« armoire.jpg » dépasse 15 Mo."
         assert 'value="Armoire normande"' in answer.text

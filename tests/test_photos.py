@@ -24,9 +24,14 @@ def _stored_files() -> set[str]:
 async def test_phone_photo_is_resized_reencoded_and_stripped_of_gps(make_client):
     _hood, (claire, paul) = await neighbours(2)
     client = await signed_in(make_client, claire)
-    done = await publish(client, {"kind": "give", "title": "Commode", "body": "En chêne"},
-                         files=[("photos", ("IMG_0001.JPG", jpeg_bytes(4000, 3000, gps=True), "image/jpeg")),
-                                ("photos", ("dessin.png", png_bytes(), "image/png"))])
+    done = await publish(
+        client,
+        {"kind": "give", "title": "Commode", "body": "En chêne"},
+        files=[
+            ("photos", ("IMG_0001.JPG", jpeg_bytes(4000, 3000, gps=True), "image/jpeg")),
+            ("photos", ("dessin.png", png_bytes(), "image/png")),
+        ],
+    )
     assert done.status_code == 303
     post_id = int(done.headers["location"].rsplit("/", 1)[1])
     photos = await Photo.select().where(Photo.post == post_id).order_by(Photo.position)
@@ -54,8 +59,11 @@ async def test_photos_are_private_to_the_quartier(make_client):
     _hood, (claire,) = await neighbours(1)
     _other, (stranger,) = await neighbours(1)
     client = await signed_in(make_client, claire)
-    done = await publish(client, {"kind": "give", "title": "Vélo", "body": "Rouge"},
-                         files=[("photos", ("v.jpg", jpeg_bytes(800, 600), "image/jpeg"))])
+    done = await publish(
+        client,
+        {"kind": "give", "title": "Vélo", "body": "Rouge"},
+        files=[("photos", ("v.jpg", jpeg_bytes(800, 600), "image/jpeg"))],
+    )
     post_id = int(done.headers["location"].rsplit("/", 1)[1])
     name = (await Photo.select(Photo.name).where(Photo.post == post_id).first())["name"]
     outsider = await signed_in(make_client, stranger)
@@ -68,16 +76,38 @@ async def test_photos_are_private_to_the_quartier(make_client):
 
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims enormous dimensions: decoding it would eat gigabytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )
 
 
 BAD_FILES = {
-    "svg": ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/svg+xml", "n'est pas une photo"),
-    "html": ("photo.jpg", b"<!doctype html><script>alert(document.cookie)</script>", "image/jpeg", "n'est pas une photo"),
-    "gif polyglot": ("chat.jpg", b"GIF89a/*\x01\x00\x01\x00\x00\x00\x00*/=alert(1)//;", "image/jpeg", "n'est pas une photo"),
+    "svg": (
+        "logo.svg",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "image/svg+xml",
+        "n'est pas une photo",
+    ),
+    "html": (
+        "photo.jpg",
+        b"<!doctype html><script>alert(document.cookie)</script>",
+        "image/jpeg",
+        "n'est pas une photo",
+    ),
+    "gif polyglot": (
+        "chat.jpg",
+        b"GIF89a/*\x01\x00\x01\x00\x00\x00\x00*/=alert(1)//;",
+        "image/jpeg",
+        "n'est pas une photo",
+    ),
     "truncated jpeg": ("coupee.jpg", jpeg_bytes(1200, 900)[:3000], "image/jpeg", "incomplète ou abîmée"),
     "decompression bomb": ("bombe.png", _png_header_only(100_000, 100_000), "image/png", "beaucoup trop grande"),
     "over 15 MB": ("enorme.jpg", b"\xff\xd8\xff" + b"\x00" * (15 * 1024 * 1024 + 10), "image/jpeg", "dépasse 15 Mo"),
@@ -90,9 +120,14 @@ async def test_a_bad_file_is_refused_in_french_and_nothing_is_saved(make_client,
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     posts_before, files_before = await Post.count(), _stored_files()
-    response = await publish(client, {"kind": "give", "title": "Lot de jouets", "body": "Pour 3-6 ans"},
-                             files=[("photos", ("bonne.jpg", jpeg_bytes(800, 600), "image/jpeg")),
-                                    ("photos", (filename, content, content_type))])
+    response = await publish(
+        client,
+        {"kind": "give", "title": "Lot de jouets", "body": "Pour 3-6 ans"},
+        files=[
+            ("photos", ("bonne.jpg", jpeg_bytes(800, 600), "image/jpeg")),
+            ("photos", (filename, content, content_type)),
+        ],
+    )
     assert response.status_code == 422
     assert message in field_error(response.text, "photos")
     assert 'value="Lot de jouets"' in response.text and "Pour 3-6 ans" in response.text
@@ -113,8 +148,11 @@ async def test_a_50_mb_upload_gets_a_french_answer_not_a_crash(make_client):
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     huge = b"\xff\xd8\xff" + b"\x00" * (50 * 1024 * 1024)
-    response = await publish(client, {"kind": "give", "title": "Armoire", "body": "Lourde"},
-                             files=[("photos", ("armoire.jpg", huge, "image/jpeg"))])
+    response = await publish(
+        client,
+        {"kind": "give", "title": "Armoire", "body": "Lourde"},
+        files=[("photos", ("armoire.jpg", huge, "image/jpeg"))],
+    )
     assert response.status_code in (413, 422)
     assert "15 Mo" in response.text
     assert "<html" in response.text
@@ -130,8 +168,11 @@ async def test_heic_from_an_iphone_is_accepted(make_client):
         pytest.skip(f"no HEIC encoder here to make the test file: {exc}")
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
-    done = await publish(client, {"kind": "give", "title": "Plante", "body": "Monstera"},
-                         files=[("photos", ("IMG_2001.HEIC", buffer.getvalue(), "image/heic"))])
+    done = await publish(
+        client,
+        {"kind": "give", "title": "Plante", "body": "Monstera"},
+        files=[("photos", ("IMG_2001.HEIC", buffer.getvalue(), "image/heic"))],
+    )
     assert done.status_code == 303
 
 
@@ -148,8 +189,11 @@ async def test_a_63_megapixel_phone_photo_is_decoded_small_and_comes_out_sharp_a
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     # 9000×7000, held sideways: the phone wrote "turn a quarter" in the EXIF.
-    done = await publish(client, {"kind": "give", "title": "Affiche du quartier", "body": "Grand format"},
-                         files=[("photos", ("IMG_0002.JPG", _flat_jpeg(9000, 7000, orientation=6), "image/jpeg"))])
+    done = await publish(
+        client,
+        {"kind": "give", "title": "Affiche du quartier", "body": "Grand format"},
+        files=[("photos", ("IMG_0002.JPG", _flat_jpeg(9000, 7000, orientation=6), "image/jpeg"))],
+    )
     assert done.status_code == 303
     post_id = int(done.headers["location"].rsplit("/", 1)[1])
     photo = await Photo.select().where(Photo.post == post_id).first()
@@ -165,18 +209,31 @@ def _webp_bytes(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("filename, make, content_type, shown", [
-    ("plan.png", lambda: png_bytes(6000, 5000), "image/png", "« plan.png » compte 30 mégapixels, 25 au plus"),
-    # WebP is decoded through a canvas of its own: its limit is lower.
-    ("carte.webp", lambda: _webp_bytes(5000, 4000), "image/webp", "« carte.webp » compte 20 mégapixels, 16 au plus"),
-], ids=["png", "webp"])
-async def test_a_photo_of_too_many_pixels_is_refused_in_french_and_the_form_kept(make_client, filename, make,
-                                                                                 content_type, shown):
+@pytest.mark.parametrize(
+    "filename, make, content_type, shown",
+    [
+        ("plan.png", lambda: png_bytes(6000, 5000), "image/png", "« plan.png » compte 30 mégapixels, 25 au plus"),
+        # WebP is decoded through a canvas of its own: its limit is lower.
+        (
+            "carte.webp",
+            lambda: _webp_bytes(5000, 4000),
+            "image/webp",
+            "« carte.webp » compte 20 mégapixels, 16 au plus",
+        ),
+    ],
+    ids=["png", "webp"],
+)
+async def test_a_photo_of_too_many_pixels_is_refused_in_french_and_the_form_kept(
+    make_client, filename, make, content_type, shown
+):
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     posts_before, files_before = await Post.count(), _stored_files()
-    response = await publish(client, {"kind": "give", "title": "Plan du jardin", "body": "Pour les curieux"},
-                             files=[("photos", (filename, make(), content_type))])
+    response = await publish(
+        client,
+        {"kind": "give", "title": "Plan du jardin", "body": "Pour les curieux"},
+        files=[("photos", (filename, make(), content_type))],
+    )
     assert response.status_code == 422
     error = field_error(response.text, "photos")
     assert error.startswith("Cette photo est trop grande") and shown in error

@@ -16,21 +16,30 @@ async def test_neighbour_lends_a_drill_with_the_loan_period(make_client):
     client = await signed_in(make_client, claire)
     form = await client.get("/posts/new?kind=lend")
     assert form.status_code == 200 and 'name="loan_days"' in form.text
-    done = await publish(client, {"kind": "lend", "title": "Perceuse à prêter", "body": "Bosch, avec forets.", "loan_days": "7"})
+    done = await publish(
+        client, {"kind": "lend", "title": "Perceuse à prêter", "body": "Bosch, avec forets.", "loan_days": "7"}
+    )
     assert done.status_code == 303
     page = await client.get(done.headers["location"])
     assert "Perceuse à prêter" in page.text and "Prêt pour 7 jours" in page.text
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"title": "", "body": "Texte"}, "title", "Ce champ est obligatoire"),
-    ({"title": "T" * 121, "body": "Texte"}, "title", "120 caractères au plus"),
-    ({"title": "Table", "body": ""}, "body", "Ce champ est obligatoire"),
-    ({"title": "Table", "body": "x" * 5001}, "body", "5000 caractères au plus"),
-    ({"title": "Perceuse", "body": "Texte", "kind": "lend"}, "loan_days", "Ce champ est obligatoire"),
-    ({"title": "Perceuse", "body": "Texte", "kind": "lend", "loan_days": "500"}, "loan_days", "entre 1 et 90"),
-    ({"title": "Aide", "body": "Texte", "kind": "help_request", "skill": "piratage"}, "skill", "Choisissez une des options"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"title": "", "body": "Texte"}, "title", "Ce champ est obligatoire"),
+        ({"title": "T" * 121, "body": "Texte"}, "title", "120 caractères au plus"),
+        ({"title": "Table", "body": ""}, "body", "Ce champ est obligatoire"),
+        ({"title": "Table", "body": "x" * 5001}, "body", "5000 caractères au plus"),
+        ({"title": "Perceuse", "body": "Texte", "kind": "lend"}, "loan_days", "Ce champ est obligatoire"),
+        ({"title": "Perceuse", "body": "Texte", "kind": "lend", "loan_days": "500"}, "loan_days", "entre 1 et 90"),
+        (
+            {"title": "Aide", "body": "Texte", "kind": "help_request", "skill": "piratage"},
+            "skill",
+            "Choisissez une des options",
+        ),
+    ],
+)
 async def test_bad_annonce_is_explained_next_to_the_field_and_kept(make_client, data, field, message):
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
@@ -46,13 +55,17 @@ async def test_bad_annonce_is_explained_next_to_the_field_and_kept(make_client, 
 async def test_fields_are_checked_while_typing(make_client):
     _hood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
-    response = await client.get("/posts/validate", params={"field": "title", "title": "ab", "kind": "give"},
-                                headers={"HX-Request": "true"})
+    response = await client.get(
+        "/posts/validate", params={"field": "title", "title": "ab", "kind": "give"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert response.text.strip().startswith('<p class="error" id="f-title-error">')
     assert "3 caractères au moins" in response.text
-    fine = await client.get("/posts/validate", params={"field": "title", "title": "Table basse", "kind": "give"},
-                            headers={"HX-Request": "true"})
+    fine = await client.get(
+        "/posts/validate",
+        params={"field": "title", "title": "Table basse", "kind": "give"},
+        headers={"HX-Request": "true"},
+    )
     assert field_error(fine.text, "title") == ""
 
 
@@ -65,7 +78,9 @@ async def test_author_edits_and_deletes_their_annonce_but_nobody_else_can(make_c
     client = await signed_in(make_client, claire)
     bad = await post_form(client, f"/posts/{post_id}/edit", {"title": "", "body": "Bleu"})
     assert bad.status_code == 422 and "Bleu" in bad.text
-    edited = await post_form(client, f"/posts/{post_id}/edit", {"title": "Canapé bleu à donner", "body": "Trois places."})
+    edited = await post_form(
+        client, f"/posts/{post_id}/edit", {"title": "Canapé bleu à donner", "body": "Trois places."}
+    )
     assert edited.status_code == 303
     assert "Canapé bleu à donner" in (await client.get(f"/posts/{post_id}")).text
     gone = await post_form(client, f"/posts/{post_id}/delete")
@@ -77,8 +92,18 @@ async def test_mass_assignment_cannot_move_or_pin_a_post(make_client):
     hood, (claire,) = await neighbours(1)
     other, _ = await neighbours(1)
     client = await signed_in(make_client, claire)
-    done = await publish(client, {"kind": "give", "title": "Lampe", "body": "Ancienne", "neighbourhood": str(other.id),
-                                  "pinned": "1", "author": "1", "status": "done"})
+    done = await publish(
+        client,
+        {
+            "kind": "give",
+            "title": "Lampe",
+            "body": "Ancienne",
+            "neighbourhood": str(other.id),
+            "pinned": "1",
+            "author": "1",
+            "status": "done",
+        },
+    )
     post = await Post.objects().where(Post.id == int(done.headers["location"].rsplit("/", 1)[1])).first()
     assert post.neighbourhood == hood.id and not post.pinned and post.author == claire.id and post.status == "open"
 
@@ -106,14 +131,20 @@ async def test_help_request_is_marked_solved(make_client):
 async def test_help_request_naming_a_skill_notifies_who_offers_it(make_client):
     _hood, (claire, paul, yasmine) = await neighbours(3)
     paul_client = await signed_in(make_client, paul)
-    saved = await post_form(paul_client, "/settings/profile", {"skills": ["bricolage", "jardinage"], "bio": "Retraité bricoleur"})
+    saved = await post_form(
+        paul_client, "/settings/profile", {"skills": ["bricolage", "jardinage"], "bio": "Retraité bricoleur"}
+    )
     assert saved.status_code == 303
     client = await signed_in(make_client, claire)
-    done = await publish(client, {"kind": "help_request", "title": "Fixer une étagère", "body": "Mur en placo", "skill": "bricolage"})
+    done = await publish(
+        client, {"kind": "help_request", "title": "Fixer une étagère", "body": "Mur en placo", "skill": "bricolage"}
+    )
     assert done.status_code == 303
     told = await Notification.select().where(Notification.kind == "help_match")
     assert [n["user"] for n in told if "Fixer une étagère" in n["text"]] == [paul.id]
-    assert not await Notification.exists().where((Notification.user == yasmine.id) & (Notification.kind == "help_match"))
+    assert not await Notification.exists().where(
+        (Notification.user == yasmine.id) & (Notification.kind == "help_match")
+    )
 
 
 async def test_new_annonce_in_a_forming_quartier_is_not_possible(make_client):

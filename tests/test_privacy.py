@@ -13,8 +13,11 @@ from tests.factories_posts import jpeg_bytes, neighbours, publish, signed_in
 async def test_export_holds_my_data_and_none_of_anyone_elses_private_data(make_client):
     _hood, (claire, paul) = await neighbours(2)
     client = await signed_in(make_client, claire)
-    done = await publish(client, {"kind": "give", "title": "Lampe de bureau", "body": "Ampoule fournie"},
-                         files=[("photos", ("lampe.jpg", jpeg_bytes(800, 600), "image/jpeg"))])
+    done = await publish(
+        client,
+        {"kind": "give", "title": "Lampe de bureau", "body": "Ampoule fournie"},
+        files=[("photos", ("lampe.jpg", jpeg_bytes(800, 600), "image/jpeg"))],
+    )
     post_id = int(done.headers["location"].rsplit("/", 1)[1])
     await post_form(client, f"/posts/{post_id}/replies", {"body": "Toujours disponible."})
     await post_form(client, "/messages", {"to": str(paul.id), "body": "Bonjour Paul, voici ma question."})
@@ -46,8 +49,13 @@ async def test_export_needs_to_be_signed_in(make_client):
 async def _everything_in_the_database(engine) -> str:
     """Every text-like value of every table, as one string to search."""
     if engine.engine_type == "sqlite":
-        tables = [r["name"] for r in await engine._run(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'post_fts_%'", None)]
+        tables = [
+            r["name"]
+            for r in await engine._run(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'post_fts_%'",
+                None,
+            )
+        ]
         chunks = []
         for table in tables:
             for row in await engine._run(f'SELECT * FROM "{table}"', None):
@@ -55,8 +63,10 @@ async def _everything_in_the_database(engine) -> str:
         return "\n".join(chunks)
     from app.accounts.tables import User
 
-    tables = [r["table_name"] for r in await User.raw(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+    tables = [
+        r["table_name"]
+        for r in await User.raw("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+    ]
     chunks = []
     for table in tables:
         for row in await User.raw(f'SELECT * FROM "{table}"'):
@@ -80,8 +90,11 @@ async def test_after_erasure_nothing_of_the_neighbour_remains_but_threads_still_
     await User.update({User.address_label: "7 impasse des Zygènes, 99000 Testville"}).where(User.id == odile.id)
     odile = await user_by_id(odile.id)
     client = await signed_in(make_client, odile)
-    done = await publish(client, {"kind": "give", "title": "Vélo à donner", "body": "Selle neuve"},
-                         files=[("photos", ("velo.jpg", jpeg_bytes(800, 600), "image/jpeg"))])
+    done = await publish(
+        client,
+        {"kind": "give", "title": "Vélo à donner", "body": "Selle neuve"},
+        files=[("photos", ("velo.jpg", jpeg_bytes(800, 600), "image/jpeg"))],
+    )
     post_id = int(done.headers["location"].rsplit("/", 1)[1])
     from app.posts.tables import Photo
 

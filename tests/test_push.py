@@ -64,9 +64,12 @@ async def test_neighbour_reply_pushes_one_encrypted_french_message_to_the_author
 
     assert len(receiver.received) == 1
     got = receiver.received[0]
-    assert got.message == {"title": "Nouvelle réponse à votre annonce",
-                           "body": "Paul V. a répondu à « Tondeuse à prêter »",
-                           "url": f"/posts/{post_id}#replies", "tag": got.headers["topic"]}
+    assert got.message == {
+        "title": "Nouvelle réponse à votre annonce",
+        "body": "Paul V. a répondu à « Tondeuse à prêter »",
+        "url": f"/posts/{post_id}#replies",
+        "tag": got.headers["topic"],
+    }
     # The push service's side: aes128gcm, a TTL, an urgency, a topic, and a valid VAPID JWT.
     assert got.headers["content-encoding"] == "aes128gcm"
     assert got.headers["ttl"] == str(48 * 3600) and got.headers["urgency"] == "normal"
@@ -85,7 +88,9 @@ async def test_a_private_message_is_pushed_with_high_urgency(make_client, receiv
     claire_client = await signed_in(make_client, claire)
     await subscribe(claire_client, receiver.subscription())
     paul_client = await signed_in(make_client, paul)
-    sent = await post_form(paul_client, "/messages", {"to": str(claire.id), "body": "Bonjour Claire, votre vélo est prêt."})
+    sent = await post_form(
+        paul_client, "/messages", {"to": str(claire.id), "body": "Bonjour Claire, votre vélo est prêt."}
+    )
     assert sent.status_code == 303
     await worker_round()
     [got] = receiver.received
@@ -164,8 +169,13 @@ async def _replies_to_many_posts(make_client, receiver, n: int) -> list[int]:
 
 
 def _worker_process(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", *args], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def test_push_service_down_for_a_while_gets_everything_once_when_back(make_client, receiver):
@@ -220,8 +230,11 @@ async def test_switched_off_kinds_and_suspended_neighbours_get_no_push(make_clie
     page = await claire_client.get("/settings/notifications")
     assert 'name="reply_to_post" value="on" checked' in page.text
     # Everything but replies to her annonces.
-    saved = await post_form(claire_client, "/settings/notifications",
-                            {k: "on" for k in outbox.PREFERENCES if k != "reply_to_post"} | {"role": "admin"})
+    saved = await post_form(
+        claire_client,
+        "/settings/notifications",
+        {k: "on" for k in outbox.PREFERENCES if k != "reply_to_post"} | {"role": "admin"},
+    )
     assert saved.status_code == 303
     page = await claire_client.get("/settings/notifications")
     assert 'name="reply_to_post" value="on">' in page.text and 'name="message" value="on" checked' in page.text
@@ -238,7 +251,9 @@ async def test_switched_off_kinds_and_suspended_neighbours_get_no_push(make_clie
     # Suspended before the worker ran: that message is not sent, nor any later one.
     from datetime import datetime, timedelta, timezone
 
-    await User.update({User.suspended_until: datetime.now(timezone.utc) + timedelta(days=1)}).where(User.id == claire.id)
+    await User.update({User.suspended_until: datetime.now(timezone.utc) + timedelta(days=1)}).where(
+        User.id == claire.id
+    )
     await worker_round()
     assert receiver.attempts == 0
     await post_form(paul_client, "/messages", {"to": str(claire.id), "body": "Toujours là ?"})
@@ -280,30 +295,36 @@ async def test_one_neighbour_cannot_unsubscribe_anothers_device(make_client, rec
     await subscribe(claire_client, receiver.subscription())
     paul_client = await signed_in(make_client, paul)
     token = await ensure_csrf(paul_client)
-    await paul_client.post("/push/subscriptions/delete", json={"endpoint": receiver.subscription()["endpoint"]},
-                           headers={"x-csrftoken": token})
+    await paul_client.post(
+        "/push/subscriptions/delete",
+        json={"endpoint": receiver.subscription()["endpoint"]},
+        headers={"x-csrftoken": token},
+    )
     assert await PushSubscription.count().where(PushSubscription.user == claire.id) == 1
     # Without JavaScript, the settings page's button switches off every device of one's own.
     off = await post_form(claire_client, "/push/subscriptions/delete")
     assert off.status_code == 303 and await PushSubscription.count() == 0
 
 
-@pytest.mark.parametrize("endpoint", [
-    "http://push.example.com/send/1",          # not https
-    "https://127.0.0.1/send/1",                # loopback
-    "https://localhost/send/1",
-    "https://10.1.2.3/send/1",                 # private
-    "https://192.168.1.1/send/1",
-    "https://169.254.169.254/latest/meta-data",  # link-local (cloud metadata)
-    "https://[::1]/send/1",
-    "https://[::ffff:127.0.0.1]/send/1",       # IPv4-mapped loopback
-    "https://[fe80::1]/send/1",
-    "https://0.0.0.0/send/1",
-    "ftp://push.example.com/1",
-    "https://user:pw@push.example.com/1",
-    "https://push.example.com/send/a\x00b",     # NUL: PostgreSQL text cannot even hold it
-    "https://push.example.com/send/é",          # browsers give endpoints as ASCII URLs
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://push.example.com/send/1",  # not https
+        "https://127.0.0.1/send/1",  # loopback
+        "https://localhost/send/1",
+        "https://10.1.2.3/send/1",  # private
+        "https://192.168.1.1/send/1",
+        "https://169.254.169.254/latest/meta-data",  # link-local (cloud metadata)
+        "https://[::1]/send/1",
+        "https://[::ffff:127.0.0.1]/send/1",  # IPv4-mapped loopback
+        "https://[fe80::1]/send/1",
+        "https://0.0.0.0/send/1",
+        "ftp://push.example.com/1",
+        "https://user:pw@push.example.com/1",
+        "https://push.example.com/send/a\x00b",  # NUL: PostgreSQL text cannot even hold it
+        "https://push.example.com/send/é",  # browsers give endpoints as ASCII URLs
+    ],
+)
 async def test_push_endpoints_pointing_inside_are_refused(make_client, endpoint):
     strict = dataclasses.replace(get_settings(), push_allow_loopback=False)
     assert endpoint_problem(endpoint, strict)
@@ -326,19 +347,28 @@ def _valid_keys() -> dict:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
     enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
     return {"p256dh": enc(point), "auth": enc(os.urandom(16))}
 
 
 async def test_real_push_services_are_accepted():
     strict = dataclasses.replace(get_settings(), push_allow_loopback=False)
-    for endpoint in ("https://fcm.googleapis.com/fcm/send/abc", "https://updates.push.services.mozilla.com/wpush/v2/x",
-                     "https://web.push.apple.com/QGq", "https://8.8.8.8/push", "https://[2001:4860:4860::8888]/push",
-                     # Public IPv4 addresses inside NAT64, 6to4 and Teredo forms.
-                     "https://[64:ff9b::808:808]/push", "https://[2002:808:808::1]/push",
-                     "https://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/push"):
+    for endpoint in (
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/x",
+        "https://web.push.apple.com/QGq",
+        "https://8.8.8.8/push",
+        "https://[2001:4860:4860::8888]/push",
+        # Public IPv4 addresses inside NAT64, 6to4 and Teredo forms.
+        "https://[64:ff9b::808:808]/push",
+        "https://[2002:808:808::1]/push",
+        "https://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/push",
+    ):
         assert endpoint_problem(endpoint, strict) is None, endpoint
 
 
@@ -352,13 +382,18 @@ async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(recei
     server = ServerProcess({"VOISINAGE_BACKGROUND_WORK": "1"})
     try:
         claire_client = await signed_in_on(server.url, claire)
-        subscribed = await claire_client.post("/push/subscriptions", json=receiver.subscription(),
-                                              headers={"x-csrftoken": claire_client.cookies["csrftoken"]})
+        subscribed = await claire_client.post(
+            "/push/subscriptions",
+            json=receiver.subscription(),
+            headers={"x-csrftoken": claire_client.cookies["csrftoken"]},
+        )
         assert subscribed.status_code == 201
         paul_client = await signed_in_on(server.url, paul)
         started = time.monotonic()
-        reply = await paul_client.post(f"/posts/{post_id}/replies",
-                                       data={"_csrf_token": paul_client.cookies["csrftoken"], "body": "Pour ma fille !"})
+        reply = await paul_client.post(
+            f"/posts/{post_id}/replies",
+            data={"_csrf_token": paul_client.cookies["csrftoken"], "body": "Pour ma fille !"},
+        )
         assert reply.status_code == 303
         while not receiver.received and time.monotonic() - started < 10:
             await asyncio.sleep(0.05)
@@ -400,19 +435,34 @@ async def test_an_attendee_is_pushed_when_the_event_is_cancelled(make_client, re
 # Addresses that lead inside, as literals and behind names -----------------------------
 
 INSIDE = [
-    "127.0.0.1", "127.8.9.10", "::1",                      # loopback
-    "169.254.169.254", "fe80::1",                          # link-local (the cloud metadata service)
-    "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1",  # private, shared (CGNAT)
-    "fc00::1", "fd12:3456::1", "fec0::1",                  # unique-local, site-local
-    "0.0.0.0", "::",                                       # unspecified
-    "224.0.0.1", "ff02::1", "ff0e::1",                     # multicast
-    "::ffff:127.0.0.1", "::ffff:10.0.0.5",                 # IPv4-mapped
-    "::127.0.0.1", "::a00:5",                              # IPv4-compatible
-    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",               # NAT64 to loopback, to the metadata service
-    "64:ff9b:1::a00:5",                                    # local-use NAT64
-    "2002:7f00:1::", "2002:a00:5::1",                      # 6to4 around loopback, around 10.0.0.5
-    "2001:0:4136:e378:8000:63bf:80ff:fffe",                # Teredo, client 127.0.0.1 (stored inverted)
-    "2001:0:4136:e378:8000:63bf:f5ff:fffa",                # Teredo, client 10.0.0.5
+    "127.0.0.1",
+    "127.8.9.10",
+    "::1",  # loopback
+    "169.254.169.254",
+    "fe80::1",  # link-local (the cloud metadata service)
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "100.64.0.1",  # private, shared (CGNAT)
+    "fc00::1",
+    "fd12:3456::1",
+    "fec0::1",  # unique-local, site-local
+    "0.0.0.0",
+    "::",  # unspecified
+    "224.0.0.1",
+    "ff02::1",
+    "ff0e::1",  # multicast
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.5",  # IPv4-mapped
+    "::127.0.0.1",
+    "::a00:5",  # IPv4-compatible
+    "64:ff9b::7f00:1",
+    "64:ff9b::a9fe:a9fe",  # NAT64 to loopback, to the metadata service
+    "64:ff9b:1::a00:5",  # local-use NAT64
+    "2002:7f00:1::",
+    "2002:a00:5::1",  # 6to4 around loopback, around 10.0.0.5
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1 (stored inverted)
+    "2001:0:4136:e378:8000:63bf:f5ff:fffa",  # Teredo, client 10.0.0.5
 ]
 PUBLIC = "93.184.216.34"
 SERVICE = "push.voisinage.test"
@@ -437,7 +487,9 @@ class Resolver:
         if address is None:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [(family, socket.SOCK_STREAM, 6, "", (address, port) if family == socket.AF_INET else (address, port, 0, 0))]
+        return [
+            (family, socket.SOCK_STREAM, 6, "", (address, port) if family == socket.AF_INET else (address, port, 0, 0))
+        ]
 
 
 @pytest.fixture
@@ -490,8 +542,13 @@ async def _deliver_all(sender: Sender) -> int:
 
 async def _queue_push_for(user_id: int) -> None:
     sub = await PushSubscription.select(PushSubscription.id).where(PushSubscription.user == user_id).first()
-    await PushDelivery.insert(PushDelivery(subscription=sub["id"], topic="t",
-                                           payload=payload("Nouveau message", "Bonjour", "/messages/1", "t").decode()))
+    await PushDelivery.insert(
+        PushDelivery(
+            subscription=sub["id"],
+            topic="t",
+            payload=payload("Nouveau message", "Bonjour", "/messages/1", "t").decode(),
+        )
+    )
 
 
 def _url_host(address: str) -> str:
@@ -552,7 +609,8 @@ async def test_a_name_that_does_not_resolve_is_not_stored(make_client, resolver)
 
 
 async def test_the_push_goes_to_the_address_that_was_checked_with_tls_for_the_name(
-        make_client, resolver, authority, services):
+    make_client, resolver, authority, services
+):
     """The push service's name pointed at 127.0.0.1 when the phone subscribed;
     when the worker connects, the same name would answer 127.0.0.2. The push
     goes where the check looked, and TLS still checks the service's name."""

@@ -43,8 +43,9 @@ async def test_reply_with_htmx_comes_back_as_the_thread_fragment(make_client):
     _hood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire)
     client = await signed_in(make_client, paul)
-    response = await post_form(client, f"/posts/{post_id}/replies", {"body": "Dispo ce soir ?"},
-                               headers={"HX-Request": "true"})
+    response = await post_form(
+        client, f"/posts/{post_id}/replies", {"body": "Dispo ce soir ?"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section id="replies"') and "Dispo ce soir ?" in response.text
     bad = await post_form(client, f"/posts/{post_id}/replies", {"body": "   "}, headers={"HX-Request": "true"})
@@ -69,11 +70,15 @@ async def test_neighbours_write_privately_with_unread_counts(make_client):
     assert form.status_code == 200 and "Poussette" in form.text
     empty = await post_form(paul_client, "/messages", {"to": str(claire.id), "post": str(post_id), "body": ""})
     assert empty.status_code == 422 and "obligatoire" in field_error(empty.text, "body")
-    sent = await post_form(paul_client, "/messages", {"to": str(claire.id), "post": str(post_id), "body": "Elle est encore là ?"})
+    sent = await post_form(
+        paul_client, "/messages", {"to": str(claire.id), "post": str(post_id), "body": "Elle est encore là ?"}
+    )
     assert sent.status_code == 303
     conversation = sent.headers["location"].split("#")[0]
     # Writing again about the same post continues the same conversation.
-    again = await post_form(paul_client, "/messages", {"to": str(claire.id), "post": str(post_id), "body": "Je peux passer à 18 h."})
+    again = await post_form(
+        paul_client, "/messages", {"to": str(claire.id), "post": str(post_id), "body": "Je peux passer à 18 h."}
+    )
     assert again.headers["location"].split("#")[0] == conversation
 
     claire_client = await signed_in(make_client, claire)
@@ -83,7 +88,7 @@ async def test_neighbours_write_privately_with_unread_counts(make_client):
     assert "Elle est encore là ?" in thread.text and "Je peux passer à 18 h." in thread.text
     # Opening the conversation read it.
     # (The navigation still counts the unread notifications; the inbox counts no message.)
-    assert "non lu" not in (await claire_client.get("/messages")).text.split('<main', 1)[1]
+    assert "non lu" not in (await claire_client.get("/messages")).text.split("<main", 1)[1]
     answer = await post_form(claire_client, conversation, {"body": "Oui, à tout à l'heure !"})
     assert answer.status_code == 303
     told = await _notes(paul, "message")
@@ -121,12 +126,18 @@ async def test_lending_flow_from_loan_to_reminder_to_return(make_client):
     await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je peux l'emprunter samedi ?"})
 
     today = datetime.now(PARIS).date()
-    past = await post_form(claire_client, f"/posts/{post_id}/status",
-                           {"status": "lent", "borrower": str(paul.id), "due_on": (today - timedelta(days=1)).isoformat()})
+    past = await post_form(
+        claire_client,
+        f"/posts/{post_id}/status",
+        {"status": "lent", "borrower": str(paul.id), "due_on": (today - timedelta(days=1)).isoformat()},
+    )
     assert past.status_code == 422 and "déjà passée" in field_error(past.text, "due_on")
     due = today + timedelta(days=3)
-    lent = await post_form(claire_client, f"/posts/{post_id}/status",
-                           {"status": "lent", "borrower": str(paul.id), "due_on": due.isoformat()})
+    lent = await post_form(
+        claire_client,
+        f"/posts/{post_id}/status",
+        {"status": "lent", "borrower": str(paul.id), "due_on": due.isoformat()},
+    )
     assert lent.status_code == 303
     assert "Prêté à Paul V." in (await claire_client.get(f"/posts/{post_id}")).text
     # Both see it on their profile.
@@ -152,7 +163,9 @@ async def test_only_someone_who_answered_can_be_the_borrower(make_client):
     post_id = await make_post(claire, kind="lend", details={"loan_days": 5})
     client = await signed_in(make_client, claire)
     due = (datetime.now(PARIS).date() + timedelta(days=3)).isoformat()
-    response = await post_form(client, f"/posts/{post_id}/status", {"status": "lent", "borrower": str(paul.id), "due_on": due})
+    response = await post_form(
+        client, f"/posts/{post_id}/status", {"status": "lent", "borrower": str(paul.id), "due_on": due}
+    )
     assert response.status_code == 422 and "a répondu" in field_error(response.text, "borrower")
 
 
@@ -160,8 +173,11 @@ async def test_profile_shows_skills_and_open_posts_but_never_the_address(make_cl
     _hood, (claire, paul) = await neighbours(2)
     await make_post(claire, title="Cours de guitare")
     claire_client = await signed_in(make_client, claire)
-    await post_form(claire_client, "/settings/profile", {"skills": ["informatique"], "bio": "Prof de musique",
-                                                          "role": "admin", "verification": "verified"})
+    await post_form(
+        claire_client,
+        "/settings/profile",
+        {"skills": ["informatique"], "bio": "Prof de musique", "role": "admin", "verification": "verified"},
+    )
     paul_client = await signed_in(make_client, paul)
     profile = await paul_client.get(f"/users/{claire.id}")
     assert profile.status_code == 200
@@ -173,6 +189,7 @@ async def test_profile_shows_skills_and_open_posts_but_never_the_address(make_cl
     bad = await post_form(claire_client, "/settings/profile", {"skills": ["espionnage"], "bio": "x"})
     assert bad.status_code == 422
     from app.accounts.queries import user_by_id
+
     again = await user_by_id(claire.id)
     assert again.role == "member" and again.verification != "verified"
 

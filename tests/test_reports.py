@@ -22,7 +22,9 @@ async def test_report_reaches_the_quartier_moderator_and_is_resolved(make_client
     assert (await paul_client.get(f"/posts/{post_id}/report")).status_code == 200
     bad = await post_form(paul_client, f"/posts/{post_id}/report", {"reason": "other", "text": ""})
     assert bad.status_code == 422 and "obligatoire" in field_error(bad.text, "text")
-    done = await post_form(paul_client, f"/posts/{post_id}/report", {"reason": "scam", "text": "Trop beau pour être vrai"})
+    done = await post_form(
+        paul_client, f"/posts/{post_id}/report", {"reason": "scam", "text": "Trop beau pour être vrai"}
+    )
     assert done.status_code == 303
 
     mod = await signed_in(make_client, moderator)

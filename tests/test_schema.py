@@ -26,17 +26,45 @@ POSTGRES = get_settings().is_postgres
 # Indexes created by raw DDL in migrations (Piccolo declares single-column
 # indexes only): every keyset page and lookup of the app is read through one.
 RAW_INDEXES = {
-    "post_feed_idx", "post_kind_feed_idx", "post_pinned_idx", "post_author_idx", "neighbourhood_bbox_idx",
-    "reply_thread_idx", "message_thread_idx", "conversation_pair_idx", "conversation_a_idx", "conversation_b_idx",
-    "signup_once_idx", "signup_queue_idx", "notification_inbox_idx", "notification_unread_idx", "push_outbox_idx",
-    "moderator_once_idx", "report_queue_idx", "report_target_idx", "modlog_idx", "block_once_idx",
-    "block_blocked_idx", "vouch_once_idx", "loan_due_idx",
-    "post_hood_id_idx", "post_hood_kind_id_idx", "reply_post_id_idx", "message_conv_id_idx",
-    "user_skill_once_idx", "user_skill_directory_idx",
-    "event_calendar_idx", "event_reminder_idx",
-    "report_open_idx", "modlog_id_idx", "account_pending_idx", "verification_code_user_idx",
-    "login_throttle_age_idx", "pending_signup_expiry_idx",
-    "address_way_number_idx", "address_way_department_idx",
+    "post_feed_idx",
+    "post_kind_feed_idx",
+    "post_pinned_idx",
+    "post_author_idx",
+    "neighbourhood_bbox_idx",
+    "reply_thread_idx",
+    "message_thread_idx",
+    "conversation_pair_idx",
+    "conversation_a_idx",
+    "conversation_b_idx",
+    "signup_once_idx",
+    "signup_queue_idx",
+    "notification_inbox_idx",
+    "notification_unread_idx",
+    "push_outbox_idx",
+    "moderator_once_idx",
+    "report_queue_idx",
+    "report_target_idx",
+    "modlog_idx",
+    "block_once_idx",
+    "block_blocked_idx",
+    "vouch_once_idx",
+    "loan_due_idx",
+    "post_hood_id_idx",
+    "post_hood_kind_id_idx",
+    "reply_post_id_idx",
+    "message_conv_id_idx",
+    "user_skill_once_idx",
+    "user_skill_directory_idx",
+    "event_calendar_idx",
+    "event_reminder_idx",
+    "report_open_idx",
+    "modlog_id_idx",
+    "account_pending_idx",
+    "verification_code_user_idx",
+    "login_throttle_age_idx",
+    "pending_signup_expiry_idx",
+    "address_way_number_idx",
+    "address_way_department_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual
@@ -47,13 +75,21 @@ RAW_INDEXES_BY_ENGINE = {
 # The address search's word forms (a two-column primary key, which Piccolo
 # cannot declare) on both engines; FTS5 and R*Tree tables on SQLite.
 RAW_TABLES = {"address_word"}
-RAW_TABLES_BY_ENGINE = {"sqlite": RAW_TABLES | {"post_fts", "neighbourhood_rtree", "address_way_fts"},
-                        "postgres": RAW_TABLES}
+RAW_TABLES_BY_ENGINE = {
+    "sqlite": RAW_TABLES | {"post_fts", "neighbourhood_rtree", "address_way_fts"},
+    "postgres": RAW_TABLES,
+}
 
 # Piccolo's column types as information_schema names them.
 _PG_TYPES = {
-    "SERIAL": "integer", "INTEGER": "integer", "VARCHAR": "character varying", "TEXT": "text", "JSON": "json",
-    "BOOLEAN": "boolean", "DATE": "date", "DOUBLE PRECISION": "double precision",
+    "SERIAL": "integer",
+    "INTEGER": "integer",
+    "VARCHAR": "character varying",
+    "TEXT": "text",
+    "JSON": "json",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "DOUBLE PRECISION": "double precision",
     "TIMESTAMPTZ": "timestamp with time zone",
 }
 
@@ -76,12 +112,17 @@ def _declared_type(column: Column) -> str:
 async def _columns(db, table: str) -> dict[str, tuple[str, bool]]:
     """name -> (type, nullable), as the database has it."""
     if POSTGRES:
-        rows = await _query(db,
+        rows = await _query(
+            db,
             "SELECT column_name AS name, data_type, character_maximum_length AS length, is_nullable "
-            "FROM information_schema.columns WHERE table_schema = 'public' AND table_name = {}", table)
-        return {r["name"]: (r["data_type"] + (f"({r['length']})" if r["length"] else ""), r["is_nullable"] == "YES")
-                for r in rows}
-    rows = await _query(db, "SELECT name, type, \"notnull\", pk FROM pragma_table_info({})", table)
+            "FROM information_schema.columns WHERE table_schema = 'public' AND table_name = {}",
+            table,
+        )
+        return {
+            r["name"]: (r["data_type"] + (f"({r['length']})" if r["length"] else ""), r["is_nullable"] == "YES")
+            for r in rows
+        }
+    rows = await _query(db, 'SELECT name, type, "notnull", pk FROM pragma_table_info({})', table)
     # SQLite lets an INTEGER PRIMARY KEY hold no NULL whatever its declaration says.
     return {r["name"]: (r["type"].upper(), not (r["notnull"] or r["pk"])) for r in rows}
 
@@ -90,16 +131,19 @@ async def _indexes(db, table: str) -> dict[str, tuple[tuple[str | None, ...], bo
     """name -> (columns, unique, primary key), as the database has it."""
     if POSTGRES:
         rows = await _query(
-            db, "SELECT i.relname AS name, x.indisunique AS is_unique, x.indisprimary AS is_primary, "
+            db,
+            "SELECT i.relname AS name, x.indisunique AS is_unique, x.indisprimary AS is_primary, "
             "array_agg(a.attname ORDER BY k.ord) AS columns "
             "FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid "
             "JOIN pg_namespace n ON n.oid = t.relnamespace "
             "CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord) "
             "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-            "WHERE n.nspname = 'public' AND t.relname = {} GROUP BY i.relname, x.indisunique, x.indisprimary", table)
+            "WHERE n.nspname = 'public' AND t.relname = {} GROUP BY i.relname, x.indisunique, x.indisprimary",
+            table,
+        )
         return {r["name"]: (tuple(r["columns"]), r["is_unique"], r["is_primary"]) for r in rows}
     found = {}
-    for index in await _query(db, "SELECT name, \"unique\", origin FROM pragma_index_list({})", table):
+    for index in await _query(db, 'SELECT name, "unique", origin FROM pragma_index_list({})', table):
         columns = await _query(db, "SELECT name FROM pragma_index_info({}) ORDER BY seqno", index["name"])
         found[index["name"]] = (tuple(c["name"] for c in columns), bool(index["unique"]), index["origin"] == "pk")
     return found
@@ -113,12 +157,15 @@ async def _foreign_keys(db, table: str) -> dict[str, tuple[str, str, str]]:
     """column -> (referenced table, ON DELETE, ON UPDATE), as the database has it."""
     if POSTGRES:
         rows = await _query(
-            db, "SELECT a.attname AS name, r.relname AS target, c.confdeltype::text AS on_delete, "
+            db,
+            "SELECT a.attname AS name, r.relname AS target, c.confdeltype::text AS on_delete, "
             "c.confupdtype::text AS on_update FROM pg_constraint c "
             "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid "
             "JOIN pg_namespace n ON n.oid = t.relnamespace "
             "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.conkey[1] "
-            "WHERE c.contype = 'f' AND n.nspname = 'public' AND t.relname = {}", table)
+            "WHERE c.contype = 'f' AND n.nspname = 'public' AND t.relname = {}",
+            table,
+        )
         return {r["name"]: (r["target"], _PG_ACTIONS[r["on_delete"]], _PG_ACTIONS[r["on_update"]]) for r in rows}
     rows = await _query(db, 'SELECT "from", "table", on_delete, on_update FROM pragma_foreign_key_list({})', table)
     return {r["from"]: (r["table"], r["on_delete"], r["on_update"]) for r in rows}
@@ -135,7 +182,8 @@ async def _all_index_names(db) -> set[str]:
 async def _all_table_names(db) -> set[str]:
     if POSTGRES:
         rows = await _query(
-            db, "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'")
+            db, "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
     else:
         rows = await _query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")
     return {r["name"] for r in rows}
@@ -169,8 +217,11 @@ async def test_every_foreign_key_points_where_declared_and_acts_as_declared(data
     declared = {}
     for column in table._meta.foreign_key_columns:
         meta = column._foreign_key_meta
-        declared[column._meta.db_column_name] = (meta.resolved_references._meta.tablename, meta.on_delete.value,
-                                                 meta.on_update.value)
+        declared[column._meta.db_column_name] = (
+            meta.resolved_references._meta.tablename,
+            meta.on_delete.value,
+            meta.on_update.value,
+        )
     assert await _foreign_keys(database, table._meta.tablename) == declared
 
 
@@ -183,7 +234,9 @@ async def test_the_indexes_and_search_tables_made_by_raw_ddl_exist(database):
 async def test_every_table_in_the_database_is_declared(database):
     real = await _all_table_names(database)
     # Piccolo's own record of the migrations run, and the shadow tables SQLite keeps for FTS5 and R*Tree.
-    internal = {"migration"} | {n for n in real if n.startswith(("sqlite_", "post_fts_", "neighbourhood_rtree_", "address_way_fts_"))}
+    internal = {"migration"} | {
+        n for n in real if n.startswith(("sqlite_", "post_fts_", "neighbourhood_rtree_", "address_way_fts_"))
+    }
     assert real - internal - RAW_TABLES_BY_ENGINE[database.engine_type] == {t._meta.tablename for t in TABLES}
 
 

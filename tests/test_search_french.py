@@ -16,7 +16,9 @@ from tests.factories_posts import make_post, neighbours, signed_in
 
 
 def _titles(page: str) -> list[str]:
-    return [html.unescape(re.sub(r"</?mark>", "", t)) for t in re.findall(r'<h3><a href="/posts/\d+">(.+?)</a></h3>', page)]
+    return [
+        html.unescape(re.sub(r"</?mark>", "", t)) for t in re.findall(r'<h3><a href="/posts/\d+">(.+?)</a></h3>', page)
+    ]
 
 
 def _marked(page: str) -> list[str]:
@@ -36,7 +38,9 @@ async def test_plurals_accents_and_a_stray_cedilla_find_the_same_posts(make_clie
     await make_post(claire, title="Caisse à outils", body="Il y a aussi une perceuse dedans.")
     await make_post(claire, title="Tondeuse", body="Pour la pelouse.")
     client = await signed_in(make_client, claire)
-    found = {q: sorted(_titles((await _search(client, q)).text)) for q in ("perceuses", "Perçeuse", "perceuse", "PERCEUSE")}
+    found = {
+        q: sorted(_titles((await _search(client, q)).text)) for q in ("perceuses", "Perçeuse", "perceuse", "PERCEUSE")
+    }
     assert found["perceuse"] == ["Caisse à outils", "Perceuse Bosch", "Perceuses à prêter"]
     assert all(titles == found["perceuse"] for titles in found.values())
     # "prêter", "preter", "prête": one verb.
@@ -59,8 +63,10 @@ async def test_title_matches_come_before_body_matches_and_recent_before_old(make
     await make_post(claire, title="Peinture du plafond", body="Qui a des échelles ?")
     client = await signed_in(make_client, claire)
     assert _titles((await _search(client, "echelle")).text) == [
-        "Grande échelle en alu", "Échelle de 3 mètres",  # title matches, newest first
-        "Peinture du plafond", "Coup de main pour un déménagement",  # then body matches, newest first
+        "Grande échelle en alu",
+        "Échelle de 3 mètres",  # title matches, newest first
+        "Peinture du plafond",
+        "Coup de main pour un déménagement",  # then body matches, newest first
     ]
 
 
@@ -100,8 +106,11 @@ async def test_the_query_words_are_marked_in_titles_and_bodies(make_client):
 
 async def test_a_post_cannot_inject_markup_through_its_highlight(make_client):
     _hood, (mallory, claire) = await neighbours(2)
-    await make_post(mallory, title="<script>alert('perceuse')</script> Perceuse <mark>offerte</mark>",
-                    body='<img src=x onerror="alert(1)"> perceuse <b>gratuite</b>')
+    await make_post(
+        mallory,
+        title="<script>alert('perceuse')</script> Perceuse <mark>offerte</mark>",
+        body='<img src=x onerror="alert(1)"> perceuse <b>gratuite</b>',
+    )
     client = await signed_in(make_client, claire)
     page = await _search(client, "perceuse offerte")
     assert _titles(page.text) == ["<script>alert('perceuse')</script> Perceuse <mark>offerte</mark>"]
@@ -111,38 +120,51 @@ async def test_a_post_cannot_inject_markup_through_its_highlight(make_client):
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; <mark>perceuse</mark> &lt;b&gt;gratuite&lt;/b&gt;" in page.text
 
 
-@pytest.mark.skipif(get_settings().is_postgres, reason="PostgreSQL stems in its own index expression; nothing to re-index")
+@pytest.mark.skipif(
+    get_settings().is_postgres, reason="PostgreSQL stems in its own index expression; nothing to re-index"
+)
 def test_posts_written_before_the_upgrade_are_found_by_their_french_stems(tmp_path):
     """A site at the previous migration, with posts indexed word for word, is upgraded."""
     env = {**os.environ, "VOISINAGE_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
-    before = ("import asyncio\n"
-              "from piccolo.apps.migrations.commands.forwards import run_forwards\n"
-              "from app.piccolo_conf import DB\n"
-              "async def main():\n"
-              "    await DB.start_connection_pool()\n"
-              "    await run_forwards(app_name='voisinage', migration_id='2026-11-23T14:40:00:000000')\n"
-              "    await DB.close_connection_pool()\n"
-              "asyncio.run(main())\n")
-    result = subprocess.run([sys.executable, "-c", before], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    before = (
+        "import asyncio\n"
+        "from piccolo.apps.migrations.commands.forwards import run_forwards\n"
+        "from app.piccolo_conf import DB\n"
+        "async def main():\n"
+        "    await DB.start_connection_pool()\n"
+        "    await run_forwards(app_name='voisinage', migration_id='2026-11-23T14:40:00:000000')\n"
+        "    await DB.close_connection_pool()\n"
+        "asyncio.run(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", before], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     old = sqlite3.connect(tmp_path / "voisinage.sqlite3")
     with old:
-        old.execute("INSERT INTO neighbourhood (slug, name, city, postcode, boundary, min_lat, max_lat, min_lon, max_lon, "
-                    "centre_lat, centre_lon, status, requires_verification, member_count, created_at) "
-                    "VALUES ('ici', 'Ici', 'Ville', '00000', '{}', 0, 1, 0, 1, 0.5, 0.5, 'open', 0, 0, '2026-01-01')")
-        old.execute("INSERT INTO post (neighbourhood, kind, title, body, status, details, pinned, locked, hidden_reason, "
-                    "reply_count, photo_count, cover, cover_width, cover_height, created_at, updated_at) "
-                    "VALUES (1, 'give', 'Perceuses à donner', 'Avec leurs mèches.', 'open', '{}', 0, 0, '', 0, 0, '', 0, 0, "
-                    "'2026-01-01', '2026-01-01')")
+        old.execute(
+            "INSERT INTO neighbourhood (slug, name, city, postcode, boundary, min_lat, max_lat, min_lon, max_lon, "
+            "centre_lat, centre_lon, status, requires_verification, member_count, created_at) "
+            "VALUES ('ici', 'Ici', 'Ville', '00000', '{}', 0, 1, 0, 1, 0.5, 0.5, 'open', 0, 0, '2026-01-01')"
+        )
+        old.execute(
+            "INSERT INTO post (neighbourhood, kind, title, body, status, details, pinned, locked, hidden_reason, "
+            "reply_count, photo_count, cover, cover_width, cover_height, created_at, updated_at) "
+            "VALUES (1, 'give', 'Perceuses à donner', 'Avec leurs mèches.', 'open', '{}', 0, 0, '', 0, 0, '', 0, 0, "
+            "'2026-01-01', '2026-01-01')"
+        )
     assert old.execute("SELECT title FROM post_fts").fetchall() == [("Perceuses à donner",)]
     old.close()
 
-    upgraded = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert upgraded.returncode == 0, upgraded.stderr
     new = sqlite3.connect(tmp_path / "voisinage.sqlite3")
     assert new.execute("SELECT title, body FROM post_fts").fetchall() == [("perceux a don", "avec leur mech")]
     assert new.execute("SELECT rowid FROM post_fts WHERE post_fts MATCH 'title : \"perceux\"*'").fetchall() == [(1,)]
     # The R*Tree of neighbourhoods was filled from the existing rows too.
-    assert new.execute("SELECT id FROM neighbourhood_rtree WHERE min_lon <= 0.5 AND max_lon >= 0.5").fetchall() == [(1,)]
+    assert new.execute("SELECT id FROM neighbourhood_rtree WHERE min_lon <= 0.5 AND max_lon >= 0.5").fetchall() == [
+        (1,)
+    ]

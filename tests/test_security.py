@@ -144,7 +144,9 @@ async def test_on_https_cookies_are_secure_host_only_and_hsts_is_sent(on_https):
         token = c.cookies.get("__Host-csrftoken")
         done = await c.post("/login", data={"email": user.email, "password": PASSWORD, "_csrf_token": token})
         assert done.status_code == 303
-        session_cookie = [v for k, v in done.headers.multi_items() if k == "set-cookie" and v.startswith("__Host-session=")]
+        session_cookie = [
+            v for k, v in done.headers.multi_items() if k == "set-cookie" and v.startswith("__Host-session=")
+        ]
         assert session_cookie and "Secure" in session_cookie[0] and "HttpOnly" in session_cookie[0]
         assert "Path=/" in session_cookie[0] and "Domain" not in session_cookie[0]
 
@@ -169,10 +171,15 @@ async def test_a_forged_csrf_token_beyond_ascii_is_refused_in_french(client):
     answers = [
         await client.post("/login", data={**login_form, "_csrf_token": forged}),
         await client.post("/login", data=login_form, headers={"x-csrftoken": forged.encode("latin-1")}),
-        await client.post("/login", data=login_form, files={"_csrf_token": ("token.txt", token.encode(), "text/plain")}),
+        await client.post(
+            "/login", data=login_form, files={"_csrf_token": ("token.txt", token.encode(), "text/plain")}
+        ),
         # The cookie half forged: bytes beyond ASCII as they come on the wire.
-        await client.post("/login", data={**login_form, "_csrf_token": token},
-                          headers={"cookie": b"csrftoken=" + forged.encode("latin-1")}),
+        await client.post(
+            "/login",
+            data={**login_form, "_csrf_token": token},
+            headers={"cookie": b"csrftoken=" + forged.encode("latin-1")},
+        ),
     ]
     for answer in answers:
         assert answer.status_code == 403 and "formulaire a expiré" in answer.text
@@ -182,15 +189,26 @@ async def test_a_forged_csrf_token_beyond_ascii_is_refused_in_french(client):
 async def test_numbers_no_row_can_have_are_pages_that_do_not_exist(client):
     user = await make_user(await hoods.by_slug("dijon-centre"))
     await login(client, user)
-    for path in ("/posts/99999999999999999999", "/posts/2147483648", "/posts/-1", "/users/0",
-                 "/messages/9223372036854775808", "/messages/new?to=99999999999999999999",
-                 "/messages/new?to=%C2%B2", "/report/user/99999999999999999999"):
+    for path in (
+        "/posts/99999999999999999999",
+        "/posts/2147483648",
+        "/posts/-1",
+        "/users/0",
+        "/messages/9223372036854775808",
+        "/messages/new?to=99999999999999999999",
+        "/messages/new?to=%C2%B2",
+        "/report/user/99999999999999999999",
+    ):
         response = await client.get(path)
         assert response.status_code == 404 and "Page introuvable" in response.text, path
     assert (await post_form(client, "/posts/99999999999999999999/replies", {"body": "Bonjour"})).status_code == 404
     # A page cursor no row can have is simply the first page.
-    for path in ("/feed?before=99999999999999999999", "/notifications?before=%C2%B2", "/events?after=x_1",
-                 "/events?after=0001-01-01T00:00%2B23:59_1"):
+    for path in (
+        "/feed?before=99999999999999999999",
+        "/notifications?before=%C2%B2",
+        "/events?after=x_1",
+        "/events?after=0001-01-01T00:00%2B23:59_1",
+    ):
         assert (await client.get(path)).status_code == 200, path
 
 

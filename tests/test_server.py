@@ -22,8 +22,13 @@ async def _signup(base: str, n: int, email: str) -> list[int]:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
         await c.get("/signup")
         token = c.cookies["csrftoken"]
-        data = {"_csrf_token": token, "first_name": "Voisin", "last_name": f"N{n}", "email": email,
-                "password": "une phrase de passe"}
+        data = {
+            "_csrf_token": token,
+            "first_name": "Voisin",
+            "last_name": f"N{n}",
+            "email": email,
+            "password": "une phrase de passe",
+        }
         signup = await c.post("/signup", data=data)
         out = await c.post("/logout", data={"_csrf_token": token})
         login = await c.post("/login", data={"_csrf_token": token, "email": email, "password": "une phrase de passe"})
@@ -79,10 +84,15 @@ ON_THE_WIRE = {
     "a NUL byte in a header": (b"GET / HTTP/1.1\r\n" + HOST + b"X-Note: a\x00b\r\n\r\n", "400"),
     "a NUL byte in a cookie": (b"GET /feed HTTP/1.1\r\n" + HOST + b"Cookie: csrftoken=\x00\xe9\r\n\r\n", "400"),
     "a number no row can have": (b"GET /posts/99999999999999999999 HTTP/1.1\r\n" + HOST + b"\r\n", "404"),
-    "a header of a megabyte": (b"GET / HTTP/1.1\r\n" + HOST + b"X-Note: " + b"x" * 1_000_000 + b"\r\n\r\n", "400|hung up"),
+    "a header of a megabyte": (
+        b"GET / HTTP/1.1\r\n" + HOST + b"X-Note: " + b"x" * 1_000_000 + b"\r\n\r\n",
+        "400|hung up",
+    ),
     "a URL of a megabyte": (b"GET /feed?q=" + b"x" * 1_000_000 + b" HTTP/1.1\r\n" + HOST + b"\r\n", "400|303|hung up"),
-    "ten thousand headers": (b"GET / HTTP/1.1\r\n" + HOST + b"".join(b"X-%d: y\r\n" % i for i in range(10_000)) + b"\r\n",
-                             "400|200"),
+    "ten thousand headers": (
+        b"GET / HTTP/1.1\r\n" + HOST + b"".join(b"X-%d: y\r\n" % i for i in range(10_000)) + b"\r\n",
+        "400|200",
+    ),
     "a length that is no number": (b"POST /login HTTP/1.1\r\n" + HOST + b"Content-Length: abc\r\n\r\n", "400"),
 }
 
@@ -112,8 +122,10 @@ async def test_hostile_bytes_on_the_wire_are_refused_and_the_server_carries_on()
 
         # A phone losing signal in the middle of a form: nobody left to answer, nothing logged as an error.
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-            s.sendall(b"POST /login HTTP/1.1\r\n" + HOST + b"Content-Type: application/x-www-form-urlencoded\r\n"
-                      b"Content-Length: 1000\r\n\r\nemail=claire")
+            s.sendall(
+                b"POST /login HTTP/1.1\r\n" + HOST + b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 1000\r\n\r\nemail=claire"
+            )
         await asyncio.sleep(0.5)
 
         assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200

@@ -72,8 +72,9 @@ async def test_changing_password_logs_out_other_devices(make_client):
     phone, laptop = await make_client(), await make_client()
     await login(phone, user)
     await login(laptop, user)
-    changed = await post_form(laptop, "/settings/password",
-                              {"current_password": PASSWORD, "new_password": "un nouveau mot de passe"})
+    changed = await post_form(
+        laptop, "/settings/password", {"current_password": PASSWORD, "new_password": "un nouveau mot de passe"}
+    )
     assert changed.status_code == 303
     assert (await laptop.get("/settings")).status_code == 200
     assert (await phone.get("/settings")).status_code == 303
@@ -128,28 +129,38 @@ async def test_after_logging_out_other_devices_an_htmx_request_sends_the_whole_w
     await login(laptop, user)
     await post_form(laptop, "/settings/logout-others")
 
-    poll = await phone.get("/notifications/badge", headers={
-        "HX-Request": "true", "HX-Current-URL": "http://testserver.local/events?page=2"})
+    poll = await phone.get(
+        "/notifications/badge",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver.local/events?page=2"},
+    )
     assert poll.status_code == 401 and poll.content == b""
     assert poll.headers["hx-redirect"] == "/login?next=/events?page=2"
     assert "HX-Request" in poll.headers["vary"]
 
     # A boosted link goes on to the page it was asked for, once signed in again.
-    boosted = await phone.get("/messages", headers={"HX-Request": "true", "HX-Boosted": "true",
-                                                    "HX-Current-URL": "http://testserver.local/feed"})
+    boosted = await phone.get(
+        "/messages",
+        headers={"HX-Request": "true", "HX-Boosted": "true", "HX-Current-URL": "http://testserver.local/feed"},
+    )
     assert boosted.status_code == 401 and boosted.headers["hx-redirect"] == "/login?next=/messages"
 
     # A reply posted in place comes back to the post it was written on; never to another site.
-    reply = await post_form(phone, "/posts/1/replies", {"body": "Merci !"}, headers={
-        "HX-Request": "true", "HX-Current-URL": "http://testserver.local/posts/1"})
+    reply = await post_form(
+        phone,
+        "/posts/1/replies",
+        {"body": "Merci !"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver.local/posts/1"},
+    )
     assert reply.status_code == 401 and reply.headers["hx-redirect"] == "/login?next=/posts/1"
-    elsewhere = await phone.get("/notifications/badge", headers={
-        "HX-Request": "true", "HX-Current-URL": "http://evil.example//evil.example/x"})
+    elsewhere = await phone.get(
+        "/notifications/badge", headers={"HX-Request": "true", "HX-Current-URL": "http://evil.example//evil.example/x"}
+    )
     assert elsewhere.headers["hx-redirect"] == "/login?next=/feed"
 
     # A browser without JavaScript still gets the plain redirect; a form comes back to its page.
     plain = await phone.get("/events")
     assert plain.status_code == 303 and plain.headers["location"] == "/login?next=/events"
-    form = await post_form(phone, "/posts/1/replies", {"body": "Merci !"},
-                           headers={"Referer": "http://testserver.local/posts/1"})
+    form = await post_form(
+        phone, "/posts/1/replies", {"body": "Merci !"}, headers={"Referer": "http://testserver.local/posts/1"}
+    )
     assert form.status_code == 303 and form.headers["location"] == "/login?next=/posts/1"

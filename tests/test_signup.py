@@ -18,8 +18,12 @@ OUTSIDE_EVERYTHING = "5 avenue du drapeau dijon"
 
 
 def _signup_data(**overrides):
-    data = {"first_name": "Claire", "last_name": "Martin", "email": f"claire.{uuid.uuid4().hex[:8]}@exemple.fr",
-            "password": "les tilleuls de la place"}
+    data = {
+        "first_name": "Claire",
+        "last_name": "Martin",
+        "email": f"claire.{uuid.uuid4().hex[:8]}@exemple.fr",
+        "password": "les tilleuls de la place",
+    }
     data.update(overrides)
     return data
 
@@ -123,8 +127,9 @@ async def test_signup_does_not_tell_whether_an_email_already_has_an_account(make
         taken = await post_form(intruder, "/signup", _signup_data(email=owner.email.upper(), first_name="Zoé"))
         assert fresh.status_code == taken.status_code == 303
         assert fresh.headers["location"] == taken.headers["location"] == "/signup/address"
-        assert {k: v for k, v in fresh.headers.items() if k != "set-cookie"} == \
-            {k: v for k, v in taken.headers.items() if k != "set-cookie"}
+        assert {k: v for k, v in fresh.headers.items() if k != "set-cookie"} == {
+            k: v for k, v in taken.headers.items() if k != "set-cookie"
+        }
         assert _cookie_shapes(fresh) == _cookie_shapes(taken) and fresh.content == taken.content
 
         # Step 2 looks the same to both.
@@ -140,12 +145,18 @@ async def test_signup_does_not_tell_whether_an_email_already_has_an_account(make
     assert "/login" in body and "/password/forgot" in body and "already have one" in body
 
     # Only at the very end does the intruder learn anything, and nothing happened to the account.
-    done = await post_form(intruder, "/signup/address", {"q": INSIDE_DIJON, "candidate": _first_candidate(pages[1].text)})
+    done = await post_form(
+        intruder, "/signup/address", {"q": INSIDE_DIJON, "candidate": _first_candidate(pages[1].text)}
+    )
     assert done.status_code == 303 and done.headers["location"] == "/signup/check-email"
     assert "Vérifiez vos e-mails" in (await intruder.get(done.headers["location"])).text
     assert (await intruder.get("/feed")).headers["location"].startswith("/login")
     after = await accounts.user_by_email(owner.email)
-    assert (after.first_name, after.password_hash, after.neighbourhood) == (owner.first_name, owner.password_hash, owner.neighbourhood)
+    assert (after.first_name, after.password_hash, after.neighbourhood) == (
+        owner.first_name,
+        owner.password_hash,
+        owner.neighbourhood,
+    )
     assert await User.count().where(User.email == owner.email) == 1
 
 
@@ -195,8 +206,9 @@ async def test_address_outside_every_neighbourhood_offers_the_waiting_list(clien
     assert "Aucun quartier Voisinage ne couvre" in field_error(outside.text, "candidate")
     assert "Rejoindre la liste d'attente" in outside.text
 
-    joined = await post_form(client, "/signup/address",
-                             {"q": OUTSIDE_EVERYTHING, "candidate": candidate, "join_waitlist": "1"})
+    joined = await post_form(
+        client, "/signup/address", {"q": OUTSIDE_EVERYTHING, "candidate": candidate, "join_waitlist": "1"}
+    )
     assert joined.status_code == 303
     waiting = await client.get("/feed")
     assert "Quartier en formation" in waiting.text
@@ -212,7 +224,9 @@ async def test_forming_neighbourhood_opens_with_the_tenth_neighbour():
     for i in range(8):
         someone = await make_user()
         # 8 neighbours within a few hundred metres of the first one.
-        hood = await hoods.join_waitlist(someone, f"{i} Rue Imaginaire, 64000 Pau", 43.30 + i * 0.0005, -0.37, "Pau", "64000")
+        hood = await hoods.join_waitlist(
+            someone, f"{i} Rue Imaginaire, 64000 Pau", 43.30 + i * 0.0005, -0.37, "Pau", "64000"
+        )
     assert hood.status == "forming" and hood.member_count == 9
     far = await make_user()
     other = await hoods.join_waitlist(far, "Loin, 64000 Pau", 43.40, -0.37, "Pau", "64000")
@@ -220,7 +234,9 @@ async def test_forming_neighbourhood_opens_with_the_tenth_neighbour():
     tenth = await make_user()
     hood = await hoods.join_waitlist(tenth, "9 Rue Imaginaire, 64000 Pau", 43.301, -0.371, "Pau", "64000")
     assert hood.status == "open" and hood.member_count == 10
-    assert (await Neighbourhood.select(Neighbourhood.status).where(Neighbourhood.id == other.id).first())["status"] == "forming"
+    assert (await Neighbourhood.select(Neighbourhood.status).where(Neighbourhood.id == other.id).first())[
+        "status"
+    ] == "forming"
 
 
 async def test_admin_opens_a_forming_neighbourhood(client):

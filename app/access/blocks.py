@@ -14,7 +14,8 @@ async def blocked_ids(user_id: int | None) -> list[int]:
         return []
     rows = await Block.raw(
         "SELECT blocked AS other FROM block WHERE blocker = {} UNION SELECT blocker FROM block WHERE blocked = {}",
-        user_id, user_id,
+        user_id,
+        user_id,
     )
     return sorted(r["other"] for r in rows)
 

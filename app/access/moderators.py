@@ -26,8 +26,12 @@ async def moderated_neighbourhoods(viewer) -> list[int] | None:
         return None
     if viewer.role != "moderator":
         return []
-    return [r["neighbourhood"] for r in await ModeratorAssignment.select(ModeratorAssignment.neighbourhood).where(
-        ModeratorAssignment.user == viewer.id)]
+    return [
+        r["neighbourhood"]
+        for r in await ModeratorAssignment.select(ModeratorAssignment.neighbourhood).where(
+            ModeratorAssignment.user == viewer.id
+        )
+    ]
 
 
 async def moderation_reach(viewer) -> list[int] | None:

@@ -25,15 +25,21 @@ async def can_see_profile(viewer, person, *, i_blocked: bool) -> bool:
 async def can_reach(viewer, person) -> bool:
     """Another neighbour of one's quartier with no block between the two: one
     may write to them and report their profile."""
-    return (_other(viewer, person) and lives_in(viewer, person.neighbourhood)
-            and person.id not in await blocked_ids(as_viewer(viewer).id))
+    return (
+        _other(viewer, person)
+        and lives_in(viewer, person.neighbourhood)
+        and person.id not in await blocked_ids(as_viewer(viewer).id)
+    )
 
 
 def in_conversation(viewer, conversation: dict | None) -> bool:
     """A conversation exists only for its two people."""
     viewer = as_viewer(viewer)
-    return conversation is not None and viewer.id is not None and viewer.id in (
-        conversation["user_a"], conversation["user_b"])
+    return (
+        conversation is not None
+        and viewer.id is not None
+        and viewer.id in (conversation["user_a"], conversation["user_b"])
+    )
 
 
 def can_vouch_for(viewer, person) -> bool:
@@ -71,4 +77,6 @@ def can_report_reply(viewer, reply: dict) -> bool:
 def can_report_message(viewer, message: dict) -> bool:
     """Only a message one received: the recipient shows it to the moderators, nobody else can."""
     return as_viewer(viewer).id in (message["user_a"], message["user_b"]) and message["sender"] not in (
-        None, as_viewer(viewer).id)
+        None,
+        as_viewer(viewer).id,
+    )

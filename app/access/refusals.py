@@ -8,8 +8,11 @@ from app.i18n import _
 
 
 def _verification_refusal(user, neighbourhood) -> str | None:
-    requires = bool(getattr(neighbourhood, "requires_verification", False) if not isinstance(neighbourhood, dict)
-                    else neighbourhood.get("requires_verification"))
+    requires = bool(
+        getattr(neighbourhood, "requires_verification", False)
+        if not isinstance(neighbourhood, dict)
+        else neighbourhood.get("requires_verification")
+    )
     if requires and getattr(user, "verification", "none") != "verified":
         return _("Ce quartier demande d'être voisin vérifié pour publier ou écrire en premier à quelqu'un.")
     return None

@@ -43,8 +43,9 @@ class DatabaseGeocoder:
     """The addresses imported into the project's own database: no network, every address of the imported départements."""
 
     async def search(self, query: str, limit: int = 5) -> list[Candidate]:
-        return [Candidate(f.label, f.lat, f.lon, f.postcode, f.city, f.score)
-                for f in await addresses.search(query, limit)]
+        return [
+            Candidate(f.label, f.lat, f.lon, f.postcode, f.city, f.score) for f in await addresses.search(query, limit)
+        ]
 
 
 class BanGeocoder:
@@ -81,8 +82,14 @@ def _from_feature(feature: dict) -> Candidate | None:
     if props.get("type") == "municipality":
         return None
     lon, lat = (float(v) for v in feature["geometry"]["coordinates"][:2])
-    return Candidate(label=str(props["label"]), lat=lat, lon=lon, postcode=str(props.get("postcode", "")),
-                     city=str(props.get("city", "")), score=float(props.get("score", 0)))
+    return Candidate(
+        label=str(props["label"]),
+        lat=lat,
+        lon=lon,
+        postcode=str(props.get("postcode", "")),
+        city=str(props.get("city", "")),
+        score=float(props.get("score", 0)),
+    )
 
 
 def make_geocoder(settings) -> Geocoder:
@@ -112,7 +119,12 @@ def unsign_candidate(value: str, secret: str) -> Candidate | None:
         if not hmac.compare_digest(mac, _mac(payload, secret)):
             return None
         data = json.loads(payload)
-        return Candidate(label=str(data["label"]), lat=float(data["lat"]), lon=float(data["lon"]),
-                         postcode=str(data["postcode"]), city=str(data["city"]))
+        return Candidate(
+            label=str(data["label"]),
+            lat=float(data["lat"]),
+            lon=float(data["lon"]),
+            postcode=str(data["postcode"]),
+            city=str(data["city"]),
+        )
     except (ValueError, KeyError, TypeError):
         return None

@@ -67,8 +67,11 @@ def delay(failures: int) -> timedelta:
 
 async def wait_for(key: str) -> timedelta | None:
     """How much longer attempts under this key are refused; None when they are not."""
-    row = await LoginThrottle.select(LoginThrottle.failures, LoginThrottle.last_failure_at).where(
-        LoginThrottle.key_hash == key).first()
+    row = (
+        await LoginThrottle.select(LoginThrottle.failures, LoginThrottle.last_failure_at)
+        .where(LoginThrottle.key_hash == key)
+        .first()
+    )
     if row is None:
         return None
     left = row["last_failure_at"] + delay(row["failures"]) - now()
@@ -82,7 +85,10 @@ async def record_failure(key: str) -> None:
         "INSERT INTO login_throttle (key_hash, failures, last_failure_at) VALUES ({}, 1, {}) "
         "ON CONFLICT (key_hash) DO UPDATE SET failures = CASE WHEN login_throttle.last_failure_at < {} THEN 1 "
         "ELSE login_throttle.failures + 1 END, last_failure_at = {}",
-        key, current, current - FORGET_AFTER, current,
+        key,
+        current,
+        current - FORGET_AFTER,
+        current,
     )
     # Stale counters go now and then, without a scheduled job: whoever types
     # random emails adds rows, and a failure adds at most one.
@@ -112,8 +118,12 @@ def known_accounts(request: Request) -> dict[int, str]:
     for entry in raw.split("~")[:DEVICE_ACCOUNTS]:
         user_id, _sep, rest = entry.partition(".")
         nonce, _sep, signature = rest.partition(".")
-        if user_id.isdigit() and len(user_id) < 12 and nonce and hmac.compare_digest(
-                signature.encode(), _signature(int(user_id), nonce).encode()):
+        if (
+            user_id.isdigit()
+            and len(user_id) < 12
+            and nonce
+            and hmac.compare_digest(signature.encode(), _signature(int(user_id), nonce).encode())
+        ):
             found[int(user_id)] = nonce
     return found
 
@@ -123,7 +133,16 @@ def device_cookie(request: Request, user_id: int) -> Cookie:
     at each login, as OWASP asks), the device's other accounts kept, newest first."""
     entries = {user_id: secrets.token_urlsafe(16)}
     entries.update((uid, nonce) for uid, nonce in known_accounts(request).items() if uid != user_id)
-    value = "~".join(f"{uid}.{nonce}.{_signature(uid, nonce)}" for uid, nonce in list(entries.items())[:DEVICE_ACCOUNTS])
+    value = "~".join(
+        f"{uid}.{nonce}.{_signature(uid, nonce)}" for uid, nonce in list(entries.items())[:DEVICE_ACCOUNTS]
+    )
     settings = get_settings()
-    return Cookie(key=_cookie_name(), value=value, path="/", max_age=int(DEVICE_LIFETIME.total_seconds()),
-                  httponly=True, secure=settings.https, samesite="lax")
+    return Cookie(
+        key=_cookie_name(),
+        value=value,
+        path="/",
+        max_age=int(DEVICE_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=settings.https,
+        samesite="lax",
+    )

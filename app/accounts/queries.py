@@ -67,9 +67,11 @@ async def create_token(user_id: int, purpose: str, ttl: timedelta) -> str:
 
 
 async def peek_token(token: str, purpose: str) -> AccountToken | None:
-    row = await AccountToken.objects().where(
-        (AccountToken.token_hash == _hash(token)) & (AccountToken.purpose == purpose)
-    ).first()
+    row = (
+        await AccountToken.objects()
+        .where((AccountToken.token_hash == _hash(token)) & (AccountToken.purpose == purpose))
+        .first()
+    )
     if row is None or row.used_at is not None or row.expires_at <= _now():
         return None
     return row
@@ -91,6 +93,4 @@ async def use_token(token: str, purpose: str) -> int | None:
 
 
 async def confirm_email(user_id: int) -> None:
-    await User.update({User.email_confirmed_at: _now()}).where(
-        (User.id == user_id) & User.email_confirmed_at.is_null()
-    )
+    await User.update({User.email_confirmed_at: _now()}).where((User.id == user_id) & User.email_confirmed_at.is_null())

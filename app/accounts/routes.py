@@ -49,7 +49,9 @@ class SessionController(Controller):
         if suspension(user, at=sessions.now()):
             form.error("email", _("Ce compte est suspendu. Un message vous a été envoyé avec la raison et la durée."))
             return render(request, "accounts/login.html", {"form": form}, status_code=422)
-        token = await sessions.start_session(user.id, request.headers.get("user-agent", ""), replacing=sessions.session_token(request))
+        token = await sessions.start_session(
+            user.id, request.headers.get("user-agent", ""), replacing=sessions.session_token(request)
+        )
         to = safe_next(form["next"]) if user.neighbourhood else "/signup/address"
         response = sessions.logged_in(token, to)
         response.set_cookie(lockout.device_cookie(request, user.id))
@@ -66,15 +68,23 @@ class SessionController(Controller):
 
 def _locked_out(request: Request, form: Form, wait: timedelta) -> Response:
     minutes = math.ceil(wait.total_seconds() / 60)
-    form.error("password", ngettext(
-        "Trop d'essais pour ce compte. Réessayez dans %(num)s minute depuis cet appareil, "
-        "ou choisissez un nouveau mot de passe avec « Mot de passe oublié ? ».",
-        "Trop d'essais pour ce compte. Réessayez dans %(num)s minutes depuis cet appareil, "
-        "ou choisissez un nouveau mot de passe avec « Mot de passe oublié ? ».",
-        minutes,
-    ))
-    return render(request, "accounts/login.html", {"form": form}, status_code=429,
-                  headers={"Retry-After": str(math.ceil(wait.total_seconds()))})
+    form.error(
+        "password",
+        ngettext(
+            "Trop d'essais pour ce compte. Réessayez dans %(num)s minute depuis cet appareil, "
+            "ou choisissez un nouveau mot de passe avec « Mot de passe oublié ? ».",
+            "Trop d'essais pour ce compte. Réessayez dans %(num)s minutes depuis cet appareil, "
+            "ou choisissez un nouveau mot de passe avec « Mot de passe oublié ? ».",
+            minutes,
+        ),
+    )
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form},
+        status_code=429,
+        headers={"Retry-After": str(math.ceil(wait.total_seconds()))},
+    )
 
 
 class SettingsController(Controller):
@@ -83,7 +93,9 @@ class SettingsController(Controller):
 
     @get("/")
     async def settings_page(self, request: Request) -> Response:
-        return render(request, "accounts/settings.html", {"form": Form({"locale": request.user.locale}), "password_form": Form()})
+        return render(
+            request, "accounts/settings.html", {"form": Form({"locale": request.user.locale}), "password_form": Form()}
+        )
 
     @post("/")
     async def save(self, request: Request) -> Response:
@@ -109,7 +121,12 @@ class SettingsController(Controller):
         elif problem := password_problem(new, email=user.email, names=(user.first_name, user.last_name)):
             form.error("new_password", problem)
         if form.errors:
-            return render(request, "accounts/settings.html", {"form": Form({"locale": user.locale}), "password_form": form}, status_code=422)
+            return render(
+                request,
+                "accounts/settings.html",
+                {"form": Form({"locale": user.locale}), "password_form": form},
+                status_code=422,
+            )
         await queries.set_password(user.id, await hash_password(new))
         await sessions.end_other_sessions(user.id, sessions.session_token(request))
         return see_other("/settings?notice=password_changed")
@@ -153,7 +170,9 @@ class PasswordResetController(Controller):
     async def reset_form(self, request: Request, token: str = "") -> Response:
         valid = bool(token) and await queries.peek_token(token, "reset_password") is not None
         return render(
-            request, "accounts/password_reset.html", {"form": Form({"token": token}), "valid": valid},
+            request,
+            "accounts/password_reset.html",
+            {"form": Form({"token": token}), "valid": valid},
             status_code=200 if valid else 400,
         )
 
@@ -192,7 +211,9 @@ class EmailController(Controller):
     @get("/confirm")
     async def confirm_form(self, request: Request, token: str = "") -> Response:
         valid = bool(token) and await queries.peek_token(token, "confirm_email") is not None
-        return render(request, "accounts/email_confirm.html", {"token": token, "valid": valid}, status_code=200 if valid else 400)
+        return render(
+            request, "accounts/email_confirm.html", {"token": token, "valid": valid}, status_code=200 if valid else 400
+        )
 
     @post("/confirm")
     async def confirm(self, request: Request) -> Response:

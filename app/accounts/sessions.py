@@ -69,7 +69,8 @@ async def start_pending_signup(*, replacing: str | None = None) -> str:
 
 async def is_pending_signup(token: str) -> bool:
     return await PendingSignup.exists().where(
-        (PendingSignup.token_hash == _hash(token)) & (PendingSignup.expires_at > now()))
+        (PendingSignup.token_hash == _hash(token)) & (PendingSignup.expires_at > now())
+    )
 
 
 def signup_pending(request: Request) -> bool:

@@ -51,7 +51,11 @@ class SignupController(Controller):
             # ValueError: another signup took the address meanwhile; its owner gets the mail.
             with contextlib.suppress(ValueError):
                 user = await queries.create_user(
-                    first_name=first, last_name=last, email=email, password_hash=password_hash, locale=current_locale.get(),
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    password_hash=password_hash,
+                    locale=current_locale.get(),
                 )
         replacing = sessions.session_token(request)
         if user is None:
@@ -95,7 +99,12 @@ class SignupController(Controller):
                 candidates = await _candidates(request, form, q)
                 if candidates:
                     form.error("candidate", _("Choisissez votre adresse dans la liste."))
-            return render(request, "accounts/address.html", {"form": form, "candidates": candidates, "searched": bool(q)}, status_code=422)
+            return render(
+                request,
+                "accounts/address.html",
+                {"form": form, "candidates": candidates, "searched": bool(q)},
+                status_code=422,
+            )
         neighbourhood = await neighbourhoods.containing(chosen.lat, chosen.lon)
         if neighbourhood is not None or form["join_waitlist"] == "1":
             if user is None:
@@ -107,14 +116,22 @@ class SignupController(Controller):
             return see_other("/feed?notice=waitlist")
         form.error(
             "candidate",
-            _("Aucun quartier Voisinage ne couvre encore cette adresse. Inscrivez-vous sur la liste d'attente : "
-              "le quartier ouvrira dès que %(n)s voisins à moins de 800 m l'auront rejoint.", n=neighbourhoods.OPENING_THRESHOLD),
+            _(
+                "Aucun quartier Voisinage ne couvre encore cette adresse. Inscrivez-vous sur la liste d'attente : "
+                "le quartier ouvrira dès que %(n)s voisins à moins de 800 m l'auront rejoint.",
+                n=neighbourhoods.OPENING_THRESHOLD,
+            ),
         )
         return render(
             request,
             "accounts/address.html",
-            {"form": form, "candidates": [chosen], "searched": True, "outside": chosen,
-             "signed": {chosen.label: form["candidate"]}},
+            {
+                "form": form,
+                "candidates": [chosen],
+                "searched": True,
+                "outside": chosen,
+                "signed": {chosen.label: form["candidate"]},
+            },
             status_code=422,
         )
 
@@ -149,7 +166,10 @@ async def _candidates(request: Request, form: Form, q: str) -> list:
         form.error("q", _("Le service de vérification des adresses ne répond pas. Réessayez dans un instant."))
         return []
     if not found:
-        form.error("q", _("Adresse introuvable. Vérifiez le numéro, la rue et la ville (exemple : 12 rue de la Liberté, Dijon)."))
+        form.error(
+            "q",
+            _("Adresse introuvable. Vérifiez le numéro, la rue et la ville (exemple : 12 rue de la Liberté, Dijon)."),
+        )
     secret = get_settings().secret_key
     form.values["signed"] = {c.label: sign_candidate(c, secret) for c in found}
     return found

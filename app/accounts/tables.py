@@ -91,8 +91,9 @@ class UserSkill(Table, tablename="user_skill"):
 
     # As migration 0003 created them (ids never change, so ON UPDATE never acts).
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade, on_update=OnUpdate.no_action)
-    neighbourhood = ForeignKey(references=Neighbourhood, null=False, on_delete=OnDelete.cascade,
-                               on_update=OnUpdate.no_action)
+    neighbourhood = ForeignKey(
+        references=Neighbourhood, null=False, on_delete=OnDelete.cascade, on_update=OnUpdate.no_action
+    )
     skill = Varchar(length=30)
 
 

@@ -29,9 +29,11 @@ from typing import NamedTuple
 from app.addresses import text
 from app.addresses.tables import AddressImport
 
-COLUMNS = ("id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;code_insee_ancienne_commune;"
-           "nom_ancienne_commune;x;y;lon;lat;type_position;alias;nom_ld;libelle_acheminement;nom_afnor;"
-           "source_position;source_nom_voie;certification_commune;cad_parcelles").split(";")
+COLUMNS = (
+    "id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;code_insee_ancienne_commune;"
+    "nom_ancienne_commune;x;y;lon;lat;type_position;alias;nom_ld;libelle_acheminement;nom_afnor;"
+    "source_position;source_nom_voie;certification_commune;cad_parcelles"
+).split(";")
 REQUIRED = ("id", "numero", "rep", "nom_voie", "code_postal", "code_insee", "nom_commune", "lon", "lat")
 BATCH = 20_000
 
@@ -100,8 +102,10 @@ def read_batches(path: Path, size: int = BATCH) -> Iterator[Batch]:
             raise BanFileError(f"{path.name} n'est pas un export de la Base Adresse Nationale ({exc})") from None
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            raise BanFileError(f"{path.name} n'est pas un export de la Base Adresse Nationale : "
-                               f"colonnes manquantes {', '.join(missing)} (attendu : {';'.join(COLUMNS[:8])};…)")
+            raise BanFileError(
+                f"{path.name} n'est pas un export de la Base Adresse Nationale : "
+                f"colonnes manquantes {', '.join(missing)} (attendu : {';'.join(COLUMNS[:8])};…)"
+            )
         at = {name: header.index(name) for name in COLUMNS if name in header}
         try:
             yield from _batches(reader, at, size, lambda: raw.tell() / total)
@@ -133,7 +137,13 @@ def _batches(reader: _Rows, at: dict[str, int], size: int, position: Callable[[]
     # The hot loop of an import: plain locals, one dict lookup per row for the street.
     width = max(at.values()) + 1
     i_id, i_number, i_rep, i_name = at["id"], at["numero"], at["rep"], at["nom_voie"]
-    i_postcode, i_insee, i_lon, i_lat, i_place = at["code_postal"], at["code_insee"], at["lon"], at["lat"], at.get("nom_ld")
+    i_postcode, i_insee, i_lon, i_lat, i_place = (
+        at["code_postal"],
+        at["code_insee"],
+        at["lon"],
+        at["lat"],
+        at.get("nom_ld"),
+    )
     reps: dict[str, str] = {}
     last = key = None
     batch = Batch({}, [], 0, 0.0)
@@ -143,11 +153,22 @@ def _batches(reader: _Rows, at: dict[str, int], size: int, position: Callable[[]
             if len(fields) < width:
                 raise ValueError
             number, lon, lat = int(fields[i_number]), float(fields[i_lon]), float(fields[i_lat])
-            ban_id, rep, name, postcode, insee = (fields[i_id], fields[i_rep], fields[i_name], fields[i_postcode],
-                                                  fields[i_insee])
+            ban_id, rep, name, postcode, insee = (
+                fields[i_id],
+                fields[i_rep],
+                fields[i_name],
+                fields[i_postcode],
+                fields[i_insee],
+            )
             if not name and i_place is not None:
                 name = fields[i_place]
-            if not ban_id or not name or len(postcode) != 5 or len(insee) != 5 or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            if (
+                not ban_id
+                or not name
+                or len(postcode) != 5
+                or len(insee) != 5
+                or not (-180 <= lon <= 180 and -90 <= lat <= 90)
+            ):
                 raise ValueError
         except ValueError:
             batch.skipped += 1
@@ -155,8 +176,8 @@ def _batches(reader: _Rows, at: dict[str, int], size: int, position: Callable[[]
         if name[0].isdigit():
             # Some rows carry their own number in the street's name ("11P4 Rue Saint-Blaise"): the street is Rue Saint-Blaise.
             prefix = f"{number}{rep} ".lower()
-            if name[:len(prefix)].lower() == prefix:
-                name = name[len(prefix):]
+            if name[: len(prefix)].lower() == prefix:
+                name = name[len(prefix) :]
         if (insee, postcode, name) != last:  # the rows of a street follow each other
             last = (insee, postcode, name)
             key = f"{insee}|{postcode}|{name}"
@@ -187,8 +208,9 @@ def _way(key: str, fields: list[str], at: dict[str, int], name: str, postcode: s
     return Way(key, text.department(insee), name, postcode, insee, city, search)
 
 
-async def import_file(path: Path | str, progress: Progress | None = None, *, remove_missing: bool = True,
-                      batch: int = BATCH) -> ImportReport:
+async def import_file(
+    path: Path | str, progress: Progress | None = None, *, remove_missing: bool = True, batch: int = BATCH
+) -> ImportReport:
     """Imports the file; with `remove_missing`, the addresses of its départements that it no longer holds go."""
     from piccolo.engine import engine_finder
 
@@ -218,19 +240,24 @@ async def import_file(path: Path | str, progress: Progress | None = None, *, rem
         if remove_missing:
             report.removed = await writer.remove_older(sorted(report.departments), run)
     report.seconds = time.perf_counter() - started
-    await AddressImport.update({
-        AddressImport.rows: report.rows, AddressImport.removed: report.removed,
-        AddressImport.departments: ",".join(sorted(report.departments)),
-        AddressImport.finished_at: datetime.now(timezone.utc),
-    }).where(AddressImport.id == run)
+    await AddressImport.update(
+        {
+            AddressImport.rows: report.rows,
+            AddressImport.removed: report.removed,
+            AddressImport.departments: ",".join(sorted(report.departments)),
+            AddressImport.finished_at: datetime.now(timezone.utc),
+        }
+    ).where(AddressImport.id == run)
     return report
 
 
 _WAY_COLUMNS = Way._fields
 _UPDATE_WAY = ", ".join(f"{c} = excluded.{c}" for c in (*_WAY_COLUMNS[1:], "import_run"))
 _UPDATE_ADDRESS = ", ".join(f"{c} = excluded.{c}" for c in ("way", "number", "rep", "lon", "lat", "import_run"))
-_REMOVE_ADDRESSES = ("DELETE FROM address WHERE import_run < {run} AND way IN "
-                     "(SELECT id FROM address_way WHERE department IN ({departments}))")
+_REMOVE_ADDRESSES = (
+    "DELETE FROM address WHERE import_run < {run} AND way IN "
+    "(SELECT id FROM address_way WHERE department IN ({departments}))"
+)
 _REMOVE_WAYS = "DELETE FROM address_way WHERE import_run < {run} AND department IN ({departments})"
 
 
@@ -255,22 +282,28 @@ class _SQLiteWriter:
         async with self.engine.transaction() as tx:
             await tx.connection.executemany(
                 f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) VALUES (?, ?, ?, ?, ?, ?, ?, {int(run)}) "
-                f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", list(batch.ways.values()))
+                f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}",
+                list(batch.ways.values()),
+            )
             # The street's id by its unique key, in SQLite's own loop rather than a round trip per batch.
-            await tx.connection.executemany("INSERT OR IGNORE INTO address_word (form, word) VALUES (?, ?)",
-                                            _words(batch))
+            await tx.connection.executemany(
+                "INSERT OR IGNORE INTO address_word (form, word) VALUES (?, ?)", _words(batch)
+            )
             await tx.connection.executemany(
                 "INSERT INTO address (ban_id, way, number, rep, lon, lat, import_run) "
                 f"VALUES (?, (SELECT id FROM address_way WHERE key = ?), ?, ?, ?, ?, {int(run)}) "
-                f"ON CONFLICT (ban_id) DO UPDATE SET {_UPDATE_ADDRESS}", batch.addresses)
+                f"ON CONFLICT (ban_id) DO UPDATE SET {_UPDATE_ADDRESS}",
+                batch.addresses,
+            )
 
     async def remove_older(self, departments: list[str], run: int) -> int:
         if not departments:
             return 0
         marks = ", ".join("?" * len(departments))
         async with self.engine.transaction() as tx:
-            cursor = await tx.connection.execute(_REMOVE_ADDRESSES.format(run="?", departments=marks),
-                                                 [run, *departments])
+            cursor = await tx.connection.execute(
+                _REMOVE_ADDRESSES.format(run="?", departments=marks), [run, *departments]
+            )
             removed = cursor.rowcount
             await tx.connection.execute(_REMOVE_WAYS.format(run="?", departments=marks), [run, *departments])
         return removed
@@ -288,10 +321,12 @@ class _PostgresWriter:
         await self.connection.execute("SET synchronous_commit = off")
         await self.connection.execute(
             "CREATE TEMP TABLE address_way_staging (key text, department text, name text, postcode text, "
-            "insee text, city text, search text) ON COMMIT DELETE ROWS")
+            "insee text, city text, search text) ON COMMIT DELETE ROWS"
+        )
         await self.connection.execute(
             "CREATE TEMP TABLE address_staging (ban_id text, key text, number integer, rep text, "
-            "lon double precision, lat double precision) ON COMMIT DELETE ROWS")
+            "lon double precision, lat double precision) ON COMMIT DELETE ROWS"
+        )
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -300,32 +335,44 @@ class _PostgresWriter:
     async def write(self, batch: Batch, run: int) -> None:
         conn = self.connection
         async with conn.transaction():
-            await conn.copy_records_to_table("address_way_staging", columns=Way._fields,
-                                             records=list(batch.ways.values()))
-            await conn.copy_records_to_table("address_staging", records=batch.addresses,
-                                             columns=("ban_id", "key", "number", "rep", "lon", "lat"))
+            await conn.copy_records_to_table(
+                "address_way_staging", columns=Way._fields, records=list(batch.ways.values())
+            )
+            await conn.copy_records_to_table(
+                "address_staging", records=batch.addresses, columns=("ban_id", "key", "number", "rep", "lon", "lat")
+            )
             await conn.execute(
                 f"INSERT INTO address_way ({', '.join(_WAY_COLUMNS)}, import_run) "
                 f"SELECT {', '.join(_WAY_COLUMNS)}, $1 FROM address_way_staging "
-                f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}", run)
+                f"ON CONFLICT (key) DO UPDATE SET {_UPDATE_WAY}",
+                run,
+            )
             pairs = _words(batch)
-            await conn.execute("INSERT INTO address_word (form, word) SELECT * FROM unnest($1::text[], $2::text[]) "
-                               "ON CONFLICT DO NOTHING", [f for f, _ in pairs], [w for _, w in pairs])
+            await conn.execute(
+                "INSERT INTO address_word (form, word) SELECT * FROM unnest($1::text[], $2::text[]) "
+                "ON CONFLICT DO NOTHING",
+                [f for f, _ in pairs],
+                [w for _, w in pairs],
+            )
             # DISTINCT ON: one upsert may not touch a row twice, and an export may repeat an id.
             await conn.execute(
                 "INSERT INTO address (ban_id, way, number, rep, lon, lat, import_run) "
                 "SELECT DISTINCT ON (s.ban_id) s.ban_id, w.id, s.number, s.rep, s.lon, s.lat, $1 "
                 "FROM address_staging s JOIN address_way w ON w.key = s.key ORDER BY s.ban_id "
-                f"ON CONFLICT (ban_id) DO UPDATE SET {_UPDATE_ADDRESS}", run)
+                f"ON CONFLICT (ban_id) DO UPDATE SET {_UPDATE_ADDRESS}",
+                run,
+            )
 
     async def remove_older(self, departments: list[str], run: int) -> int:
         if not departments:
             return 0
         async with self.connection.transaction():
             status = await self.connection.execute(
-                _REMOVE_ADDRESSES.format(run="$1", departments="SELECT unnest($2::text[])"), run, departments)
+                _REMOVE_ADDRESSES.format(run="$1", departments="SELECT unnest($2::text[])"), run, departments
+            )
             await self.connection.execute(
-                _REMOVE_WAYS.format(run="$1", departments="SELECT unnest($2::text[])"), run, departments)
+                _REMOVE_WAYS.format(run="$1", departments="SELECT unnest($2::text[])"), run, departments
+            )
         return int(status.split()[-1])
 
 
@@ -349,8 +396,9 @@ class ProgressBar:
         width = 30
         filled = int(width * min(share, 1.0))
         rate = rows / max(now - self.started, 1e-9)
-        line = (f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  "
-                f"{rows:,} lignes  {rate:,.0f}/s").replace(",", "\u202f")
+        line = (
+            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  {rows:,} lignes  {rate:,.0f}/s"
+        ).replace(",", "\u202f")
         self.stream.write(("\r" + line) if self.tty else line + "\n")
         if self.tty and share >= 1.0:
             self.stream.write("\n")

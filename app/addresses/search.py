@@ -73,8 +73,9 @@ async def search(query: str, limit: int = 5) -> list[Found]:
     ways = await _ways(_spelt(probe, known, neighbours, widely=False), parsed)
     if not ways or max(w.score for w in ways) < CONFIDENT:
         # A typo may have made another real word ("lefevre" for Lefebvre): its neighbours too, then.
-        ways = list({w.id: w for w in [*ways, *await _ways(_spelt(probe, known, neighbours, widely=True), parsed)]
-                     }.values())
+        ways = list(
+            {w.id: w for w in [*ways, *await _ways(_spelt(probe, known, neighbours, widely=True), parsed)]}.values()
+        )
     ways.sort(key=lambda w: (-w.score, w.name, w.postcode))
     ways = ways[:NUMBERED]
     if not ways:
@@ -98,6 +99,7 @@ async def _ways(spelt: dict[str, list[str]], parsed: text.Query) -> list[_Way]:
 
 # Words ---------------------------------------------------------------------------------------------
 
+
 def _engine():
     return Address._meta.db
 
@@ -107,8 +109,9 @@ async def _vocabulary(probe: list[str]) -> tuple[set[str], dict[str, list[str]]]
     of the words' forms (see text.forms), then Damerau-Levenshtein to keep the true neighbours."""
     forms = sorted(set().union(*(text.forms(w) for w in probe)))
     if _engine().engine_type == "sqlite":
-        rows = await Address.raw("SELECT form, word FROM address_word WHERE form IN (SELECT value FROM json_each({}))",
-                                 json.dumps(forms))
+        rows = await Address.raw(
+            "SELECT form, word FROM address_word WHERE form IN (SELECT value FROM json_each({}))", json.dumps(forms)
+        )
     else:
         rows = await Address.raw("SELECT form, word FROM address_word WHERE form = ANY({}::text[])", forms)
     found = {r["word"] for r in rows}
@@ -123,6 +126,7 @@ def _spelt(probe: list[str], known: set[str], neighbours: dict[str, list[str]], 
 
 
 # Candidate streets -------------------------------------------------------------------------------
+
 
 async def _candidate_ways(spelt: dict[str, list[str]], postcode: str | None, strict: bool) -> list[_Way]:
     groups = _groups(spelt, strict)
@@ -144,7 +148,7 @@ def _groups(spelt: dict[str, list[str]], strict: bool) -> list[list[str]]:
             words = [*words, typed]  # still being typed: "darc" is inside "darcy"
         if not words and not strict:
             # A word no name holds, even one mistake away: any letter triple it shares brings a street in.
-            words = [typed[i:i + 3] for i in range(len(typed) - 2)]
+            words = [typed[i : i + 3] for i in range(len(typed) - 2)]
         if words:
             groups.append(words)
     return groups
@@ -156,17 +160,21 @@ async def _sqlite_ways(groups: list[list[str]], postcode: str | None, strict: bo
         match = " AND ".join("(" + " OR ".join(f'"{w}"' for w in group) + ")" for group in groups)
     else:
         match = " OR ".join(f'"{w}"' for w in dict.fromkeys(w for group in groups for w in group))
-    sql = ("SELECT w.id, w.name, w.postcode, w.city, w.search FROM address_way_fts "
-           "JOIN address_way w ON w.id = address_way_fts.rowid WHERE address_way_fts MATCH {}")
+    sql = (
+        "SELECT w.id, w.name, w.postcode, w.city, w.search FROM address_way_fts "
+        "JOIN address_way w ON w.id = address_way_fts.rowid WHERE address_way_fts MATCH {}"
+    )
     rows = await Address.raw(sql + " ORDER BY address_way_fts.rank LIMIT {}", match, WAYS)
     if postcode and len(rows) == WAYS:
-        rows += await Address.raw(sql + " AND w.postcode = {} ORDER BY address_way_fts.rank LIMIT {}",
-                                  match, postcode, WAYS_IN_POSTCODE)
+        rows += await Address.raw(
+            sql + " AND w.postcode = {} ORDER BY address_way_fts.rank LIMIT {}", match, postcode, WAYS_IN_POSTCODE
+        )
     return rows
 
 
-async def _postgres_ways(groups: list[list[str]], spelt: dict[str, list[str]], postcode: str | None,
-                         strict: bool) -> list[dict]:
+async def _postgres_ways(
+    groups: list[list[str]], spelt: dict[str, list[str]], postcode: str | None, strict: bool
+) -> list[dict]:
     words = " ".join(" ".join(corrected or [typed]) for typed, corrected in spelt.items())
     args: list = [words, WAYS]
     if strict:
@@ -189,12 +197,15 @@ async def _postgres_ways(groups: list[list[str]], spelt: dict[str, list[str]], p
                 await connection.execute(f"SET LOCAL pg_trgm.similarity_threshold = {PG_SIMILARITY}")
             rows = [dict(r) for r in await connection.fetch(sql + order, *args)]
             if postcode and len(rows) == WAYS:
-                rows += [dict(r) for r in await connection.fetch(
-                    sql + f" AND postcode = ${len(args) + 1}" + order, *args, postcode)]
+                rows += [
+                    dict(r)
+                    for r in await connection.fetch(sql + f" AND postcode = ${len(args) + 1}" + order, *args, postcode)
+                ]
     return rows
 
 
 # Scoring -------------------------------------------------------------------------------------------
+
 
 def _similar(typed: str, word: str, last: bool) -> float:
     if typed == word:
@@ -232,6 +243,7 @@ def _score(way: _Way, query: text.Query) -> _Way:
 
 # House numbers ------------------------------------------------------------------------------------
 
+
 def _label(way: _Way, number: int | None = None, rep: str = "") -> str:
     where = f"{way.postcode} {way.city}"
     return f"{text.house_number(number, rep)} {way.name}, {where}" if number is not None else f"{way.name}, {where}"
@@ -246,7 +258,9 @@ async def _numbered(ways: list[_Way], query: text.Query) -> list[Found]:
     ids = list(by_id)
     rows = await Address.raw(
         f"SELECT way, number, rep, lon, lat, ban_id FROM address WHERE way IN ({_in(ids)}) AND number = {{}}",
-        *ids, query.number)
+        *ids,
+        query.number,
+    )
     found = []
     for r in rows:
         bonus = 0.1 if r["rep"] == query.rep else 0.05 if not query.rep else 0.04
@@ -263,7 +277,10 @@ async def _nearest(ways: list[_Way], number: int) -> list[Found]:
     rows = await Address.raw(
         "SELECT * FROM (SELECT way, number, rep, lon, lat, ban_id, row_number() OVER "
         "(PARTITION BY way ORDER BY abs(number - {}), rep) AS nearness "
-        f"FROM address WHERE way IN ({_in(list(by_id))})) AS numbered WHERE nearness = 1", number, *by_id)
+        f"FROM address WHERE way IN ({_in(list(by_id))})) AS numbered WHERE nearness = 1",
+        number,
+        *by_id,
+    )
     return [_found(by_id[r["way"]], r, -0.1) for r in rows]
 
 
@@ -271,12 +288,23 @@ async def _streets(ways: list[_Way]) -> list[Found]:
     """No number typed: the street itself, at the middle of its addresses."""
     ids = [w.id for w in ways]
     rows = await Address.raw(
-        f"SELECT way, avg(lat) AS lat, avg(lon) AS lon FROM address WHERE way IN ({_in(ids)}) GROUP BY way", *ids)
+        f"SELECT way, avg(lat) AS lat, avg(lon) AS lon FROM address WHERE way IN ({_in(ids)}) GROUP BY way", *ids
+    )
     points = {r["way"]: (r["lat"], r["lon"]) for r in rows}
-    return [Found(_label(w), round(points[w.id][0], 6), round(points[w.id][1], 6), w.postcode, w.city,
-                  round(w.score, 3)) for w in ways if w.id in points]
+    return [
+        Found(_label(w), round(points[w.id][0], 6), round(points[w.id][1], 6), w.postcode, w.city, round(w.score, 3))
+        for w in ways
+        if w.id in points
+    ]
 
 
 def _found(way: _Way, row: dict, bonus: float) -> Found:
-    return Found(_label(way, row["number"], row["rep"]), row["lat"], row["lon"], way.postcode, way.city,
-                 round(way.score + bonus, 3), row["ban_id"])
+    return Found(
+        _label(way, row["number"], row["rep"]),
+        row["lat"],
+        row["lon"],
+        way.postcode,
+        way.city,
+        round(way.score + bonus, 3),
+        row["ban_id"],
+    )

@@ -40,4 +40,3 @@ class Address(Table, tablename="address"):
     lon = DoublePrecision()
     lat = DoublePrecision()
     import_run = Integer()
-

@@ -62,7 +62,7 @@ def words(text: str) -> tuple[str, ...]:
 
 
 def distinctive(name_words: tuple[str, ...]) -> tuple[str, ...]:
-    """"liberte" in Rue de la Liberté: what tells a street from the others (the type when nothing else)."""
+    """ "liberte" in Rue de la Liberté: what tells a street from the others (the type when nothing else)."""
     return tuple(w for w in name_words if w not in STREET_TYPES) or name_words
 
 
@@ -71,7 +71,7 @@ def forms(word: str) -> set[str]:
     mistake apart (a letter dropped, added, replaced, or two swapped) share one of their forms."""
     if len(word) < 4:
         return {word}
-    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def city_name(commune: str) -> str:
@@ -85,7 +85,7 @@ def rep_code(rep: str) -> str:
 
 
 def house_number(number: int, rep: str) -> str:
-    """"12 bis", "3 ter", "7 A": how the number reads on a letter."""
+    """ "12 bis", "3 ter", "7 A": how the number reads on a letter."""
     if not rep:
         return str(number)
     code = rep_code(rep)
@@ -106,7 +106,7 @@ class Query:
 
 
 def parse_query(text: str) -> Query:
-    """"12bis r de la liberte 21000" -> 12, "b", "21000", ("rue", "liberte")."""
+    """ "12bis r de la liberte 21000" -> 12, "b", "21000", ("rue", "liberte")."""
     folded = fold(text)
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
     number = postcode = None
@@ -120,7 +120,9 @@ def parse_query(text: str) -> Query:
             suffix, start, _ = tokens[1]
             glued = start == tokens[0][2]
             # "12b" and "12 bis" carry a suffix; "12 r de la paix" does not ("r" is rue).
-            if suffix in REP_CODES or (len(suffix) == 1 and suffix.isalpha() and (glued or suffix not in ABBREVIATIONS)):
+            if suffix in REP_CODES or (
+                len(suffix) == 1 and suffix.isalpha() and (glued or suffix not in ABBREVIATIONS)
+            ):
                 rep = REP_CODES.get(suffix, suffix)
                 i = 2
     for token, _, _ in tokens[i:]:

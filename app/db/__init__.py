@@ -81,8 +81,13 @@ class WriterTransaction(SQLiteTransaction):
 
 
 class VoisinageSQLiteEngine(SQLiteEngine):
-    def __init__(self, path: str = "voisinage.sqlite3", readers: int = 4,
-                 functions: Mapping[str, Callable[[Any], Any]] | None = None, **connection_kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: str = "voisinage.sqlite3",
+        readers: int = 4,
+        functions: Mapping[str, Callable[[Any], Any]] | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
         """`functions`: SQL functions of one argument that every connection
         gets (triggers call them, so a connection without them cannot write)."""
         connection_kwargs.setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
@@ -176,7 +181,9 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         # instead of three: the hops cost more than a small indexed query.
         return list(await connection.execute_fetchall(query, args or []))
 
-    async def _run_in_existing_connection(self, connection, query: str, args=None, query_type: str = "generic", table=None):
+    async def _run_in_existing_connection(
+        self, connection, query: str, args=None, query_type: str = "generic", table=None
+    ):
         return await self._execute(connection, query, args)
 
     async def _run(self, query: str, args: list[Any] | None) -> list[dict]:
@@ -214,4 +221,3 @@ class VoisinageSQLiteEngine(SQLiteEngine):
     ) -> SQLiteTransaction:
         # Every transaction here may write, so every one is IMMEDIATE whatever the caller asked.
         return WriterTransaction(engine=self, transaction_type=TransactionType.immediate, allow_nested=allow_nested)
-

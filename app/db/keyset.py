@@ -40,7 +40,8 @@ class Keyset:
         self.columns = columns
         self.descending = descending
         self.keys = tuple(keys) or tuple(
-            c.rpartition(".")[2].strip('"') if isinstance(c, str) else c._meta.db_column_name for c in columns)
+            c.rpartition(".")[2].strip('"') if isinstance(c, str) else c._meta.db_column_name for c in columns
+        )
 
     def _values(self, cursor: Cursor) -> tuple:
         return tuple(cursor) if len(self.columns) > 1 else (cursor,)
@@ -82,15 +83,22 @@ class Keyset:
         return split(found, size, self.keys)
 
 
-async def keyset_page(query: Select | Raw, keyset: Keyset, *, cursor: Cursor | None = None, size: int,
-                      types: Mapping[str, Column] | None = None,
-                      load_json: bool = False) -> tuple[list[dict], Cursor | None]:
+async def keyset_page(
+    query: Select | Raw,
+    keyset: Keyset,
+    *,
+    cursor: Cursor | None = None,
+    size: int,
+    types: Mapping[str, Column] | None = None,
+    load_json: bool = False,
+) -> tuple[list[dict], Cursor | None]:
     """One page of a Piccolo select or of a raw SQL query (`Table.raw(sql,
     *args)`, its SQL ending with its WHERE clause) in the keyset's order,
     after `cursor` (None: the first page); and the next page's cursor."""
     if isinstance(query, Raw):
-        found = await rows(Raw(query.table, querystring=keyset.sql(query.querystring, cursor, size)),
-                           types=types, load_json=load_json)
+        found = await rows(
+            Raw(query.table, querystring=keyset.sql(query.querystring, cursor, size)), types=types, load_json=load_json
+        )
     else:
         found = await keyset.select(query, cursor, size)
     return keyset.split(found, size)

@@ -100,4 +100,3 @@ def as_object(table: type[T], row: Mapping[str, Any]) -> T:
     found = table(_ignore_missing=True, **{name: row[name] for name in _columns_by_name(table) if name in row})
     found._exists_in_db = True
     return found
-

@@ -25,8 +25,12 @@ async def panel(event: dict, post: dict, viewer: User, error: str = "") -> dict:
     now = datetime.now(timezone.utc)
     left = None if event["capacity"] is None else max(0, event["capacity"] - event["going_count"])
     return {
-        "event": event, "event_post": post, "my_signup": await queries.my_signup(event["id"], viewer.id),
-        "attendees": await queries.attendees(event["id"]), "places_left": left,
+        "event": event,
+        "event_post": post,
+        "my_signup": await queries.my_signup(event["id"], viewer.id),
+        "attendees": await queries.attendees(event["id"]),
+        "places_left": left,
         "event_closed": event["cancelled_at"] is not None or event["starts_at"] <= now,
-        "event_error": error, "organiser": is_author(viewer, post),
+        "event_error": error,
+        "organiser": is_author(viewer, post),
     }

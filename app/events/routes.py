@@ -45,17 +45,28 @@ def _validate(form: Form, *, creating: bool) -> dict:
         form.error("ends_at", _("La fin doit venir après le début."))
     if starts_at and ends_at and ends_at - starts_at > timedelta(days=14):
         form.error("ends_at", _("Un événement dure deux semaines au plus."))
-    return {"title": title, "body": body, "place": place, "starts_at": starts_at, "ends_at": ends_at, "capacity": capacity}
+    return {
+        "title": title,
+        "body": body,
+        "place": place,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "capacity": capacity,
+    }
 
 
 def _form_from_event(post: dict, event: dict) -> Form:
     fmt = "%Y-%m-%dT%H:%M"
-    return Form({
-        "title": post["title"], "body": post["body"], "place": event["place"],
-        "starts_at": event["starts_at"].astimezone(PARIS).strftime(fmt),
-        "ends_at": event["ends_at"].astimezone(PARIS).strftime(fmt),
-        "capacity": str(event["capacity"] or ""),
-    })
+    return Form(
+        {
+            "title": post["title"],
+            "body": post["body"],
+            "place": event["place"],
+            "starts_at": event["starts_at"].astimezone(PARIS).strftime(fmt),
+            "ends_at": event["ends_at"].astimezone(PARIS).strftime(fmt),
+            "capacity": str(event["capacity"] or ""),
+        }
+    )
 
 
 async def _create_event(request: Request, upload: UploadForm) -> Response:
@@ -115,14 +126,26 @@ class EventController(Controller):
                 days.append((day, []))
             days[-1][1].append(event)
         past = [] if after else await queries.past(user.neighbourhood, now)
-        next_url = "/events?" + urlencode({"after": f"{next_after[0].isoformat()}_{next_after[1]}"}) if next_after else None
-        return render(request, "events/index.html", {
-            "days": days, "past": past, "next_url": next_url, "neighbourhood": await neighbourhoods.current(user.neighbourhood)})
+        next_url = (
+            "/events?" + urlencode({"after": f"{next_after[0].isoformat()}_{next_after[1]}"}) if next_after else None
+        )
+        return render(
+            request,
+            "events/index.html",
+            {
+                "days": days,
+                "past": past,
+                "next_url": next_url,
+                "neighbourhood": await neighbourhoods.current(user.neighbourhood),
+            },
+        )
 
     @get("/events/new")
     async def new(self, request: Request) -> Response:
         neighbourhood = await neighbourhoods.current(request.user.neighbourhood)
-        return render(request, "events/new.html", {"form": Form(), "refusal": posting_refusal(request.user, neighbourhood)})
+        return render(
+            request, "events/new.html", {"form": Form(), "refusal": posting_refusal(request.user, neighbourhood)}
+        )
 
     @post("/events/new", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
     async def create(self, request: Request) -> Response:
@@ -135,7 +158,9 @@ class EventController(Controller):
         event = await queries.for_post(post_id)
         if event is None:
             raise NotFoundException()
-        return render(request, "events/edit.html", {"form": _form_from_event(found, event), "post": found, "event": event})
+        return render(
+            request, "events/edit.html", {"form": _form_from_event(found, event), "post": found, "event": event}
+        )
 
     @post("/events/{post_id:int}/edit")
     async def edit(self, request: Request, post_id: int) -> Response:
@@ -146,17 +171,28 @@ class EventController(Controller):
         form = Form(await request.form())
         values = _validate(form, creating=False)
         if values["capacity"] is not None and values["capacity"] < event["going_count"]:
-            form.error("capacity", _("%(n)s personnes sont déjà inscrites : gardez au moins autant de places.",
-                                     n=event["going_count"]))
+            form.error(
+                "capacity",
+                _("%(n)s personnes sont déjà inscrites : gardez au moins autant de places.", n=event["going_count"]),
+            )
         if form.errors:
             return render(request, "events/edit.html", {"form": form, "post": found, "event": event}, status_code=422)
         moved = await queries.update_event(post_id, **values)
         if moved:
             when = values["starts_at"].astimezone(PARIS)
-            await notify(await queries.people_signed_up(event["id"]), "event", url=f"/posts/{post_id}",
-                         actor_id=request.user.id,
-                         text=gettext("« %(title)s » change : %(day)s à %(time)s, %(place)s", title=values["title"],
-                                      day=when.strftime("%d/%m"), time=when.strftime("%H:%M"), place=values["place"]))
+            await notify(
+                await queries.people_signed_up(event["id"]),
+                "event",
+                url=f"/posts/{post_id}",
+                actor_id=request.user.id,
+                text=gettext(
+                    "« %(title)s » change : %(day)s à %(time)s, %(place)s",
+                    title=values["title"],
+                    day=when.strftime("%d/%m"),
+                    time=when.strftime("%H:%M"),
+                    place=values["place"],
+                ),
+            )
         return see_other(f"/posts/{post_id}")
 
     @post("/events/{post_id:int}/cancel")
@@ -225,8 +261,11 @@ async def _answer(request: Request, found: dict, error: str = "", status_code: i
 
 
 def _calendar_response(body: bytes, filename: str) -> Response:
-    return Response(content=body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, max-age=300"})
+    return Response(
+        content=body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, max-age=300"},
+    )
 
 
 @get("/events.ics")
@@ -236,8 +275,11 @@ async def neighbourhood_calendar(request: Request) -> Response:
     token = request.query_params.get("token") or ""
     if not 10 <= len(token) <= 100:
         raise NotFoundException()
-    owner = await User.select(User.id, User.neighbourhood, User.suspended_until).where(
-        User.calendar_token_hash == _hash(token)).first()
+    owner = (
+        await User.select(User.id, User.neighbourhood, User.suspended_until)
+        .where(User.calendar_token_hash == _hash(token))
+        .first()
+    )
     if owner is None or owner["neighbourhood"] is None:
         raise NotFoundException()
     neighbourhood = await neighbourhoods.by_id(owner["neighbourhood"])

@@ -12,8 +12,9 @@ class Event(Table, tablename="event"):
     # Copied from the post so that /events reads (neighbourhood, starts_at)
     # by index instead of joining every upcoming event in France. As migration
     # 0004 added it (ids never change, so ON UPDATE never acts).
-    neighbourhood = ForeignKey(references=Neighbourhood, null=True, default=None, on_delete=OnDelete.cascade,
-                               on_update=OnUpdate.no_action)
+    neighbourhood = ForeignKey(
+        references=Neighbourhood, null=True, default=None, on_delete=OnDelete.cascade, on_update=OnUpdate.no_action
+    )
     starts_at = Timestamptz(index=True)
     ends_at = Timestamptz()
     place = Varchar(length=200)

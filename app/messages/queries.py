@@ -21,9 +21,14 @@ def _pair(a: int, b: int) -> tuple[int, int]:
 
 async def conversation_by_id(conversation_id: int) -> dict | None:
     """Whether the viewer may read it is app.access.in_conversation."""
-    return await Conversation.select(
-        Conversation.all_columns(), Conversation.post.title.as_alias("post_title"),
-    ).where(Conversation.id == conversation_id).first()
+    return (
+        await Conversation.select(
+            Conversation.all_columns(),
+            Conversation.post.title.as_alias("post_title"),
+        )
+        .where(Conversation.id == conversation_id)
+        .first()
+    )
 
 
 async def inbox(user_id: int, blocked: list[int], *, limit: int = 30) -> list[dict]:
@@ -48,16 +53,28 @@ async def inbox(user_id: int, blocked: list[int], *, limit: int = 30) -> list[di
 async def unread_total(user_id: int) -> int:
     rows = await Conversation.raw(
         "SELECT COALESCE(SUM(CASE WHEN user_a = {} THEN a_unread ELSE b_unread END), 0) AS n "
-        "FROM conversation WHERE user_a = {} OR user_b = {}", user_id, user_id, user_id)
+        "FROM conversation WHERE user_a = {} OR user_b = {}",
+        user_id,
+        user_id,
+        user_id,
+    )
     return int(rows[0]["n"] or 0)
 
 
-async def messages_of(conversation_id: int, *, before: int | None = None, limit: int = 50) -> tuple[list[dict], int | None]:
+async def messages_of(
+    conversation_id: int, *, before: int | None = None, limit: int = 50
+) -> tuple[list[dict], int | None]:
     """The latest messages, oldest first on the page; `before` pages back."""
-    page, older = await keyset_page(Message.raw(
-        "SELECT m.id, m.body, m.created_at, m.sender, a.first_name AS sender_first_name, a.last_name AS sender_last_name "
-        "FROM message m LEFT JOIN account a ON a.id = m.sender WHERE m.conversation = {}", conversation_id,
-    ), _NEWEST_FIRST, cursor=before or None, size=limit)
+    page, older = await keyset_page(
+        Message.raw(
+            "SELECT m.id, m.body, m.created_at, m.sender, a.first_name AS sender_first_name, a.last_name AS sender_last_name "
+            "FROM message m LEFT JOIN account a ON a.id = m.sender WHERE m.conversation = {}",
+            conversation_id,
+        ),
+        _NEWEST_FIRST,
+        cursor=before or None,
+        size=limit,
+    )
     return list(reversed(page)), older
 
 
@@ -66,12 +83,17 @@ async def has_written_to(sender_id: int, recipient_id: int) -> bool:
     a, b = _pair(sender_id, recipient_id)
     rows = await Message.raw(
         "SELECT 1 AS ok FROM message m JOIN conversation c ON c.id = m.conversation "
-        "WHERE c.user_a = {} AND c.user_b = {} AND m.sender = {} LIMIT 1", a, b, recipient_id)
+        "WHERE c.user_a = {} AND c.user_b = {} AND m.sender = {} LIMIT 1",
+        a,
+        b,
+        recipient_id,
+    )
     return bool(rows)
 
 
-async def send(sender_id: int, recipient_id: int, body: str, *, post_id: int | None = None,
-               conversation_id: int | None = None) -> int:
+async def send(
+    sender_id: int, recipient_id: int, body: str, *, post_id: int | None = None, conversation_id: int | None = None
+) -> int:
     """Adds the message, creating the conversation the first time; returns the conversation id."""
     a, b = _pair(sender_id, recipient_id)
     now = datetime.now(timezone.utc)
@@ -88,7 +110,8 @@ async def send(sender_id: int, recipient_id: int, body: str, *, post_id: int | N
         await Message.insert(Message(conversation=conversation_id, sender=sender_id, body=body, created_at=now))
         unread = Conversation.b_unread if sender_id == a else Conversation.a_unread
         await Conversation.update({unread: unread + 1, Conversation.last_message_at: now}).where(
-            Conversation.id == conversation_id)
+            Conversation.id == conversation_id
+        )
     return conversation_id
 
 
@@ -98,5 +121,8 @@ async def mark_read(conversation: dict, user_id: int) -> None:
 
 
 async def message_by_id(message_id: int) -> dict | None:
-    return await Message.select(Message.all_columns(), Message.conversation.user_a, Message.conversation.user_b).where(
-        Message.id == message_id).first()
+    return (
+        await Message.select(Message.all_columns(), Message.conversation.user_a, Message.conversation.user_b)
+        .where(Message.id == message_id)
+        .first()
+    )

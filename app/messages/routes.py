@@ -68,8 +68,9 @@ class MessageController(Controller):
             if refusal:
                 form.error("body", refusal)
         if form.errors:
-            return render(request, "messages/new.html", {"form": form, "recipient": recipient, "about": about},
-                          status_code=422)
+            return render(
+                request, "messages/new.html", {"form": form, "recipient": recipient, "about": about}, status_code=422
+            )
         conversation_id = await queries.send(me.id, recipient.id, body, post_id=about["id"] if about else None)
         await _tell(me, recipient.id, conversation_id)
         return see_other(f"/messages/{conversation_id}")
@@ -124,8 +125,13 @@ class MessageController(Controller):
 
 
 async def _tell(sender, recipient_id: int, conversation_id: int) -> None:
-    await notify([recipient_id], "message", url=f"/messages/{conversation_id}", actor_id=sender.id,
-                 text=gettext("Nouveau message de %(who)s", who=display_name(sender.first_name, sender.last_name)))
+    await notify(
+        [recipient_id],
+        "message",
+        url=f"/messages/{conversation_id}",
+        actor_id=sender.id,
+        text=gettext("Nouveau message de %(who)s", who=display_name(sender.first_name, sender.last_name)),
+    )
 
 
 def _unread(conversation: dict, user_id: int) -> int:
@@ -138,7 +144,9 @@ async def _render_conversation(request: Request, conversation: dict, form: Form,
     other = await user_by_id(other_id) if other_id else None
     messages, older = await queries.messages_of(conversation["id"], before=parse_id(request.query_params.get("before")))
     context = {"conversation": conversation, "messages": messages, "older": older, "other": other, "form": form}
-    return render(request, "messages/show.html", context, fragment="messages/_conversation.html", status_code=status_code)
+    return render(
+        request, "messages/show.html", context, fragment="messages/_conversation.html", status_code=status_code
+    )
 
 
 ROUTES = [MessageController]

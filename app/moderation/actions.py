@@ -52,18 +52,38 @@ async def act_on_post(moderator, post: dict, action: str, reason: str) -> None:
         values[Post.hidden_reason] = reason
     async with Post._meta.db.transaction():
         await Post.update(values).where(Post.id == post["id"])
-        await audit(moderator, action, "post", post["id"], reason, neighbourhood=post["neighbourhood"],
-                    target_user=post["author"])
+        await audit(
+            moderator,
+            action,
+            "post",
+            post["id"],
+            reason,
+            neighbourhood=post["neighbourhood"],
+            target_user=post["author"],
+        )
     if post["author"] and action in ("hide", "restore"):
-        text = (gettext("Votre annonce « %(title)s » a été masquée par la modération : %(reason)s", title=post["title"],
-                        reason=reason) if action == "hide"
-                else gettext("Votre annonce « %(title)s » est de nouveau visible.", title=post["title"]))
+        text = (
+            gettext(
+                "Votre annonce « %(title)s » a été masquée par la modération : %(reason)s",
+                title=post["title"],
+                reason=reason,
+            )
+            if action == "hide"
+            else gettext("Votre annonce « %(title)s » est de nouveau visible.", title=post["title"])
+        )
         await notify([post["author"]], "moderation", url=f"/posts/{post['id']}", text=text, actor_id=moderator.id)
 
 
 async def public_log(neighbourhood_id: int, limit: int = 50) -> list[dict]:
     """What was removed and why, without who reported it nor who moderated."""
-    return await ModerationAction.select(
-        ModerationAction.action, ModerationAction.reason, ModerationAction.created_at, ModerationAction.target_id,
-    ).where((ModerationAction.neighbourhood == neighbourhood_id) & (ModerationAction.public == True)).order_by(  # noqa: E712
-        ModerationAction.id, ascending=False).limit(limit)
+    return (
+        await ModerationAction.select(
+            ModerationAction.action,
+            ModerationAction.reason,
+            ModerationAction.created_at,
+            ModerationAction.target_id,
+        )
+        .where((ModerationAction.neighbourhood == neighbourhood_id) & (ModerationAction.public == True))  # noqa: E712 - SQL
+        .order_by(ModerationAction.id, ascending=False)
+        .limit(limit)
+    )

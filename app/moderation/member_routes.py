@@ -49,8 +49,9 @@ REPORTABLE = ("reply", "message", "user")
 
 def report_page(request: Request, target: dict, form: Form, status_code: int = 200) -> Response:
     """The one report form, whatever is reported (posts included)."""
-    return render(request, "moderation/report.html", {"form": form, "target": target, "reasons": REASONS},
-                  status_code=status_code)
+    return render(
+        request, "moderation/report.html", {"form": form, "target": target, "reasons": REASONS}, status_code=status_code
+    )
 
 
 async def read_report(request: Request) -> tuple[Form, str, str]:
@@ -73,25 +74,61 @@ async def _find_target(request: Request, kind: str, target_id: int) -> dict:
 
     me = request.user
     if kind == "reply":
-        row = await Reply.select(Reply.id, Reply.body, Reply.author, Reply.post,
-                                 Reply.post.neighbourhood.as_alias("neighbourhood"),
-                                 Reply.post.title.as_alias("title")).where(Reply.id == target_id).first()
+        row = (
+            await Reply.select(
+                Reply.id,
+                Reply.body,
+                Reply.author,
+                Reply.post,
+                Reply.post.neighbourhood.as_alias("neighbourhood"),
+                Reply.post.title.as_alias("title"),
+            )
+            .where(Reply.id == target_id)
+            .first()
+        )
         if row and can_report_reply(me, row):
-            return {"kind": kind, "id": row["id"], "neighbourhood": row["neighbourhood"], "user": row["author"],
-                    "text": row["body"], "back": f"/posts/{row['post']}#reply-{row['id']}"}
+            return {
+                "kind": kind,
+                "id": row["id"],
+                "neighbourhood": row["neighbourhood"],
+                "user": row["author"],
+                "text": row["body"],
+                "back": f"/posts/{row['post']}#reply-{row['id']}",
+            }
     elif kind == "message":
-        row = await Message.select(Message.id, Message.body, Message.sender, Message.conversation,
-                                   Message.conversation.user_a.as_alias("user_a"),
-                                   Message.conversation.user_b.as_alias("user_b"),
-                                   Message.sender.neighbourhood.as_alias("neighbourhood")).where(Message.id == target_id).first()
+        row = (
+            await Message.select(
+                Message.id,
+                Message.body,
+                Message.sender,
+                Message.conversation,
+                Message.conversation.user_a.as_alias("user_a"),
+                Message.conversation.user_b.as_alias("user_b"),
+                Message.sender.neighbourhood.as_alias("neighbourhood"),
+            )
+            .where(Message.id == target_id)
+            .first()
+        )
         if row and can_report_message(me, row):
-            return {"kind": kind, "id": row["id"], "neighbourhood": row["neighbourhood"] or me.neighbourhood, "user": row["sender"],
-                    "text": row["body"], "back": f"/messages/{row['conversation']}"}
+            return {
+                "kind": kind,
+                "id": row["id"],
+                "neighbourhood": row["neighbourhood"] or me.neighbourhood,
+                "user": row["sender"],
+                "text": row["body"],
+                "back": f"/messages/{row['conversation']}",
+            }
     elif kind == "user":
         member = await user_by_id(target_id)
         if await can_reach(me, member):
-            return {"kind": kind, "id": member.id, "neighbourhood": member.neighbourhood, "user": member.id,
-                    "text": member.display_name, "back": f"/users/{member.id}"}
+            return {
+                "kind": kind,
+                "id": member.id,
+                "neighbourhood": member.neighbourhood,
+                "user": member.id,
+                "text": member.display_name,
+                "back": f"/users/{member.id}",
+            }
     raise NotFound()
 
 
@@ -120,8 +157,17 @@ async def report(request: Request, kind: str, target_id: int) -> Response:
 
 @post("/moderation/replies/{reply_id:int}/{action:str}", guards=[requires_member])
 async def moderate_reply(request: Request, reply_id: int, action: str) -> Response:
-    row = await Reply.select(Reply.id, Reply.author, Reply.post, Reply.post.neighbourhood.as_alias("neighbourhood"),
-                             Reply.post.title.as_alias("title")).where(Reply.id == reply_id).first()
+    row = (
+        await Reply.select(
+            Reply.id,
+            Reply.author,
+            Reply.post,
+            Reply.post.neighbourhood.as_alias("neighbourhood"),
+            Reply.post.title.as_alias("title"),
+        )
+        .where(Reply.id == reply_id)
+        .first()
+    )
     me = request.user
     if row is None or action not in ("hide", "restore") or not await can_moderate(me, row["neighbourhood"]):
         raise NotFound()
@@ -130,14 +176,24 @@ async def moderate_reply(request: Request, reply_id: int, action: str) -> Respon
     if form.errors:
         return render(request, "moderation/reply_reason.html", {"form": form, "reply": row}, status_code=422)
     await Reply.update({Reply.hidden: action == "hide", Reply.hidden_reason: reason if action == "hide" else ""}).where(
-        Reply.id == reply_id)
-    await audit(me, f"{action}_reply", "reply", reply_id, reason, neighbourhood=row["neighbourhood"], target_user=row["author"])
+        Reply.id == reply_id
+    )
+    await audit(
+        me, f"{action}_reply", "reply", reply_id, reason, neighbourhood=row["neighbourhood"], target_user=row["author"]
+    )
     if row["author"]:
-        text = (gettext("Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s", title=row["title"],
-                        reason=reason) if action == "hide"
-                else gettext("Votre réponse à « %(title)s » est de nouveau visible.", title=row["title"]))
-        await notify([row["author"]], "moderation", url=f"/posts/{row['post']}#reply-{reply_id}", text=text,
-                     actor_id=me.id)
+        text = (
+            gettext(
+                "Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s",
+                title=row["title"],
+                reason=reason,
+            )
+            if action == "hide"
+            else gettext("Votre réponse à « %(title)s » est de nouveau visible.", title=row["title"])
+        )
+        await notify(
+            [row["author"]], "moderation", url=f"/posts/{row['post']}#reply-{reply_id}", text=text, actor_id=me.id
+        )
     return see_other(f"/posts/{row['post']}#reply-{reply_id}")
 
 
@@ -176,7 +232,9 @@ async def verify_member(request: Request, user_id: int) -> Response:
 @get("/moderation/letters", guards=[requires_member])
 async def letters_page(request: Request) -> Response:
     neighbourhoods = await moderation_reach(request.user)
-    return render(request, "moderation/letters.html", {"pending": await trust.pending_letters(neighbourhoods), "printed": None})
+    return render(
+        request, "moderation/letters.html", {"pending": await trust.pending_letters(neighbourhoods), "printed": None}
+    )
 
 
 @post("/moderation/letters", guards=[requires_member])
@@ -187,17 +245,29 @@ async def print_letters(request: Request) -> Response:
     # Only neighbours of the moderator's quartiers waiting for a letter, whatever the form says.
     pending = [p for p in await trust.pending_letters(neighbourhoods, limit=500) if p["id"] in chosen]
     if not pending:
-        return render(request, "moderation/letters.html", {
-            "pending": await trust.pending_letters(neighbourhoods), "printed": None,
-            "error": _("Cochez au moins un voisin.")}, status_code=422)
+        return render(
+            request,
+            "moderation/letters.html",
+            {
+                "pending": await trust.pending_letters(neighbourhoods),
+                "printed": None,
+                "error": _("Cochez au moins un voisin."),
+            },
+            status_code=422,
+        )
     codes = await trust.print_letters(request.user, pending)
-    neighbourhood_names = {h["id"]: h["name"] for h in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name)
-                           .where(Neighbourhood.id.is_in(list({p["neighbourhood"] for p in pending})))}
+    neighbourhood_names = {
+        h["id"]: h["name"]
+        for h in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name).where(
+            Neighbourhood.id.is_in(list({p["neighbourhood"] for p in pending}))
+        )
+    }
     for p in pending:
         p["code"] = codes[p["id"]]
         p["neighbourhood_name"] = neighbourhood_names.get(p["neighbourhood"], "")
-    return render(request, "moderation/letters_print.html", {"letters": pending},
-                  headers={"Cache-Control": "private, no-store"})
+    return render(
+        request, "moderation/letters_print.html", {"letters": pending}, headers={"Cache-Control": "private, no-store"}
+    )
 
 
 # The quartier and the team -----------------------------------------------------------------
@@ -205,7 +275,9 @@ async def print_letters(request: Request) -> Response:
 
 @post("/moderation/neighbourhoods/{neighbourhood_id:int}/settings", guards=[requires_member])
 async def neighbourhood_settings(request: Request, neighbourhood_id: int) -> Response:
-    if not await can_moderate(request.user, neighbourhood_id) or not await Neighbourhood.exists().where(Neighbourhood.id == neighbourhood_id):
+    if not await can_moderate(request.user, neighbourhood_id) or not await Neighbourhood.exists().where(
+        Neighbourhood.id == neighbourhood_id
+    ):
         raise NotFound()
     form = Form(await request.form())
     await members.set_requires_verification(request.user, neighbourhood_id, form["requires_verification"] == "on")
@@ -225,8 +297,11 @@ async def team_page(request: Request) -> Response:
 
 
 async def _team_context(form: Form) -> dict:
-    neighbourhoods = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.city).where(
-        Neighbourhood.status == "open").order_by(Neighbourhood.name)
+    neighbourhoods = (
+        await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.city)
+        .where(Neighbourhood.status == "open")
+        .order_by(Neighbourhood.name)
+    )
     return {"form": form, "moderators": await members.moderators(), "neighbourhoods": neighbourhoods}
 
 
@@ -258,5 +333,18 @@ async def remove_moderator(request: Request, assignment_id: int) -> Response:
     return see_other("/moderation/team?notice=saved")
 
 
-ROUTES = [report_form, report, moderate_reply, suspend, unsuspend, verify_member, letters_page, print_letters,
-          neighbourhood_settings, audit_page, team_page, appoint, remove_moderator]
+ROUTES = [
+    report_form,
+    report,
+    moderate_reply,
+    suspend,
+    unsuspend,
+    verify_member,
+    letters_page,
+    print_letters,
+    neighbourhood_settings,
+    audit_page,
+    team_page,
+    appoint,
+    remove_moderator,
+]

@@ -23,7 +23,9 @@ async def moderate_post(request: Request, post_id: int, action: str) -> Response
     form = Form(await request.form())
     reason = form.text("reason", max_length=300, required=action == "hide")
     if form.errors:
-        return render(request, "moderation/reason.html", {"form": form, "post": found, "action": action}, status_code=422)
+        return render(
+            request, "moderation/reason.html", {"form": form, "post": found, "action": action}, status_code=422
+        )
     await act_on_post(request.user, found, action, reason)
     return see_other(f"/posts/{post_id}")
 
@@ -34,8 +36,14 @@ async def public_log_page(request: Request) -> Response:
     from app.neighbourhoods import queries as neighbourhoods
     from app.web import render
 
-    return render(request, "moderation/public_log.html", {
-        "entries": await public_log(request.user.neighbourhood), "neighbourhood": await neighbourhoods.current(request.user.neighbourhood)})
+    return render(
+        request,
+        "moderation/public_log.html",
+        {
+            "entries": await public_log(request.user.neighbourhood),
+            "neighbourhood": await neighbourhoods.current(request.user.neighbourhood),
+        },
+    )
 
 
 async def _reported_post(request: Request, post_id: int) -> tuple[dict, dict]:
@@ -43,8 +51,13 @@ async def _reported_post(request: Request, post_id: int) -> tuple[dict, dict]:
 
     found = await queries.post_by_id(post_id)
     await ensure_can_see_post(request.user, found)
-    return found, {"kind": "post", "id": post_id, "text": found["title"], "back": f"/posts/{post_id}",
-                   "action": f"/posts/{post_id}/report"}
+    return found, {
+        "kind": "post",
+        "id": post_id,
+        "text": found["title"],
+        "back": f"/posts/{post_id}",
+        "action": f"/posts/{post_id}/report",
+    }
 
 
 @get("/posts/{post_id:int}/report", guards=[requires_member])
@@ -81,12 +94,23 @@ async def _queue_page(request: Request, *, failed: int | None = None, form=None)
     reports, more = await queue(neighbourhoods, after=parse_id(request.query_params.get("after")))
     # The quartier rules a moderator may change: theirs (an admin: the one they live in).
     mine = neighbourhoods if neighbourhoods is not None else [request.user.neighbourhood]
-    settings = await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.requires_verification).where(
-        Neighbourhood.id.is_in(mine or [0]))
-    return render(request, "moderation/queue.html", {
-        "reports": reports, "reasons": REASONS, "neighbourhoods": settings,
-        "more": more, "admin": is_admin(request.user),
-        "failed": failed, "failed_form": form}, status_code=422 if failed else 200)
+    settings = await Neighbourhood.select(
+        Neighbourhood.id, Neighbourhood.name, Neighbourhood.requires_verification
+    ).where(Neighbourhood.id.is_in(mine or [0]))
+    return render(
+        request,
+        "moderation/queue.html",
+        {
+            "reports": reports,
+            "reasons": REASONS,
+            "neighbourhoods": settings,
+            "more": more,
+            "admin": is_admin(request.user),
+            "failed": failed,
+            "failed_form": form,
+        },
+        status_code=422 if failed else 200,
+    )
 
 
 @post("/moderation/reports/{report_id:int}/{outcome:str}", guards=[requires_member])
@@ -108,4 +132,12 @@ async def close_report(request: Request, report_id: int, outcome: str) -> Respon
     return see_other("/moderation")
 
 
-ROUTES: list = [*member_routes.ROUTES, moderate_post, public_log_page, report_form, report, moderation_queue, close_report]
+ROUTES: list = [
+    *member_routes.ROUTES,
+    moderate_post,
+    public_log_page,
+    report_form,
+    report,
+    moderation_queue,
+    close_report,
+]

@@ -43,8 +43,14 @@ class Areas:
     kind: str  # "quartiers" or "iris"
 
 
-def read_areas(path: Path | str, *, crs: str | None = None, layer: str | None = None,
-               name_property: str | None = None, city: str | None = None) -> Areas:
+def read_areas(
+    path: Path | str,
+    *,
+    crs: str | None = None,
+    layer: str | None = None,
+    name_property: str | None = None,
+    city: str | None = None,
+) -> Areas:
     """Reads, reprojects and checks every area of a file; a ValueError in
     French naming the faulty feature otherwise."""
     path = Path(path)
@@ -62,7 +68,9 @@ def read_areas(path: Path | str, *, crs: str | None = None, layer: str | None = 
         if shape is None or shape.is_empty:
             raise ValueError(f"{label} : pas de géométrie")
         if to_lon_lat is not None:
-            shape = shapely.set_precision(shapely.transform(shape, to_lon_lat.transform, interleaved=False), GRID_DEGREES)
+            shape = shapely.set_precision(
+                shapely.transform(shape, to_lon_lat.transform, interleaved=False), GRID_DEGREES
+            )
         geom = json.loads(shapely.to_geojson(shapely.force_2d(shape)))
         properties = _iris_properties(props, label) if iris else _quartier_properties(props, label, name_property, city)
         label = f"zone {number} ({properties['slug']})"
@@ -83,13 +91,20 @@ async def save(areas: Areas) -> tuple[int, int]:
     created = updated = 0
     now = datetime.now(timezone.utc)
     for start in range(0, len(areas.features), BATCH):
-        batch = areas.features[start:start + BATCH]
+        batch = areas.features[start : start + BATCH]
         slugs = [f["properties"]["slug"] for f in batch]
         async with Neighbourhood._meta.db.transaction():
-            existing = {r["slug"]: r["id"] for r in await Neighbourhood.select(
-                Neighbourhood.id, Neighbourhood.slug).where(Neighbourhood.slug.is_in(slugs))}
-            new = [Neighbourhood(slug=f["properties"]["slug"], status=areas.status, created_at=now,
-                                 **queries.columns(f)) for f in batch if f["properties"]["slug"] not in existing]
+            existing = {
+                r["slug"]: r["id"]
+                for r in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.slug).where(
+                    Neighbourhood.slug.is_in(slugs)
+                )
+            }
+            new = [
+                Neighbourhood(slug=f["properties"]["slug"], status=areas.status, created_at=now, **queries.columns(f))
+                for f in batch
+                if f["properties"]["slug"] not in existing
+            ]
             if new:
                 await Neighbourhood.insert(*new)
             for feature in batch:
@@ -97,7 +112,8 @@ async def save(areas: Areas) -> tuple[int, int]:
                 if neighbourhood_id is not None:
                     values = queries.columns(feature)
                     await Neighbourhood.update({getattr(Neighbourhood, k): v for k, v in values.items()}).where(
-                        Neighbourhood.id == neighbourhood_id)
+                        Neighbourhood.id == neighbourhood_id
+                    )
         created += len(new)
         updated += len(batch) - len(new)
         queries.forget(*existing.values())
@@ -105,6 +121,7 @@ async def save(areas: Areas) -> tuple[int, int]:
 
 
 # Properties ------------------------------------------------------------------------
+
 
 def _lower(props: dict) -> dict:
     return {str(k).lower(): v for k, v in props.items()}
@@ -130,36 +147,52 @@ def _iris_properties(props: dict, label: str) -> dict:
     # carrying the commune's name: its waiting list is the commune's.
     if not name or _text(keys.get("typ_iris") or keys.get("type_iris")) == "Z" or code.endswith("0000"):
         name = commune
-    return {"slug": f"iris-{code}".lower(), "name": name[:120], "city": commune[:120], "postcode": "",
-            "area_code": code[:20]}
+    return {
+        "slug": f"iris-{code}".lower(),
+        "name": name[:120],
+        "city": commune[:120],
+        "postcode": "",
+        "area_code": code[:20],
+    }
 
 
 def _quartier_properties(props: dict, label: str, name_property: str | None, city: str | None) -> dict:
     if name_property is None:
         missing = [k for k in geometry.REQUIRED if not _text(props.get(k))]
         if missing:
-            raise ValueError(f"{label} : propriétés manquantes ({', '.join(missing)}) ; pour un autre fichier, "
-                             "indiquez la propriété du nom avec --name-property et la ville avec --city")
+            raise ValueError(
+                f"{label} : propriétés manquantes ({', '.join(missing)}) ; pour un autre fichier, "
+                "indiquez la propriété du nom avec --name-property et la ville avec --city"
+            )
         return {k: _text(props[k]) for k in geometry.REQUIRED} | {"area_code": ""}
     name = _text(props.get(name_property))
     city = _text(city or props.get("city"))
     if not name or not city:
-        raise ValueError(f"{label} : pas de nom dans « {name_property} »" if not name else
-                         f"{label} : indiquez la ville avec --city")
+        raise ValueError(
+            f"{label} : pas de nom dans « {name_property} »" if not name else f"{label} : indiquez la ville avec --city"
+        )
     slug = _text(props.get("slug")) or queries._slugify(f"{city}-{name}")
-    return {"slug": slug, "name": name[:120], "city": city[:120], "postcode": _text(props.get("postcode"))[:10],
-            "area_code": ""}
+    return {
+        "slug": slug,
+        "name": name[:120],
+        "city": city[:120],
+        "postcode": _text(props.get("postcode"))[:10],
+        "area_code": "",
+    }
 
 
 # Coordinates -------------------------------------------------------------------------
+
 
 def _transformer(crs: str | None, raw: list) -> Transformer | None:
     """None when the coordinates already are WGS84 longitude/latitude."""
     if crs is None:
         min_x, min_y, max_x, max_y = shapely.total_bounds([shape for _props, shape in raw if shape is not None])
         if not (-180 <= min_x <= max_x <= 180 and -90 <= min_y <= max_y <= 90):
-            raise ValueError(f"les coordonnées ne sont pas des longitudes et latitudes (x = {min_x:.0f}) : "
-                             "indiquez leur système avec --crs, par exemple --crs EPSG:2154 pour le Lambert-93")
+            raise ValueError(
+                f"les coordonnées ne sont pas des longitudes et latitudes (x = {min_x:.0f}) : "
+                "indiquez leur système avec --crs, par exemple --crs EPSG:2154 pour le Lambert-93"
+            )
         return None
     try:
         source = CRS.from_user_input(crs)
@@ -172,6 +205,7 @@ def _transformer(crs: str | None, raw: list) -> Transformer | None:
 
 
 # Files -----------------------------------------------------------------------------
+
 
 def _is_geopackage(path: Path) -> bool:
     try:
@@ -263,4 +297,4 @@ def _gpkg_geometry(blob: bytes | None):
     envelope = _GPKG_ENVELOPE_BYTES.get((flags >> 1) & 0b111)
     if envelope is None:
         raise ValueError("géométrie GeoPackage invalide (enveloppe inconnue)")
-    return shapely.from_wkb(bytes(blob[8 + envelope:]))
+    return shapely.from_wkb(bytes(blob[8 + envelope :]))

@@ -108,10 +108,17 @@ def columns(feature: dict) -> dict:
     min_lat, max_lat, min_lon, max_lon = geometry.bbox(geom)
     c_lat, c_lon = geometry.centre(geom)
     return dict(
-        name=props["name"], city=props["city"], postcode=str(props["postcode"]), boundary=geom,
+        name=props["name"],
+        city=props["city"],
+        postcode=str(props["postcode"]),
+        boundary=geom,
         area_code=str(props.get("area_code") or ""),
-        min_lat=min_lat, max_lat=max_lat, min_lon=min_lon, max_lon=max_lon,
-        centre_lat=c_lat, centre_lon=c_lon,
+        min_lat=min_lat,
+        max_lat=max_lat,
+        min_lon=min_lon,
+        max_lon=max_lon,
+        centre_lat=c_lat,
+        centre_lon=c_lon,
     )
 
 
@@ -170,8 +177,11 @@ async def join_waitlist(user: User, label: str, lat: float, lon: float, city: st
         while await Neighbourhood.exists().where(Neighbourhood.slug == slug):
             slug, n = f"{base}-{n}", n + 1
         neighbourhood = await upsert(
-            {"type": "Feature", "geometry": geom,
-             "properties": {"slug": slug, "name": name, "city": city, "postcode": postcode}},
+            {
+                "type": "Feature",
+                "geometry": geom,
+                "properties": {"slug": slug, "name": name, "city": city, "postcode": postcode},
+            },
             status="forming",
         )
     await join(user, neighbourhood, label, lat, lon)
@@ -180,26 +190,33 @@ async def join_waitlist(user: User, label: str, lat: float, lon: float, city: st
 
 
 async def open_if_ready(neighbourhood_id: int) -> bool:
-    result = await Neighbourhood.update({Neighbourhood.status: "open"}).where(
-        (Neighbourhood.id == neighbourhood_id)
-        & (Neighbourhood.status == "forming")
-        & (Neighbourhood.member_count >= OPENING_THRESHOLD)
-    ).returning(Neighbourhood.id)
+    result = (
+        await Neighbourhood.update({Neighbourhood.status: "open"})
+        .where(
+            (Neighbourhood.id == neighbourhood_id)
+            & (Neighbourhood.status == "forming")
+            & (Neighbourhood.member_count >= OPENING_THRESHOLD)
+        )
+        .returning(Neighbourhood.id)
+    )
     forget(neighbourhood_id)
     return bool(result)
 
 
 async def open_neighbourhood(slug: str) -> bool:
-    result = await Neighbourhood.update({Neighbourhood.status: "open"}).where(
-        Neighbourhood.slug == slug
-    ).returning(Neighbourhood.id)
+    result = (
+        await Neighbourhood.update({Neighbourhood.status: "open"})
+        .where(Neighbourhood.slug == slug)
+        .returning(Neighbourhood.id)
+    )
     forget(*(r["id"] for r in result))
     return bool(result)
 
 
 async def forming(limit: int = 50) -> list[Neighbourhood]:
-    return await Neighbourhood.objects().where(Neighbourhood.status == "forming").order_by(
-        Neighbourhood.member_count, ascending=False
-    ).limit(limit)
-
-
+    return (
+        await Neighbourhood.objects()
+        .where(Neighbourhood.status == "forming")
+        .order_by(Neighbourhood.member_count, ascending=False)
+        .limit(limit)
+    )

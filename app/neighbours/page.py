@@ -24,16 +24,26 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
     me = request.user
     if i_blocked is None:
         i_blocked = await has_blocked(me.id, person.id)
-    open_posts = [] if i_blocked else (await posts.feed_page(person.neighbourhood, me.id, author=person.id, limit=10))[0]
+    open_posts = (
+        [] if i_blocked else (await posts.feed_page(person.neighbourhood, me.id, author=person.id, limit=10))[0]
+    )
     view.decorate(open_posts)
     loans = await posts.loans_of(person.id) if person.id == me.id else []
     is_me = person.id == me.id
     return {
-        "profile": person, "neighbourhood": await neighbourhoods.by_id(person.neighbourhood), "open_posts": open_posts,
-        "loans": loans, "skills": SKILLS, "i_blocked": i_blocked, "offered": skills_of(person), "is_me": is_me,
+        "profile": person,
+        "neighbourhood": await neighbourhoods.by_id(person.neighbourhood),
+        "open_posts": open_posts,
+        "loans": loans,
+        "skills": SKILLS,
+        "i_blocked": i_blocked,
+        "offered": skills_of(person),
+        "is_me": is_me,
         # Moderators get their controls on the ordinary profile page.
         "moderator": await can_moderate_member(me, person),
-        "suspended": suspension(person) is not None, "durations": DURATIONS, "mod_form": Form(),
+        "suspended": suspension(person) is not None,
+        "durations": DURATIONS,
+        "mod_form": Form(),
         "vouch_offered": vouch_offered(me, person),
         # Asked only when the vouch button could show.
         "vouched": vouch_offered(me, person) and await has_vouched(me.id, person.id),

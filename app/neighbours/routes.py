@@ -48,7 +48,9 @@ class ProfileController(Controller):
             raise NotFoundException()
         context = {"skills": SKILLS, "skill": skill, "neighbourhood": await neighbourhoods.by_id(me.neighbourhood)}
         if skill:
-            people, next_after = await posts.skill_page(me.neighbourhood, skill, after=parse_id(request.query_params.get("after")))
+            people, next_after = await posts.skill_page(
+                me.neighbourhood, skill, after=parse_id(request.query_params.get("after"))
+            )
             context.update(people=people, next_after=next_after)
         else:
             context["directory"] = await posts.directory(me.neighbourhood)

@@ -28,9 +28,16 @@ async def mark_verified(moderator, member: User, how: str) -> None:
     """`moderator` is None when neighbours' vouches or a letter did it."""
     await User.update({User.verification: "verified"}).where(User.id == member.id)
     await VerificationCode.delete().where(VerificationCode.user == member.id)
-    await audit(moderator, f"verify_{how}", "user", member.id, neighbourhood=member.neighbourhood, target_user=member.id)
-    await notify([member.id], "moderation", url=f"/users/{member.id}",
-                 text=gettext("Vous êtes maintenant voisin vérifié."), actor_id=moderator.id if moderator else None)
+    await audit(
+        moderator, f"verify_{how}", "user", member.id, neighbourhood=member.neighbourhood, target_user=member.id
+    )
+    await notify(
+        [member.id],
+        "moderation",
+        url=f"/users/{member.id}",
+        text=gettext("Vous êtes maintenant voisin vérifié."),
+        actor_id=moderator.id if moderator else None,
+    )
 
 
 async def vouch(voucher: User, member: User) -> bool:
@@ -58,8 +65,9 @@ def _hash(code: str) -> str:
 
 async def pending_letters(neighbourhood_ids: list[int] | None, limit: int = 100) -> list[dict]:
     """Neighbours whose address was checked but who are not verified yet, oldest first."""
-    query = User.select(User.id, User.first_name, User.last_name, User.address_label, User.neighbourhood,
-                        User.created_at).where((User.verification == "address_checked") & User.address_label.is_not_null())
+    query = User.select(
+        User.id, User.first_name, User.last_name, User.address_label, User.neighbourhood, User.created_at
+    ).where((User.verification == "address_checked") & User.address_label.is_not_null())
     if neighbourhood_ids is not None:
         query = query.where(User.neighbourhood.is_in(neighbourhood_ids or [0]))
     return await query.order_by(User.id).limit(limit)
@@ -73,7 +81,9 @@ async def print_letters(moderator, pending: list[dict]) -> dict[int, str]:
     raw = {p["id"]: "".join(secrets.choice(CODE_ALPHABET) for _ in range(8)) for p in pending}
     async with VerificationCode._meta.db.transaction():
         await VerificationCode.delete().where(VerificationCode.user.is_in(list(raw)))
-        await VerificationCode.insert(*[VerificationCode(user=u, code_hash=_hash(c), printed_at=_now()) for u, c in raw.items()])
+        await VerificationCode.insert(
+            *[VerificationCode(user=u, code_hash=_hash(c), printed_at=_now()) for u, c in raw.items()]
+        )
         for p in pending:
             await audit(moderator, "letter", "user", p["id"], neighbourhood=p["neighbourhood"], target_user=p["id"])
     return {u: f"{c[:4]}-{c[4:]}" for u, c in raw.items()}
@@ -81,15 +91,19 @@ async def print_letters(moderator, pending: list[dict]) -> dict[int, str]:
 
 async def check_code(member: User, code: str) -> str:
     """'ok', 'wrong', 'none' (no letter sent) or 'blocked' (too many tries: ask a new letter)."""
-    row = await VerificationCode.select().where((VerificationCode.user == member.id)
-                                               & VerificationCode.used_at.is_null()).first()
+    row = (
+        await VerificationCode.select()
+        .where((VerificationCode.user == member.id) & VerificationCode.used_at.is_null())
+        .first()
+    )
     if row is None:
         return "none"
     if row["attempts"] >= MAX_CODE_ATTEMPTS:
         return "blocked"
     if not hmac.compare_digest(row["code_hash"], _hash(code)):
         await VerificationCode.update({VerificationCode.attempts: VerificationCode.attempts + 1}).where(
-            VerificationCode.id == row["id"])
+            VerificationCode.id == row["id"]
+        )
         return "blocked" if row["attempts"] + 1 >= MAX_CODE_ATTEMPTS else "wrong"
     await mark_verified(None, member, "letter")
     return "ok"

@@ -42,11 +42,18 @@ async def verify_code(request: Request) -> Response:
     if not form.errors and request.user.verification != "verified":
         outcome = await trust.check_code(request.user, code)
         if outcome == "wrong":
-            form.error("code", _("Ce code ne correspond pas. Vérifiez la lettre (les lettres O et I n'y figurent pas)."))
+            form.error(
+                "code", _("Ce code ne correspond pas. Vérifiez la lettre (les lettres O et I n'y figurent pas).")
+            )
         elif outcome == "none":
-            form.error("code", _("Aucune lettre ne vous a encore été envoyée. La modération de votre quartier l'imprime bientôt."))
+            form.error(
+                "code",
+                _("Aucune lettre ne vous a encore été envoyée. La modération de votre quartier l'imprime bientôt."),
+            )
         elif outcome == "blocked":
-            form.error("code", _("Trop d'essais avec ce code. Demandez une nouvelle lettre à la modération du quartier."))
+            form.error(
+                "code", _("Trop d'essais avec ce code. Demandez une nouvelle lettre à la modération du quartier.")
+            )
     if form.errors:
         return render(request, "neighbours/verify.html", {"form": form}, status_code=422)
     return see_other(f"/users/{request.user.id}?notice=verified")

@@ -67,7 +67,8 @@ async def enqueue(notifications: list[Notification]) -> None:
     """Called by notify(): one outbox row per device of each person who wants this kind."""
     by_user = {n.user: n for n in notifications}
     subscriptions = await PushSubscription.select(
-        PushSubscription.id, PushSubscription.user,
+        PushSubscription.id,
+        PushSubscription.user,
         PushSubscription.user.notification_prefs.as_alias("prefs"),
         PushSubscription.user.suspended_until.as_alias("suspended_until"),
         PushSubscription.user.locale.as_alias("locale"),
@@ -82,8 +83,14 @@ async def enqueue(notifications: list[Notification]) -> None:
             continue
         title = i18n.translations(sub["locale"] or i18n.DEFAULT_LOCALE).gettext(TITLES.get(note.kind, "Voisinage"))
         topic = topic_for(note.user, note.url)
-        rows.append(PushDelivery(subscription=sub["id"], payload=payload(title, note.text, note.url, topic).decode(),
-                                 topic=topic, urgency=URGENCY.get(note.kind, "normal")))
+        rows.append(
+            PushDelivery(
+                subscription=sub["id"],
+                payload=payload(title, note.text, note.url, topic).decode(),
+                topic=topic,
+                urgency=URGENCY.get(note.kind, "normal"),
+            )
+        )
     if rows:
         await PushDelivery.insert(*rows)
         wake()
@@ -121,20 +128,38 @@ async def claim(limit: int = 50, lease: float = 60.0) -> list[Claimed]:
         if get_settings().is_postgres:
             rows = await PushDelivery.raw(
                 "SELECT id FROM push_delivery WHERE status = 'pending' AND next_attempt_at <= {} "
-                "ORDER BY next_attempt_at LIMIT {} FOR UPDATE SKIP LOCKED", now, limit)
+                "ORDER BY next_attempt_at LIMIT {} FOR UPDATE SKIP LOCKED",
+                now,
+                limit,
+            )
         else:
-            rows = await PushDelivery.select(PushDelivery.id).where(due).order_by(
-                PushDelivery.next_attempt_at).limit(limit)
+            rows = (
+                await PushDelivery.select(PushDelivery.id)
+                .where(due)
+                .order_by(PushDelivery.next_attempt_at)
+                .limit(limit)
+            )
         ids = [r["id"] for r in rows]
         if not ids:
             return []
         until = now + timedelta(seconds=lease)
-        await PushDelivery.update({PushDelivery.next_attempt_at: until, PushDelivery.locked_until: until,
-                                   PushDelivery.attempts: PushDelivery.attempts + 1}).where(PushDelivery.id.is_in(ids))
+        await PushDelivery.update(
+            {
+                PushDelivery.next_attempt_at: until,
+                PushDelivery.locked_until: until,
+                PushDelivery.attempts: PushDelivery.attempts + 1,
+            }
+        ).where(PushDelivery.id.is_in(ids))
     found = await PushDelivery.select(
-        PushDelivery.id, PushDelivery.subscription, PushDelivery.subscription.endpoint.as_alias("endpoint"),
-        PushDelivery.subscription.p256dh.as_alias("p256dh"), PushDelivery.subscription.auth.as_alias("auth"),
-        PushDelivery.payload, PushDelivery.topic, PushDelivery.urgency, PushDelivery.attempts,
+        PushDelivery.id,
+        PushDelivery.subscription,
+        PushDelivery.subscription.endpoint.as_alias("endpoint"),
+        PushDelivery.subscription.p256dh.as_alias("p256dh"),
+        PushDelivery.subscription.auth.as_alias("auth"),
+        PushDelivery.payload,
+        PushDelivery.topic,
+        PushDelivery.urgency,
+        PushDelivery.attempts,
         PushDelivery.subscription.user.suspended_until.as_alias("suspended_until"),
     ).where(PushDelivery.id.is_in(ids))
     return [Claimed(**row) for row in found]
@@ -151,9 +176,9 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
     # Suspended since the row was queued: nothing more reaches them.
     suspended = [c.id for c in batch if suspension(c)]
     live = [c for c in batch if c.id not in suspended]
-    outcomes = await asyncio.gather(*(
-        sender.send(c.endpoint, c.p256dh, c.auth, c.payload.encode(), topic=c.topic, urgency=c.urgency) for c in live
-    ))
+    outcomes = await asyncio.gather(
+        *(sender.send(c.endpoint, c.p256dh, c.auth, c.payload.encode(), topic=c.topic, urgency=c.urgency) for c in live)
+    )
     now = _now()
     sent, gone_subscriptions, subscriptions_ok = [], set(), set()
     # Outcomes are grouped so a failing push service costs a query per kind of
@@ -175,17 +200,24 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
             later.setdefault((backoff(c.attempts, backoff_base, outcome.retry_after), outcome.error), []).append(c.id)
     if sent:
         counts["sent"] = len(sent)
-        await PushDelivery.update({PushDelivery.status: "sent", PushDelivery.sent_at: now,
-                                   PushDelivery.locked_until: None}).where(PushDelivery.id.is_in(sent))
+        await PushDelivery.update(
+            {PushDelivery.status: "sent", PushDelivery.sent_at: now, PushDelivery.locked_until: None}
+        ).where(PushDelivery.id.is_in(sent))
         await PushSubscription.update({PushSubscription.last_success_at: now, PushSubscription.failures: 0}).where(
-            PushSubscription.id.is_in(list(subscriptions_ok)))
+            PushSubscription.id.is_in(list(subscriptions_ok))
+        )
     for (delay, error), ids in later.items():
-        await PushDelivery.update({PushDelivery.next_attempt_at: now + timedelta(seconds=delay),
-                                   PushDelivery.locked_until: None, PushDelivery.last_error: error}).where(
-            PushDelivery.id.is_in(ids))
+        await PushDelivery.update(
+            {
+                PushDelivery.next_attempt_at: now + timedelta(seconds=delay),
+                PushDelivery.locked_until: None,
+                PushDelivery.last_error: error,
+            }
+        ).where(PushDelivery.id.is_in(ids))
     for error, ids in failed.items():
-        await PushDelivery.update({PushDelivery.status: "failed", PushDelivery.last_error: error,
-                                   PushDelivery.locked_until: None}).where(PushDelivery.id.is_in(ids))
+        await PushDelivery.update(
+            {PushDelivery.status: "failed", PushDelivery.last_error: error, PushDelivery.locked_until: None}
+        ).where(PushDelivery.id.is_in(ids))
     if gone_subscriptions:
         # The deliveries go with the subscription (ON DELETE CASCADE).
         counts["gone"] = len(gone_subscriptions)
@@ -193,7 +225,9 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
     return counts
 
 
-async def run_until_idle(sender: Sender, *, batch_size: int = 50, lease: float = 60.0, backoff_base: float = 30.0) -> int:
+async def run_until_idle(
+    sender: Sender, *, batch_size: int = 50, lease: float = 60.0, backoff_base: float = 30.0
+) -> int:
     """Sends everything due now; returns how many were delivered."""
     delivered = 0
     while batch := await claim(batch_size, lease):
@@ -209,8 +243,9 @@ def wake() -> None:
     _wake.set()
 
 
-async def work_forever(settings: Settings, *, poll: float = 1.0, batch_size: int = 50, lease: float = 60.0,
-                       backoff_base: float = 30.0) -> None:
+async def work_forever(
+    settings: Settings, *, poll: float = 1.0, batch_size: int = 50, lease: float = 60.0, backoff_base: float = 30.0
+) -> None:
     """Sends what is due, then waits for `poll` seconds or a wake() from this process."""
     sender = Sender(settings)
 
@@ -225,8 +260,9 @@ async def work_forever(settings: Settings, *, poll: float = 1.0, batch_size: int
 
 async def prune(days: int = 30) -> None:
     """Sent and failed rows are kept a month for support questions, then dropped."""
-    await PushDelivery.delete().where(PushDelivery.status.is_in(["sent", "failed"])
-                                      & (PushDelivery.created_at < _now() - timedelta(days=days)))
+    await PushDelivery.delete().where(
+        PushDelivery.status.is_in(["sent", "failed"]) & (PushDelivery.created_at < _now() - timedelta(days=days))
+    )
 
 
 async def user_preferences(user_id: int) -> dict[str, bool]:
@@ -238,4 +274,6 @@ async def user_preferences(user_id: int) -> dict[str, bool]:
 
 
 async def save_preferences(user_id: int, chosen: set[str]) -> None:
-    await User.update({User.notification_prefs: {kind: kind in chosen for kind in PREFERENCES}}).where(User.id == user_id)
+    await User.update({User.notification_prefs: {kind: kind in chosen for kind in PREFERENCES}}).where(
+        User.id == user_id
+    )

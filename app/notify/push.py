@@ -69,7 +69,8 @@ def vapid_keys(settings: Settings) -> VapidKeys:
         if not path.exists():
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:  # another process won the race: use its key
@@ -80,8 +81,9 @@ def vapid_keys(settings: Settings) -> VapidKeys:
         key = _load_private(path.read_text())
     public = key.public_key()
     return VapidKeys(
-        private_pem=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()),
+        private_pem=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
         public_pem=public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
         application_server_key=VAPID.get_application_server_key(public),
     )
@@ -137,8 +139,14 @@ def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         return "malformed"
-    if len(endpoint) > 1000 or not endpoint.isascii() or not endpoint.isprintable() or not host \
-            or parts.username or parts.password:
+    if (
+        len(endpoint) > 1000
+        or not endpoint.isascii()
+        or not endpoint.isprintable()
+        or not host
+        or parts.username
+        or parts.password
+    ):
         return "malformed"
     loopback_http = settings.push_allow_loopback and parts.scheme == "http"
     if parts.scheme != "https" and not loopback_http:
@@ -217,9 +225,13 @@ def keys_problem(p256dh: str, auth: str) -> str | None:
 
 def payload(title: str, body: str, url: str, tag: str) -> bytes:
     """The JSON the service worker shows, cut to fit one record whatever the text's length."""
+
     def encode(text: str) -> bytes:
-        return json.dumps({"title": title[:100], "body": text, "url": url[:300], "tag": tag},
-                          ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(
+            {"title": title[:100], "body": text, "url": url[:300], "tag": tag},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
 
     encoded = encode(body)
     if len(encoded) <= MAX_PAYLOAD:
@@ -262,11 +274,17 @@ class Sender:
         self.settings = settings
         keys = vapid_keys(settings)
         subject = settings.vapid_subject.removeprefix("mailto:")
-        self.webpush = WebPush(private_key=keys.private_pem, public_key=keys.public_pem, subscriber=subject,
-                               ttl=TTL_SECONDS, expiration=JWT_LIFETIME)
+        self.webpush = WebPush(
+            private_key=keys.private_pem,
+            public_key=keys.public_pem,
+            subscriber=subject,
+            ttl=TTL_SECONDS,
+            expiration=JWT_LIFETIME,
+        )
         self._tokens: dict[str, tuple[float, str]] = {}
-        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False,
-                                                  limits=httpx.Limits(max_connections=50))
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False, limits=httpx.Limits(max_connections=50)
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -287,7 +305,8 @@ class Sender:
         cached = self._tokens.get(key)
         if cached is None or cached[0] <= now:
             header = self.webpush.vapid.get_authorization_header(
-                endpoint=origin, subscriber=self.webpush.subscriber, expiration=JWT_LIFETIME)
+                endpoint=origin, subscriber=self.webpush.subscriber, expiration=JWT_LIFETIME
+            )
             cached = self._tokens[key] = (now + JWT_LIFETIME / 2, header)
         return cached[1]
 
@@ -307,15 +326,18 @@ class Sender:
         error = ""
         for address in target.addresses:
             try:
-                response = await self.client.post(url.copy_with(host=address), content=body, headers=headers,
-                                                  extensions=extensions)
+                response = await self.client.post(
+                    url.copy_with(host=address), content=body, headers=headers, extensions=extensions
+                )
             except httpx.ConnectError as exc:  # this address is down: the service's next one may not be
                 error = f"{type(exc).__name__}: {exc}"[:300]
                 continue
             except httpx.HTTPError as exc:
                 return Outcome(status=None, error=f"{type(exc).__name__}: {exc}"[:300])
             retry_after = response.headers.get("retry-after", "")
-            return Outcome(status=response.status_code,
-                           retry_after=float(retry_after) if retry_after.isdigit() else None,
-                           error="" if response.is_success else f"HTTP {response.status_code}")
+            return Outcome(
+                status=response.status_code,
+                retry_after=float(retry_after) if retry_after.isdigit() else None,
+                error="" if response.is_success else f"HTTP {response.status_code}",
+            )
         return Outcome(status=None, error=error)

@@ -27,7 +27,9 @@ def on_notified(listener: Listener) -> Listener:
     return listener
 
 
-async def notify(user_ids: Iterable[int], kind: str, *, url: str, text: str, actor_id: int | None = None) -> list[Notification]:
+async def notify(
+    user_ids: Iterable[int], kind: str, *, url: str, text: str, actor_id: int | None = None
+) -> list[Notification]:
     """Tells each user once (the actor never notifies themselves)."""
     targets = sorted({u for u in user_ids if u and u != actor_id})
     if not targets:
@@ -47,8 +49,10 @@ UNREAD_SHOWN = 99
 def unread_sql(user_column: str) -> str:
     """The unread count as a scalar subquery, for SQL that already reads the
     user's row (the session lookup of every request): one short index range."""
-    return (f'(SELECT COUNT(*) FROM (SELECT 1 FROM notification n WHERE n."user" = {user_column} '
-            f"AND n.read_at IS NULL LIMIT {UNREAD_SHOWN + 1}) unread)")
+    return (
+        f'(SELECT COUNT(*) FROM (SELECT 1 FROM notification n WHERE n."user" = {user_column} '
+        f"AND n.read_at IS NULL LIMIT {UNREAD_SHOWN + 1}) unread)"
+    )
 
 
 async def unread_count(user_id: int) -> int:
@@ -58,8 +62,9 @@ async def unread_count(user_id: int) -> int:
 
 async def latest(user_id: int, *, before_id: int | None = None, limit: int = 30) -> tuple[list[dict], int | None]:
     """A page of the user's notifications, newest first, and the next page's cursor."""
-    return await keyset_page(Notification.select().where(Notification.user == user_id),
-                             _NEWEST_FIRST, cursor=before_id or None, size=limit)
+    return await keyset_page(
+        Notification.select().where(Notification.user == user_id), _NEWEST_FIRST, cursor=before_id or None, size=limit
+    )
 
 
 async def mark_read(user_id: int, notification_id: int | None = None) -> None:

@@ -24,8 +24,11 @@ class NotificationController(Controller):
     @get("/notifications")
     async def index(self, request: Request) -> Response:
         rows, older = await queries.latest(request.user.id, before_id=parse_id(request.query_params.get("before")))
-        return render(request, "notify/notifications.html", {"notifications": rows, "older": older,
-                                                             "unread": request.user.unread_notifications})
+        return render(
+            request,
+            "notify/notifications.html",
+            {"notifications": rows, "older": older, "unread": request.user.unread_notifications},
+        )
 
     @get("/notifications/badge")
     async def badge(self, request: Request) -> Response:
@@ -71,8 +74,10 @@ class PushController(Controller):
 
     @get("/key")
     async def key(self, request: Request) -> Response:
-        return PlainResponse({"key": vapid_keys(request.app.state.settings).application_server_key},
-                             headers={"Cache-Control": "no-store"})
+        return PlainResponse(
+            {"key": vapid_keys(request.app.state.settings).application_server_key},
+            headers={"Cache-Control": "no-store"},
+        )
 
     @post("/subscriptions")
     async def subscribe(self, request: Request) -> Response:
@@ -90,15 +95,24 @@ class PushController(Controller):
         if target.problem:
             return _problem(_("Cette adresse de notification n'est pas acceptée."))
         agent = (request.headers.get("user-agent") or "")[:200]
-        existing = await PushSubscription.select(PushSubscription.id).where(PushSubscription.endpoint == endpoint).first()
+        existing = (
+            await PushSubscription.select(PushSubscription.id).where(PushSubscription.endpoint == endpoint).first()
+        )
         if existing:
             # The same browser, perhaps now used by someone else: it follows whoever subscribed last.
-            await PushSubscription.update({PushSubscription.user: request.user.id, PushSubscription.p256dh: p256dh,
-                                           PushSubscription.auth: auth, PushSubscription.user_agent: agent,
-                                           PushSubscription.failures: 0}).where(PushSubscription.id == existing["id"])
+            await PushSubscription.update(
+                {
+                    PushSubscription.user: request.user.id,
+                    PushSubscription.p256dh: p256dh,
+                    PushSubscription.auth: auth,
+                    PushSubscription.user_agent: agent,
+                    PushSubscription.failures: 0,
+                }
+            ).where(PushSubscription.id == existing["id"])
         else:
-            await PushSubscription.insert(PushSubscription(user=request.user.id, endpoint=endpoint, p256dh=p256dh,
-                                                           auth=auth, user_agent=agent))
+            await PushSubscription.insert(
+                PushSubscription(user=request.user.id, endpoint=endpoint, p256dh=p256dh, auth=auth, user_agent=agent)
+            )
         return PlainResponse({"ok": True}, status_code=201, headers={"Cache-Control": "no-store"})
 
     @post("/subscriptions/delete")
@@ -108,8 +122,9 @@ class PushController(Controller):
         if endpoint:
             # A malformed endpoint was never stored: nothing to delete (nor a NUL to send PostgreSQL).
             if endpoint_problem(endpoint, request.app.state.settings) != "malformed":
-                await PushSubscription.delete().where((PushSubscription.endpoint == endpoint)
-                                                      & (PushSubscription.user == request.user.id))
+                await PushSubscription.delete().where(
+                    (PushSubscription.endpoint == endpoint) & (PushSubscription.user == request.user.id)
+                )
         else:  # the settings page's button without JavaScript: this person's every device
             await PushSubscription.delete().where(PushSubscription.user == request.user.id)
         if request.headers.get("content-type", "").startswith("application/json"):

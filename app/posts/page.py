@@ -34,8 +34,9 @@ async def own_post(request: Request, post_id: int) -> dict:
     return found
 
 
-async def render_post(request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200, *,
-                      event_error: str = "") -> Response:
+async def render_post(
+    request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200, *, event_error: str = ""
+) -> Response:
     post_id = found["id"]
     mine = is_author(request.user, found)
     replies = await queries.replies_of(post_id, await blocked_ids(request.user.id))
@@ -48,8 +49,22 @@ async def render_post(request: Request, found: dict, moderator: bool, form: Form
         if ids:
             candidates = await User.select(User.id, User.first_name, User.last_name).where(User.id.is_in(ids[:50]))
     event_panel = await panel_for_post(found, request.user, event_error)
-    return render(request, "posts/show.html", {
-        "post": found, "replies": replies, "photos": photos, "moderator": moderator, "mine": mine,
-        "loan": loan, "candidates": candidates, "statuses": STATUSES.get(found["kind"], {}), "form": form,
-        "singular": SINGULAR, "event_panel": event_panel is not None, **(event_panel or {}),
-    }, status_code=status_code)
+    return render(
+        request,
+        "posts/show.html",
+        {
+            "post": found,
+            "replies": replies,
+            "photos": photos,
+            "moderator": moderator,
+            "mine": mine,
+            "loan": loan,
+            "candidates": candidates,
+            "statuses": STATUSES.get(found["kind"], {}),
+            "form": form,
+            "singular": SINGULAR,
+            "event_panel": event_panel is not None,
+            **(event_panel or {}),
+        },
+        status_code=status_code,
+    )

@@ -123,15 +123,24 @@ def path_for(uploads: Path, name: str, size: str) -> Path:
 
 
 def _not_a_photo(filename: str) -> PhotoRefused:
-    return PhotoRefused(_("« %(name)s » n'est pas une photo (formats acceptés : JPEG, PNG, WebP, HEIC).", name=filename))
+    return PhotoRefused(
+        _("« %(name)s » n'est pas une photo (formats acceptés : JPEG, PNG, WebP, HEIC).", name=filename)
+    )
 
 
 def _too_many_pixels(filename: str, pixels: int, limit: int) -> PhotoRefused:
     def megapixels(n: int) -> str:
         return format_decimal(n / 1_000_000, format="#,##0.#", locale=current_locale.get())
 
-    return PhotoRefused(_("Cette photo est trop grande : « %(name)s » compte %(n)s mégapixels, %(max)s au plus. "
-                          "Réduisez-la avant de l'envoyer.", name=filename, n=megapixels(pixels), max=megapixels(limit)))
+    return PhotoRefused(
+        _(
+            "Cette photo est trop grande : « %(name)s » compte %(n)s mégapixels, %(max)s au plus. "
+            "Réduisez-la avant de l'envoyer.",
+            name=filename,
+            n=megapixels(pixels),
+            max=megapixels(limit),
+        )
+    )
 
 
 def _declared_limit(image: Image.Image) -> int:
@@ -183,7 +192,9 @@ def _shrunk(image: Image.Image, filename: str) -> Image.Image:
     try:
         image.load()
     except (OSError, ValueError, SyntaxError):
-        raise PhotoRefused(_("« %(name)s » est incomplète ou abîmée. Essayez une autre photo.", name=filename)) from None
+        raise PhotoRefused(
+            _("« %(name)s » est incomplète ou abîmée. Essayez une autre photo.", name=filename)
+        ) from None
     reduced = _reduced_rgb(image, max(1, max(image.size) // (2 * LARGE)))
     if reduced is not image:
         image.close()  # the full-size pixels go now, not when the request ends

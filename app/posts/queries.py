@@ -34,8 +34,11 @@ _LIST_COLUMNS = (
 )
 _LIST_FROM = "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id"
 # The event's columns joined into a post's row, by their labels.
-_LIST_TYPES = {"event_starts_at": Event.starts_at, "event_ends_at": Event.ends_at,
-               "event_cancelled_at": Event.cancelled_at}
+_LIST_TYPES = {
+    "event_starts_at": Event.starts_at,
+    "event_ends_at": Event.ends_at,
+    "event_cancelled_at": Event.cancelled_at,
+}
 NEWEST_FIRST = Keyset("p.id", descending=True)
 _SKILLED_NEIGHBOURS = Keyset('s."user"', keys=("id",))
 
@@ -44,9 +47,16 @@ def _engine_type() -> str:
     return Post._meta.db.engine_type
 
 
-async def feed_page(neighbourhood_id: int, viewer_id: int, *, kind: str | None = None, before: int | None = None,
-                    blocked: list[int] | None = None, author: int | None = None,
-                    limit: int = PAGE) -> tuple[list[dict], int | None]:
+async def feed_page(
+    neighbourhood_id: int,
+    viewer_id: int,
+    *,
+    kind: str | None = None,
+    before: int | None = None,
+    blocked: list[int] | None = None,
+    author: int | None = None,
+    limit: int = PAGE,
+) -> tuple[list[dict], int | None]:
     args: list = [neighbourhood_id]
     sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
     if author:
@@ -60,29 +70,40 @@ async def feed_page(neighbourhood_id: int, viewer_id: int, *, kind: str | None =
     return await keyset_page(Post.raw(sql, *args), NEWEST_FIRST, cursor=before or None, size=limit, types=_LIST_TYPES)
 
 
-async def first_page(neighbourhood_id: int, viewer_id: int, blocked: list[int] | None = None,
-                     limit: int = PAGE) -> tuple[list[dict], list[dict], int | None]:
+async def first_page(
+    neighbourhood_id: int, viewer_id: int, blocked: list[int] | None = None, limit: int = PAGE
+) -> tuple[list[dict], list[dict], int | None]:
     """The opening of the feed, pinned posts and the newest ones, in one
     statement: the page everybody loads first should cost one round trip."""
     pinned_args: list = [neighbourhood_id, True]
-    pinned_sql = (f"SELECT 1 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
-                  + visible_posts_clause(viewer_id, blocked or [], pinned_args) + " ORDER BY p.id DESC LIMIT 5")
+    pinned_sql = (
+        f"SELECT 1 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
+        + visible_posts_clause(viewer_id, blocked or [], pinned_args)
+        + " ORDER BY p.id DESC LIMIT 5"
+    )
     latest_args: list = [neighbourhood_id]
-    latest_sql = (f"SELECT 2 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
-                  + visible_posts_clause(viewer_id, blocked or [], latest_args))
+    latest_sql = f"SELECT 2 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}" + visible_posts_clause(
+        viewer_id, blocked or [], latest_args
+    )
     latest = NEWEST_FIRST.sql(QueryString(latest_sql, *latest_args), None, limit)
-    found = await rows(Post.raw(
-        f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({{}}) AS latest_part",
-        *pinned_args, latest,
-    ), types=_LIST_TYPES)
+    found = await rows(
+        Post.raw(
+            f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({{}}) AS latest_part",
+            *pinned_args,
+            latest,
+        ),
+        types=_LIST_TYPES,
+    )
     pinned = [r for r in found if r["part"] == 1]
     posts, next_cursor = NEWEST_FIRST.split([r for r in found if r["part"] == 2], limit)
     return pinned, posts, next_cursor
 
 
 # Title weight A, body weight B: the expression of post_search_weighted_idx.
-_PG_VECTOR = ("(setweight(to_tsvector('french', voisinage_search_text(p.title)), 'A') || "
-              "setweight(to_tsvector('french', voisinage_search_text(p.body)), 'B'))")
+_PG_VECTOR = (
+    "(setweight(to_tsvector('french', voisinage_search_text(p.title)), 'A') || "
+    "setweight(to_tsvector('french', voisinage_search_text(p.body)), 'B'))"
+)
 _PG_MATCH = f"{_PG_VECTOR} @@ to_tsquery('french', voisinage_search_text({{}}))"
 
 
@@ -97,9 +118,11 @@ def _search_part(tier: int, neighbourhood_id: int, q: str, args: list) -> str:
         # every match in France afterwards.
         scope = f'scope:"h{neighbourhood_id}"'
         args += [f"{scope} AND {title}" if tier == 1 else f"{scope} AND ({every} NOT {title})", neighbourhood_id]
-        return (f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
-                "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
-                "WHERE post_fts MATCH {} AND p.neighbourhood = {}")
+        return (
+            f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
+            "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
+            "WHERE post_fts MATCH {} AND p.neighbourhood = {}"
+        )
     sql = f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
     args.append(neighbourhood_id)
     if tier == 1:
@@ -109,9 +132,16 @@ def _search_part(tier: int, neighbourhood_id: int, q: str, args: list) -> str:
     return sql + f"{_PG_MATCH} AND NOT {_PG_MATCH}"
 
 
-async def search_page(neighbourhood_id: int, viewer_id: int, q: str, *, before: int | None = None, tier: int = 1,
-                      blocked: list[int] | None = None,
-                      limit: int = PAGE) -> tuple[list[dict], tuple[int, int] | None]:
+async def search_page(
+    neighbourhood_id: int,
+    viewer_id: int,
+    q: str,
+    *,
+    before: int | None = None,
+    tier: int = 1,
+    blocked: list[int] | None = None,
+    limit: int = PAGE,
+) -> tuple[list[dict], tuple[int, int] | None]:
     """Title matches first, then body matches, each newest first: a ranking
     that keyset pages can follow, the cursor being (tier, id)."""
     if not search.query_words(q):
@@ -129,11 +159,15 @@ async def search_page(neighbourhood_id: int, viewer_id: int, q: str, *, before: 
 
 
 async def post_by_id(post_id: int) -> dict | None:
-    found = await rows(Post.raw(
-        f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.neighbourhood, p.updated_at, e.ends_at AS event_ends_at "
-        f"{_LIST_FROM} WHERE p.id = {{}}",
-        post_id,
-    ), types=_LIST_TYPES, load_json=True)
+    found = await rows(
+        Post.raw(
+            f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.neighbourhood, p.updated_at, e.ends_at AS event_ends_at "
+            f"{_LIST_FROM} WHERE p.id = {{}}",
+            post_id,
+        ),
+        types=_LIST_TYPES,
+        load_json=True,
+    )
     return found[0] if found else None
 
 
@@ -145,25 +179,46 @@ async def create_post(*, author: User, kind: str, title: str, body: str, details
     now = datetime.now(timezone.utc)
     async with Post._meta.db.transaction():
         cover = photos[0] if photos else None
-        rows = await Post.insert(Post(
-            neighbourhood=author.neighbourhood, author=author.id, kind=kind, title=title, body=body,
-            details=details, photo_count=len(photos), cover=cover.name if cover else "",
-            cover_width=cover.thumb_width if cover else 0, cover_height=cover.thumb_height if cover else 0,
-            created_at=now, updated_at=now,
-        ))
+        rows = await Post.insert(
+            Post(
+                neighbourhood=author.neighbourhood,
+                author=author.id,
+                kind=kind,
+                title=title,
+                body=body,
+                details=details,
+                photo_count=len(photos),
+                cover=cover.name if cover else "",
+                cover_width=cover.thumb_width if cover else 0,
+                cover_height=cover.thumb_height if cover else 0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         post_id = rows[0]["id"]
         if photos:
-            await Photo.insert(*[
-                Photo(post=post_id, owner=author.id, name=p.name, width=p.width, height=p.height,
-                      thumb_width=p.thumb_width, thumb_height=p.thumb_height, position=i)
-                for i, p in enumerate(photos)
-            ])
+            await Photo.insert(
+                *[
+                    Photo(
+                        post=post_id,
+                        owner=author.id,
+                        name=p.name,
+                        width=p.width,
+                        height=p.height,
+                        thumb_width=p.thumb_width,
+                        thumb_height=p.thumb_height,
+                        position=i,
+                    )
+                    for i, p in enumerate(photos)
+                ]
+            )
     return post_id
 
 
 async def update_post(post_id: int, *, title: str, body: str, details: dict) -> None:
-    await Post.update({Post.title: title, Post.body: body, Post.details: details,
-                       Post.updated_at: datetime.now(timezone.utc)}).where(Post.id == post_id)
+    await Post.update(
+        {Post.title: title, Post.body: body, Post.details: details, Post.updated_at: datetime.now(timezone.utc)}
+    ).where(Post.id == post_id)
 
 
 async def delete_post(post_id: int) -> list[str]:
@@ -180,11 +235,14 @@ async def set_status(post_id: int, status: str) -> None:
 
 # Replies ------------------------------------------------------------------------
 
+
 async def replies_of(post_id: int, blocked: list[int] | None = None, limit: int = 200) -> list[dict]:
     args: list = [post_id]
-    sql = ("SELECT r.id, r.body, r.hidden, r.hidden_reason, r.created_at, r.author, "
-           "a.first_name AS author_first_name, a.last_name AS author_last_name "
-           "FROM reply r LEFT JOIN account a ON a.id = r.author WHERE r.post = {}")
+    sql = (
+        "SELECT r.id, r.body, r.hidden, r.hidden_reason, r.created_at, r.author, "
+        "a.first_name AS author_first_name, a.last_name AS author_last_name "
+        "FROM reply r LEFT JOIN account a ON a.id = r.author WHERE r.post = {}"
+    )
     if blocked:
         sql += f" AND (r.author IS NULL OR r.author NOT IN ({', '.join('{}' for _ in blocked)}))"
         args += blocked
@@ -196,8 +254,12 @@ async def replies_of(post_id: int, blocked: list[int] | None = None, limit: int 
 async def add_reply(post_id: int, author_id: int, body: str) -> tuple[int, list[int]]:
     """Saves the reply; returns its id and the earlier repliers (to notify)."""
     async with Reply._meta.db.transaction():
-        earlier = await Reply.select(Reply.author).where((Reply.post == post_id) & Reply.author.is_not_null()).distinct()
-        rows = await Reply.insert(Reply(post=post_id, author=author_id, body=body, created_at=datetime.now(timezone.utc)))
+        earlier = (
+            await Reply.select(Reply.author).where((Reply.post == post_id) & Reply.author.is_not_null()).distinct()
+        )
+        rows = await Reply.insert(
+            Reply(post=post_id, author=author_id, body=body, created_at=datetime.now(timezone.utc))
+        )
         await Post.update({Post.reply_count: Post.reply_count + 1}).where(Post.id == post_id)
     return rows[0]["id"], sorted({r["author"] for r in earlier})
 
@@ -210,17 +272,23 @@ async def participants(post_id: int) -> list[int]:
 
 # Skills --------------------------------------------------------------------------
 
+
 async def set_skills(user: User, skills: list[str]) -> None:
     async with UserSkill._meta.db.transaction():
         await UserSkill.delete().where(UserSkill.user == user.id)
         if skills and user.neighbourhood:
-            await UserSkill.insert(*[UserSkill(user=user.id, neighbourhood=user.neighbourhood, skill=s) for s in skills])
+            await UserSkill.insert(
+                *[UserSkill(user=user.id, neighbourhood=user.neighbourhood, skill=s) for s in skills]
+            )
         await User.update({User.skills: skills}).where(User.id == user.id)
 
 
 async def helpers_for(neighbourhood_id: int, skill: str, limit: int = 500) -> list[int]:
-    rows = await UserSkill.select(UserSkill.user).where(
-        (UserSkill.neighbourhood == neighbourhood_id) & (UserSkill.skill == skill)).limit(limit)
+    rows = (
+        await UserSkill.select(UserSkill.user)
+        .where((UserSkill.neighbourhood == neighbourhood_id) & (UserSkill.skill == skill))
+        .limit(limit)
+    )
     return [r["user"] for r in rows]
 
 
@@ -232,49 +300,79 @@ async def directory(neighbourhood_id: int, per_skill: int = 12) -> dict[str, lis
     out: dict[str, list[dict]] = {}
     for skill in SKILLS:
         rows = await UserSkill.raw(
-            "SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s.\"user\" "
-            "WHERE s.neighbourhood = {} AND s.skill = {} ORDER BY s.\"user\" LIMIT {}",
-            neighbourhood_id, skill, per_skill,
+            'SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s."user" '
+            'WHERE s.neighbourhood = {} AND s.skill = {} ORDER BY s."user" LIMIT {}',
+            neighbourhood_id,
+            skill,
+            per_skill,
         )
         if rows:
             out[skill] = rows
     return out
 
 
-async def skill_page(neighbourhood_id: int, skill: str, after: int | None = None, limit: int = 50) -> tuple[list[dict], int | None]:
-    return await keyset_page(UserSkill.raw(
-        "SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s.\"user\" "
-        "WHERE s.neighbourhood = {} AND s.skill = {}", neighbourhood_id, skill,
-    ), _SKILLED_NEIGHBOURS, cursor=after or None, size=limit)
+async def skill_page(
+    neighbourhood_id: int, skill: str, after: int | None = None, limit: int = 50
+) -> tuple[list[dict], int | None]:
+    return await keyset_page(
+        UserSkill.raw(
+            'SELECT u.id, u.first_name, u.last_name, u.verification FROM user_skill s JOIN account u ON u.id = s."user" '
+            "WHERE s.neighbourhood = {} AND s.skill = {}",
+            neighbourhood_id,
+            skill,
+        ),
+        _SKILLED_NEIGHBOURS,
+        cursor=after or None,
+        size=limit,
+    )
 
 
 # Loans ---------------------------------------------------------------------------
 
+
 async def lend(post_id: int, lender_id: int, borrower_id: int, due_on: date) -> None:
     async with Loan._meta.db.transaction():
         await Loan.update({Loan.returned_at: datetime.now(timezone.utc)}).where(
-            (Loan.post == post_id) & Loan.returned_at.is_null())
-        await Loan.insert(Loan(post=post_id, lender=lender_id, borrower=borrower_id,
-                               starts_on=datetime.now(PARIS).date(), due_on=due_on))
+            (Loan.post == post_id) & Loan.returned_at.is_null()
+        )
+        await Loan.insert(
+            Loan(
+                post=post_id,
+                lender=lender_id,
+                borrower=borrower_id,
+                starts_on=datetime.now(PARIS).date(),
+                due_on=due_on,
+            )
+        )
         await Post.update({Post.status: "lent"}).where(Post.id == post_id)
 
 
 async def returned(post_id: int) -> None:
     async with Loan._meta.db.transaction():
         await Loan.update({Loan.returned_at: datetime.now(timezone.utc)}).where(
-            (Loan.post == post_id) & Loan.returned_at.is_null())
+            (Loan.post == post_id) & Loan.returned_at.is_null()
+        )
         await Post.update({Post.status: "open"}).where(Post.id == post_id)
 
 
 async def current_loan(post_id: int) -> dict | None:
-    return await Loan.select(Loan.all_columns(), Loan.borrower.first_name, Loan.borrower.last_name).where(
-        (Loan.post == post_id) & Loan.returned_at.is_null()).first()
+    return (
+        await Loan.select(Loan.all_columns(), Loan.borrower.first_name, Loan.borrower.last_name)
+        .where((Loan.post == post_id) & Loan.returned_at.is_null())
+        .first()
+    )
 
 
 async def loans_of(user_id: int) -> list[dict]:
     """The loans a neighbour is part of, as lender or borrower, still running."""
-    columns = (Loan.all_columns(), Loan.post.title, Loan.lender.first_name, Loan.lender.last_name,
-               Loan.borrower.first_name, Loan.borrower.last_name)
+    columns = (
+        Loan.all_columns(),
+        Loan.post.title,
+        Loan.lender.first_name,
+        Loan.lender.last_name,
+        Loan.borrower.first_name,
+        Loan.borrower.last_name,
+    )
     lent = await Loan.select(*columns).where((Loan.lender == user_id) & Loan.returned_at.is_null()).limit(50)
     borrowed = await Loan.select(*columns).where((Loan.borrower == user_id) & Loan.returned_at.is_null()).limit(50)
     return sorted(lent + borrowed, key=lambda r: r["due_on"])
@@ -284,11 +382,13 @@ async def end_loans_of(user_id: int) -> list[dict]:
     """Ends the running loans of a neighbour who leaves, lent or borrowed;
     returns them, so the other side can be told."""
     running = await Loan.select(Loan.id, Loan.post, Loan.lender, Loan.borrower, Loan.post.title).where(
-        ((Loan.lender == user_id) | (Loan.borrower == user_id)) & Loan.returned_at.is_null())
+        ((Loan.lender == user_id) | (Loan.borrower == user_id)) & Loan.returned_at.is_null()
+    )
     if running:
         async with Loan._meta.db.transaction():
             await Loan.update({Loan.returned_at: datetime.now(timezone.utc)}).where(
-                Loan.id.is_in([r["id"] for r in running]))
+                Loan.id.is_in([r["id"] for r in running])
+            )
             # What they borrowed is the lender's to lend again.
             borrowed = [r["post"] for r in running if r["borrower"] == user_id]
             if borrowed:
@@ -299,8 +399,10 @@ async def end_loans_of(user_id: int) -> list[dict]:
 async def close_listings_of(user_id: int) -> None:
     """Nobody will give, lend or answer any more: the listings say so."""
     await Post.update({Post.status: "closed", Post.updated_at: datetime.now(timezone.utc)}).where(
-        (Post.author == user_id) & Post.kind.is_in(list(LISTING_KINDS))
-        & Post.status.is_in(["open", "reserved", "lent"]))
+        (Post.author == user_id)
+        & Post.kind.is_in(list(LISTING_KINDS))
+        & Post.status.is_in(["open", "reserved", "lent"])
+    )
 
 
 async def send_loan_reminders(now: datetime | None = None) -> int:
@@ -311,12 +413,20 @@ async def send_loan_reminders(now: datetime | None = None) -> int:
     now = now or datetime.now(timezone.utc)
     tomorrow = now.astimezone(PARIS).date() + timedelta(days=1)
     due = await Loan.select(Loan.id, Loan.post, Loan.borrower, Loan.post.title).where(
-        (Loan.due_on <= tomorrow) & Loan.returned_at.is_null() & Loan.reminded_at.is_null())
+        (Loan.due_on <= tomorrow) & Loan.returned_at.is_null() & Loan.reminded_at.is_null()
+    )
     for loan in due:
         # Claim first, so two workers never remind twice.
-        claimed = await Loan.update({Loan.reminded_at: now}).where(
-            (Loan.id == loan["id"]) & Loan.reminded_at.is_null()).returning(Loan.id)
+        claimed = (
+            await Loan.update({Loan.reminded_at: now})
+            .where((Loan.id == loan["id"]) & Loan.reminded_at.is_null())
+            .returning(Loan.id)
+        )
         if claimed and loan["borrower"]:
-            await notify([loan["borrower"]], "loan", url=f"/posts/{loan['post']}",
-                         text=gettext("À rendre demain : « %(title)s »", title=loan["post.title"]))
+            await notify(
+                [loan["borrower"]],
+                "loan",
+                url=f"/posts/{loan['post']}",
+                text=gettext("À rendre demain : « %(title)s »", title=loan["post.title"]),
+            )
     return len(due)

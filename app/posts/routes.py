@@ -39,7 +39,9 @@ def _feed_url(kind: str | None, q: str | None, before: int | None, tier: int = 1
     from urllib.parse import urlencode
 
     # tier 2: the search is past the title matches, in the body matches.
-    params = {k: v for k, v in (("kind", kind), ("q", q), ("tier", tier if tier == 2 else None), ("before", before)) if v}
+    params = {
+        k: v for k, v in (("kind", kind), ("q", q), ("tier", tier if tier == 2 else None), ("before", before)) if v
+    }
     return "/feed" + ("?" + urlencode(params) if params else "")
 
 
@@ -51,7 +53,11 @@ class FeedController(Controller):
         user = request.user
         neighbourhood = await neighbourhoods.current(user.neighbourhood)
         if neighbourhood.status == "forming":
-            return render(request, "neighbourhoods/forming.html", {"neighbourhood": neighbourhood, "threshold": neighbourhoods.OPENING_THRESHOLD})
+            return render(
+                request,
+                "neighbourhoods/forming.html",
+                {"neighbourhood": neighbourhood, "threshold": neighbourhoods.OPENING_THRESHOLD},
+            )
         kind = request.query_params.get("kind") or None
         if kind not in KINDS:
             kind = None
@@ -61,12 +67,16 @@ class FeedController(Controller):
         pinned: list[dict] = []
         if q:
             tier = 2 if request.query_params.get("tier") == "2" else 1
-            posts, cursor = await queries.search_page(neighbourhood.id, user.id, q, before=before, tier=tier, blocked=blocked)
+            posts, cursor = await queries.search_page(
+                neighbourhood.id, user.id, q, before=before, tier=tier, blocked=blocked
+            )
             view.highlight(posts, q)
             next_url = _feed_url(kind, q, cursor[1], cursor[0]) if cursor else None
         else:
             if kind or before:
-                posts, next_cursor = await queries.feed_page(neighbourhood.id, user.id, kind=kind, before=before, blocked=blocked)
+                posts, next_cursor = await queries.feed_page(
+                    neighbourhood.id, user.id, kind=kind, before=before, blocked=blocked
+                )
             else:
                 pinned, posts, next_cursor = await queries.first_page(neighbourhood.id, user.id, blocked)
             next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
@@ -74,7 +84,12 @@ class FeedController(Controller):
         posts = view.decorate([p for p in posts if p["id"] not in pinned_ids])
         view.decorate(pinned)
         context = {
-            "neighbourhood": neighbourhood, "posts": posts, "pinned": pinned, "kind": kind, "q": q, "kinds": KINDS,
+            "neighbourhood": neighbourhood,
+            "posts": posts,
+            "pinned": pinned,
+            "kind": kind,
+            "q": q,
+            "kinds": KINDS,
             "next_url": next_url,
         }
         return render(request, "posts/feed.html", context, fragment="posts/_page.html")
@@ -105,13 +120,17 @@ def _validate(form: Form, kind: str) -> tuple[str, str, dict]:
 
 def _civility_check(form: Form, text: str) -> None:
     if form["confirmed_civility"] != "1" and needs_nudge(text):
-        form.error("body", _("Votre message pourrait blesser. Voulez-vous reformuler ? Vous pouvez aussi l'envoyer tel quel."))
+        form.error(
+            "body", _("Votre message pourrait blesser. Voulez-vous reformuler ? Vous pouvez aussi l'envoyer tel quel.")
+        )
         form.values["nudged"] = True
 
 
 def _chosen_photos(upload: UploadForm, form: Form) -> list[UploadedFile]:
     if upload.chosen["photos"] > MAX_PHOTOS:
-        form.error("photos", _("%(n)s photos au plus (vous en avez choisi %(m)s).", n=MAX_PHOTOS, m=upload.chosen["photos"]))
+        form.error(
+            "photos", _("%(n)s photos au plus (vous en avez choisi %(m)s).", n=MAX_PHOTOS, m=upload.chosen["photos"])
+        )
         return []
     return upload.files.get("photos", [])
 
@@ -128,8 +147,12 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         return see_other("/feed")
     refusal = posting_refusal(user, neighbourhood)
     if refusal:
-        return render(request, "posts/new.html", {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
-                      status_code=403)
+        return render(
+            request,
+            "posts/new.html",
+            {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
+            status_code=403,
+        )
     title, body, details = _validate(form, kind)
     photos = _chosen_photos(upload, form)
     if not form.errors:
@@ -146,15 +169,29 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         if form.errors:
             # Nothing half-saved: photos already written for this form go too.
             delete_files(uploads_dir, [p.name for p in stored])
-            return render(request, "posts/new.html", {"form": form, "kind": kind, **_form_choices()},
-                          fragment="posts/_form.html", status_code=422)
-        post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details,
-                                            photos=stored)
+            return render(
+                request,
+                "posts/new.html",
+                {"form": form, "kind": kind, **_form_choices()},
+                fragment="posts/_form.html",
+                status_code=422,
+            )
+        post_id = await queries.create_post(
+            author=user, kind=kind, title=title, body=body, details=details, photos=stored
+        )
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
-        await notify(helpers, "help_match", url=f"/posts/{post_id}", actor_id=user.id,
-                     text=gettext("%(who)s cherche de l'aide : « %(title)s »",
-                                  who=display_name(user.first_name, user.last_name), title=title))
+        await notify(
+            helpers,
+            "help_match",
+            url=f"/posts/{post_id}",
+            actor_id=user.id,
+            text=gettext(
+                "%(who)s cherche de l'aide : « %(title)s »",
+                who=display_name(user.first_name, user.last_name),
+                title=title,
+            ),
+        )
     return see_other(f"/posts/{post_id}")
 
 
@@ -172,8 +209,11 @@ class PostController(Controller):
         if kind not in KINDS:
             return render(request, "posts/choose_kind.html", {"kinds": KINDS})
         refusal = posting_refusal(request.user, neighbourhood)
-        return render(request, "posts/new.html", {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal,
-                                                  **_form_choices()})
+        return render(
+            request,
+            "posts/new.html",
+            {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal, **_form_choices()},
+        )
 
     @post("/posts", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
     async def create(self, request: Request) -> Response:
@@ -205,7 +245,9 @@ class PostController(Controller):
         data = {"title": found["title"], "body": found["body"], "kind": found["kind"]}
         for key, value in (found.get("details") or {}).items():
             data[key] = str(value)
-        return render(request, "posts/edit.html", {"form": Form(data), "post": found, "kind": found["kind"], **_form_choices()})
+        return render(
+            request, "posts/edit.html", {"form": Form(data), "post": found, "kind": found["kind"], **_form_choices()}
+        )
 
     @post("/posts/{post_id:int}/edit")
     async def edit(self, request: Request, post_id: int) -> Response:
@@ -215,8 +257,12 @@ class PostController(Controller):
         form = Form(await request.form())
         title, body, details = _validate(form, found["kind"])
         if form.errors:
-            return render(request, "posts/edit.html", {"form": form, "post": found, "kind": found["kind"], **_form_choices()},
-                          status_code=422)
+            return render(
+                request,
+                "posts/edit.html",
+                {"form": form, "post": found, "kind": found["kind"], **_form_choices()},
+                status_code=422,
+            )
         await queries.update_post(post_id, title=title, body=body, details=details)
         return see_other(f"/posts/{post_id}")
 
@@ -241,10 +287,18 @@ class PostController(Controller):
             if form.errors:
                 return await _show_with_errors(request, found, form)
             await queries.lend(post_id, request.user.id, borrower, due_on)
-            await notify([borrower], "loan", url=f"/posts/{post_id}", actor_id=request.user.id,
-                         text=gettext("%(who)s vous prête « %(title)s » jusqu'au %(due)s",
-                                      who=display_name(request.user.first_name, request.user.last_name),
-                                      title=found["title"], due=due_on.strftime("%d/%m/%Y")))
+            await notify(
+                [borrower],
+                "loan",
+                url=f"/posts/{post_id}",
+                actor_id=request.user.id,
+                text=gettext(
+                    "%(who)s vous prête « %(title)s » jusqu'au %(due)s",
+                    who=display_name(request.user.first_name, request.user.last_name),
+                    title=found["title"],
+                    due=due_on.strftime("%d/%m/%Y"),
+                ),
+            )
         elif found["kind"] == "lend" and wanted == "returned":
             await queries.returned(post_id)
         elif wanted in allowed:
@@ -272,10 +326,20 @@ class PostController(Controller):
         who = display_name(user.first_name, user.last_name)
         url = f"/posts/{post_id}#replies"
         if found["author"]:
-            await notify([found["author"]], "reply_to_post", url=url, actor_id=user.id,
-                         text=gettext("%(who)s a répondu à « %(title)s »", who=who, title=found["title"]))
-        await notify([u for u in earlier if u != found["author"]], "reply_in_thread", url=url, actor_id=user.id,
-                     text=gettext("%(who)s a aussi répondu à « %(title)s »", who=who, title=found["title"]))
+            await notify(
+                [found["author"]],
+                "reply_to_post",
+                url=url,
+                actor_id=user.id,
+                text=gettext("%(who)s a répondu à « %(title)s »", who=who, title=found["title"]),
+            )
+        await notify(
+            [u for u in earlier if u != found["author"]],
+            "reply_in_thread",
+            url=url,
+            actor_id=user.id,
+            text=gettext("%(who)s a aussi répondu à « %(title)s »", who=who, title=found["title"]),
+        )
         if wants_fragment(request):
             return await _thread(request, found, moderator, Form())
         return see_other(url)
@@ -313,14 +377,25 @@ async def photo(request: Request, name: str, size: str) -> File:
     if size not in ("large", "thumb"):
         raise NotFoundException()
     # Exactly who may see the post: the same check as its page.
-    post = await Photo.select(Photo.post.neighbourhood.as_alias("neighbourhood"), Photo.post.status.as_alias("status"),
-                              Photo.post.author.as_alias("author")).where(Photo.name == name).first()
+    post = (
+        await Photo.select(
+            Photo.post.neighbourhood.as_alias("neighbourhood"),
+            Photo.post.status.as_alias("status"),
+            Photo.post.author.as_alias("author"),
+        )
+        .where(Photo.name == name)
+        .first()
+    )
     await ensure_can_see_post(request.user, post)
     path = path_for(get_settings().uploads_dir, name, size)
     if not path.exists():
         raise NotFoundException()
-    return File(path=path, media_type="image/webp", content_disposition_type="inline",
-                headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return File(
+        path=path,
+        media_type="image/webp",
+        content_disposition_type="inline",
+        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 ROUTES = [FeedController, PostController, photo]

@@ -50,21 +50,36 @@ async def export_archive(user_id: int, uploads) -> bytes:
         "photos": _rows(photos),
         "replies": _rows(await Reply.select().where(Reply.author == user_id).order_by(Reply.id)),
         # Only what this person wrote: the other side of a conversation is theirs.
-        "messages_sent": _rows(await Message.select(Message.id, Message.conversation, Message.body, Message.created_at)
-                               .where(Message.sender == user_id).order_by(Message.id)),
-        "event_signups": _rows(await Signup.select(Signup.event, Signup.status, Signup.position, Signup.created_at)
-                               .where(Signup.user == user_id)),
+        "messages_sent": _rows(
+            await Message.select(Message.id, Message.conversation, Message.body, Message.created_at)
+            .where(Message.sender == user_id)
+            .order_by(Message.id)
+        ),
+        "event_signups": _rows(
+            await Signup.select(Signup.event, Signup.status, Signup.position, Signup.created_at).where(
+                Signup.user == user_id
+            )
+        ),
         "loans": _rows(await Loan.select().where((Loan.lender == user_id) | (Loan.borrower == user_id))),
-        "notifications": _rows(await Notification.select(Notification.kind, Notification.url, Notification.text,
-                                                         Notification.created_at, Notification.read_at)
-                               .where(Notification.user == user_id).order_by(Notification.id)),
-        "reports_made": _rows(await Report.select(Report.target_type, Report.target_id, Report.reason, Report.text,
-                                                  Report.created_at).where(Report.reporter == user_id)),
+        "notifications": _rows(
+            await Notification.select(
+                Notification.kind, Notification.url, Notification.text, Notification.created_at, Notification.read_at
+            )
+            .where(Notification.user == user_id)
+            .order_by(Notification.id)
+        ),
+        "reports_made": _rows(
+            await Report.select(
+                Report.target_type, Report.target_id, Report.reason, Report.text, Report.created_at
+            ).where(Report.reporter == user_id)
+        ),
         "blocked": [r["blocked"] for r in await Block.select(Block.blocked).where(Block.blocker == user_id)],
         # The devices that receive notifications, without their keys.
-        "push_devices": _rows(await PushSubscription.select(PushSubscription.user_agent, PushSubscription.created_at,
-                                                            PushSubscription.last_success_at)
-                              .where(PushSubscription.user == user_id)),
+        "push_devices": _rows(
+            await PushSubscription.select(
+                PushSubscription.user_agent, PushSubscription.created_at, PushSubscription.last_success_at
+            ).where(PushSubscription.user == user_id)
+        ),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
     }
     buffer = io.BytesIO()
@@ -85,8 +100,11 @@ async def erase_account(user_id: int, uploads) -> None:
     from app.neighbourhoods.tables import Neighbourhood
     from app.posts.photos import delete_files
 
-    user = await User.select(User.id, User.neighbourhood, User.email, User.first_name, User.last_name,
-                             User.address_label).where(User.id == user_id).first()
+    user = (
+        await User.select(User.id, User.neighbourhood, User.email, User.first_name, User.last_name, User.address_label)
+        .where(User.id == user_id)
+        .first()
+    )
     if user is None:
         return
     await _scrub_own_words(user)
@@ -96,7 +114,8 @@ async def erase_account(user_id: int, uploads) -> None:
         await Session.delete().where(Session.user == user_id)
         await Photo.delete().where(Photo.owner == user_id)
         await Post.update({Post.photo_count: 0, Post.cover: "", Post.cover_width: 0, Post.cover_height: 0}).where(
-            Post.author == user_id)
+            Post.author == user_id
+        )
         # Private words are theirs to take away; notifications about their
         # actions carry their name.
         await Message.delete().where(Message.sender == user_id)
@@ -106,7 +125,8 @@ async def erase_account(user_id: int, uploads) -> None:
         await Notification.delete().where(Notification.actor == user_id)
         if user["neighbourhood"]:
             await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count - 1}).where(
-                Neighbourhood.id == user["neighbourhood"])
+                Neighbourhood.id == user["neighbourhood"]
+            )
         # Posts, replies, loans and reports point to nobody from here on
         # (ON DELETE SET NULL); sessions, skills, signups, subscriptions and
         # notifications go with the row (ON DELETE CASCADE).
@@ -126,18 +146,26 @@ async def _end_commitments(user_id: int) -> None:
     from app.posts import queries as posts
 
     for signup in await Signup.select(Signup.event).where(
-            (Signup.user == user_id) & Signup.status.is_in(["going", "waitlist"])):
+        (Signup.user == user_id) & Signup.status.is_in(["going", "waitlist"])
+    ):
         await events.leave(signup["event"], user_id)
     organised = await Event.select(Event.post, Event.post.title).where(
-        (Event.post.author == user_id) & Event.cancelled_at.is_null() & (Event.ends_at >= datetime.now(timezone.utc)))
+        (Event.post.author == user_id) & Event.cancelled_at.is_null() & (Event.ends_at >= datetime.now(timezone.utc))
+    )
     for event in organised:
         # No actor: notifications naming the person go with the account.
         await events.cancel_event(event["post"], event["post.title"])
     for loan in await posts.end_loans_of(user_id):
         other = loan["borrower"] if loan["lender"] == user_id else loan["lender"]
-        await notify([other], "loan", url=f"/posts/{loan['post']}",
-                     text=gettext("Le prêt de « %(title)s » est terminé : le compte de l'autre voisin a été supprimé.",
-                                  title=loan["post.title"]))
+        await notify(
+            [other],
+            "loan",
+            url=f"/posts/{loan['post']}",
+            text=gettext(
+                "Le prêt de « %(title)s » est terminé : le compte de l'autre voisin a été supprimé.",
+                title=loan["post.title"],
+            ),
+        )
     await posts.close_listings_of(user_id)
 
 
@@ -152,8 +180,16 @@ def _scrubbed(text: str, traces: list[str]) -> str:
 async def _scrub_own_words(user: dict) -> None:
     """What stays public must not name them: their email, full name, last name
     and address are taken out of their own posts and replies."""
-    traces = [t for t in (user["email"], user["address_label"], f"{user['first_name']} {user['last_name']}",
-                          user["last_name"] if len(user["last_name"] or "") >= 3 else None) if t]
+    traces = [
+        t
+        for t in (
+            user["email"],
+            user["address_label"],
+            f"{user['first_name']} {user['last_name']}",
+            user["last_name"] if len(user["last_name"] or "") >= 3 else None,
+        )
+        if t
+    ]
     for post in await Post.select(Post.id, Post.title, Post.body).where(Post.author == user["id"]):
         title, body = _scrubbed(post["title"], traces), _scrubbed(post["body"], traces)
         if (title, body) != (post["title"], post["body"]):

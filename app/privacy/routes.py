@@ -18,10 +18,14 @@ from app.web import limit, render, see_other
 async def export(request: Request) -> Response:
     limit(request, f"export:{request.user.id}", 10, 3600)
     body = await export_archive(request.user.id, get_settings().uploads_dir)
-    return Response(content=body, media_type="application/zip", headers={
-        "Content-Disposition": 'attachment; filename="mes-donnees-voisinage.zip"',
-        "Cache-Control": "private, no-store",
-    })
+    return Response(
+        content=body,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": 'attachment; filename="mes-donnees-voisinage.zip"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @get("/settings/delete", guards=[requires_login])

@@ -10,8 +10,16 @@ from playwright.async_api import async_playwright
 from tests.server import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 _devices = itertools.count(1)
@@ -42,8 +50,9 @@ async def browser():
 
 @pytest.fixture(params=[True, False], ids=["js", "nojs"])
 async def page(request, browser, server):
-    context = await browser.new_context(java_script_enabled=request.param, base_url=server.url, locale="fr-FR",
-                                        extra_http_headers=device())
+    context = await browser.new_context(
+        java_script_enabled=request.param, base_url=server.url, locale="fr-FR", extra_http_headers=device()
+    )
     page = await context.new_page()
     page.js = request.param
     problems: list[str] = []

@@ -22,8 +22,14 @@ document.addEventListener("securitypolicyviolation", (e) =>
 async def test_no_page_breaks_the_content_security_policy(page):
     _hood, (claire,) = await neighbours(1)
     photo = await stored_photo(jpeg_bytes(1600, 1200), "perceuse.jpg")
-    post_id = await posts.create_post(author=claire, kind="lend", title="Perceuse à prêter", body="Avec sa mallette.",
-                                      details={"loan_days": 7}, photos=[photo])
+    post_id = await posts.create_post(
+        author=claire,
+        kind="lend",
+        title="Perceuse à prêter",
+        body="Avec sa mallette.",
+        details={"loan_days": 7},
+        photos=[photo],
+    )
     violations: list[str] = []
     if page.js:
         await page.expose_function("reportViolation", lambda text: violations.append(text))
@@ -32,8 +38,17 @@ async def test_no_page_breaks_the_content_security_policy(page):
     for path in ("/", "/login", "/signup", "/privacy", "/password/forgot"):
         await page.goto(path)
     await _log_in(page, claire)
-    for path in ("/events", "/events/new", "/neighbours", "/messages", "/notifications", "/settings",
-                 "/settings/notifications", "/posts/new", "/feed"):
+    for path in (
+        "/events",
+        "/events/new",
+        "/neighbours",
+        "/messages",
+        "/notifications",
+        "/settings",
+        "/settings/notifications",
+        "/posts/new",
+        "/feed",
+    ):
         await page.goto(path)
     # Into the post the way a neighbour goes (a boosted click with JavaScript), then its photo alone.
     await page.get_by_role("link", name="Perceuse à prêter").click()

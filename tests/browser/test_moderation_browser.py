@@ -17,8 +17,9 @@ pytestmark = pytest.mark.browser
 
 
 async def _person(browser, server, js: bool, user):
-    context = await browser.new_context(java_script_enabled=js, base_url=server.url, locale="fr-FR",
-                                        extra_http_headers=device())
+    context = await browser.new_context(
+        java_script_enabled=js, base_url=server.url, locale="fr-FR", extra_http_headers=device()
+    )
     page = await context.new_page()
     page.js = js
     await _log_in(page, user)
@@ -35,7 +36,9 @@ async def test_a_reported_reply_is_hidden_and_its_author_suspended(page, browser
     hood, (claire, paul) = await neighbours(2)
     moderator = await make_moderator(hood)
     post_id = await make_post(claire, title="Cours de guitare")
-    reply = (await Reply.insert(Reply(post=post_id, author=paul.id, body="Gagnez 5000 € par jour, cliquez ici")))[0]["id"]
+    reply = (await Reply.insert(Reply(post=post_id, author=paul.id, body="Gagnez 5000 € par jour, cliquez ici")))[0][
+        "id"
+    ]
 
     # Claire reports the reply from the thread.
     await _log_in(page, claire)
@@ -91,8 +94,12 @@ async def test_trust_pages_are_accessible(page):
     hood, (claire,) = await neighbours(1)
     admin = await make_user(hood, first_name="Adèle", role="admin")
     await _log_in(page, admin)
-    for url, heading in (("/moderation/team", "Équipe de modération"), ("/moderation/letters", "Lettres de vérification"),
-                         ("/verify", "Devenir voisin vérifié"), (f"/report/user/{claire.id}", "Signaler le profil")):
+    for url, heading in (
+        ("/moderation/team", "Équipe de modération"),
+        ("/moderation/letters", "Lettres de vérification"),
+        ("/verify", "Devenir voisin vérifié"),
+        (f"/report/user/{claire.id}", "Signaler le profil"),
+    ):
         await page.goto(url)
         await page.get_by_role("heading", name=re.compile(heading)).first.wait_for()
         await assert_accessible(page)

@@ -56,8 +56,9 @@ async def test_neighbour_publishes_with_a_photo_and_a_neighbour_replies(page, br
     assert "Prêt pour 7 jours" in await page.content()
     await assert_accessible(page)
 
-    other = await browser.new_context(java_script_enabled=page.js, base_url=server.url, locale="fr-FR",
-                                      extra_http_headers=device())
+    other = await browser.new_context(
+        java_script_enabled=page.js, base_url=server.url, locale="fr-FR", extra_http_headers=device()
+    )
     paul_page = await other.new_page()
     paul_page.js = page.js
     await _log_in(paul_page, paul)
@@ -91,8 +92,9 @@ async def test_neighbour_writes_privately_from_a_post(page, browser, server):
     await page.get_by_text("Et la housse de pluie ?").wait_for()
     await assert_accessible(page)
 
-    other = await browser.new_context(java_script_enabled=page.js, base_url=server.url, locale="fr-FR",
-                                      extra_http_headers=device())
+    other = await browser.new_context(
+        java_script_enabled=page.js, base_url=server.url, locale="fr-FR", extra_http_headers=device()
+    )
     claire_page = await other.new_page()
     claire_page.js = page.js
     await _log_in(claire_page, claire)

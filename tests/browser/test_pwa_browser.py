@@ -24,7 +24,11 @@ async def test_manifest_is_complete_and_its_icons_load(server):
         for icon in manifest["icons"]:
             image = Image.open(io.BytesIO((await client.get(icon["src"])).content))
             sizes[(icon["sizes"], icon["purpose"])] = image.size
-        assert sizes == {("192x192", "any"): (192, 192), ("512x512", "any"): (512, 512), ("512x512", "maskable"): (512, 512)}
+        assert sizes == {
+            ("192x192", "any"): (192, 192),
+            ("512x512", "any"): (512, 512),
+            ("512x512", "maskable"): (512, 512),
+        }
 
 
 async def test_service_worker_controls_the_page_and_the_offline_page_replaces_the_error(browser):
@@ -63,12 +67,15 @@ async def test_a_push_shows_a_notification_with_its_title(browser, server):
         await page.wait_for_timeout(100)
     registration = next(r for r in registrations if r["scopeURL"] == server.url + "/")
     data = '{"title":"Nouvelle réponse à votre annonce","body":"Paul V. a répondu","url":"/posts/1#replies","tag":"t1"}'
-    await cdp.send("ServiceWorker.deliverPushMessage",
-                   {"origin": server.url, "registrationId": registration["registrationId"], "data": data})
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": server.url, "registrationId": registration["registrationId"], "data": data},
+    )
     titles = []
     for _ in range(50):
         titles = await page.evaluate(
-            "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => [n.title, n.body, n.data.url]))")
+            "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => [n.title, n.body, n.data.url]))"
+        )
         if titles:
             break
         await page.wait_for_timeout(100)
