@@ -74,7 +74,7 @@ PATH_TARGETS = {
     "reply_id": ["reply"],
     "report_id": ["report"],
     "assignment_id": ["assignment"],
-    "hood_id": ["hood"],
+    "neighbourhood_id": ["hood"],
 }
 PATH_WORDS = {"kind": "user", "action": "hide", "outcome": "dismissed", "size": "thumb", "file_path": "app.js"}
 
