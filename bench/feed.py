@@ -89,14 +89,14 @@ def seed_people(db: sqlite3.Connection) -> None:
                 now,
             ),
         )
-    hood_ids = [r[0] for r in db.execute("SELECT id FROM neighbourhood ORDER BY id")]
+    neighbourhood_ids = [r[0] for r in db.execute("SELECT id FROM neighbourhood ORDER BY id")]
     db.executemany(
         "INSERT INTO account (email, password_hash, first_name, last_name, neighbourhood, verification, role, bio, "
         "skills, locale, notification_prefs, suspension_reason, created_at) "
         "VALUES (?, ?, ?, 'Banc', ?, 'address_checked', 'member', '', '[]', 'fr', '{}', '', ?)",
         [
             (f"voisin{h}.{a}@banc.fr", password_hash, f"Voisin{a}", h, now)
-            for h in hood_ids
+            for h in neighbourhood_ids
             for a in range(AUTHORS_PER_HOOD)
         ],
     )
@@ -110,12 +110,12 @@ def seed_posts(db: sqlite3.Connection, start: int, stop: int) -> None:
     base = datetime(2024, 1, 1, tzinfo=timezone.utc)
     batch = []
     for i in range(start, stop):
-        author, hood = authors[i % len(authors)]
+        author, neighbourhood = authors[i % len(authors)]
         words = rng.sample(WORDS, 6)
         created = (base + timedelta(seconds=30 * i)).isoformat(sep=" ")
         batch.append(
             (
-                hood,
+                neighbourhood,
                 author,
                 KINDS[i % len(KINDS)],
                 f"{words[0].capitalize()} {words[1]} n°{i}",

@@ -26,10 +26,12 @@ CONCURRENCY = 10
 def _seed(path: Path) -> None:
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE post (id INTEGER PRIMARY KEY, hood INTEGER, title TEXT, body TEXT, created_at TEXT)")
-    db.execute("CREATE INDEX post_feed ON post (hood, created_at, id)")
+    db.execute(
+        "CREATE TABLE post (id INTEGER PRIMARY KEY, neighbourhood INTEGER, title TEXT, body TEXT, created_at TEXT)"
+    )
+    db.execute("CREATE INDEX post_feed ON post (neighbourhood, created_at, id)")
     db.executemany(
-        "INSERT INTO post (hood, title, body, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO post (neighbourhood, title, body, created_at) VALUES (?, ?, ?, ?)",
         (
             (
                 i % 50,
@@ -46,7 +48,7 @@ def _seed(path: Path) -> None:
     db.close()
 
 
-FEED = "SELECT id, title, body, created_at FROM post WHERE hood = 7 ORDER BY created_at DESC, id DESC LIMIT 20"
+FEED = "SELECT id, title, body, created_at FROM post WHERE neighbourhood = 7 ORDER BY created_at DESC, id DESC LIMIT 20"
 
 
 async def _reads_per_second(engine) -> float:

@@ -12,7 +12,7 @@ from app.accounts import queries as accounts
 from app.accounts.passwords import _hasher
 from app.accounts.tables import User
 from app.neighbourhoods import geometry
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.neighbourhoods.tables import Neighbourhood
 
 PASSWORD = "un mot de passe solide"
@@ -28,7 +28,7 @@ async def load_demo_neighbourhoods() -> None:
     from app.demo import DEMO_GEOJSON
 
     for feature in geometry.load_features(DEMO_GEOJSON):
-        await hoods.upsert(feature)
+        await neighbourhoods.upsert(feature)
 
 
 async def load_demo_addresses() -> None:
@@ -46,7 +46,7 @@ async def make_neighbourhood(
     n = next(_counter)
     lat, lon = 45.0 + (n % 100) * 0.05, -20.0 - (n // 100) * 0.05
     slug = f"test-{uuid.uuid4().hex[:10]}"
-    hood = await hoods.upsert(
+    neighbourhood = await neighbourhoods.upsert(
         {
             "type": "Feature",
             "geometry": geometry.circle_polygon(lat, lon, 500),
@@ -55,12 +55,14 @@ async def make_neighbourhood(
         status=status,
     )
     if requires_verification:
-        await Neighbourhood.update({Neighbourhood.requires_verification: True}).where(Neighbourhood.id == hood.id)
-    return await hoods.by_id(hood.id)
+        await Neighbourhood.update({Neighbourhood.requires_verification: True}).where(
+            Neighbourhood.id == neighbourhood.id
+        )
+    return await neighbourhoods.by_id(neighbourhood.id)
 
 
 async def make_user(
-    hood: Neighbourhood | None = None,
+    neighbourhood: Neighbourhood | None = None,
     *,
     first_name: str = "Claire",
     last_name: str = "Martin",
@@ -73,8 +75,14 @@ async def make_user(
     user = await accounts.create_user(
         first_name=first_name, last_name=last_name, email=email, password_hash=_password_hash(), locale=locale
     )
-    if hood is not None:
-        await hoods.join(user, hood, f"1 rue du Test, {hood.postcode} {hood.city}", hood.centre_lat, hood.centre_lon)
+    if neighbourhood is not None:
+        await neighbourhoods.join(
+            user,
+            neighbourhood,
+            f"1 rue du Test, {neighbourhood.postcode} {neighbourhood.city}",
+            neighbourhood.centre_lat,
+            neighbourhood.centre_lon,
+        )
     updates = {}
     if role != "member":
         updates[User.role] = role
@@ -118,10 +126,12 @@ def input_value(html: str, field: str) -> str | None:
     return match.group(1) if match else None
 
 
-async def make_moderator(hood, **kwargs) -> User:
-    """A neighbour of `hood` given its moderation."""
+async def make_moderator(neighbourhood, **kwargs) -> User:
+    """A neighbour of `neighbourhood` given its moderation."""
     from app.accounts.tables import ModeratorAssignment
 
-    moderator = await make_user(hood, first_name=kwargs.pop("first_name", "Modeste"), role="moderator", **kwargs)
-    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=hood.id))
+    moderator = await make_user(
+        neighbourhood, first_name=kwargs.pop("first_name", "Modeste"), role="moderator", **kwargs
+    )
+    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=neighbourhood.id))
     return moderator

@@ -43,10 +43,12 @@ async def neighbours(n: int = 2, **kwargs):
     """A fresh quartier and n neighbours living in it."""
     from tests.factories import make_neighbourhood, make_user
 
-    hood = await make_neighbourhood(**kwargs)
+    neighbourhood = await make_neighbourhood(**kwargs)
     names = ["Claire", "Paul", "Yasmine", "Hugo", "Léa", "Karim"]
-    people = [await make_user(hood, first_name=names[i % len(names)], last_name=f"Voisin{i}") for i in range(n)]
-    return hood, people
+    people = [
+        await make_user(neighbourhood, first_name=names[i % len(names)], last_name=f"Voisin{i}") for i in range(n)
+    ]
+    return neighbourhood, people
 
 
 async def signed_in(make_client, user):

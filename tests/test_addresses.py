@@ -13,7 +13,7 @@ from app.accounts import queries as accounts
 from app.addresses.importer import BanFileError, import_file
 from app.addresses.search import search
 from app.addresses.tables import Address, AddressWay
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from tests.factories import field_error, load_demo_addresses, post_form
 
 EXCERPT = Path(__file__).parent / "data" / "adresses-75-extrait.csv"
@@ -115,7 +115,7 @@ async def test_a_newer_file_moves_and_removes_addresses_and_the_neighbours_who_l
     assert await _labels("12 rue de la liberte dijon", 1) == ["12 Rue de la Liberté, 21000 Dijon"]
 
     user = await accounts.user_by_email("amina.ban@exemple.fr")
-    oberkampf = await hoods.by_slug("paris-oberkampf")
+    oberkampf = await neighbourhoods.by_slug("paris-oberkampf")
     assert (user.address_label, user.neighbourhood) == ("140 Rue Saint-Maur, 75011 Paris", oberkampf.id)
     feed = await client.get("/feed")
     assert feed.status_code == 200 and "Oberkampf" in feed.text

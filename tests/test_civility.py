@@ -28,12 +28,12 @@ def test_insults_shouting_and_threats_ask_to_rephrase():
 
 
 def test_suspended_or_unverified_members_cannot_post_where_verification_is_required():
-    hood = SimpleNamespace(requires_verification=True)
-    open_hood = SimpleNamespace(requires_verification=False)
+    neighbourhood = SimpleNamespace(requires_verification=True)
+    open_neighbourhood = SimpleNamespace(requires_verification=False)
     verified = SimpleNamespace(verification="verified", suspended_until=None)
     checked = SimpleNamespace(verification="address_checked", suspended_until=None)
     suspended = SimpleNamespace(verification="verified", suspended_until=datetime.now(timezone.utc) + timedelta(days=1))
-    assert posting_refusal(verified, hood) is None
-    assert posting_refusal(checked, open_hood) is None
-    assert "vérifié" in posting_refusal(checked, hood)
-    assert is_suspended(suspended) and "suspendu" in posting_refusal(suspended, open_hood)
+    assert posting_refusal(verified, neighbourhood) is None
+    assert posting_refusal(checked, open_neighbourhood) is None
+    assert "vérifié" in posting_refusal(checked, neighbourhood)
+    assert is_suspended(suspended) and "suspendu" in posting_refusal(suspended, open_neighbourhood)

@@ -77,7 +77,7 @@ def _photo() -> list:
 
 @pytest.mark.server
 async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     sqlite = not get_settings().is_postgres
     with small_disk("16m") as disk:
         if sqlite:
@@ -184,7 +184,7 @@ async def test_postgresql_out_of_disk_answers_503_in_french_and_saves_nothing(
     make_client, full_database_disk, monkeypatch
 ):
     monkeypatch.setattr(space, "_database_full_at", None)
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     refused = await publish(client, _annonce("Tondeuse à prêter"))
     assert refused.status_code == 503 and FULL in refused.text

@@ -40,8 +40,8 @@ def _item(feed_html: str, title: str) -> str:
 
 
 async def test_a_deleted_account_ends_its_loans_seats_listings_and_events(make_client):
-    hood, (paul, yasmine, hugo) = await neighbours(3)
-    odile = await make_user(hood, first_name="Odile", last_name="Rivière")
+    neighbourhood, (paul, yasmine, hugo) = await neighbours(3)
+    odile = await make_user(neighbourhood, first_name="Odile", last_name="Rivière")
     odile_client = await signed_in(make_client, odile)
     paul_client = await signed_in(make_client, paul)
     hugo_client = await signed_in(make_client, hugo)
@@ -97,7 +97,7 @@ async def test_a_deleted_account_ends_its_loans_seats_listings_and_events(make_c
 
 
 async def test_a_cancelled_event_says_so_everywhere_and_is_not_reminded(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_event(claire, title="Apéro du square", in_days=1.5)
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, f"/posts/{post_id}/signup")
@@ -126,14 +126,14 @@ async def test_a_cancelled_event_says_so_everywhere_and_is_not_reminded(make_cli
 
 
 async def test_an_event_that_is_over_is_not_upcoming(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_event(claire, title="Brocante passée", in_days=-2)
     page = await (await signed_in(make_client, paul)).get(f"/posts/{post_id}")
     assert "Événement · Terminé" in page.text and "À venir" not in page.text
 
 
 async def test_a_conversation_opened_without_javascript_is_read(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     paul_client = await signed_in(make_client, paul)
     sent = await post_form(paul_client, "/messages", {"to": str(claire.id), "body": "La poussette est encore là ?"})
     await post_form(paul_client, sent.headers["location"], {"body": "Je peux passer à 18 h."})

@@ -46,7 +46,7 @@ async def _create(client, photo=("", b"", "application/octet-stream"), **overrid
 
 
 async def test_organiser_creates_an_event_shown_in_the_feed_and_the_calendar(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     client = await signed_in(make_client, claire)
     assert (await client.get("/posts/new?kind=event")).headers["location"] == "/events/new"
     assert (await client.get("/events/new")).status_code == 200
@@ -70,7 +70,7 @@ async def test_organiser_creates_an_event_shown_in_the_feed_and_the_calendar(mak
 
 
 async def test_an_event_poster_too_big_is_refused_next_to_the_field_and_a_fitting_one_kept(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     refused = await _create(client, photo=("affiche.png", png_bytes(7000, 5000), "image/png"), title="Fête des voisins")
     assert refused.status_code == 422
@@ -96,7 +96,7 @@ async def test_an_event_poster_too_big_is_refused_next_to_the_field_and_a_fittin
     ],
 )
 async def test_bad_event_input_is_explained_and_kept(make_client, overrides, field, message):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     before = await Event.count()
     response = await _create(client, **overrides)
@@ -107,7 +107,7 @@ async def test_bad_event_input_is_explained_and_kept(make_client, overrides, fie
 
 
 async def test_end_before_start_is_refused(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     start = _future()
     response = await _create(client, starts_at=local(start), ends_at=local(start - timedelta(hours=1)))
@@ -116,7 +116,7 @@ async def test_end_before_start_is_refused(make_client):
 
 
 async def test_full_event_puts_neighbours_on_the_waiting_list_and_promotes_them(make_client):
-    _hood, (claire, paul, yasmine, hugo) = await neighbours(4)
+    _neighbourhood, (claire, paul, yasmine, hugo) = await neighbours(4)
     post_id = await make_event(claire, capacity=1)
     paul_client = await signed_in(make_client, paul)
     yasmine_client = await signed_in(make_client, yasmine)
@@ -144,7 +144,7 @@ async def test_full_event_puts_neighbours_on_the_waiting_list_and_promotes_them(
 
 
 async def test_with_htmx_the_button_and_the_count_swap_in_place(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_event(claire, capacity=10)
     client = await signed_in(make_client, paul)
     response = await post_form(client, f"/posts/{post_id}/signup", headers={"HX-Request": "true"})
@@ -158,7 +158,7 @@ async def test_with_htmx_the_button_and_the_count_swap_in_place(make_client):
 
 
 async def test_cancelled_or_past_events_refuse_signups_clearly(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     cancelled = await make_event(claire)
     claire_client = await signed_in(make_client, claire)
     await post_form(claire_client, f"/events/{cancelled}/cancel")
@@ -174,7 +174,7 @@ async def test_cancelled_or_past_events_refuse_signups_clearly(make_client):
 
 
 async def test_organiser_changes_the_time_and_attendees_are_told(make_client):
-    _hood, (claire, paul, yasmine) = await neighbours(3)
+    _neighbourhood, (claire, paul, yasmine) = await neighbours(3)
     post_id = await make_event(claire, capacity=5)
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, f"/posts/{post_id}/signup")
@@ -206,7 +206,7 @@ async def test_organiser_changes_the_time_and_attendees_are_told(make_client):
 
 
 async def test_one_event_exports_to_ics_in_paris_time(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_event(claire, title="Atelier réparation")
     client = await signed_in(make_client, paul)
     response = await client.get(f"/posts/{post_id}/event.ics")
@@ -223,7 +223,7 @@ async def test_one_event_exports_to_ics_in_paris_time(make_client):
 
 
 async def test_calendar_subscription_link_opens_only_its_quartier_and_can_be_replaced(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     _other, (stranger,) = await neighbours(1)
     await make_event(claire, title="Pique-nique du square")
     await make_event(stranger, title="Fête d'ailleurs")
@@ -242,7 +242,7 @@ async def test_calendar_subscription_link_opens_only_its_quartier_and_can_be_rep
 
 
 async def test_everyone_going_is_reminded_the_day_before_once(make_client):
-    _hood, (claire, paul, yasmine) = await neighbours(3)
+    _neighbourhood, (claire, paul, yasmine) = await neighbours(3)
     post_id = await make_event(claire, in_days=1.5, title="Apéro du vendredi")
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, f"/posts/{post_id}/signup")
@@ -256,7 +256,7 @@ async def test_everyone_going_is_reminded_the_day_before_once(make_client):
 
 @pytest.mark.parametrize("role", ["organiser", "neighbour", "outsider", "anonymous"])
 async def test_events_of_another_quartier_do_not_exist(make_client, role):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     _other, (stranger,) = await neighbours(1)
     post_id = await make_event(claire, title="Fête secrète")
     who = {"organiser": claire, "neighbour": paul, "outsider": stranger}.get(role)
@@ -291,7 +291,7 @@ async def test_events_of_another_quartier_do_not_exist(make_client, role):
 
 
 async def test_the_calendar_pages_on_to_later_events(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     for n in range(1, 33):
         await make_event(claire, title=f"Atelier n°{n:02d}", in_days=n)
     client = await signed_in(make_client, claire)

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.server
 
 
 async def test_hundred_simultaneous_signups_for_ten_places():
-    hood, (organiser,) = await neighbours(1)
+    neighbourhood, (organiser,) = await neighbours(1)
     post_id = await make_event(organiser, capacity=10, title="Atelier vélo")
-    people = [await make_user(hood, first_name="Voisin", last_name=f"N{i}") for i in range(100)]
+    people = [await make_user(neighbourhood, first_name="Voisin", last_name=f"N{i}") for i in range(100)]
     tokens = [await start_session(p.id) for p in people]
     server = ServerProcess()
     try:

@@ -15,7 +15,7 @@ def _titles(html: str) -> list[str]:
 
 
 async def test_feed_shows_the_quartier_newest_first_with_pinned_on_top(make_client):
-    hood, (claire, paul) = await neighbours(2)
+    neighbourhood, (claire, paul) = await neighbours(2)
     await make_post(claire, title="Vieux vélo à donner")
     pinned = await make_post(paul, title="Règles du quartier", kind="discussion")
     await make_post(paul, title="Perceuse à prêter", kind="lend", details={"loan_days": 7})
@@ -24,11 +24,11 @@ async def test_feed_shows_the_quartier_newest_first_with_pinned_on_top(make_clie
     page = await client.get("/feed")
     assert page.status_code == 200
     assert _titles(page.text) == ["Règles du quartier", "Perceuse à prêter", "Vieux vélo à donner"]
-    assert hood.name in page.text and "2 voisins" in page.text
+    assert neighbourhood.name in page.text and "2 voisins" in page.text
 
 
 async def test_chips_filter_by_kind(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     await make_post(claire, title="Table à donner", kind="give")
     await make_post(claire, title="Qui a une échelle ?", kind="borrow")
     client = await signed_in(make_client, claire)
@@ -38,7 +38,7 @@ async def test_chips_filter_by_kind(make_client):
 
 
 async def test_search_ignores_accents_and_finds_word_beginnings(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     await make_post(claire, title="Vélo enfant", body="Un vélo rouge, roues de 16 pouces.")
     await make_post(claire, title="Perceuse", body="Avec sa mallette.")
     client = await signed_in(make_client, claire)
@@ -51,7 +51,7 @@ async def test_search_ignores_accents_and_finds_word_beginnings(make_client):
 
 
 async def test_search_stays_inside_the_quartier(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     _other, (stranger,) = await neighbours(1)
     await make_post(stranger, title="Trottinette secrète")
     client = await signed_in(make_client, claire)
@@ -60,7 +60,7 @@ async def test_search_stays_inside_the_quartier(make_client):
 
 
 async def test_more_posts_come_page_by_page_with_a_plain_link_and_with_htmx(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     for i in range(25):
         await make_post(claire, title=f"Annonce numéro {i:02d}")
     client = await signed_in(make_client, claire)
@@ -81,7 +81,7 @@ async def test_more_posts_come_page_by_page_with_a_plain_link_and_with_htmx(make
 
 
 async def test_a_page_costs_the_same_number_of_queries_whatever_it_holds(make_client, database):
-    _hood, people = await neighbours(3)
+    _neighbourhood, people = await neighbours(3)
     client = await signed_in(make_client, people[0])
     for i in range(2):
         await make_post(people[i % 3], title=f"Petit {i}")
@@ -93,9 +93,9 @@ async def test_a_page_costs_the_same_number_of_queries_whatever_it_holds(make_cl
 
 
 async def _count_queries(engine, awaitable) -> int:
-    from app.neighbourhoods import queries as hoods
+    from app.neighbourhoods import queries as neighbourhoods
 
-    hoods._recent.clear()
+    neighbourhoods._recent.clear()
     seen = []
     cls = type(engine)
     original = cls.run_querystring
@@ -115,7 +115,7 @@ async def _count_queries(engine, awaitable) -> int:
 
 
 async def test_hidden_posts_are_seen_only_by_their_author(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     hidden = await make_post(claire, title="Annonce litigieuse")
     await Post.update({Post.status: "hidden", Post.hidden_reason: "Hors sujet"}).where(Post.id == hidden)
     paul_client = await signed_in(make_client, paul)
@@ -127,7 +127,7 @@ async def test_hidden_posts_are_seen_only_by_their_author(make_client):
 
 
 async def test_blocked_neighbours_disappear_from_the_feed(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     await make_post(paul, title="Annonce de Paul")
     await Block.insert(Block(blocker=claire.id, blocked=paul.id))
     client = await signed_in(make_client, claire)

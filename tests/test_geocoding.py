@@ -77,7 +77,7 @@ INSIDE = {
 OUTSIDE_EVERYTHING = "5 Avenue du Drapeau, 21000 Dijon"
 
 
-def hood_of(lat: float, lon: float) -> str | None:
+def neighbourhood_of(lat: float, lon: float) -> str | None:
     found = [slug for slug, f in FEATURES.items() if geometry.contains(f["geometry"], lat, lon)]
     assert len(found) <= 1, found
     return found[0] if found else None
@@ -142,8 +142,8 @@ async def test_a_number_the_street_does_not_have_offers_its_nearest_number_less_
 
 
 async def test_a_long_street_puts_each_number_where_it_is():
-    assert hood_of(*_point(await first("10 rue saint-maur"))) == "paris-roquette"
-    assert hood_of(*_point(await first("150 rue saint-maur"))) == "paris-oberkampf"
+    assert neighbourhood_of(*_point(await first("10 rue saint-maur"))) == "paris-roquette"
+    assert neighbourhood_of(*_point(await first("150 rue saint-maur"))) == "paris-oberkampf"
 
 
 async def test_a_postcode_puts_its_own_streets_first():
@@ -176,24 +176,24 @@ def _point(c: Candidate) -> tuple[float, float]:
 def test_every_derived_demo_street_lies_in_its_neighbourhood(street):
     [intended] = [slug for slug, streets in STREETS.items() if street in streets]
     for row in (r for r in DERIVED if r["nom_voie"] == street):
-        assert hood_of(float(row["lat"]), float(row["lon"])) == intended, (street, row["numero"])
+        assert neighbourhood_of(float(row["lat"]), float(row["lon"])) == intended, (street, row["numero"])
 
 
 def test_the_real_paris_streets_of_the_demo_cross_both_paris_quartiers_and_the_gaps_between():
-    places = {hood_of(float(r["lat"]), float(r["lon"])) for r in PARIS}
+    places = {neighbourhood_of(float(r["lat"]), float(r["lon"])) for r in PARIS}
     assert places == {"paris-oberkampf", "paris-roquette", None}
 
 
 @pytest.mark.parametrize("slug, address", INSIDE.items())
 async def test_an_example_address_in_each_neighbourhood(slug, address):
-    assert hood_of(*_point(await first(address))) == slug
+    assert neighbourhood_of(*_point(await first(address))) == slug
 
 
 async def test_an_address_outside_every_neighbourhood():
     c = await first(OUTSIDE_EVERYTHING)
     assert c.label == OUTSIDE_EVERYTHING
-    assert hood_of(c.lat, c.lon) is None
-    assert hood_of(*_point(await first("50 rue saint-maur paris"))) is None  # Paris has gaps too
+    assert neighbourhood_of(c.lat, c.lon) is None
+    assert neighbourhood_of(*_point(await first("50 rue saint-maur paris"))) is None  # Paris has gaps too
 
 
 def test_the_demo_neighbourhoods_do_not_overlap_and_match_their_cities():

@@ -25,7 +25,7 @@ def _same_answer(get: httpx.Response, head: httpx.Response) -> None:
 
 
 async def test_head_answers_like_get_without_a_body_on_every_get_route(app, client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(paul, title="Escabeau à prêter")
     params = {
         "post_id": str(post_id),

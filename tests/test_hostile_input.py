@@ -69,12 +69,12 @@ PATH_TARGETS = {
     "post_id": ["my_post", "their_post", "my_event", "their_event"],
     "user_id": ["victim"],
     "target_id": ["victim"],
-    "slug": ["hood_slug"],
+    "slug": ["neighbourhood_slug"],
     "conversation_id": ["conversation"],
     "reply_id": ["reply"],
     "report_id": ["report"],
     "assignment_id": ["assignment"],
-    "neighbourhood_id": ["hood"],
+    "neighbourhood_id": ["neighbourhood"],
 }
 PATH_WORDS = {"kind": "user", "action": "hide", "outcome": "dismissed", "size": "thumb", "file_path": "app.js"}
 
@@ -116,20 +116,20 @@ async def admitted(handler, person) -> bool:
     return True
 
 
-async def make_world(hood, member) -> None:
+async def make_world(neighbourhood, member) -> None:
     """What every route of the member's quartier shows, made once: a
     conversation, and someone the member has blocked (every list of theirs
     leaves this person out)."""
-    other = await make_user(hood, first_name="Ophélie")
+    other = await make_user(neighbourhood, first_name="Ophélie")
     await messages.send(other.id, member.id, "Bonjour, toujours disponible ?")
-    await Block.insert(Block(blocker=member.id, blocked=(await make_user(hood, first_name="Bloqué")).id))
+    await Block.insert(Block(blocker=member.id, blocked=(await make_user(neighbourhood, first_name="Bloqué")).id))
 
 
-async def make_targets(hood, member, needed: set[str]) -> dict[str, object]:
+async def make_targets(neighbourhood, member, needed: set[str]) -> dict[str, object]:
     """What the route's path names, made afresh (the route may delete it):
     a neighbour and what they made, what the member made."""
-    targets: dict[str, object] = {"hood_slug": hood.slug, "hood": hood.id}
-    victim = await make_user(hood, first_name="Victor")
+    targets: dict[str, object] = {"neighbourhood_slug": neighbourhood.slug, "neighbourhood": neighbourhood.id}
+    victim = await make_user(neighbourhood, first_name="Victor")
     targets["victim"] = victim.id
     if needed & {"their_post", "reply", "report"}:
         targets["their_post"] = their_post = await make_post(victim)
@@ -148,7 +148,7 @@ async def make_targets(hood, member, needed: set[str]) -> dict[str, object]:
         targets["conversation"] = await messages.send(member.id, victim.id, "Bonjour, toujours disponible ?")
         await messages.send(victim.id, member.id, "Oui !", conversation_id=targets["conversation"])
     if "assignment" in needed:
-        spare = await make_moderator(hood, first_name="Remplaçante")
+        spare = await make_moderator(neighbourhood, first_name="Remplaçante")
         targets["assignment"] = (
             await ModeratorAssignment.select(ModeratorAssignment.id).where(ModeratorAssignment.user == spare.id).first()
         )["id"]
@@ -315,17 +315,17 @@ class _Crashes(logging.Handler):
 
 
 async def test_no_route_answers_5xx_to_hostile_input(app, make_client, capsys):
-    hood = await make_neighbourhood()
-    member = await make_user(hood, first_name="Mélanie", verified=True)
+    neighbourhood = await make_neighbourhood()
+    member = await make_user(neighbourhood, first_name="Mélanie", verified=True)
     people = {
         "anonymous": None,
         "member": member,
-        "moderator": await make_moderator(hood),
-        "admin": await make_user(hood, first_name="Adèle", role="admin"),
+        "moderator": await make_moderator(neighbourhood),
+        "admin": await make_user(neighbourhood, first_name="Adèle", role="admin"),
     }
     clients = {role: await make_client() for role in people}
     tokens = {role: await ensure_csrf(client) for role, client in clients.items()}
-    await make_world(hood, member)
+    await make_world(neighbourhood, member)
     fields = field_names()
     cookie = get_settings().session_cookie
     crashes = _Crashes()
@@ -335,7 +335,7 @@ async def test_no_route_answers_5xx_to_hostile_input(app, make_client, capsys):
     try:
         for method, path, params, handler in route_table(app):
             needed = {target for name in params for target in PATH_TARGETS.get(name, [])}
-            targets = await make_targets(hood, member, needed) if needed else {}
+            targets = await make_targets(neighbourhood, member, needed) if needed else {}
             insiders = [role for role, person in people.items() if await admitted(handler, person)]
             sessions = {}
             for role, person in people.items():

@@ -6,7 +6,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from app.i18n import LOCALE_DIR, negotiate
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.settings import ROOT
 from tests.factories import login, make_user, post_form
 
@@ -22,7 +22,7 @@ async def test_an_english_browser_gets_english(client):
 
 
 async def test_the_account_setting_beats_the_browser(client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     await login(client, user)
     await post_form(client, "/settings", {"locale": "en"})
     html = (await client.get("/settings", headers={"Accept-Language": "fr-FR"})).text
@@ -81,7 +81,7 @@ async def test_the_first_of_the_month_is_1er_in_french_and_1_in_english(make_cli
     from app.events import queries as events
     from tests.factories_posts import neighbours, signed_in
 
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     starts = datetime(datetime.now().year + 1, 12, 1, 18, 30, tzinfo=ZoneInfo("Europe/Paris")).astimezone(timezone.utc)
     post_id = await events.create_event(
         author=claire,

@@ -44,7 +44,7 @@ MATRIX = {
 
 
 async def _world(make_client):
-    hood, (owner, neighbour, friend) = await neighbours(3)
+    neighbourhood, (owner, neighbour, friend) = await neighbours(3)
     _elsewhere, (outsider,) = await neighbours(1)
     title = f"Objet {uuid.uuid4().hex[:8]}"
     owner_client = await make_client()
@@ -159,10 +159,10 @@ async def test_access_answers_what_the_routes_answer(make_client, role_index):
 async def test_a_moderator_of_two_quartiers_sees_the_other_ones_post_and_its_photos(make_client):
     """Claire moderates her own quartier and the next one: a post of the next
     one opens for her with its photos. Paul, her neighbour, gets neither."""
-    hood, (paul,) = await neighbours(1)
-    other_hood, (yasmine,) = await neighbours(1)
-    claire = await make_moderator(hood)
-    await ModeratorAssignment.insert(ModeratorAssignment(user=claire.id, neighbourhood=other_hood.id))
+    neighbourhood, (paul,) = await neighbours(1)
+    other_neighbourhood, (yasmine,) = await neighbours(1)
+    claire = await make_moderator(neighbourhood)
+    await ModeratorAssignment.insert(ModeratorAssignment(user=claire.id, neighbourhood=other_neighbourhood.id))
     yasmine_client = await signed_in(make_client, yasmine)
     done = await publish(
         yasmine_client,
@@ -187,8 +187,8 @@ async def test_the_feed_shows_each_neighbour_exactly_the_posts_access_lets_them_
     the rule for one post say the same, for the author, a neighbour, someone
     blocked and a moderator (who meets hidden posts through the queue, not
     the feed)."""
-    hood, (claire, paul, hugo) = await neighbours(3)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire, paul, hugo) = await neighbours(3)
+    moderator = await make_moderator(neighbourhood)
     open_post = await make_post(claire, title="Perceuse à donner")
     hidden_post = await make_post(claire, title="Annonce masquée")
     await Post.update({Post.status: "hidden"}).where(Post.id == hidden_post)
@@ -198,7 +198,7 @@ async def test_the_feed_shows_each_neighbour_exactly_the_posts_access_lets_them_
 
     for viewer in (claire, paul, hugo, moderator):
         blocked = await access.blocked_ids(viewer.id)
-        listed, _next = await queries.feed_page(hood.id, viewer.id, blocked=blocked)
+        listed, _next = await queries.feed_page(neighbourhood.id, viewer.id, blocked=blocked)
         in_feed = {p["id"] for p in listed} & {p["id"] for p in posts}
         seen = {p["id"] for p in posts if access.sees_post(viewer, p, moderator=False, blocked=blocked)}
         assert in_feed == seen, viewer.first_name

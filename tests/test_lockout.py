@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.accounts import lockout
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from tests.factories import PASSWORD, field_error, login, make_user, post_form
 
 
 async def _neighbour(**kwargs):
-    return await make_user(await hoods.by_slug("dijon-centre"), **kwargs)
+    return await make_user(await neighbourhoods.by_slug("dijon-centre"), **kwargs)
 
 
 async def _try(client, email: str, password: str):

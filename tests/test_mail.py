@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from app.accounts.tables import User
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from tests.factories import field_error, login, make_user, post_form
 from tests.mailbox import body_of, smtp_server
 
@@ -24,7 +24,7 @@ def _link(msg, path: str) -> str:
 
 
 async def test_neighbour_resets_a_forgotten_password_by_email(mailbox, client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     asked = await post_form(client, "/password/forgot", {"email": user.email})
     assert asked.status_code == 303
     shown = await client.get(asked.headers["location"])
@@ -49,7 +49,7 @@ async def test_neighbour_resets_a_forgotten_password_by_email(mailbox, client):
 
 
 async def test_reset_answer_is_the_same_for_unknown_emails(mailbox, client):
-    known = await make_user(await hoods.by_slug("dijon-centre"))
+    known = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     a = await post_form(client, "/password/forgot", {"email": known.email})
     b = await post_form(client, "/password/forgot", {"email": f"inconnu.{uuid.uuid4().hex[:6]}@exemple.fr"})
     assert a.status_code == b.status_code == 303
@@ -59,7 +59,7 @@ async def test_reset_answer_is_the_same_for_unknown_emails(mailbox, client):
 
 
 async def test_reset_ends_every_old_session(mailbox, make_client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     thief, owner = await make_client(), await make_client()
     await login(thief, user)
     await post_form(owner, "/password/forgot", {"email": user.email})

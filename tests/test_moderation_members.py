@@ -22,8 +22,8 @@ async def _user(user_id: int) -> dict:
 
 
 async def test_suspension_ends_the_members_session_at_once_and_can_be_lifted(make_client):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
     paul_client = await signed_in(make_client, paul)
     assert (await paul_client.get("/feed")).status_code == 200
     mod = await signed_in(make_client, moderator)
@@ -58,9 +58,9 @@ async def test_suspension_ends_the_members_session_at_once_and_can_be_lifted(mak
 
 
 async def test_a_permanent_suspension_and_a_moderator_cannot_suspend_another_moderator(make_client):
-    hood, (paul,) = await neighbours(1)
-    moderator = await make_moderator(hood)
-    colleague = await make_moderator(hood, first_name="Colette")
+    neighbourhood, (paul,) = await neighbours(1)
+    moderator = await make_moderator(neighbourhood)
+    colleague = await make_moderator(neighbourhood, first_name="Colette")
     mod = await signed_in(make_client, moderator)
     refused = await post_form(mod, f"/moderation/users/{colleague.id}/suspend", {"duration": "1", "reason": "Essai"})
     assert refused.status_code == 422 and "administrateur" in refused.text
@@ -75,7 +75,7 @@ MODERATION_POSTS = [
     ("/moderation/users/{member}/verify", {}),
     ("/moderation/replies/{reply}/hide", {"reason": "Hors sujet"}),
     ("/moderation/replies/{reply}/restore", {}),
-    ("/moderation/neighbourhoods/{hood}/settings", {"requires_verification": "on"}),
+    ("/moderation/neighbourhoods/{neighbourhood}/settings", {"requires_verification": "on"}),
     ("/moderation/letters", {"user": "{member}"}),
 ]
 
@@ -83,13 +83,13 @@ MODERATION_POSTS = [
 @pytest.mark.parametrize("url,data", MODERATION_POSTS)
 @pytest.mark.parametrize("who", ["moderator_elsewhere", "member", "anonymous"])
 async def test_moderation_of_people_stops_at_the_quartiers_border(make_client, url, data, who):
-    hood, (claire, paul) = await neighbours(2)
+    neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire)
     reply = (await Reply.insert(Reply(post=post_id, author=paul.id, body="Bonjour")))[0]["id"]
-    other_hood, (elsewhere,) = await neighbours(1)
-    actor = {"moderator_elsewhere": await make_moderator(other_hood), "member": claire, "anonymous": None}[who]
+    other_neighbourhood, (elsewhere,) = await neighbours(1)
+    actor = {"moderator_elsewhere": await make_moderator(other_neighbourhood), "member": claire, "anonymous": None}[who]
     client = await signed_in(make_client, actor) if actor else await make_client()
-    fill = {"member": paul.id, "reply": reply, "hood": hood.id}
+    fill = {"member": paul.id, "reply": reply, "neighbourhood": neighbourhood.id}
     before = await _user(paul.id)
     response = await post_form(client, url.format(**fill), {k: v.format(**fill) for k, v in data.items()})
     if actor is None:
@@ -103,20 +103,22 @@ async def test_moderation_of_people_stops_at_the_quartiers_border(make_client, u
     after = await _user(paul.id)
     assert (after["suspended_until"], after["verification"]) == (before["suspended_until"], before["verification"])
     assert not (await Reply.select(Reply.hidden).where(Reply.id == reply).first())["hidden"]
-    assert not (await Neighbourhood.select().where(Neighbourhood.id == hood.id).first())["requires_verification"]
+    assert not (await Neighbourhood.select().where(Neighbourhood.id == neighbourhood.id).first())[
+        "requires_verification"
+    ]
     assert await VerificationCode.count().where(VerificationCode.user == paul.id) == 0
 
 
 @pytest.mark.parametrize("url", ["/moderation", "/moderation/log", "/moderation/letters", "/moderation/team"])
 async def test_moderation_pages_are_not_there_for_members(make_client, url):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     assert (await client.get(url)).status_code in (403, 404)
 
 
 async def test_own_quartier_moderator_does_each_action_and_it_is_in_the_audit_log(make_client):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
     post_id = await make_post(claire, title="Fête des voisins")
     reply = (await Reply.insert(Reply(post=post_id, author=paul.id, body="Vous êtes tous nuls")))[0]["id"]
     mod = await signed_in(make_client, moderator)
@@ -141,7 +143,7 @@ async def test_own_quartier_moderator_does_each_action_and_it_is_in_the_audit_lo
     await post_form(mod, f"/moderation/replies/{reply}/restore")
     await post_form(mod, f"/moderation/users/{paul.id}/verify")
     assert (await _user(paul.id))["verification"] == "verified"
-    await post_form(mod, f"/moderation/neighbourhoods/{hood.id}/settings", {"requires_verification": "on"})
+    await post_form(mod, f"/moderation/neighbourhoods/{neighbourhood.id}/settings", {"requires_verification": "on"})
     audit = await mod.get("/moderation/log")
     for label in ("Réponse masquée", "Réponse rendue visible", "Vérifié par la modération", "Publier demande d"):
         assert label in audit.text, label
@@ -149,8 +151,8 @@ async def test_own_quartier_moderator_does_each_action_and_it_is_in_the_audit_lo
 
 
 async def test_two_verified_neighbours_vouching_make_a_member_verified(make_client):
-    hood, (claire, paul, yasmine) = await neighbours(3)
-    newcomer = await make_user(hood, first_name="Nina")
+    neighbourhood, (claire, paul, yasmine) = await neighbours(3)
+    newcomer = await make_user(neighbourhood, first_name="Nina")
     await User.update({User.verification: "verified"}).where(User.id.is_in([claire.id, paul.id]))
     unverified = await signed_in(make_client, yasmine)
     refused = await post_form(unverified, f"/users/{newcomer.id}/vouch")
@@ -164,14 +166,14 @@ async def test_two_verified_neighbours_vouching_make_a_member_verified(make_clie
     assert (await _user(newcomer.id))["verification"] == "verified"
     assert "Voisin vérifié" in (await unverified.get(f"/users/{newcomer.id}")).text
 
-    elsewhere_hood, (stranger,) = await neighbours(1)
+    elsewhere_neighbourhood, (stranger,) = await neighbours(1)
     other = await signed_in(make_client, claire)
     assert (await post_form(other, f"/users/{stranger.id}/vouch")).status_code == 404
 
 
 async def test_a_letter_code_typed_back_verifies_the_neighbour(make_client):
-    hood, (claire,) = await neighbours(1)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire,) = await neighbours(1)
+    moderator = await make_moderator(neighbourhood)
     mod = await signed_in(make_client, moderator)
     listing = await mod.get("/moderation/letters")
     assert "Claire V." in listing.text and "1 rue du Test" not in listing.text
@@ -190,8 +192,8 @@ async def test_a_letter_code_typed_back_verifies_the_neighbour(make_client):
 
 
 async def test_too_many_wrong_codes_need_a_new_letter(make_client):
-    hood, (claire,) = await neighbours(1)
-    mod = await signed_in(make_client, await make_moderator(hood))
+    neighbourhood, (claire,) = await neighbours(1)
+    mod = await signed_in(make_client, await make_moderator(neighbourhood))
     printed = await post_form(mod, "/moderation/letters", {"user": str(claire.id)})
     code = re.search(r'<p class="code">([A-Z0-9-]+)</p>', printed.text).group(1)
     client = await signed_in(make_client, claire)
@@ -205,8 +207,8 @@ async def test_too_many_wrong_codes_need_a_new_letter(make_client):
 async def test_quartier_requiring_verification_stops_unverified_posts_and_first_messages(make_client):
     from tests.factories_posts import publish
 
-    hood, (claire, paul) = await neighbours(2)
-    await Neighbourhood.update({Neighbourhood.requires_verification: True}).where(Neighbourhood.id == hood.id)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    await Neighbourhood.update({Neighbourhood.requires_verification: True}).where(Neighbourhood.id == neighbourhood.id)
     post_id = await make_post(paul)
     client = await signed_in(make_client, claire)
     refused = await publish(client, {"kind": "give", "title": "Canapé", "body": "À venir chercher."})
@@ -218,8 +220,8 @@ async def test_quartier_requiring_verification_stops_unverified_posts_and_first_
 
 
 async def test_reports_of_replies_messages_and_profiles_reach_the_queue_anonymously(make_client):
-    hood, (claire, paul, yasmine) = await neighbours(3)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire, paul, yasmine) = await neighbours(3)
+    moderator = await make_moderator(neighbourhood)
     post_id = await make_post(claire)
     reply = (await Reply.insert(Reply(post=post_id, author=paul.id, body="Achetez mes pilules")))[0]["id"]
     paul_client = await signed_in(make_client, paul)
@@ -265,9 +267,9 @@ async def test_reports_of_replies_messages_and_profiles_reach_the_queue_anonymou
 
 
 async def test_moderators_and_admins_cannot_read_private_messages(make_client):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await make_moderator(hood)
-    admin = await make_user(hood, first_name="Adèle", role="admin")
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
+    admin = await make_user(neighbourhood, first_name="Adèle", role="admin")
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, "/messages", {"to": str(claire.id), "body": "Mon digicode est 4821"})
     conversation = await Conversation.select().where(Conversation.user_a.is_in([claire.id, paul.id])).first()
@@ -280,17 +282,19 @@ async def test_moderators_and_admins_cannot_read_private_messages(make_client):
 
 
 async def test_admin_appoints_and_removes_a_moderator_from_a_page(make_client):
-    hood, (claire,) = await neighbours(1)
-    admin = await make_user(hood, first_name="Adèle", role="admin")
+    neighbourhood, (claire,) = await neighbours(1)
+    admin = await make_user(neighbourhood, first_name="Adèle", role="admin")
     client = await signed_in(make_client, admin)
     unknown = await post_form(
-        client, "/moderation/team", {"email": "personne@exemple.fr", "neighbourhood": str(hood.id)}
+        client, "/moderation/team", {"email": "personne@exemple.fr", "neighbourhood": str(neighbourhood.id)}
     )
     assert unknown.status_code == 422 and "Aucun voisin" in field_error(unknown.text, "email")
     assert 'value="personne@exemple.fr"' in unknown.text
-    no_hood = await post_form(client, "/moderation/team", {"email": claire.email, "neighbourhood": "abc"})
-    assert no_hood.status_code == 422 and "Choisissez un quartier" in field_error(no_hood.text, "neighbourhood")
-    done = await post_form(client, "/moderation/team", {"email": claire.email, "neighbourhood": str(hood.id)})
+    no_neighbourhood = await post_form(client, "/moderation/team", {"email": claire.email, "neighbourhood": "abc"})
+    assert no_neighbourhood.status_code == 422 and "Choisissez un quartier" in field_error(
+        no_neighbourhood.text, "neighbourhood"
+    )
+    done = await post_form(client, "/moderation/team", {"email": claire.email, "neighbourhood": str(neighbourhood.id)})
     assert done.status_code == 303
     assert (await _user(claire.id))["role"] == "moderator"
     claire_client = await signed_in(make_client, claire)
@@ -301,9 +305,9 @@ async def test_admin_appoints_and_removes_a_moderator_from_a_page(make_client):
     assert (await _user(claire.id))["role"] == "member"
     assert (await claire_client.get("/moderation")).status_code == 404
     # A moderator is not an admin.
-    mod = await signed_in(make_client, await make_moderator(hood))
+    mod = await signed_in(make_client, await make_moderator(neighbourhood))
     assert (
-        await post_form(mod, "/moderation/team", {"email": claire.email, "neighbourhood": str(hood.id)})
+        await post_form(mod, "/moderation/team", {"email": claire.email, "neighbourhood": str(neighbourhood.id)})
     ).status_code == 403
 
 
@@ -335,7 +339,7 @@ MASS_ASSIGNMENT = {
     ],
 )
 async def test_extra_form_fields_never_change_role_quartier_or_verification(make_client, url, data):
-    hood, (claire, paul) = await neighbours(2)
+    neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(paul)
     client = await signed_in(make_client, claire)
     fill = {"other": paul.id, "post": post_id}
@@ -369,8 +373,8 @@ async def test_signup_ignores_role_and_verification_fields(make_client):
 
 
 async def test_a_too_long_note_keeps_the_report_open_and_the_text(make_client):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
     client = await signed_in(make_client, claire)
     await post_form(client, f"/report/user/{paul.id}", {"reason": "spam"})
     report = await Report.select().where(Report.target_user == paul.id).first()
@@ -404,9 +408,9 @@ async def test_a_moderator_of_two_quartiers_and_an_admin_act_beyond_their_own(ma
 async def test_the_suspended_neighbour_is_told_why_by_mail_in_their_language(make_client):
     from tests.mailbox import body_of, smtp_server
 
-    hood, _people = await neighbours(1)
-    john = await make_user(hood, first_name="John", locale="en")
-    mod = await signed_in(make_client, await make_moderator(hood))
+    neighbourhood, _people = await neighbours(1)
+    john = await make_user(neighbourhood, first_name="John", locale="en")
+    mod = await signed_in(make_client, await make_moderator(neighbourhood))
     with smtp_server() as box:
         await post_form(mod, f"/moderation/users/{john.id}/suspend", {"duration": "30", "reason": "Spam répété"})
         msg = await box.wait_for(john.email)
@@ -421,8 +425,8 @@ async def test_the_suspension_mail_names_where_to_contest_it(make_client, monkey
     from app.settings import get_settings
     from tests.mailbox import body_of, smtp_server
 
-    hood, (odile,) = await neighbours(1)
-    mod = await signed_in(make_client, await make_moderator(hood))
+    neighbourhood, (odile,) = await neighbours(1)
+    mod = await signed_in(make_client, await make_moderator(neighbourhood))
     monkeypatch.setenv("VOISINAGE_MODERATION_EMAIL", "recours@mairie-exemple.fr")
     with smtp_server() as box:
         await post_form(mod, f"/moderation/users/{odile.id}/suspend", {"duration": "7", "reason": "Insultes"})
@@ -434,8 +438,8 @@ async def test_the_suspension_mail_names_where_to_contest_it(make_client, monkey
 
 
 async def test_letters_for_several_neighbours_each_get_their_own_code(make_client):
-    hood, people = await neighbours(3)
-    mod = await signed_in(make_client, await make_moderator(hood))
+    neighbourhood, people = await neighbours(3)
+    mod = await signed_in(make_client, await make_moderator(neighbourhood))
     printed = await post_form(mod, "/moderation/letters", {"user": [str(p.id) for p in people]})
     codes = re.findall(r'<p class="code">([A-Z0-9]{4}-[A-Z0-9]{4})</p>', printed.text)
     assert len(codes) == 3 and len(set(codes)) == 3

@@ -12,15 +12,15 @@ from tests.factories import field_error, make_user, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
 
 
-async def _moderator_of(hood):
-    moderator = await make_user(hood, first_name="Modeste", role="moderator")
-    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=hood.id))
+async def _moderator_of(neighbourhood):
+    moderator = await make_user(neighbourhood, first_name="Modeste", role="moderator")
+    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=neighbourhood.id))
     return moderator
 
 
 async def test_moderator_hides_a_post_with_a_reason_shown_to_its_author_and_in_the_public_log(make_client):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await _moderator_of(hood)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await _moderator_of(neighbourhood)
     post_id = await make_post(claire, title="Vends des faux billets")
     mod = await signed_in(make_client, moderator)
     page = await mod.get(f"/posts/{post_id}")
@@ -48,8 +48,8 @@ async def test_moderator_hides_a_post_with_a_reason_shown_to_its_author_and_in_t
 
 
 async def test_pin_and_lock_from_the_post_page(make_client):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await _moderator_of(hood)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await _moderator_of(neighbourhood)
     post_id = await make_post(claire, title="Règles du quartier", kind="discussion")
     mod = await signed_in(make_client, moderator)
     await post_form(mod, f"/moderation/posts/{post_id}/pin")
@@ -64,10 +64,10 @@ async def test_pin_and_lock_from_the_post_page(make_client):
 @pytest.mark.parametrize("action", ["hide", "restore", "pin", "unpin", "lock", "unlock"])
 @pytest.mark.parametrize("who", ["moderator elsewhere", "member", "anonymous"])
 async def test_moderation_stops_at_the_quartier_border(make_client, action, who):
-    hood, (claire,) = await neighbours(1)
+    neighbourhood, (claire,) = await neighbours(1)
     other, _ = await neighbours(1)
     post_id = await make_post(claire, title="Annonce ordinaire")
-    people = {"moderator elsewhere": await _moderator_of(other), "member": await make_user(hood)}
+    people = {"moderator elsewhere": await _moderator_of(other), "member": await make_user(neighbourhood)}
     client = await signed_in(make_client, people[who]) if who in people else await make_client()
     response = await post_form(client, f"/moderation/posts/{post_id}/{action}", {"reason": "Essai"})
     if who == "anonymous":

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.neighbourhoods import importing
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.neighbourhoods.tables import Neighbourhood
 from app.settings import ROOT, get_settings
 from tests.factories import login, make_user
@@ -44,7 +44,7 @@ async def forget_imports():
     """Imported areas are removed after each story, so that Paris is empty again for the next."""
     yield
     gone = await Neighbourhood.delete().where(Neighbourhood.slug.is_in(PARIS_15E + IRIS)).returning(Neighbourhood.id)
-    hoods.forget(*(r["id"] for r in gone))
+    neighbourhoods.forget(*(r["id"] for r in gone))
 
 
 async def _import(path: Path, **options) -> importing.Areas:
@@ -55,7 +55,7 @@ async def _import(path: Path, **options) -> importing.Areas:
 
 async def _quartier_at(address: tuple, status: str = "open") -> str | None:
     _id, _label, lon, lat = address
-    found = await hoods.containing(lat, lon, status=status)
+    found = await neighbourhoods.containing(lat, lon, status=status)
     return found.slug if found else None
 
 
@@ -81,12 +81,12 @@ async def test_the_quartiers_of_paris_15e_are_imported_and_found_from_real_addre
 
 async def test_importing_again_updates_boundaries_and_keeps_the_members():
     await _import(QUARTIERS)
-    necker = await hoods.by_slug("paris-necker")
+    necker = await neighbourhoods.by_slug("paris-necker")
     _id, label, lon, lat = BLOMET_59
-    await hoods.join(await make_user(), necker, label, lat, lon)
+    await neighbourhoods.join(await make_user(), necker, label, lat, lon)
     created, updated = await importing.save(importing.read_areas(QUARTIERS))
     assert (created, updated) == (0, 4)
-    again = await hoods.by_slug("paris-necker")
+    again = await neighbourhoods.by_slug("paris-necker")
     assert again.id == necker.id and again.member_count == 1 and again.status == "open"
 
 
@@ -127,8 +127,13 @@ async def test_an_address_outside_open_quartiers_joins_its_iris_which_opens_at_t
     assert await _quartier_at(LIEUVIN_13) is None
     _id, label, lon, lat = LIEUVIN_13
     first = await make_user(first_name="Inès")
-    hood = await hoods.join_waitlist(first, label, lat, lon, "Paris", "75015")
-    assert (hood.slug, hood.name, hood.status, hood.member_count) == ("iris-751155701", "Saint-Lambert", "forming", 1)
+    neighbourhood = await neighbourhoods.join_waitlist(first, label, lat, lon, "Paris", "75015")
+    assert (neighbourhood.slug, neighbourhood.name, neighbourhood.status, neighbourhood.member_count) == (
+        "iris-751155701",
+        "Saint-Lambert",
+        "forming",
+        1,
+    )
 
     client = await make_client()
     await login(client, first)
@@ -137,12 +142,14 @@ async def test_an_address_outside_open_quartiers_joins_its_iris_which_opens_at_t
     assert "1 voisins sur 10" in page.text and "habitant dans ce secteur" in page.text and "800 m" not in page.text
 
     # Neighbours further along the street, all inside the IRIS, fill the list.
-    for i in range(1, hoods.OPENING_THRESHOLD):
+    for i in range(1, neighbourhoods.OPENING_THRESHOLD):
         someone = await make_user(first_name="Voisin")
-        hood = await hoods.join_waitlist(
+        neighbourhood = await neighbourhoods.join_waitlist(
             someone, f"{13 + 2 * i} Rue du Lieuvin, 75015 Paris", lat, lon + i * 0.0001, "Paris", "75015"
         )
-    assert hood.slug == "iris-751155701" and hood.status == "open" and hood.member_count == 10
+    assert (
+        neighbourhood.slug == "iris-751155701" and neighbourhood.status == "open" and neighbourhood.member_count == 10
+    )
     assert await _quartier_at(LIEUVIN_13) == "iris-751155701"
     opened = await client.get("/feed")
     assert "Quartier en formation" not in opened.text and "Saint-Lambert" in opened.text
@@ -205,4 +212,7 @@ async def test_operator_imports_paris_data_as_published_and_iris_from_a_geopacka
         ).fetchall() == [("Grenelle", "open"), ("Javel", "open"), ("Necker", "open"), ("Saint-Lambert", "open")]
         assert database.execute("SELECT count(*) FROM neighbourhood WHERE status = 'forming'").fetchone() == (3,)
     else:
-        assert await hoods.by_slug("paris-grenelle") is not None and await hoods.by_slug("iris-751156001") is not None
+        assert (
+            await neighbourhoods.by_slug("paris-grenelle") is not None
+            and await neighbourhoods.by_slug("iris-751156001") is not None
+        )

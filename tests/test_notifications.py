@@ -10,7 +10,7 @@ from tests.factories_posts import make_post, neighbours, signed_in
 
 
 async def test_neighbour_reply_shows_in_notifications_with_an_unread_count(make_client):
-    _hood, (claire, paul, yasmine) = await neighbours(3)
+    _neighbourhood, (claire, paul, yasmine) = await neighbours(3)
     post_id = await make_post(claire, title="Tondeuse à prêter")
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je suis preneur !"})
@@ -44,7 +44,7 @@ def _navigation(html: str) -> str:
 
 
 async def test_the_unread_count_is_in_the_navigation_of_every_page_without_javascript(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Tondeuse à prêter")
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je suis preneur !"})
@@ -61,7 +61,7 @@ async def test_the_unread_count_is_in_the_navigation_of_every_page_without_javas
 
 
 async def test_a_long_unread_list_shows_99_plus(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     for _ in range(110):
         await notify([claire.id], "moderation", url="/feed", text="Rappel")
     client = await signed_in(make_client, claire)

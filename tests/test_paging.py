@@ -30,7 +30,7 @@ async def _walk(client, url: str, item: str, more: str) -> list[list[str]]:
 
 
 async def test_notifications_go_back_thirty_at_a_time(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     for i in range(65):
         await notify([claire.id], "reply_to_post", url="/feed", text=f"Réponse numéro {i:02d}")
     client = await signed_in(make_client, claire)
@@ -40,7 +40,7 @@ async def test_notifications_go_back_thirty_at_a_time(make_client):
 
 
 async def test_a_long_conversation_opens_on_its_latest_messages_and_goes_back_in_time(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     for i in range(120):
         conversation_id = await messages.send(paul.id, claire.id, f"Message numéro {i:03d}")
     client = await signed_in(make_client, claire)
@@ -56,7 +56,7 @@ async def test_a_long_conversation_opens_on_its_latest_messages_and_goes_back_in
 
 
 async def test_upcoming_events_go_on_page_after_page_even_when_several_start_together(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     for i in range(35):
         # Three by three at the same hour: the page may end between two of them.
@@ -78,8 +78,8 @@ async def test_upcoming_events_go_on_page_after_page_even_when_several_start_tog
 
 
 async def test_the_neighbours_offering_a_skill_come_fifty_at_a_time(make_client):
-    hood, (claire,) = await neighbours(1)
-    helpers = [await make_user(hood, first_name="Aide", last_name=f"Numéro{i:02d}") for i in range(55)]
+    neighbourhood, (claire,) = await neighbours(1)
+    helpers = [await make_user(neighbourhood, first_name="Aide", last_name=f"Numéro{i:02d}") for i in range(55)]
     for helper in helpers:
         await posts.set_skills(helper, ["informatique"])
     client = await signed_in(make_client, claire)
@@ -94,8 +94,8 @@ async def test_the_neighbours_offering_a_skill_come_fifty_at_a_time(make_client)
 
 
 async def test_the_moderation_log_goes_back_fifty_acts_at_a_time(make_client):
-    hood, (claire,) = await neighbours(1)
-    moderator = await signed_in(make_client, await make_moderator(hood))
+    neighbourhood, (claire,) = await neighbours(1)
+    moderator = await signed_in(make_client, await make_moderator(neighbourhood))
     for i in range(55):
         post_id = await make_post(claire, title=f"Annonce {i:02d}")
         await post_form(moderator, f"/moderation/posts/{post_id}/hide", {"reason": f"Motif numéro {i:02d}"})
@@ -107,7 +107,7 @@ async def test_the_moderation_log_goes_back_fifty_acts_at_a_time(make_client):
 
 
 async def test_the_report_queue_shows_the_oldest_thirty_then_the_next(make_client):
-    hood, (claire, paul, yasmine) = await neighbours(3)
+    neighbourhood, (claire, paul, yasmine) = await neighbours(3)
     # Two reporters: one may send 30 reports an hour.
     reporters = [await signed_in(make_client, paul), await signed_in(make_client, yasmine)]
     for i in range(35):
@@ -115,7 +115,7 @@ async def test_the_report_queue_shows_the_oldest_thirty_then_the_next(make_clien
         await post_form(
             reporters[i % 2], f"/posts/{post_id}/report", {"reason": "spam", "text": f"Signalement numéro {i:02d}"}
         )
-    moderator = await signed_in(make_client, await make_moderator(hood))
+    moderator = await signed_in(make_client, await make_moderator(neighbourhood))
     pages = await _walk(moderator, "/moderation", r"Signalement numéro (\d\d)", r'href="(/moderation\?after=\d+)"')
     assert [len(p) for p in pages] == [30, 5]
     assert sum(pages, []) == [f"{i:02d}" for i in range(35)]

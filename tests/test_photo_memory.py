@@ -79,7 +79,7 @@ async def _measured(server: ServerProcess, *requests):
 
 
 async def test_four_huge_photos_at_once_leave_the_server_memory_bounded():
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     server = ServerProcess()
     client = await _login(server.url, claire)
     try:
@@ -118,7 +118,7 @@ async def test_four_huge_photos_at_once_leave_the_server_memory_bounded():
 
 
 async def test_a_60_mb_photo_is_refused_next_to_the_field_without_being_held_in_memory():
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     server = ServerProcess()
     client = await _login(server.url, claire)
     try:

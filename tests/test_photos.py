@@ -22,7 +22,7 @@ def _stored_files() -> set[str]:
 
 
 async def test_phone_photo_is_resized_reencoded_and_stripped_of_gps(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     client = await signed_in(make_client, claire)
     done = await publish(
         client,
@@ -56,7 +56,7 @@ async def test_phone_photo_is_resized_reencoded_and_stripped_of_gps(make_client)
 
 
 async def test_photos_are_private_to_the_quartier(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     _other, (stranger,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     done = await publish(
@@ -117,7 +117,7 @@ BAD_FILES = {
 @pytest.mark.parametrize("name", list(BAD_FILES))
 async def test_a_bad_file_is_refused_in_french_and_nothing_is_saved(make_client, name):
     filename, content, content_type, message = BAD_FILES[name]
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     posts_before, files_before = await Post.count(), _stored_files()
     response = await publish(
@@ -137,7 +137,7 @@ async def test_a_bad_file_is_refused_in_french_and_nothing_is_saved(make_client,
 
 
 async def test_five_photos_are_too_many(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     files = [("photos", (f"p{i}.jpg", jpeg_bytes(300, 200), "image/jpeg")) for i in range(5)]
     response = await publish(client, {"kind": "give", "title": "Vaisselle", "body": "Assiettes"}, files=files)
@@ -145,7 +145,7 @@ async def test_five_photos_are_too_many(make_client):
 
 
 async def test_a_50_mb_upload_gets_a_french_answer_not_a_crash(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     huge = b"\xff\xd8\xff" + b"\x00" * (50 * 1024 * 1024)
     response = await publish(
@@ -166,7 +166,7 @@ async def test_heic_from_an_iphone_is_accepted(make_client):
         pillow_heif.from_pillow(image).save(buffer, quality=60)
     except Exception as exc:  # noqa: BLE001 - an encoder-less libheif build can still decode
         pytest.skip(f"no HEIC encoder here to make the test file: {exc}")
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     done = await publish(
         client,
@@ -186,7 +186,7 @@ def _flat_jpeg(width: int, height: int, *, orientation: int = 1) -> bytes:
 
 
 async def test_a_63_megapixel_phone_photo_is_decoded_small_and_comes_out_sharp_and_upright(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     # 9000×7000, held sideways: the phone wrote "turn a quarter" in the EXIF.
     done = await publish(
@@ -226,7 +226,7 @@ def _webp_bytes(width: int, height: int) -> bytes:
 async def test_a_photo_of_too_many_pixels_is_refused_in_french_and_the_form_kept(
     make_client, filename, make, content_type, shown
 ):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     posts_before, files_before = await Post.count(), _stored_files()
     response = await publish(
@@ -242,7 +242,7 @@ async def test_a_photo_of_too_many_pixels_is_refused_in_french_and_the_form_kept
 
 
 async def test_a_photo_form_without_its_csrf_token_is_refused_and_nothing_saved(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     token = await ensure_csrf(client)
     posts_before = await Post.count()

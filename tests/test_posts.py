@@ -12,7 +12,7 @@ from tests.factories_posts import make_post, neighbours, publish, signed_in
 
 
 async def test_neighbour_lends_a_drill_with_the_loan_period(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     form = await client.get("/posts/new?kind=lend")
     assert form.status_code == 200 and 'name="loan_days"' in form.text
@@ -41,7 +41,7 @@ async def test_neighbour_lends_a_drill_with_the_loan_period(make_client):
     ],
 )
 async def test_bad_annonce_is_explained_next_to_the_field_and_kept(make_client, data, field, message):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     before = await Post.count()
     response = await publish(client, {"kind": "give", **data})
@@ -53,7 +53,7 @@ async def test_bad_annonce_is_explained_next_to_the_field_and_kept(make_client, 
 
 
 async def test_fields_are_checked_while_typing(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     response = await client.get(
         "/posts/validate", params={"field": "title", "title": "ab", "kind": "give"}, headers={"HX-Request": "true"}
@@ -70,7 +70,7 @@ async def test_fields_are_checked_while_typing(make_client):
 
 
 async def test_author_edits_and_deletes_their_annonce_but_nobody_else_can(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Canapé à donner")
     paul_client = await signed_in(make_client, paul)
     assert (await paul_client.get(f"/posts/{post_id}/edit")).status_code == 404
@@ -89,7 +89,7 @@ async def test_author_edits_and_deletes_their_annonce_but_nobody_else_can(make_c
 
 
 async def test_mass_assignment_cannot_move_or_pin_a_post(make_client):
-    hood, (claire,) = await neighbours(1)
+    neighbourhood, (claire,) = await neighbours(1)
     other, _ = await neighbours(1)
     client = await signed_in(make_client, claire)
     done = await publish(
@@ -105,11 +105,16 @@ async def test_mass_assignment_cannot_move_or_pin_a_post(make_client):
         },
     )
     post = await Post.objects().where(Post.id == int(done.headers["location"].rsplit("/", 1)[1])).first()
-    assert post.neighbourhood == hood.id and not post.pinned and post.author == claire.id and post.status == "open"
+    assert (
+        post.neighbourhood == neighbourhood.id
+        and not post.pinned
+        and post.author == claire.id
+        and post.status == "open"
+    )
 
 
 async def test_giving_goes_from_reserved_to_given(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     post_id = await make_post(claire, kind="give")
     client = await signed_in(make_client, claire)
     assert (await post_form(client, f"/posts/{post_id}/status", {"status": "reserved"})).status_code == 303
@@ -121,7 +126,7 @@ async def test_giving_goes_from_reserved_to_given(make_client):
 
 
 async def test_help_request_is_marked_solved(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     post_id = await make_post(claire, kind="help_request", title="Porter un canapé")
     client = await signed_in(make_client, claire)
     await post_form(client, f"/posts/{post_id}/status", {"status": "done"})
@@ -129,7 +134,7 @@ async def test_help_request_is_marked_solved(make_client):
 
 
 async def test_help_request_naming_a_skill_notifies_who_offers_it(make_client):
-    _hood, (claire, paul, yasmine) = await neighbours(3)
+    _neighbourhood, (claire, paul, yasmine) = await neighbours(3)
     paul_client = await signed_in(make_client, paul)
     saved = await post_form(
         paul_client, "/settings/profile", {"skills": ["bricolage", "jardinage"], "bio": "Retraité bricoleur"}
@@ -148,7 +153,7 @@ async def test_help_request_naming_a_skill_notifies_who_offers_it(make_client):
 
 
 async def test_new_annonce_in_a_forming_quartier_is_not_possible(make_client):
-    _hood, (lucien,) = await neighbours(1, status="forming")
+    _neighbourhood, (lucien,) = await neighbours(1, status="forming")
     client = await signed_in(make_client, lucien)
     response = await client.get("/posts/new?kind=give")
     assert response.status_code == 303 and response.headers["location"] == "/feed"
@@ -156,17 +161,17 @@ async def test_new_annonce_in_a_forming_quartier_is_not_possible(make_client):
 
 
 async def test_event_kind_goes_to_the_event_form(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     response = await client.get("/posts/new?kind=event")
     assert response.status_code == 303 and response.headers["location"] == "/events/new"
 
 
 async def test_search_index_follows_edits_and_deletions(make_client):
-    hood, (claire,) = await neighbours(1)
+    neighbourhood, (claire,) = await neighbours(1)
     post_id = await make_post(claire, title="Poussette")
     await queries.update_post(post_id, title="Landau", body="Très bon état", details={})
-    assert [p["id"] for p in (await queries.search_page(hood.id, claire.id, "landau"))[0]] == [post_id]
-    assert (await queries.search_page(hood.id, claire.id, "poussette"))[0] == []
+    assert [p["id"] for p in (await queries.search_page(neighbourhood.id, claire.id, "landau"))[0]] == [post_id]
+    assert (await queries.search_page(neighbourhood.id, claire.id, "poussette"))[0] == []
     await queries.delete_post(post_id)
-    assert (await queries.search_page(hood.id, claire.id, "landau"))[0] == []
+    assert (await queries.search_page(neighbourhood.id, claire.id, "landau"))[0] == []

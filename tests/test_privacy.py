@@ -11,7 +11,7 @@ from tests.factories_posts import jpeg_bytes, neighbours, publish, signed_in
 
 
 async def test_export_holds_my_data_and_none_of_anyone_elses_private_data(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     client = await signed_in(make_client, claire)
     done = await publish(
         client,
@@ -82,11 +82,11 @@ async def test_after_erasure_nothing_of_the_neighbour_remains_but_threads_still_
     from tests.factories import field_error, make_user
     from tests.factories_events import make_event
 
-    hood, (paul,) = await neighbours(1)
+    neighbourhood, (paul,) = await neighbours(1)
     from app.accounts.queries import user_by_id
     from app.accounts.tables import User
 
-    odile = await make_user(hood, first_name="Odile", last_name="Zygomatique", email="odile.zygo@exemple.fr")
+    odile = await make_user(neighbourhood, first_name="Odile", last_name="Zygomatique", email="odile.zygo@exemple.fr")
     await User.update({User.address_label: "7 impasse des Zygènes, 99000 Testville"}).where(User.id == odile.id)
     odile = await user_by_id(odile.id)
     client = await signed_in(make_client, odile)
@@ -107,7 +107,7 @@ async def test_after_erasure_nothing_of_the_neighbour_remains_but_threads_still_
     await post_form(client, "/messages", {"to": str(paul.id), "body": "Mon adresse exacte, entre nous."})
     event_id = await make_event(paul, capacity=1)
     await post_form(client, f"/posts/{event_id}/signup")
-    yasmine = await make_user(hood, first_name="Yasmine")
+    yasmine = await make_user(neighbourhood, first_name="Yasmine")
     yasmine_client = await signed_in(make_client, yasmine)
     await post_form(yasmine_client, f"/posts/{event_id}/signup")
 

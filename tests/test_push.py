@@ -47,7 +47,7 @@ def receiver():
 
 async def _reply_story(make_client, receiver, body="Je passe la prendre ce soir !"):
     """Claire subscribed her phone; Paul answers her annonce."""
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Tondeuse à prêter")
     claire_client = await signed_in(make_client, claire)
     answer = await subscribe(claire_client, receiver.subscription("claire-phone"))
@@ -84,7 +84,7 @@ async def test_neighbour_reply_pushes_one_encrypted_french_message_to_the_author
 
 
 async def test_a_private_message_is_pushed_with_high_urgency(make_client, receiver):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     claire_client = await signed_in(make_client, claire)
     await subscribe(claire_client, receiver.subscription())
     paul_client = await signed_in(make_client, paul)
@@ -99,7 +99,7 @@ async def test_a_private_message_is_pushed_with_high_urgency(make_client, receiv
 
 
 async def test_the_longest_text_still_fits_one_push_record_and_decrypts(make_client, receiver):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     await subscribe(client, receiver.subscription())
     sub = await PushSubscription.select(PushSubscription.id).first()
@@ -159,7 +159,7 @@ async def test_five_failures_give_up_without_losing_the_subscription_or_the_repl
 
 async def _replies_to_many_posts(make_client, receiver, n: int) -> list[int]:
     """Claire's phone subscribed; Paul answers n of her annonces: n pushes queued."""
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     posts = [await make_post(claire, title=f"Objet {i}") for i in range(n)]
     assert (await subscribe(await signed_in(make_client, claire), receiver.subscription())).status_code == 201
     paul_client = await signed_in(make_client, paul)
@@ -223,7 +223,7 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_behind(make_client, rece
 
 
 async def test_switched_off_kinds_and_suspended_neighbours_get_no_push(make_client, receiver):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Escabeau")
     claire_client = await signed_in(make_client, claire)
     await subscribe(claire_client, receiver.subscription())
@@ -261,7 +261,7 @@ async def test_switched_off_kinds_and_suspended_neighbours_get_no_push(make_clie
 
 
 async def test_deleting_the_account_deletes_its_devices(make_client, receiver):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     await subscribe(client, receiver.subscription())
     from app.privacy.queries import erase_account
@@ -276,7 +276,7 @@ async def test_subscribing_needs_login_csrf_and_sound_keys(make_client, receiver
     refused = await anonymous.post("/push/subscriptions", json=receiver.subscription(), headers={"x-csrftoken": token})
     assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
 
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     no_csrf = await client.post("/push/subscriptions", json=receiver.subscription())
     assert no_csrf.status_code == 403
@@ -290,7 +290,7 @@ async def test_subscribing_needs_login_csrf_and_sound_keys(make_client, receiver
 
 
 async def test_one_neighbour_cannot_unsubscribe_anothers_device(make_client, receiver):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     claire_client = await signed_in(make_client, claire)
     await subscribe(claire_client, receiver.subscription())
     paul_client = await signed_in(make_client, paul)
@@ -331,7 +331,7 @@ async def test_push_endpoints_pointing_inside_are_refused(make_client, endpoint)
     app = create_app(strict, own_database=False)
     from tests.conftest import _browser_like
 
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     async with _browser_like(app) as client:
         from tests.factories import login
 
@@ -377,7 +377,7 @@ async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(recei
     """The default set-up: the worker runs inside `voisinage serve`."""
     from tests.server import ServerProcess, signed_in_on
 
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Poussette à donner")
     server = ServerProcess({"VOISINAGE_BACKGROUND_WORK": "1"})
     try:
@@ -419,7 +419,7 @@ async def test_two_workers_side_by_side_never_send_the_same_delivery(make_client
 async def test_an_attendee_is_pushed_when_the_event_is_cancelled(make_client, receiver):
     from tests.factories_events import make_event
 
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_event(claire, title="Vide-grenier")
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, f"/posts/{post_id}/signup")
@@ -563,7 +563,7 @@ async def test_an_address_leading_inside_is_refused_whether_written_or_resolved(
     from tests.conftest import _browser_like
     from tests.factories import login
 
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     device = {"keys": _valid_keys()}
     async with _browser_like(create_app(_strict(), own_database=False)) as client:
         await login(client, claire)
@@ -592,7 +592,7 @@ async def test_odd_spellings_of_loopback_are_refused_at_subscription(spelling):
     from tests.conftest import _browser_like
     from tests.factories import login
 
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     async with _browser_like(create_app(_strict(), own_database=False)) as client:
         await login(client, claire)
         answer = await subscribe(client, {"endpoint": f"https://{spelling}/send/1", "keys": _valid_keys()})
@@ -601,7 +601,7 @@ async def test_odd_spellings_of_loopback_are_refused_at_subscription(spelling):
 
 async def test_a_name_that_does_not_resolve_is_not_stored(make_client, resolver):
     resolver.answers[SERVICE] = [None]
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     answer = await subscribe(client, {"endpoint": f"https://{SERVICE}/send/1", "keys": _valid_keys()})
     assert answer.status_code == 503 and "injoignable" in answer.json()["error"]

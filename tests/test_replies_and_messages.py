@@ -20,7 +20,7 @@ async def _notes(user, kind):
 
 
 async def test_neighbour_reply_notifies_author_and_earlier_repliers(make_client):
-    _hood, (claire, paul, yasmine) = await neighbours(3)
+    _neighbourhood, (claire, paul, yasmine) = await neighbours(3)
     post_id = await make_post(claire, title="Perceuse à donner")
     paul_client = await signed_in(make_client, paul)
     first = await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je suis intéressé !"})
@@ -40,7 +40,7 @@ async def test_neighbour_reply_notifies_author_and_earlier_repliers(make_client)
 
 
 async def test_reply_with_htmx_comes_back_as_the_thread_fragment(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire)
     client = await signed_in(make_client, paul)
     response = await post_form(
@@ -53,7 +53,7 @@ async def test_reply_with_htmx_comes_back_as_the_thread_fragment(make_client):
 
 
 async def test_locked_post_refuses_replies_and_keeps_the_text(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire)
     await Post.update({Post.locked: True}).where(Post.id == post_id)
     client = await signed_in(make_client, paul)
@@ -63,7 +63,7 @@ async def test_locked_post_refuses_replies_and_keeps_the_text(make_client):
 
 
 async def test_neighbours_write_privately_with_unread_counts(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Poussette")
     paul_client = await signed_in(make_client, paul)
     form = await paul_client.get(f"/messages/new?to={claire.id}&post={post_id}")
@@ -96,7 +96,7 @@ async def test_neighbours_write_privately_with_unread_counts(make_client):
 
 
 async def test_nobody_else_reads_a_conversation(make_client):
-    _hood, (claire, paul, yasmine) = await neighbours(3)
+    _neighbourhood, (claire, paul, yasmine) = await neighbours(3)
     paul_client = await signed_in(make_client, paul)
     sent = await post_form(paul_client, "/messages", {"to": str(claire.id), "body": "Coucou"})
     conversation = sent.headers["location"].split("#")[0]
@@ -107,7 +107,7 @@ async def test_nobody_else_reads_a_conversation(make_client):
 
 
 async def test_cannot_write_to_someone_of_another_quartier_or_to_oneself(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     _other, (stranger,) = await neighbours(1)
     client = await signed_in(make_client, claire)
     assert (await client.get(f"/messages/new?to={stranger.id}")).status_code == 404
@@ -117,7 +117,7 @@ async def test_cannot_write_to_someone_of_another_quartier_or_to_oneself(make_cl
 
 
 async def test_lending_flow_from_loan_to_reminder_to_return(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, kind="lend", title="Scie sauteuse", details={"loan_days": 5})
     claire_client = await signed_in(make_client, claire)
     page = await claire_client.get(f"/posts/{post_id}")
@@ -159,7 +159,7 @@ async def test_lending_flow_from_loan_to_reminder_to_return(make_client):
 
 
 async def test_only_someone_who_answered_can_be_the_borrower(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, kind="lend", details={"loan_days": 5})
     client = await signed_in(make_client, claire)
     due = (datetime.now(PARIS).date() + timedelta(days=3)).isoformat()
@@ -170,7 +170,7 @@ async def test_only_someone_who_answered_can_be_the_borrower(make_client):
 
 
 async def test_profile_shows_skills_and_open_posts_but_never_the_address(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     await make_post(claire, title="Cours de guitare")
     claire_client = await signed_in(make_client, claire)
     await post_form(
@@ -195,7 +195,7 @@ async def test_profile_shows_skills_and_open_posts_but_never_the_address(make_cl
 
 
 async def test_blocking_hides_a_neighbour_and_can_be_undone_from_their_profile(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     await make_post(paul, title="Annonce de Paul")
     client = await signed_in(make_client, claire)
     assert (await post_form(client, f"/users/{paul.id}/block")).status_code == 303

@@ -10,10 +10,10 @@ from tests.factories_posts import make_post, neighbours, signed_in
 
 
 async def test_report_reaches_the_quartier_moderator_and_is_resolved(make_client):
-    hood, (claire, paul) = await neighbours(2)
+    neighbourhood, (claire, paul) = await neighbours(2)
     other, _ = await neighbours(1)
-    moderator = await make_user(hood, first_name="Modeste", role="moderator")
-    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=hood.id))
+    moderator = await make_user(neighbourhood, first_name="Modeste", role="moderator")
+    await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=neighbourhood.id))
     elsewhere = await make_user(other, first_name="Lointain", role="moderator")
     await ModeratorAssignment.insert(ModeratorAssignment(user=elsewhere.id, neighbourhood=other.id))
     post_id = await make_post(claire, title="Vends iPhone à 10 €")
@@ -46,15 +46,15 @@ async def test_report_reaches_the_quartier_moderator_and_is_resolved(make_client
 
 
 async def test_three_verified_neighbours_hide_a_post_until_a_moderator_looks(make_client):
-    hood, (claire,) = await neighbours(1)
+    neighbourhood, (claire,) = await neighbours(1)
     post_id = await make_post(claire, title="Propos injurieux")
-    unverified = await make_user(hood)
+    unverified = await make_user(neighbourhood)
     client = await signed_in(make_client, unverified)
     await post_form(client, f"/posts/{post_id}/report", {"reason": "hate"})
     for i in range(3):
         status = (await Post.select(Post.status).where(Post.id == post_id).first())["status"]
         assert status == "open"
-        reporter = await make_user(hood, first_name=f"Verif{i}", verified=True)
+        reporter = await make_user(neighbourhood, first_name=f"Verif{i}", verified=True)
         reporter_client = await signed_in(make_client, reporter)
         await post_form(reporter_client, f"/posts/{post_id}/report", {"reason": "hate"})
         # Reporting twice counts once.

@@ -13,7 +13,7 @@ from tests.factories_posts import make_post, neighbours
 
 
 async def test_a_computed_date_and_a_computed_yes_or_no_come_back_as_python_values(database):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     first = await make_post(claire, title="Perceuse à donner")
     await make_post(claire, title="Escabeau à prêter", details={"until": "2026-12-24"})
     found = await rows(

@@ -32,7 +32,7 @@ async def _search(client, q: str, **params):
 
 
 async def test_plurals_accents_and_a_stray_cedilla_find_the_same_posts(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     await make_post(claire, title="Perceuses à prêter", body="Deux, avec leurs mèches.")
     await make_post(claire, title="Perceuse Bosch", body="Presque neuve.")
     await make_post(claire, title="Caisse à outils", body="Il y a aussi une perceuse dedans.")
@@ -49,14 +49,14 @@ async def test_plurals_accents_and_a_stray_cedilla_find_the_same_posts(make_clie
 
 
 async def test_small_words_of_the_query_are_not_required(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     await make_post(claire, title="Vélo enfant", body="Roues de 16 pouces.")
     client = await signed_in(make_client, claire)
     assert _titles((await _search(client, "un vélo pour enfants")).text) == ["Vélo enfant"]
 
 
 async def test_title_matches_come_before_body_matches_and_recent_before_old(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     await make_post(claire, title="Échelle de 3 mètres", body="À prêter le week-end.")
     await make_post(paul, title="Coup de main pour un déménagement", body="Il faudrait une échelle.")
     await make_post(paul, title="Grande échelle en alu", body="Je la donne.")
@@ -71,7 +71,7 @@ async def test_title_matches_come_before_body_matches_and_recent_before_old(make
 
 
 async def test_ranked_results_go_page_by_page_from_titles_to_bodies(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     for i in range(15):
         await make_post(claire, title=f"Confiture maison {i:02d}", body="Abricots du jardin.")
         if i % 3 == 0:
@@ -91,7 +91,7 @@ async def test_ranked_results_go_page_by_page_from_titles_to_bodies(make_client)
 
 
 async def test_the_query_words_are_marked_in_titles_and_bodies(make_client):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     long_body = "Bonjour à toutes et à tous. " * 20 + "Je cherche une mallette pour ranger ma perceuse."
     await make_post(claire, title="Rangement", body=long_body)
     await make_post(claire, title="Perceuse sans fil", body="Vendue avec sa mallette.")
@@ -105,7 +105,7 @@ async def test_the_query_words_are_marked_in_titles_and_bodies(make_client):
 
 
 async def test_a_post_cannot_inject_markup_through_its_highlight(make_client):
-    _hood, (mallory, claire) = await neighbours(2)
+    _neighbourhood, (mallory, claire) = await neighbours(2)
     await make_post(
         mallory,
         title="<script>alert('perceuse')</script> Perceuse <mark>offerte</mark>",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.settings import get_settings
 from tests.factories import PASSWORD, ensure_csrf, login, make_user, post_form
 
@@ -35,7 +35,7 @@ async def test_pages_carry_no_inline_script(client):
 
 
 async def test_post_without_csrf_token_is_refused_in_french(client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     await client.get("/login")
     response = await client.post("/login", data={"email": user.email, "password": "x"})
     assert response.status_code == 403
@@ -43,7 +43,7 @@ async def test_post_without_csrf_token_is_refused_in_french(client):
 
 
 async def test_htmx_requests_carry_the_token_in_a_header(client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     await login(client, user)
     token = client.cookies.get("csrftoken")
     page = await client.get("/settings")
@@ -59,7 +59,7 @@ async def test_unknown_host_is_refused(client):
 
 async def test_login_attempts_are_rate_limited_per_account(client):
     # The whole story, with the owner's known devices, is in test_lockout.py.
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     statuses = [
         (await post_form(client, "/login", {"email": user.email, "password": "mauvais mot"})).status_code
         for _ in range(6)
@@ -97,7 +97,7 @@ async def test_private_pages_send_anonymous_visitors_to_login(client, path):
 
 
 async def test_private_pages_are_not_cached(client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     await login(client, user)
     assert "no-store" in (await client.get("/feed")).headers["cache-control"]
 
@@ -137,7 +137,7 @@ async def test_on_https_cookies_are_secure_host_only_and_hsts_is_sent(on_https):
     app = create_app(own_database=False)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
     async with httpx.AsyncClient(transport=transport, base_url="https://voisinage.example") as c:
-        user = await make_user(await hoods.by_slug("dijon-centre"))
+        user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
         page = await c.get("/login")
         assert page.headers["strict-transport-security"].startswith("max-age=")
         assert "__Host-csrftoken=" in page.headers["set-cookie"] and "Secure" in page.headers["set-cookie"]
@@ -155,7 +155,7 @@ async def test_an_error_during_an_htmx_request_replaces_the_main_content_not_a_f
     response = await client.get("/posts/999999999", headers={"HX-Request": "true"})
     # Not signed in: the whole window goes to the login page (see test_sessions).
     assert response.status_code == 401 and response.headers["hx-redirect"].startswith("/login")
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     await login(client, user)
     response = await client.get("/posts/999999999", headers={"HX-Request": "true"})
     assert response.status_code == 404
@@ -164,7 +164,7 @@ async def test_an_error_during_an_htmx_request_replaces_the_main_content_not_a_f
 
 
 async def test_a_forged_csrf_token_beyond_ascii_is_refused_in_french(client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     token = await ensure_csrf(client)
     forged = token[:-2] + "é"
     login_form = {"email": user.email, "password": PASSWORD}
@@ -187,7 +187,7 @@ async def test_a_forged_csrf_token_beyond_ascii_is_refused_in_french(client):
 
 
 async def test_numbers_no_row_can_have_are_pages_that_do_not_exist(client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     await login(client, user)
     for path in (
         "/posts/99999999999999999999",
@@ -213,7 +213,7 @@ async def test_numbers_no_row_can_have_are_pages_that_do_not_exist(client):
 
 
 async def test_an_oversized_form_is_refused_before_being_read(client):
-    user = await make_user(await hoods.by_slug("dijon-centre"))
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     token = await ensure_csrf(client)
     response = await client.post("/login", data={"email": user.email, "password": "é" * 100_000, "_csrf_token": token})
     assert response.status_code == 413 and "formulaire est trop long" in response.text

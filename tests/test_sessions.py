@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from app.accounts.sessions import _hash
 from app.accounts.tables import Session, User
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from tests.factories import PASSWORD, field_error, login, make_user, post_form
 
 
-async def _hood():
-    return await hoods.by_slug("dijon-centre")
+async def _neighbourhood():
+    return await neighbourhoods.by_slug("dijon-centre")
 
 
 async def test_a_planted_session_cookie_does_not_survive_login(client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     client.cookies.set("session", "planted-by-an-attacker", domain="testserver.local")
     await login(client, user)
     assert client.cookies.get("session") not in (None, "planted-by-an-attacker")
@@ -21,7 +21,7 @@ async def test_a_planted_session_cookie_does_not_survive_login(client):
 
 
 async def test_login_twice_gives_a_new_session_and_drops_the_old_one(client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     await login(client, user)
     first = client.cookies.get("session")
     await login(client, user)
@@ -31,7 +31,7 @@ async def test_login_twice_gives_a_new_session_and_drops_the_old_one(client):
 
 
 async def test_logout_ends_the_session_on_the_server(client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     await login(client, user)
     token = client.cookies.get("session")
     out = await post_form(client, "/logout")
@@ -44,7 +44,7 @@ async def test_logout_ends_the_session_on_the_server(client):
 
 
 async def test_wrong_password_is_a_french_message_with_the_email_kept(client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     response = await post_form(client, "/login", {"email": user.email, "password": "pas le bon"})
     assert response.status_code == 422
     assert "incorrect" in field_error(response.text, "password")
@@ -52,7 +52,7 @@ async def test_wrong_password_is_a_french_message_with_the_email_kept(client):
 
 
 async def test_unknown_email_gets_the_same_answer_as_a_wrong_password(client):
-    known = await make_user(await _hood())
+    known = await make_user(await _neighbourhood())
     wrong = await post_form(client, "/login", {"email": known.email, "password": "pas le bon"})
     unknown = await post_form(client, "/login", {"email": "personne@exemple.fr", "password": "pas le bon"})
     assert field_error(wrong.text, "password") == field_error(unknown.text, "password")
@@ -60,7 +60,7 @@ async def test_unknown_email_gets_the_same_answer_as_a_wrong_password(client):
 
 
 async def test_login_goes_back_to_the_page_asked_for_but_never_elsewhere(client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     ok = await post_form(client, "/login", {"email": user.email, "password": PASSWORD, "next": "/settings"})
     assert ok.headers["location"] == "/settings"
     evil = await post_form(client, "/login", {"email": user.email, "password": PASSWORD, "next": "//evil.example/x"})
@@ -68,7 +68,7 @@ async def test_login_goes_back_to_the_page_asked_for_but_never_elsewhere(client)
 
 
 async def test_changing_password_logs_out_other_devices(make_client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     phone, laptop = await make_client(), await make_client()
     await login(phone, user)
     await login(laptop, user)
@@ -83,7 +83,7 @@ async def test_changing_password_logs_out_other_devices(make_client):
 
 
 async def test_password_change_checks_the_current_one(client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     await login(client, user)
     response = await post_form(client, "/settings/password", {"current_password": "faux", "new_password": "court"})
     assert response.status_code == 422
@@ -92,7 +92,7 @@ async def test_password_change_checks_the_current_one(client):
 
 
 async def test_log_out_other_devices(make_client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     phone, laptop = await make_client(), await make_client()
     await login(phone, user)
     await login(laptop, user)
@@ -104,7 +104,7 @@ async def test_log_out_other_devices(make_client):
 async def test_suspension_ends_an_active_session_at_the_next_request(client):
     from datetime import datetime, timedelta, timezone
 
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     await login(client, user)
     await User.update({User.suspended_until: datetime.now(timezone.utc) + timedelta(days=1)}).where(User.id == user.id)
     assert (await client.get("/feed")).status_code == 303
@@ -114,7 +114,7 @@ async def test_suspension_ends_an_active_session_at_the_next_request(client):
 
 
 async def test_session_cookie_is_httponly_and_lax(client):
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     response = await post_form(client, "/login", {"email": user.email, "password": PASSWORD})
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
@@ -123,7 +123,7 @@ async def test_session_cookie_is_httponly_and_lax(client):
 async def test_after_logging_out_other_devices_an_htmx_request_sends_the_whole_window_to_login(make_client):
     """The badge poll and the forms posted in place are htmx requests: a 303
     would be followed by htmx and the login page swapped into the navigation."""
-    user = await make_user(await _hood())
+    user = await make_user(await _neighbourhood())
     phone, laptop = await make_client(), await make_client()
     await login(phone, user)
     await login(laptop, user)

@@ -10,7 +10,7 @@ import pytest
 
 from app.accounts import queries as accounts
 from app.accounts.tables import User
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from tests.factories import field_error, input_value, make_user, post_form
 
 INSIDE_DIJON = "12 r de la liberte dijon"
@@ -66,11 +66,11 @@ async def test_typing_an_address_with_htmx_returns_only_the_candidates(client):
 
 
 async def test_member_count_grows_when_a_neighbour_joins(client):
-    hood = await hoods.by_slug("dijon-centre")
+    neighbourhood = await neighbourhoods.by_slug("dijon-centre")
     await post_form(client, "/signup", _signup_data())
     found = await client.get("/signup/address", params={"q": INSIDE_DIJON})
     await post_form(client, "/signup/address", {"q": INSIDE_DIJON, "candidate": _first_candidate(found.text)})
-    assert (await hoods.by_slug("dijon-centre")).member_count == hood.member_count + 1
+    assert (await neighbourhoods.by_slug("dijon-centre")).member_count == neighbourhood.member_count + 1
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def _cookie_shapes(response) -> list[tuple[str, str]]:
 async def test_signup_does_not_tell_whether_an_email_already_has_an_account(make_client):
     from tests.mailbox import body_of, smtp_server
 
-    owner = await make_user(await hoods.by_slug("toulouse-arnaud-bernard"), first_name="John", locale="en")
+    owner = await make_user(await neighbourhoods.by_slug("toulouse-arnaud-bernard"), first_name="John", locale="en")
     newcomer, intruder = await make_client(), await make_client()
     with smtp_server() as box:
         fresh = await post_form(newcomer, "/signup", _signup_data())
@@ -219,21 +219,25 @@ async def test_forming_neighbourhood_opens_with_the_tenth_neighbour():
     from app.neighbourhoods.tables import Neighbourhood
 
     first = await make_user()
-    hood = await hoods.join_waitlist(first, "1 Rue Imaginaire, 64000 Pau", 43.30, -0.37, "Pau", "64000")
-    assert hood.status == "forming"
+    neighbourhood = await neighbourhoods.join_waitlist(
+        first, "1 Rue Imaginaire, 64000 Pau", 43.30, -0.37, "Pau", "64000"
+    )
+    assert neighbourhood.status == "forming"
     for i in range(8):
         someone = await make_user()
         # 8 neighbours within a few hundred metres of the first one.
-        hood = await hoods.join_waitlist(
+        neighbourhood = await neighbourhoods.join_waitlist(
             someone, f"{i} Rue Imaginaire, 64000 Pau", 43.30 + i * 0.0005, -0.37, "Pau", "64000"
         )
-    assert hood.status == "forming" and hood.member_count == 9
+    assert neighbourhood.status == "forming" and neighbourhood.member_count == 9
     far = await make_user()
-    other = await hoods.join_waitlist(far, "Loin, 64000 Pau", 43.40, -0.37, "Pau", "64000")
-    assert other.id != hood.id  # 11 km away: a neighbourhood of its own
+    other = await neighbourhoods.join_waitlist(far, "Loin, 64000 Pau", 43.40, -0.37, "Pau", "64000")
+    assert other.id != neighbourhood.id  # 11 km away: a neighbourhood of its own
     tenth = await make_user()
-    hood = await hoods.join_waitlist(tenth, "9 Rue Imaginaire, 64000 Pau", 43.301, -0.371, "Pau", "64000")
-    assert hood.status == "open" and hood.member_count == 10
+    neighbourhood = await neighbourhoods.join_waitlist(
+        tenth, "9 Rue Imaginaire, 64000 Pau", 43.301, -0.371, "Pau", "64000"
+    )
+    assert neighbourhood.status == "open" and neighbourhood.member_count == 10
     assert (await Neighbourhood.select(Neighbourhood.status).where(Neighbourhood.id == other.id).first())[
         "status"
     ] == "forming"
@@ -241,18 +245,18 @@ async def test_forming_neighbourhood_opens_with_the_tenth_neighbour():
 
 async def test_admin_opens_a_forming_neighbourhood(client):
     waiting = await make_user()
-    hood = await hoods.join_waitlist(waiting, "1 Rue Seule, 09000 Foix", 42.96, 1.60, "Foix", "09000")
+    neighbourhood = await neighbourhoods.join_waitlist(waiting, "1 Rue Seule, 09000 Foix", 42.96, 1.60, "Foix", "09000")
     from tests.factories import login
 
-    member = await make_user(await hoods.by_slug("dijon-centre"))
+    member = await make_user(await neighbourhoods.by_slug("dijon-centre"))
     await login(client, member)
-    refused = await post_form(client, f"/neighbourhoods/{hood.slug}/open")
+    refused = await post_form(client, f"/neighbourhoods/{neighbourhood.slug}/open")
     assert refused.status_code == 403
-    admin = await make_user(await hoods.by_slug("dijon-centre"), role="admin")
+    admin = await make_user(await neighbourhoods.by_slug("dijon-centre"), role="admin")
     await login(client, admin)
-    opened = await post_form(client, f"/neighbourhoods/{hood.slug}/open")
+    opened = await post_form(client, f"/neighbourhoods/{neighbourhood.slug}/open")
     assert opened.status_code == 303
-    assert (await hoods.by_slug(hood.slug)).status == "open"
+    assert (await neighbourhoods.by_slug(neighbourhood.slug)).status == "open"
 
 
 async def test_step_two_requires_being_signed_in(client):

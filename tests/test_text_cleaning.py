@@ -62,7 +62,7 @@ async def test_a_name_is_stored_composed_and_without_hidden_characters(client):
 
 
 async def test_a_post_a_reply_and_a_message_lose_bidi_and_zero_width_characters(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     client = await signed_in(make_client, claire)
     # Between two emoji a joiner makes one picture (a family, a rainbow flag): it stays.
     family, rainbow = f"👩{ZWJ}👧{ZWJ}👦", f"🏳\ufe0f{ZWJ}🌈"
@@ -95,7 +95,7 @@ async def test_a_post_a_reply_and_a_message_lose_bidi_and_zero_width_characters(
 
 
 async def test_a_body_of_only_invisible_characters_is_empty(make_client):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire)
     client = await signed_in(make_client, paul)
     response = await post_form(client, f"/posts/{post_id}/replies", {"body": f"{ZWSP}{ZWJ}\n{BOM}"})

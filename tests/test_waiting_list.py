@@ -8,7 +8,7 @@ import uuid
 
 from app.accounts import queries as accounts
 from app.neighbourhoods import geometry
-from app.neighbourhoods import queries as hoods
+from app.neighbourhoods import queries as neighbourhoods
 from app.neighbourhoods.tables import Neighbourhood
 from tests.factories import make_user, post_form
 
@@ -40,29 +40,29 @@ async def test_the_next_neighbour_waiting_never_sees_the_first_ones_address(make
         seen = await second.get(path)
         assert seen.status_code == 200, path
         assert "Boulevard des Valendons" in seen.text and "12 Boulevard des Valendons" not in seen.text, path
-    hood = (
+    neighbourhood = (
         await Neighbourhood.select(Neighbourhood.name, Neighbourhood.slug, Neighbourhood.member_count)
         .where(Neighbourhood.name == "Boulevard des Valendons")
         .first()
     )
-    assert hood["member_count"] >= 2 and not re.search(r"\d", hood["slug"])
+    assert neighbourhood["member_count"] >= 2 and not re.search(r"\d", neighbourhood["slug"])
 
 
 async def test_quartiers_already_named_after_an_address_are_renamed_by_the_migration():
     from migrations.voisinage_0007_forming_names import forwards
 
     city = f"Bourg-{uuid.uuid4().hex[:6]}"
-    old = await hoods.join_waitlist(
+    old = await neighbourhoods.join_waitlist(
         await make_user(), f"7 bis Rue des Tanneurs, 01000 {city}", 46.2, 5.22, city, "01000"
     )
     # As the waiting list named them before: the first neighbour's house number in the name and the slug.
     await Neighbourhood.update(
         {
             Neighbourhood.name: "7 bis Rue des Tanneurs",
-            Neighbourhood.slug: hoods._slugify(f"{city}-7 bis Rue des Tanneurs"),
+            Neighbourhood.slug: neighbourhoods._slugify(f"{city}-7 bis Rue des Tanneurs"),
         }
     ).where(Neighbourhood.id == old.id)
-    imported = await hoods.upsert(
+    imported = await neighbourhoods.upsert(
         {
             "type": "Feature",
             "geometry": geometry.circle_polygon(46.2, 5.22, 300),
@@ -77,6 +77,8 @@ async def test_quartiers_already_named_after_an_address_are_renamed_by_the_migra
 
     await (await forwards()).run()
 
-    renamed = await hoods.by_id(old.id)
-    assert renamed.name == "Rue des Tanneurs" and renamed.slug.startswith(f"{hoods._slugify(city)}-rue-des-tanneurs")
-    assert (await hoods.by_id(imported.id)).name == "3 Cités"
+    renamed = await neighbourhoods.by_id(old.id)
+    assert renamed.name == "Rue des Tanneurs" and renamed.slug.startswith(
+        f"{neighbourhoods._slugify(city)}-rue-des-tanneurs"
+    )
+    assert (await neighbourhoods.by_id(imported.id)).name == "3 Cités"

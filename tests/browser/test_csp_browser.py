@@ -20,7 +20,7 @@ document.addEventListener("securitypolicyviolation", (e) =>
 
 
 async def test_no_page_breaks_the_content_security_policy(page):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     photo = await stored_photo(jpeg_bytes(1600, 1200), "perceuse.jpg")
     post_id = await posts.create_post(
         author=claire,

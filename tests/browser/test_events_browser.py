@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 
 async def test_neighbour_organises_an_event(page):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     await _log_in(page, claire)
     await page.goto("/events")
     await assert_accessible(page)
@@ -41,7 +41,7 @@ async def test_neighbour_organises_an_event(page):
 
 
 async def test_neighbour_signs_up_and_withdraws(page):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_event(claire, capacity=3, title="Atelier réparation")
     await _log_in(page, paul)
     await page.goto(f"/posts/{post_id}")

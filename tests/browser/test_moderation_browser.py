@@ -33,8 +33,8 @@ async def _send_report(page, reason: str) -> None:
 
 
 async def test_a_reported_reply_is_hidden_and_its_author_suspended(page, browser, server):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
     post_id = await make_post(claire, title="Cours de guitare")
     reply = (await Reply.insert(Reply(post=post_id, author=paul.id, body="Gagnez 5000 € par jour, cliquez ici")))[0][
         "id"
@@ -91,8 +91,8 @@ async def test_a_reported_reply_is_hidden_and_its_author_suspended(page, browser
 
 
 async def test_trust_pages_are_accessible(page):
-    hood, (claire,) = await neighbours(1)
-    admin = await make_user(hood, first_name="Adèle", role="admin")
+    neighbourhood, (claire,) = await neighbours(1)
+    admin = await make_user(neighbourhood, first_name="Adèle", role="admin")
     await _log_in(page, admin)
     for url, heading in (
         ("/moderation/team", "Équipe de modération"),
@@ -105,14 +105,14 @@ async def test_trust_pages_are_accessible(page):
         await assert_accessible(page)
     await page.goto("/moderation/team")
     await page.get_by_label("Adresse e-mail du voisin").fill(claire.email)
-    await page.get_by_label("Quartier").select_option(str(hood.id))
+    await page.get_by_label("Quartier").select_option(str(neighbourhood.id))
     await page.get_by_role("button", name="Nommer").click()
-    await page.locator("main").get_by_text(f"Claire V. · {hood.name},").wait_for()
+    await page.locator("main").get_by_text(f"Claire V. · {neighbourhood.name},").wait_for()
 
 
 async def test_a_reported_message_reaches_the_moderator_alone_and_is_dismissed(page, browser, server):
-    hood, (claire, paul) = await neighbours(2)
-    moderator = await make_moderator(hood)
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
     # Paul writes to Claire from his profile page.
     paul_context, paul_page = await _person(browser, server, page.js, paul)
     await paul_page.goto(f"/users/{claire.id}")

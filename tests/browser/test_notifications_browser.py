@@ -34,7 +34,7 @@ async def _reply_to(claire, text: str = "Rappel") -> None:
 
 
 async def test_an_idle_page_asks_for_the_badge_once_a_minute_and_never_while_hidden(page):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     await make_post(claire, title="Tondeuse à prêter")
     await _reply_to(claire)
     badge = page.locator("#notif-badge")

@@ -24,7 +24,7 @@ async def _log_in(page, user):
 
 
 async def test_neighbour_publishes_with_a_photo_and_a_neighbour_replies(page, browser, server, tmp_path):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     title = f"Perceuse {uuid.uuid4().hex[:6]}"
     await _log_in(page, claire)
     await assert_accessible(page)
@@ -76,7 +76,7 @@ async def test_neighbour_publishes_with_a_photo_and_a_neighbour_replies(page, br
 
 
 async def test_neighbour_writes_privately_from_a_post(page, browser, server):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     title = f"Poussette {uuid.uuid4().hex[:6]}"
     await make_post(claire, title=title)
     await _log_in(page, paul)
@@ -109,7 +109,7 @@ async def test_neighbour_writes_privately_from_a_post(page, browser, server):
 
 
 async def test_feed_scrolls_to_older_posts_and_profiles_are_accessible(page):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     for i in range(23):
         await make_post(paul, title=f"Annonce {i:02d}")
     await _log_in(page, claire)

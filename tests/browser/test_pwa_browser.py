@@ -87,7 +87,7 @@ async def test_notification_settings_with_and_without_javascript(page):
     from tests.browser.test_posts_browser import _log_in
     from tests.factories_posts import neighbours
 
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     await _log_in(page, claire)
     await page.goto("/settings")
     await page.get_by_role("link", name="Activer les notifications et choisir ce qui me concerne").click()

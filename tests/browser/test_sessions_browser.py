@@ -37,7 +37,7 @@ async def _is_the_login_page_alone(page) -> None:
 
 
 async def test_a_reply_after_a_logout_elsewhere_lands_on_the_login_page_and_comes_back(page, browser, server):
-    _hood, (claire, paul) = await neighbours(2)
+    _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(paul, title="Escabeau à prêter")
     await _log_in(page, claire)
     await page.goto(f"/posts/{post_id}")
@@ -56,7 +56,7 @@ async def test_a_reply_after_a_logout_elsewhere_lands_on_the_login_page_and_come
 
 
 async def test_an_idle_page_whose_session_ended_goes_to_the_login_page_at_its_next_poll(browser, server):
-    _hood, (claire,) = await neighbours(1)
+    _neighbourhood, (claire,) = await neighbours(1)
     context = await browser.new_context(base_url=server.url, locale="fr-FR", extra_http_headers=device())
     page = await context.new_page()
     page.js = True

@@ -61,10 +61,10 @@ async def test_login_settings_and_logout_pages_are_accessible(page):
 
 
 async def test_neighbour_logs_in_changes_settings_and_logs_out(page):
-    from app.neighbourhoods import queries as hoods
+    from app.neighbourhoods import queries as neighbourhoods
     from tests.factories import PASSWORD, make_user
 
-    user = await make_user(await hoods.by_slug("dijon-centre"), first_name="Odile")
+    user = await make_user(await neighbourhoods.by_slug("dijon-centre"), first_name="Odile")
     await page.goto("/login")
     await page.get_by_label("Adresse e-mail").fill(user.email)
     await page.get_by_label("Mot de passe").fill("pas le bon")
