@@ -5,6 +5,7 @@ Nothing here is required: the defaults serve Voisinage on SQLite under ./data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -88,9 +89,13 @@ def _secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
+        # Written whole under a name of its own, then linked into place: of
+        # processes starting together, one wins, and none reads a half-written key.
+        with tempfile.NamedTemporaryFile("w", dir=data_dir, prefix=".secret_key.") as fh:
             fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            with contextlib.suppress(FileExistsError):
+                os.link(fh.name, path)
     return path.read_text().strip()
 
 

@@ -5,12 +5,20 @@ at once run only once, and one server with several worker processes."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 
 from app import ratelimits
 from app.ratelimits import RateLimit
+from app.settings import ROOT, get_settings
 from tests.factories import post_form
 from tests.server import ServerProcess
 
@@ -49,3 +57,71 @@ async def test_attempts_are_allowed_again_once_the_window_ends_and_no_address_is
     await asyncio.sleep(0.6)
     await ratelimits.prune()
     assert not await RateLimit.exists().where(RateLimit.key_hash == ratelimits.key_hash(key))
+
+
+@pytest.fixture
+async def empty_database(tmp_path):
+    """The environment of processes starting on an empty database of the
+    engine under test (a fresh PostgreSQL database next to the test one)."""
+    env = {"VOISINAGE_DATA_DIR": str(tmp_path)}
+    if not get_settings().is_postgres:
+        yield env
+        return
+    url = urlsplit(get_settings().database_url)
+    name = f"{url.path.lstrip('/')}_fresh"
+    admin = await asyncpg.connect(get_settings().database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield {**env, "DATABASE_URL": urlunsplit(url._replace(path=f"/{name}"))}
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def _each_migration_ran_once(env: dict[str, str]) -> bool:
+    """What the migration table of that database lists: every migration, once."""
+    if "DATABASE_URL" not in env:
+        with sqlite3.connect(Path(env["VOISINAGE_DATA_DIR"]) / "voisinage.sqlite3") as db:
+            names = [name for (name,) in db.execute("SELECT name FROM migration")]
+    else:
+        db = await asyncpg.connect(env["DATABASE_URL"])
+        try:
+            names = [row["name"] for row in await db.fetch("SELECT name FROM migration")]
+        finally:
+            await db.close()
+    return len(names) == len(set(names)) == len(list((ROOT / "migrations").glob("voisinage_0*.py")))
+
+
+async def test_ten_processes_migrating_an_empty_database_at_once_all_succeed_and_each_migration_runs_once(
+    empty_database,
+):
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "migrate"],
+            cwd=ROOT,
+            env={**os.environ, **empty_database},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(10)
+    ]
+    errors = [p.communicate(timeout=300)[1] for p in processes]
+    failures = [error for p, error in zip(processes, errors, strict=True) if p.returncode != 0]
+    assert not failures, f"{len(failures)} of 10 failed:\n{failures[0]}"
+    assert await _each_migration_ran_once(empty_database)
+
+
+async def test_two_servers_started_together_on_an_empty_database_both_come_up(empty_database, tmp_path):
+    # Two hosts on PostgreSQL, each with its own data folder; one folder on SQLite, which is one machine.
+    folders = [tmp_path / "a", tmp_path / "b"] if "DATABASE_URL" in empty_database else [tmp_path, tmp_path]
+    servers = [ServerProcess({**empty_database, "VOISINAGE_DATA_DIR": str(folder)}, wait=False) for folder in folders]
+    try:
+        for server in servers:
+            server.ready(timeout=60)
+            assert httpx.get(server.url + "/ping").text == "pong"
+    finally:
+        for server in servers:
+            server.stop()
+    assert await _each_migration_ran_once({**empty_database, "VOISINAGE_DATA_DIR": str(folders[0])})
