@@ -79,7 +79,8 @@ async def _serve(host: str, port: int, demo: bool) -> None:
     from app.main import create_app
     from app.piccolo_conf import DB
 
-    await DB.start_connection_pool()
+    # Migrations and the demo data may run long: no statement timeout (app.db.postgres).
+    await DB.start_connection_pool(bounded=False)
     try:
         await migrate(quiet=True)
         if demo:
@@ -113,10 +114,12 @@ async def _serve(host: str, port: int, demo: bool) -> None:
     await uvicorn.Server(config).serve()
 
 
-async def _with_db(coro):
+async def _with_db(coro, *, bounded: bool = False):
+    """`bounded`: the statement timeout of a long-running service (app.db.postgres);
+    maintenance commands run without it."""
     from app.piccolo_conf import DB
 
-    await DB.start_connection_pool()
+    await DB.start_connection_pool(bounded=bounded)
     try:
         return await coro
     finally:
@@ -331,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         asyncio.run(_serve(args.host, args.port, args.demo))
     elif args.command == "worker":
-        asyncio.run(_with_db(_worker(args.once, args.batch, args.lease, args.backoff, args.poll)))
+        asyncio.run(_with_db(_worker(args.once, args.batch, args.lease, args.backoff, args.poll), bounded=True))
     elif args.command == "vapid":
         print(_vapid())
     elif args.command == "migrate":

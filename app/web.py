@@ -9,6 +9,7 @@ import errno
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import asyncpg
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import RequestEncodingType
@@ -274,6 +275,13 @@ def _hung_up(exc: Exception) -> bool:
     return isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely"
 
 
+def _database_gave_up(exc: Exception) -> bool:
+    """PostgreSQL cancelled a statement that ran past the statement timeout,
+    or asyncpg stopped waiting for a server that no longer answers
+    (app.db.postgres)."""
+    return isinstance(exc, asyncpg.QueryCanceledError | TimeoutError)
+
+
 def error_page(request: Request, exc: Exception) -> Response:
     if _hung_up(exc):
         request.logger.info("client hung up during %s %s", request.method, request.url.path)
@@ -287,6 +295,10 @@ def error_page(request: Request, exc: Exception) -> Response:
         space.noticed(exc)
         request.logger.error("disk full on %s %s: %s", request.method, request.url.path, exc)
         status, detail = 503, "disk full"
+    if status == 500 and _database_gave_up(exc):
+        # A slow query or a table held by a long lock: this request fails, the pool and the next ones do not.
+        request.logger.warning("database statement timed out on %s %s", request.method, request.url.path)
+        status = 503
     if status not in ERROR_TITLES:
         status = 400 if 400 <= status < 500 else 500
     if status == 500:

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,10 +18,11 @@ import httpx
 import pytest
 
 from app import ratelimits
+from app.neighbourhoods import queries as neighbourhoods
 from app.ratelimits import RateLimit
 from app.settings import ROOT, get_settings
-from tests.factories import post_form
-from tests.server import ServerProcess
+from tests.factories import make_user, post_form
+from tests.server import ServerProcess, signed_in_on
 
 pytestmark = pytest.mark.server
 
@@ -125,3 +127,27 @@ async def test_two_servers_started_together_on_an_empty_database_both_come_up(em
         for server in servers:
             server.stop()
     assert await _each_migration_ran_once({**empty_database, "VOISINAGE_DATA_DIR": str(folders[0])})
+
+
+@pytest.mark.skipif(not get_settings().is_postgres, reason="statement_timeout is PostgreSQL's")
+async def test_a_page_held_up_past_the_statement_timeout_answers_a_clean_503_and_the_next_one_is_served():
+    neighbour = await make_user(await neighbourhoods.by_slug("dijon-centre"))
+    server = ServerProcess({"VOISINAGE_DB_STATEMENT_TIMEOUT_MS": "300"})
+    browser = await signed_in_on(server.url, neighbour)
+    # Someone else's long transaction (a slow maintenance query) holds the posts.
+    other = await asyncpg.connect(get_settings().database_url)
+    try:
+        async with other.transaction():
+            await other.execute("LOCK TABLE post IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            held_up = await browser.get("/feed")
+            assert time.monotonic() - started < 5
+            assert held_up.status_code == 503
+            assert "Service momentanément indisponible" in held_up.text and held_up.headers["retry-after"]
+            await other.execute("SELECT pg_sleep(0.2)")
+        assert (await browser.get("/feed")).status_code == 200
+    finally:
+        await other.close()
+        await browser.aclose()
+        server.stop()
+    assert "Traceback" not in server.output()
