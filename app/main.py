@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -64,6 +65,12 @@ def background_loops(
         periodic(900, event_queries.send_event_reminders, name="event reminders"),
         periodic(3600, ratelimits.prune, name="rate limit pruning"),
     ]
+
+
+def create_serving_app() -> Litestar:
+    """One of the processes of `voisinage serve --workers N`: it serves
+    requests only; their parent runs the background work once for all."""
+    return create_app(dataclasses.replace(get_settings(), background_work=False))
 
 
 def create_app(settings: Settings | None = None, *, own_database: bool = True) -> Litestar:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -151,3 +152,56 @@ async def test_a_page_held_up_past_the_statement_timeout_answers_a_clean_503_and
         await browser.aclose()
         server.stop()
     assert "Traceback" not in server.output()
+
+
+def _processes_answering(server: ServerProcess) -> set[int]:
+    """Which child processes of the server hold the connections it accepted
+    (read from /proc: the kernel's table of TCP sockets, and each process's
+    open files)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == server.port and fields[3] == "01":  # established
+            inodes.add(f"socket:[{fields[9]}]")
+    owners = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == server.proc.pid and any(os.readlink(fd) in inodes for fd in (stat.parent / "fd").iterdir()):
+                owners.add(int(stat.parent.name))
+        except OSError:
+            continue  # a process that ended meanwhile
+    return owners
+
+
+def _answer_to_a_megabyte_of_header(port: int) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        try:
+            connection.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: " + b"x" * 1_000_000 + b"\r\n\r\n")
+            return connection.recv(4096).split(b"\r\n", 1)[0][:12].decode() or "hung up"
+        except (BrokenPipeError, ConnectionResetError):
+            return "hung up"
+
+
+async def test_serve_with_two_workers_answers_from_two_processes():
+    server = ServerProcess(args=("--workers", "2"))
+    connections = []
+    try:
+        # Connections kept open, as browsers keep them; the kernel hands each to one worker.
+        while len(connections) < 60 and len(_processes_answering(server)) < 2:
+            connection = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            connection.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"pong") and (chunk := connection.recv(4096)):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"pong")
+            connections.append(connection)
+        assert len(_processes_answering(server)) == 2, len(connections)
+        # Each keeps the h11 parser and its 32 kB bound on a request's line and headers.
+        for _ in range(4):
+            assert _answer_to_a_megabyte_of_header(server.port) in ("HTTP/1.1 400", "hung up")
+    finally:
+        for connection in connections:
+            connection.close()
+        server.stop()
+    assert server.proc.returncode == 0, server.output()
