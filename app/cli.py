@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import functools
 import getpass
 import io
 import os
 import signal
 import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,24 +23,62 @@ from app.settings import data_dir_from_env, data_dir_problem
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
 
 
+# pg_advisory_lock's key for migrations: "voisinag" in ASCII, a bigint no other lock of ours uses.
+MIGRATION_LOCK = 0x766F6973696E6167
+
+
+@contextlib.asynccontextmanager
+async def _one_migration_at_a_time() -> AsyncIterator[None]:
+    """Held by one process at a time among all those on this database: ten
+    processes starting together on an empty database would otherwise each
+    create the same tables. PostgreSQL: a session advisory lock on a
+    connection of its own, held for the whole run (closing it releases the
+    lock, also when the process dies). SQLite: an exclusive lock on a file
+    next to the database (the database's own lock would also shut out the
+    connection that migrates)."""
+    from app.piccolo_conf import DB
+    from app.settings import get_settings
+
+    settings = get_settings()
+    if settings.is_postgres:
+        connection = await DB.get_new_connection()
+        try:
+            await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            yield
+        finally:
+            await connection.close()
+        return
+    with open(settings.sqlite_path.with_name(settings.sqlite_path.name + ".migrating"), "a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # Polled rather than blocking a thread: a process stopped while it waits exits at once.
+                await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 async def migrate(quiet: bool = False) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     out = io.StringIO()
     # Piccolo narrates every migration; a server start should stay readable.
     with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
-        result = await run_forwards(app_name="voisinage")
+        async with _one_migration_at_a_time():
+            result = await run_forwards(app_name="voisinage")
     if not result.success:
         raise SystemExit(f"migrations failed: {result.message}\n{out.getvalue()}")
 
 
-async def _serve(host: str, port: int, demo: bool) -> None:
-    import uvicorn
-
-    from app.main import create_app
+async def _prepare(demo: bool) -> None:
     from app.piccolo_conf import DB
 
-    await DB.start_connection_pool()
+    # Migrations and the demo data may run long: no statement timeout (app.db.postgres).
+    await DB.start_connection_pool(bounded=False)
     try:
         await migrate(quiet=True)
         if demo:
@@ -49,41 +90,88 @@ async def _serve(host: str, port: int, demo: bool) -> None:
     finally:
         # Also on failure: an open SQLite connection's thread would keep the process from exiting.
         await DB.close_connection_pool()
-    config = uvicorn.Config(
-        create_app(),
-        host=host,
-        port=port,
-        proxy_headers=False,  # client addresses come from VOISINAGE_TRUSTED_PROXIES, see app/web.py
+
+
+def _serve(host: str, port: int, demo: bool, workers: int) -> None:
+    """One process serving requests and running the background work, or
+    `workers` processes serving requests and this one (their parent, which
+    serves none) running the background work: once per host, not once per
+    worker."""
+    import uvicorn
+
+    from app.settings import get_settings
+
+    asyncio.run(_prepare(demo))
+    options = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,  # client addresses come from VOISINAGE_TRUSTED_PROXIES, see app/web.py
         # h11 refuses (400) a request line and headers beyond this size; the
         # faster httptools parser buffers them without limit: one client
         # sending an endless header would fill the server's memory.
-        http="h11",
-        h11_max_incomplete_event_size=32 * 1024,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-        log_level="info",
-        access_log=os.environ.get("VOISINAGE_ACCESS_LOG", "1") != "0",
-    )
-    print(f"Voisinage : http://{host}:{port}")
-    # uvicorn re-raises the signal it stopped on once it has shut down cleanly;
-    # this handler turns that into exit status 0 for service managers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    await uvicorn.Server(config).serve()
+        "http": "h11",
+        "h11_max_incomplete_event_size": 32 * 1024,
+        "server_header": False,
+        "timeout_graceful_shutdown": 5,
+        "log_level": "info",
+        "access_log": os.environ.get("VOISINAGE_ACCESS_LOG", "1") != "0",
+    }
+    print(f"Voisinage : http://{host}:{port}" + (f" ({workers} processus)" if workers > 1 else ""), flush=True)
+    if workers == 1:
+        from app.main import create_app
+
+        # uvicorn re-raises the signal it stopped on once it has shut down cleanly;
+        # this handler turns that into exit status 0 for service managers.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        asyncio.run(uvicorn.Server(uvicorn.Config(create_app(), **options)).serve())
+        return
+    # The workers are started afresh (spawned) and build the app from its name.
+    background = _in_a_thread(lambda stop: _with_db(_worker(stop=stop), bounded=True))
+    with background if get_settings().background_work else contextlib.nullcontext():
+        uvicorn.run("app.main:create_serving_app", factory=True, workers=workers, **options)
 
 
-async def _with_db(coro):
+@contextlib.contextmanager
+def _in_a_thread(work: Callable[[asyncio.Event], Coroutine]) -> Iterator[None]:
+    """Runs `work(stop)` on an event loop of its own in another thread while
+    the block runs (the main thread belongs to uvicorn's supervisor and its
+    signal handlers), then sets `stop` and waits for it to end."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(work(stop),), name="voisinage-background")
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join()
+        loop.close()
+
+
+async def _with_db(coro, *, bounded: bool = False):
+    """`bounded`: the statement timeout of a long-running service (app.db.postgres);
+    maintenance commands run without it."""
     from app.piccolo_conf import DB
 
-    await DB.start_connection_pool()
+    await DB.start_connection_pool(bounded=bounded)
     try:
         return await coro
     finally:
         await DB.close_connection_pool()
 
 
-async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: float) -> None:
+async def _worker(
+    once: bool = False,
+    batch: int = 50,
+    lease: float = 60.0,
+    backoff: float = 30.0,
+    poll: float = 1.0,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Push deliveries and reminders, apart from the web server (run the server
-    with VOISINAGE_BACKGROUND_WORK=0 then). Several may run side by side."""
+    with VOISINAGE_BACKGROUND_WORK=0 then). Several may run side by side.
+    Until SIGTERM or SIGINT, or until `stop` is set when the caller owns the
+    signals (`serve --workers`)."""
     from app.background import running
     from app.main import background_loops
     from app.notify import outbox
@@ -100,10 +188,11 @@ async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: fl
         finally:
             await sender.aclose()
         return
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     async with running(
         background_loops(get_settings(), poll=poll, batch_size=batch, lease=lease, backoff_base=backoff)
     ):
@@ -231,6 +320,12 @@ def _backup(target: str | None) -> Path:
     return out
 
 
+def _positive(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"un nombre entier d'au moins 1 est attendu, pas {raw!r}")
+    return int(raw)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="voisinage", description="Voisinage, le réseau de votre quartier")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,6 +333,13 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default=os.environ.get("VOISINAGE_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("VOISINAGE_PORT", "8000")))
     serve.add_argument("--demo", action="store_true", help="charger les données de démonstration si la base est vide")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processus qui servent les requêtes (défaut : 1) ; au-delà d'un, le processus parent fait le travail "
+        "de fond (envois, rappels) une seule fois pour tous",
+    )
     worker = sub.add_parser("worker", help="envoyer les notifications push et les rappels, à part du serveur")
     worker.add_argument("--once", action="store_true", help="envoyer ce qui est dû puis s'arrêter")
     worker.add_argument("--batch", type=int, default=50, help="envois par lot (défaut : 50)")
@@ -287,9 +389,9 @@ def main(argv: list[str] | None = None) -> None:
             )
 
     if args.command == "serve":
-        asyncio.run(_serve(args.host, args.port, args.demo))
+        _serve(args.host, args.port, args.demo, args.workers)
     elif args.command == "worker":
-        asyncio.run(_with_db(_worker(args.once, args.batch, args.lease, args.backoff, args.poll)))
+        asyncio.run(_with_db(_worker(args.once, args.batch, args.lease, args.backoff, args.poll), bounded=True))
     elif args.command == "vapid":
         print(_vapid())
     elif args.command == "migrate":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app import pages
+from app import pages, ratelimits
 from app.access import NeedsAddress, can
 from app.accounts.geocoding import make_geocoder
 from app.accounts.routes import EmailController, PasswordResetController, SessionController, SettingsController
@@ -41,7 +42,6 @@ from app.settings import Settings, get_settings
 from app.templating import make_environment
 from app.web import (
     FormRequest,
-    RateLimiter,
     SafeCSRFMiddleware,
     StaticFileSystem,
     error_page,
@@ -63,7 +63,14 @@ def background_loops(
         periodic(3600, outbox.prune, name="push pruning"),
         periodic(3600, post_queries.send_loan_reminders, name="loan reminders"),
         periodic(900, event_queries.send_event_reminders, name="event reminders"),
+        periodic(3600, ratelimits.prune, name="rate limit pruning"),
     ]
+
+
+def create_serving_app() -> Litestar:
+    """One of the processes of `voisinage serve --workers N`: it serves
+    requests only; their parent runs the background work once for all."""
+    return create_app(dataclasses.replace(get_settings(), background_work=False))
 
 
 def create_app(settings: Settings | None = None, *, own_database: bool = True) -> Litestar:
@@ -140,9 +147,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},
         lifespan=[lifespan],
         # The photo routes check the CSRF token themselves, as the middleware would (app.uploads).
-        state=State(
-            {"limiter": RateLimiter(), "geocoder": make_geocoder(settings), "settings": settings, "csrf_config": csrf}
-        ),
+        state=State({"geocoder": make_geocoder(settings), "settings": settings, "csrf_config": csrf}),
         # Text forms: Litestar holds their whole body in memory. The photo
         # routes, which stream what they read, allow more (app.uploads).
         request_max_body_size=1024 * 1024,

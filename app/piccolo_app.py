@@ -19,6 +19,7 @@ from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.tables import Notification, PushDelivery, PushSubscription
 from app.posts.tables import Loan, Photo, Post, Reply
+from app.ratelimits import RateLimit
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
@@ -32,6 +33,7 @@ APP_CONFIG = AppConfig(
         UserSkill,
         PendingSignup,
         LoginThrottle,
+        RateLimit,
         Post,
         Photo,
         Reply,

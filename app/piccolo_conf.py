@@ -7,9 +7,9 @@ from app.settings import get_settings
 _settings = get_settings()
 
 if _settings.is_postgres:
-    from piccolo.engine.postgres import PostgresEngine
+    from app.db.postgres import VoisinagePostgresEngine
 
-    DB = PostgresEngine(config={"dsn": _settings.database_url})
+    DB = VoisinagePostgresEngine(_settings)
 else:
     from app import search
     from app.db import VoisinageSQLiteEngine

@@ -5,6 +5,7 @@ Nothing here is required: the defaults serve Voisinage on SQLite under ./data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -22,6 +23,20 @@ def _flag(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _number(name: str, default: float, *, minimum: float = 0, kind: type = int):
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = kind(raw) if raw else default
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SystemExit(
+            f"{name} : un nombre d'au moins {minimum} est attendu, pas {raw!r}.\n"
+            f"{name} must be a number of at least {minimum}."
+        )
+    return value
 
 
 def _list(name: str) -> tuple[str, ...]:
@@ -44,6 +59,14 @@ class Settings:
     allowed_hosts: tuple[str, ...]
     trusted_proxies: tuple[str, ...]
     sqlite_readers: int = 4
+    # PostgreSQL: connections each process keeps open (min) and may open (max);
+    # seconds to connect; how long one statement of the server may run before
+    # PostgreSQL cancels it (0: no limit). The CLI's maintenance commands
+    # (migrate, imports) run without that limit.
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    db_timeout: float = 10.0
+    db_statement_timeout_ms: int = 10_000
     debug: bool = False
     # Off when a separate `voisinage worker` process sends pushes and reminders.
     background_work: bool = True
@@ -88,9 +111,13 @@ def _secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
+        # Written whole under a name of its own, then linked into place: of
+        # processes starting together, one wins, and none reads a half-written key.
+        with tempfile.NamedTemporaryFile("w", dir=data_dir, prefix=".secret_key.") as fh:
             fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            with contextlib.suppress(FileExistsError):
+                os.link(fh.name, path)
     return path.read_text().strip()
 
 
@@ -116,6 +143,7 @@ def load_settings() -> Settings:
     allowed = {host, "127.0.0.1", "localhost", *_list("VOISINAGE_ALLOWED_HOSTS")}
     mail_from = os.environ.get("VOISINAGE_MAIL_FROM", "Voisinage <ne-pas-repondre@voisinage.localhost>")
     mail_domain = parseaddr(mail_from)[1].rpartition("@")[2] or host
+    pool_min = _number("VOISINAGE_DB_POOL_MIN", 2)
     return Settings(
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -128,7 +156,11 @@ def load_settings() -> Settings:
         secret_key=_secret(data_dir),
         allowed_hosts=tuple(sorted(allowed)),
         trusted_proxies=_list("VOISINAGE_TRUSTED_PROXIES"),
-        sqlite_readers=int(os.environ.get("VOISINAGE_SQLITE_READERS", "4")),
+        sqlite_readers=_number("VOISINAGE_SQLITE_READERS", 4, minimum=1),
+        db_pool_min=pool_min,
+        db_pool_max=_number("VOISINAGE_DB_POOL_MAX", max(10, pool_min), minimum=max(1, pool_min)),
+        db_timeout=_number("VOISINAGE_DB_TIMEOUT", 10.0, minimum=0.1, kind=float),
+        db_statement_timeout_ms=_number("VOISINAGE_DB_STATEMENT_TIMEOUT_MS", 10_000),
         debug=_flag("VOISINAGE_DEBUG"),
         background_work=_flag("VOISINAGE_BACKGROUND_WORK", True),
         vapid_private_key=os.environ.get("VOISINAGE_VAPID_PRIVATE_KEY") or None,

@@ -6,11 +6,10 @@ oversized forms, forged CSRF tokens, file names no file can have)."""
 from __future__ import annotations
 
 import errno
-import time
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import asyncpg
 from litestar import Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import RequestEncodingType
@@ -21,7 +20,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
-from app import space
+from app import ratelimits, space
 from app.forms import CONTROL_RE
 from app.i18n import N_, _
 from app.settings import get_settings
@@ -207,41 +206,14 @@ def client_ip(request: Request) -> str:
     return peer
 
 
-class RateLimiter:
-    """Fixed-window counters in memory, bounded in size.
-
-    In memory is enough for one server process (the default deployment); the
-    windows are short, so a restart forgiving a few attempts costs nothing.
-    """
-
-    def __init__(self, max_keys: int = 100_000) -> None:
-        self._hits: OrderedDict[str, tuple[float, int]] = OrderedDict()
-        self._max_keys = max_keys
-
-    def hit(self, key: str, limit: int, window: float) -> bool:
-        """Count one attempt; False when the limit is already reached."""
-        now = time.monotonic()
-        start, count = self._hits.get(key, (now, 0))
-        if now - start >= window:
-            start, count = now, 0
-        if count >= limit:
-            return False
-        self._hits[key] = (start, count + 1)
-        self._hits.move_to_end(key)
-        while len(self._hits) > self._max_keys:
-            self._hits.popitem(last=False)
-        return True
-
-    def reset(self, key: str) -> None:
-        self._hits.pop(key, None)
-
-
 class TooManyRequests(HTTPException):
     status_code = 429
 
 
-def limit(request: Request, key: str, limit: int, window: float) -> None:
-    if not request.app.state.limiter.hit(key, limit, window):
+async def limit(key: str, most: int, window: float) -> None:
+    """Refuses (429) an attempt beyond `most` per `window` seconds under
+    `key`, counted in the database across every process (app.ratelimits)."""
+    if not await ratelimits.hit(key, most, window):
         raise TooManyRequests(detail="rate")
 
 
@@ -303,6 +275,13 @@ def _hung_up(exc: Exception) -> bool:
     return isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely"
 
 
+def _database_gave_up(exc: Exception) -> bool:
+    """PostgreSQL cancelled a statement that ran past the statement timeout,
+    or asyncpg stopped waiting for a server that no longer answers
+    (app.db.postgres)."""
+    return isinstance(exc, asyncpg.QueryCanceledError | TimeoutError)
+
+
 def error_page(request: Request, exc: Exception) -> Response:
     if _hung_up(exc):
         request.logger.info("client hung up during %s %s", request.method, request.url.path)
@@ -316,6 +295,10 @@ def error_page(request: Request, exc: Exception) -> Response:
         space.noticed(exc)
         request.logger.error("disk full on %s %s: %s", request.method, request.url.path, exc)
         status, detail = 503, "disk full"
+    if status == 500 and _database_gave_up(exc):
+        # A slow query or a table held by a long lock: this request fails, the pool and the next ones do not.
+        request.logger.warning("database statement timed out on %s %s", request.method, request.url.path)
+        status = 503
     if status not in ERROR_TITLES:
         status = 400 if 400 <= status < 500 else 500
     if status == 500:

@@ -206,7 +206,8 @@ async def main() -> None:
     if args.postgresql:
         await DB._run_in_new_connection("DROP SCHEMA public CASCADE")
         await DB._run_in_new_connection("CREATE SCHEMA public")
-    await DB.start_connection_pool()
+    # An import of millions of rows: no statement timeout (app.db.postgres).
+    await DB.start_connection_pool(bounded=False)
     try:
         await migrate(quiet=True)
         load_before = os.getloadavg()[0]

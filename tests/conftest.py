@@ -1,6 +1,7 @@
 """Test set-up: a throwaway data dir, the database chosen by VOISINAGE_TEST_DB
 (sqlite by default, postgresql with VOISINAGE_TEST_DATABASE_URL), migrations
-run once, a fresh app (and fresh rate limits) per test."""
+run once, a fresh app and fresh rate limits per test (every test's clients
+come from the same address: the counts of one must not refuse the next)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ async def database():
     await factories.load_demo_addresses()
     yield DB
     await DB.close_connection_pool()
+
+
+@pytest.fixture(autouse=True)
+async def fresh_rate_limits(database):
+    from app.ratelimits import RateLimit
+
+    await RateLimit.delete(force=True)
 
 
 @pytest.fixture

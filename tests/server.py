@@ -21,7 +21,12 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    """`voisinage serve` on a free port; `wait=False` returns as soon as it
+    is launched (several started together), `ready()` then waits for it."""
+
+    def __init__(
+        self, extra_env: dict[str, str] | None = None, *, args: tuple[str, ...] = (), wait: bool = True
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -35,13 +40,17 @@ class ServerProcess:
         }
         self.log = open(os.path.join(os.environ["VOISINAGE_DATA_DIR"], f"server-{self.port}.log"), "w+")  # noqa: SIM115 - open while the server runs
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
             cwd=ROOT,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        if wait:
+            self.ready()
+
+    def ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.output()}")

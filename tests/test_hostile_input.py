@@ -36,8 +36,8 @@ from app.messages import queries as messages
 from app.moderation.reports import report_post
 from app.moderation.tables import Report
 from app.posts import queries as posts
+from app.ratelimits import RateLimit
 from app.settings import ROOT, get_settings
-from app.web import RateLimiter
 from tests.factories import ensure_csrf, make_moderator, make_neighbourhood, make_user
 from tests.factories_events import make_event
 from tests.factories_posts import make_post
@@ -358,7 +358,7 @@ async def test_no_route_answers_5xx_to_hostile_input(app, make_client, capsys):
                 request = build(targets, tokens[role], sessions[role], turn)
                 request["headers"] = {**HTMX[turn % len(HTMX)], **request["headers"]}
                 # Fresh rate limits: the battery reaches the handler rather than a 429.
-                app.state.limiter = RateLimiter()
+                await RateLimit.delete(force=True)
                 crashes.last = ""
                 try:
                     status = (await clients[role].request(**request)).status_code

@@ -114,7 +114,7 @@ async def test_the_count_is_shared_by_every_server_process(make_client):
     from tests.conftest import BASE
 
     owner = await _neighbour()
-    # Two app instances: two separate in-memory rate limiters, one database.
+    # Two app instances on one database, as two server processes would be.
     apps = [create_app(own_database=False) for _ in range(2)]
     clients = [
         httpx.AsyncClient(transport=httpx.ASGITransport(app=a, client=("127.0.0.1", 50002)), base_url=BASE)

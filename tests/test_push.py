@@ -373,13 +373,15 @@ async def test_real_push_services_are_accepted():
 
 
 @pytest.mark.server
-async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(receiver):
-    """The default set-up: the worker runs inside `voisinage serve`."""
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_on_a_real_server_the_reply_reaches_the_phone_within_seconds(receiver, workers):
+    """The default set-up: the worker runs inside `voisinage serve`; with
+    `--workers 2`, in the parent of the two processes serving requests."""
     from tests.server import ServerProcess, signed_in_on
 
     _neighbourhood, (claire, paul) = await neighbours(2)
     post_id = await make_post(claire, title="Poussette à donner")
-    server = ServerProcess({"VOISINAGE_BACKGROUND_WORK": "1"})
+    server = ServerProcess({"VOISINAGE_BACKGROUND_WORK": "1"}, args=("--workers", workers))
     try:
         claire_client = await signed_in_on(server.url, claire)
         subscribed = await claire_client.post(

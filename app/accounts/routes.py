@@ -29,7 +29,7 @@ class SessionController(Controller):
         form = Form(await request.form())
         email = form.email()
         password = form.data.get("password", "")
-        limit(request, f"login-ip:{client_ip(request)}", 30, 300)
+        await limit(f"login-ip:{client_ip(request)}", 30, 300)
         if not password:
             form.error("password", _("Ce champ est obligatoire."))
         if form.errors:
@@ -110,7 +110,7 @@ class SettingsController(Controller):
     async def change_password(self, request: Request) -> Response:
         user = request.user
         form = Form(await request.form())
-        limit(request, f"password:{user.id}", 10, 900)
+        await limit(f"password:{user.id}", 10, 900)
         current, new = form.data.get("current_password", ""), form.data.get("new_password", "")
         if not current:
             form.error("current_password", _("Ce champ est obligatoire."))
@@ -139,7 +139,7 @@ class SettingsController(Controller):
     @post("/confirm-email")
     async def resend_confirmation(self, request: Request) -> Response:
         user = request.user
-        limit(request, f"confirm:{user.id}", 3, 3600)
+        await limit(f"confirm:{user.id}", 3, 3600)
         response = see_other("/settings?notice=confirmation_sent")
         if user.email_confirmed_at is None:
             response.background = BackgroundTask(mails.send_confirmation, user.id, user.email, user.first_name)
@@ -159,7 +159,7 @@ class PasswordResetController(Controller):
         email = form.email()
         if form.errors:
             return render(request, "accounts/password_forgot.html", {"form": form}, status_code=422)
-        limit(request, f"reset:{client_ip(request)}", 5, 900)
+        await limit(f"reset:{client_ip(request)}", 5, 900)
         # The same answer, at the same speed, whether or not the account exists:
         # the lookup and the mail happen after the response is sent.
         response = see_other("/password/forgot?notice=reset_sent")
@@ -179,7 +179,7 @@ class PasswordResetController(Controller):
     @post("/reset")
     async def reset(self, request: Request) -> Response:
         form = Form(await request.form())
-        limit(request, f"reset-use:{client_ip(request)}", 20, 900)
+        await limit(f"reset-use:{client_ip(request)}", 20, 900)
         password = form.data.get("password", "")
         row = await queries.peek_token(form["token"], "reset_password") if form["token"] else None
         if row is None:

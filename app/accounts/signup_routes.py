@@ -8,6 +8,7 @@ import contextlib
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 
+from app import ratelimits
 from app.access import requires_signup_step
 from app.accounts import mails, queries, sessions
 from app.accounts.geocoding import GeocoderUnavailable, sign_candidate, unsign_candidate
@@ -31,7 +32,7 @@ class SignupController(Controller):
 
     @post("/")
     async def signup(self, request: Request) -> Response:
-        limit(request, f"signup:{client_ip(request)}", 10, 3600)
+        await limit(f"signup:{client_ip(request)}", 10, 3600)
         form = Form(await request.form())
         first = form.text("first_name", max_length=60)
         last = form.text("last_name", max_length=60)
@@ -61,7 +62,7 @@ class SignupController(Controller):
         if user is None:
             response = sessions.logged_in(await sessions.start_pending_signup(replacing=replacing), "/signup/address")
             # One such mail an hour: repeated signups must not flood the owner.
-            if request.app.state.limiter.hit(f"signup-taken-mail:{email}", 1, 3600):
+            if await ratelimits.hit(f"signup-taken-mail:{email}", 1, 3600):
                 response.background = BackgroundTask(mails.send_signup_attempt, email)
             return response
         token = await sessions.start_session(user.id, request.headers.get("user-agent", ""), replacing=replacing)

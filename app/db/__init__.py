@@ -167,7 +167,8 @@ class VoisinageSQLiteEngine(SQLiteEngine):
             with contextlib.suppress(Exception):
                 await connection.close()
 
-    # Piccolo's names for the same thing on PostgreSQL, so startup code is engine-agnostic.
+    # Piccolo's names for the same thing on PostgreSQL, so startup code is
+    # engine-agnostic (`bounded` is app.db.postgres's statement timeout).
     async def start_connection_pool(self, **_: Any) -> None:
         await self.start()
 

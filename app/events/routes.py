@@ -71,7 +71,7 @@ def _form_from_event(post: dict, event: dict) -> Form:
 
 async def _create_event(request: Request, upload: UploadForm) -> Response:
     user = request.user
-    limit(request, f"post:{user.id}", 20, 3600)
+    await limit(f"post:{user.id}", 20, 3600)
     neighbourhood = await neighbourhoods.by_id(user.neighbourhood)
     if neighbourhood.status != "open":
         return see_other("/feed")
@@ -210,7 +210,7 @@ class EventController(Controller):
         event = await queries.for_post(post_id)
         if event is None:
             raise NotFoundException()
-        limit(request, f"signup:{request.user.id}", 60, 3600)
+        await limit(f"signup:{request.user.id}", 60, 3600)
         try:
             await queries.sign_up(event["id"], request.user.id)
         except queries.EventClosed as closed:

@@ -61,7 +61,7 @@ class MessageController(Controller):
         form = Form(await request.form())
         recipient = await _recipient(request, form["to"])
         about = await _about(request, form["post"])
-        limit(request, f"message:{me.id}", 60, 3600)
+        await limit(f"message:{me.id}", 60, 3600)
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if not await queries.has_written_to(me.id, recipient.id):
             refusal = message_refusal(me, await neighbourhoods.by_id(me.neighbourhood))
@@ -93,7 +93,7 @@ class MessageController(Controller):
         me = request.user
         conversation = await self._mine(request, conversation_id)
         other = conversation["user_b"] if conversation["user_a"] == me.id else conversation["user_a"]
-        limit(request, f"message:{me.id}", 60, 3600)
+        await limit(f"message:{me.id}", 60, 3600)
         form = Form(await request.form())
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if other is None:

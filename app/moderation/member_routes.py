@@ -55,7 +55,7 @@ def report_page(request: Request, target: dict, form: Form, status_code: int = 2
 
 
 async def read_report(request: Request) -> tuple[Form, str, str]:
-    limit(request, f"report:{request.user.id}", 30, 3600)
+    await limit(f"report:{request.user.id}", 30, 3600)
     form = Form(await request.form())
     reason = form.choice("reason", tuple(REASONS))
     text = form.text("text", max_length=1000, required=reason == "other", multiline=True)

@@ -24,7 +24,7 @@ async def vouch(request: Request, user_id: int) -> Response:
         form = Form()
         form.error("vouch", _("Seuls les voisins vérifiés peuvent se porter garants."))
         return await profile_with_errors(request, member, form)
-    limit(request, f"vouch:{me.id}", 20, 86400)
+    await limit(f"vouch:{me.id}", 20, 86400)
     await trust.vouch(me, member)
     return see_other(f"/users/{member.id}?notice=vouched")
 
@@ -36,7 +36,7 @@ async def verify_form(request: Request) -> Response:
 
 @post("/verify", guards=[requires_member])
 async def verify_code(request: Request) -> Response:
-    limit(request, f"verify:{request.user.id}", 10, 3600)
+    await limit(f"verify:{request.user.id}", 10, 3600)
     form = Form(await request.form())
     code = form.text("code", max_length=20)
     if not form.errors and request.user.verification != "verified":

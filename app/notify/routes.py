@@ -81,7 +81,7 @@ class PushController(Controller):
 
     @post("/subscriptions")
     async def subscribe(self, request: Request) -> Response:
-        limit(request, f"push:{request.user.id}", 20, 3600)
+        await limit(f"push:{request.user.id}", 20, 3600)
         data = await _subscription_data(request)
         endpoint = str(data.get("endpoint") or "")
         keys = data.get("keys") if isinstance(data.get("keys"), dict) else data

@@ -137,7 +137,7 @@ def _chosen_photos(upload: UploadForm, form: Form) -> list[UploadedFile]:
 
 async def _create_post(request: Request, upload: UploadForm) -> Response:
     user = request.user
-    limit(request, f"post:{user.id}", 20, 3600)
+    await limit(f"post:{user.id}", 20, 3600)
     neighbourhood = await neighbourhoods.by_id(user.neighbourhood)
     form = Form(upload.fields)
     kind = form.choice("kind", tuple(k for k in KINDS if k != "event"))
@@ -312,7 +312,7 @@ class PostController(Controller):
     async def reply(self, request: Request, post_id: int) -> Response:
         user = request.user
         found, moderator = await visible_post(request, post_id)
-        limit(request, f"reply:{user.id}", 60, 3600)
+        await limit(f"reply:{user.id}", 60, 3600)
         form = Form(await request.form())
         body = form.text("body", max_length=REPLY_MAX, multiline=True)
         refusal = reply_refusal(user, found)

@@ -16,7 +16,7 @@ from app.web import limit, render, see_other
 
 @get("/settings/export", guards=[requires_login])
 async def export(request: Request) -> Response:
-    limit(request, f"export:{request.user.id}", 10, 3600)
+    await limit(f"export:{request.user.id}", 10, 3600)
     body = await export_archive(request.user.id, get_settings().uploads_dir)
     return Response(
         content=body,
@@ -35,7 +35,7 @@ async def delete_form(request: Request) -> Response:
 
 @post("/settings/delete", guards=[requires_login])
 async def delete_account(request: Request) -> Response:
-    limit(request, f"delete:{request.user.id}", 10, 900)
+    await limit(f"delete:{request.user.id}", 10, 900)
     form = Form(await request.form())
     if not form["password"] or not await verify_password(request.user.password_hash, form["password"]):
         form.error("password", _("Mot de passe incorrect."))

@@ -1,0 +1,38 @@
+"""PostgreSQL through Piccolo's asyncpg engine, sized and bounded by the settings.
+
+Every process keeps its own pool (VOISINAGE_DB_POOL_MIN to _MAX connections):
+N processes on M hosts open up to N × M × max connections, which must stay
+under the server's `max_connections`. A statement of the server that runs
+longer than VOISINAGE_DB_STATEMENT_TIMEOUT_MS is cancelled by PostgreSQL
+itself (`statement_timeout`, set when each pooled connection opens): a slow
+query or a table held by a long lock then costs one request a clean 503, not
+every connection of the pool for as long as it lasts. asyncpg's own command
+timeout, a little longer, gives up on a server that no longer answers at all.
+
+Migrations and imports run statements that may rightly take minutes, so
+`start_connection_pool(bounded=False)` leaves them unbounded; connections
+opened apart from the pool (the migration lock's) are unbounded too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from app.settings import Settings
+
+
+class VoisinagePostgresEngine(PostgresEngine):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(config={"dsn": settings.database_url, "timeout": settings.db_timeout})
+        self.pool_size = (settings.db_pool_min, settings.db_pool_max)
+        self.timeout = settings.db_timeout
+        self.statement_timeout_ms = settings.db_statement_timeout_ms
+
+    async def start_connection_pool(self, *, bounded: bool = True, **kwargs: Any) -> None:
+        options: dict[str, Any] = {"min_size": self.pool_size[0], "max_size": self.pool_size[1]}
+        if bounded and self.statement_timeout_ms:
+            options["server_settings"] = {"statement_timeout": str(self.statement_timeout_ms)}
+            options["command_timeout"] = self.statement_timeout_ms / 1000 + self.timeout
+        await super().start_connection_pool(**{**options, **kwargs})
