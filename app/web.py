@@ -209,7 +209,9 @@ def safe_next(url: str | None, default: str = "/feed") -> str:
     return url
 
 
-def security_headers(message: Message, scope: Scope) -> None:
+async def security_headers(message: Message, scope: Scope) -> None:
+    # A coroutine: Litestar runs a plain-function hook in a worker thread, for
+    # every message of every response.
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
