@@ -37,6 +37,7 @@ from app.notify import routes as notify
 from app.posts import queries as post_queries
 from app.posts import routes as posts
 from app.posts.view import TEMPLATE_GLOBALS as POST_TEMPLATE_GLOBALS
+from app.posts.view import card_renderer
 from app.privacy import routes as privacy
 from app.settings import Settings, get_settings
 from app.templating import make_environment
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
     environment = make_environment(settings, {**POST_TEMPLATE_GLOBALS, **MODERATION_TEMPLATE_GLOBALS})
     # Templates ask app.access what the viewer may do instead of reading roles.
     environment.globals["can"] = can
+    # Post cards rendered once per version and language (app.posts.view).
+    environment.globals["post_card"] = card_renderer(environment)
     app = Litestar(
         route_handlers=[
             *pages.ROUTES,

@@ -6,6 +6,7 @@ oversized forms, forged CSRF tokens, file names no file can have)."""
 from __future__ import annotations
 
 import errno
+import hashlib
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -18,6 +19,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.file_system import BaseLocalFileSystem
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
+from litestar.response.base import ASGIResponse
 from litestar.types import Message, Scope
 
 from app import ratelimits, space
@@ -135,6 +137,41 @@ def wants_fragment(request: Request) -> bool:
     )
 
 
+# Pages a shared device must not keep, even for the back button: what the
+# account holds (settings, export), private messages, moderation, and the
+# forms where a password or a code is typed.
+NO_STORE_PATHS = ("/settings", "/messages", "/moderation", "/login", "/signup", "/password", "/verify", "/email")
+
+
+class Page(Template):
+    """A page or fragment the browser keeps and asks for again with
+    If-None-Match: when nothing on it changed, the answer is 304 without a
+    body, which a phone on a slow network feels. The ETag is a hash of the
+    whole body, so anything the page shows (a new reply, the unread count,
+    the reader's language) changes it; `private, no-cache` keeps it out of
+    shared caches and makes the browser ask each time, while back and forward
+    stay instant (the back-forward cache keeps `no-cache` pages, not
+    `no-store` ones)."""
+
+    def to_asgi_response(self, app, request: Request, **kwargs: Any) -> ASGIResponse:
+        response = super().to_asgi_response(app, request, **kwargs)
+        if request.method not in ("GET", "HEAD") or response.status_code != 200 or "cache-control" in response.headers:
+            return response
+        if request.url.path.startswith(NO_STORE_PATHS):
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+        etag = f'"{hashlib.blake2b(response.body, digest_size=16).hexdigest()}"'
+        response.headers["ETag"] = etag
+        response.headers["Cache-Control"] = "private, no-cache"
+        asked = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+        if etag in asked:
+            response.status_code = 304
+            response.body = b""
+            for name in ("content-type", "content-length"):
+                del response.headers[name]
+        return response
+
+
 def render(
     request: Request,
     page: str,
@@ -148,7 +185,7 @@ def render(
     # Fragments are rendered without base.html, which is where `me` is set for pages.
     ctx.setdefault("me", request.scope.get("user"))
     name = fragment if fragment and wants_fragment(request) else page
-    return Template(
+    return Page(
         template_name=name,
         context=ctx,
         status_code=status_code,
@@ -171,7 +208,9 @@ def safe_next(url: str | None, default: str = "/feed") -> str:
     return url
 
 
-def security_headers(message: Message, scope: Scope) -> None:
+async def security_headers(message: Message, scope: Scope) -> None:
+    # A coroutine: Litestar runs a plain-function hook in a worker thread, for
+    # every message of every response.
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)

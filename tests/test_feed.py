@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from app.accounts.tables import Block
+from app.posts import queries as posts
 from app.posts.tables import Post
 from tests.factories_posts import make_post, neighbours, signed_in
 
@@ -132,3 +133,34 @@ async def test_blocked_neighbours_disappear_from_the_feed(make_client):
     await Block.insert(Block(blocker=claire.id, blocked=paul.id))
     client = await signed_in(make_client, claire)
     assert "Annonce de Paul" not in (await client.get("/feed")).text
+
+
+async def test_a_card_shows_what_changed_since_it_was_last_shown(make_client):
+    """Cards are kept rendered between pages: a reply, an edit, a new status
+    or another reader's language still show at once."""
+    _hood, (claire, paul) = await neighbours(2)
+    post_id = await make_post(paul, title="Perceuse à prêter", kind="lend", details={"loan_days": 7})
+    client = await signed_in(make_client, claire)
+    assert "réponse" not in (await client.get("/feed")).text
+
+    await posts.add_reply(post_id, claire.id, "Je veux bien, merci !")
+    assert "1 réponse" in (await client.get("/feed")).text
+
+    await Post.update({Post.title: "Perceuse et forets à prêter", Post.status: "lent"}).where(Post.id == post_id)
+    page = (await client.get("/feed")).text
+    assert "Perceuse et forets à prêter" in _titles(page) and "Prêté" in page
+
+    english = (await client.get("/feed", headers={"Accept-Language": "en"})).text
+    assert "1 reply" in english
+
+
+def test_every_value_a_card_shows_is_part_of_its_key():
+    from pathlib import Path
+
+    from app.posts.view import CARD_FIELDS
+
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    shown = set()
+    for name in ("posts/_post_item.html", "events/_feed_line.html"):
+        shown |= set(re.findall(r"\bpost\.([a-z_]+)", (templates / name).read_text()))
+    assert shown - {"isoformat"} <= set(CARD_FIELDS)

@@ -18,6 +18,10 @@ class NeedsAddress(HTTPException):
     status_code = 403
 
 
+# The guards are coroutines: Litestar runs a plain function guard in a worker
+# thread, a hop that cost more than the check itself on every request.
+
+
 def signed_in(connection: ASGIConnection) -> User:
     user = connection.scope.get("user")
     if user is None:
@@ -26,21 +30,21 @@ def signed_in(connection: ASGIConnection) -> User:
     return user
 
 
-def requires_signup_step(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_signup_step(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Step 2 of the signup: a signed-in person, or a pending signup (app.accounts.sessions)."""
     if connection.scope.get("user") is None and not connection.scope.get("signup_pending"):
         raise NotAuthorizedException()
 
 
-def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     signed_in(connection)
 
 
-def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if signed_in(connection).neighbourhood is None:
         raise NeedsAddress()
 
 
-def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if not is_admin(signed_in(connection)):
         raise Forbidden()
