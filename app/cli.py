@@ -1,5 +1,5 @@
 """The `voisinage` command: serve, worker, migrate, demo, createadmin, import-neighbourhoods, import-addresses,
-backup, vapid."""
+backup, restore, vapid."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from datetime import datetime
 from pathlib import Path
 
 from app.settings import data_dir_from_env, data_dir_problem
@@ -294,30 +293,43 @@ async def _warn_without_addresses() -> None:
         )
 
 
-def _backup(target: str | None) -> Path:
+async def _backup(target: str | None) -> Path:
+    from app.db.backup import create
     from app.settings import get_settings
 
     settings = get_settings()
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = Path(target) if target else settings.data_dir / "backups"
-    folder.mkdir(parents=True, exist_ok=True)
-    if settings.is_postgres:
-        import subprocess
+    return await create(settings, Path(target) if target else settings.data_dir / "backups")
 
-        out = folder / f"voisinage-{stamp}.dump"
-        subprocess.run(["pg_dump", "--format=custom", f"--file={out}", settings.database_url], check=True)
-        return out
-    import sqlite3
 
-    out = folder / f"voisinage-{stamp}.sqlite3"
-    # The online backup API copies a consistent snapshot while the server keeps writing.
-    src = sqlite3.connect(settings.sqlite_path)
-    dst = sqlite3.connect(out)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return out
+async def _restore(archive: str, replace: bool) -> None:
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    from app.db.restore import restore
+    from app.piccolo_app import APP_CONFIG
+    from app.settings import get_settings
+
+    known = set(BaseMigrationManager().get_migration_modules(APP_CONFIG.resolved_migrations_folder_path))
+    manifest, files = await restore(get_settings(), Path(archive), known_migrations=known, replace=replace)
+    # Brings an older backup up to this code's schema (and moves in what later versions keep in the database).
+    await _with_db(migrate(quiet=True))
+    print(
+        f"Sauvegarde du {manifest.get('created_at', '?')} restaurée (Voisinage {manifest.get('app_version', '?')}, "
+        f"migration {manifest.get('migration')}), {files} fichiers du dossier de données ; base migrée."
+    )
+
+
+def _refusing(command: Callable[[], object]) -> object:
+    """A refusal (or the disk failing) as a message and a non-zero exit, never a traceback."""
+    from app.db.backup import Refused
+
+    try:
+        return command()
+    except Refused as exc:
+        raise SystemExit(str(exc)) from None
+    except OSError as exc:
+        raise SystemExit(
+            f"Échec : {exc.strerror or exc} ({exc.filename or ''}).\nFailed: {exc.strerror or exc} ({exc.filename or ''})."
+        ) from None
 
 
 def _positive(raw: str) -> int:
@@ -375,9 +387,24 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="ne retirer aucune adresse absente du fichier (un extrait, pas un département entier)",
     )
-    backup = sub.add_parser("backup", help="sauvegarder la base de données")
-    backup.add_argument("--to", help="dossier de destination (défaut : data/backups)")
+    backup = sub.add_parser(
+        "backup",
+        help="sauvegarder la base de données, les clés et les photos du dossier de données dans un seul fichier "
+        "lisible par son seul propriétaire",
+    )
+    backup.add_argument("--to", help="dossier de destination (défaut : data/backups, créé en 0700)")
+    restore = sub.add_parser(
+        "restore",
+        help="restaurer une sauvegarde dans la base configurée, puis la migrer ; arrêtez d'abord les serveurs "
+        "et les workers",
+    )
+    restore.add_argument("file", metavar="FILE", help="fichier écrit par `voisinage backup`")
+    restore.add_argument("--yes", action="store_true", help="remplacer les données d'une base qui en contient déjà")
     args = parser.parse_args(argv)
+    if args.command in ("backup", "restore"):
+        # Every file these make holds personal data: the owner's alone, also
+        # those SQLite and pg_dump create, and the restored database's journal.
+        os.umask(0o077)
 
     if args.command != "backup":  # the others write there: say so now rather than fail later
         data_dir = data_dir_from_env()
@@ -405,7 +432,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "import-addresses":
         asyncio.run(_with_db(_import_addresses(args.files, args.keep_missing)))
     elif args.command == "backup":
-        print(_backup(args.to))
+        print(_refusing(lambda: asyncio.run(_backup(args.to))))
+    elif args.command == "restore":
+        _refusing(lambda: asyncio.run(_restore(args.file, args.yes)))
 
 
 if __name__ == "__main__":

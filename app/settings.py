@@ -74,6 +74,9 @@ class Settings:
     vapid_subject: str = "mailto:contact@voisinage.localhost"
     # Tests run a push receiver on 127.0.0.1; production refuses such endpoints (SSRF).
     push_allow_loopback: bool = False
+    # Where pg_dump and pg_restore are, when not Debian's of the server's
+    # version under /usr/lib/postgresql nor on PATH (app.db.backup.pg_tool).
+    pg_bindir: Path | None = None
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -166,6 +169,7 @@ def load_settings() -> Settings:
         vapid_private_key=os.environ.get("VOISINAGE_VAPID_PRIVATE_KEY") or None,
         vapid_subject=os.environ.get("VOISINAGE_VAPID_SUBJECT", "mailto:contact@voisinage.localhost"),
         push_allow_loopback=_flag("VOISINAGE_PUSH_ALLOW_LOOPBACK"),
+        pg_bindir=Path(os.environ["VOISINAGE_PG_BINDIR"]) if os.environ.get("VOISINAGE_PG_BINDIR") else None,
     )
 
 

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -55,7 +56,9 @@ def test_operator_sets_up_a_site_with_demo_data_admin_and_a_new_quartier(tmp_pat
 
     backup = _voisinage(tmp_path, "backup", "--to", str(tmp_path / "sauvegardes"))
     assert backup.returncode == 0, backup.stderr
-    copy = sqlite3.connect(backup.stdout.strip())
+    with tarfile.open(backup.stdout.strip()) as archive:
+        archive.extract("database.sqlite3", tmp_path / "copie")
+    copy = sqlite3.connect(tmp_path / "copie" / "database.sqlite3")
     assert copy.execute("SELECT role FROM account WHERE email = 'chef@exemple.fr'").fetchone() == ("admin",)
     assert copy.execute("SELECT city FROM neighbourhood WHERE slug = 'lyon-croix-rousse'").fetchone() == ("Lyon",)
     assert copy.execute("SELECT count(*) FROM post").fetchone()[0] > 0
@@ -73,8 +76,8 @@ def test_broken_geojson_is_refused_with_a_clear_message(tmp_path):
 def test_backup_of_postgresql_is_a_pg_dump_archive(tmp_path):
     result = _voisinage(tmp_path, "backup", "--to", str(tmp_path), sqlite=False)
     assert result.returncode == 0, result.stderr
-    with open(result.stdout.strip(), "rb") as dump:
-        assert dump.read(5) == b"PGDMP"
+    with tarfile.open(result.stdout.strip()) as archive:
+        assert archive.extractfile("database.pgdump").read(5) == b"PGDMP"
 
 
 def test_operator_imports_the_addresses_of_a_departement_and_a_broken_file_is_refused(tmp_path):
