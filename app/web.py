@@ -6,6 +6,7 @@ oversized forms, forged CSRF tokens, file names no file can have)."""
 from __future__ import annotations
 
 import errno
+import logging
 import time
 from collections import OrderedDict
 from typing import Any
@@ -21,7 +22,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
-from app import space
+from app import metrics, space
 from app.forms import CONTROL_RE
 from app.i18n import N_, _
 from app.settings import get_settings
@@ -31,6 +32,7 @@ CSP = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
 )
+log = logging.getLogger("voisinage.web")
 # A photo or an icon opened on its own is shown in a page the browser makes
 # itself and styles inline (Chromium's image viewer): under CSP it would be
 # refused with a console error. No markup of ours or anyone's can be there
@@ -303,9 +305,14 @@ def _hung_up(exc: Exception) -> bool:
     return isinstance(exc, InternalServerException) and exc.detail == "client disconnected prematurely"
 
 
+def _route(request: Request) -> str:
+    # The pattern, as in the access line: a path may carry what the pattern does not (a token, a code).
+    return request.scope.get("path_template") or metrics.UNMATCHED
+
+
 def error_page(request: Request, exc: Exception) -> Response:
     if _hung_up(exc):
-        request.logger.info("client hung up during %s %s", request.method, request.url.path)
+        log.info("client hung up during %s %s", request.method, _route(request))
         return Response(content=b"", status_code=400)
     if isinstance(exc, NotAuthorizedException):
         return _login_page(request)
@@ -314,12 +321,12 @@ def error_page(request: Request, exc: Exception) -> Response:
     if status == 500 and space.out_of_space(exc):
         # Nothing was saved (the transaction rolled back): the person may try again once space is freed.
         space.noticed(exc)
-        request.logger.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+        log.error("disk full on %s %s: %s", request.method, _route(request), exc)
         status, detail = 503, "disk full"
     if status not in ERROR_TITLES:
         status = 400 if 400 <= status < 500 else 500
     if status == 500:
-        request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, _route(request))
     headers = {"Retry-After": "300"} if status in (429, 503) else {}
     template = "pages/error.html"
     if wants_fragment(request):
@@ -352,8 +359,9 @@ def head_as_get(app):
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        # A copy: the server still reads "HEAD" in its own scope, and sends no body.
-        await app({**scope, "method": "GET"}, receive, headers_only)
+        # A copy: the server still reads "HEAD" in its own scope, and sends no
+        # body; the access log (app.logs) reads what was asked.
+        await app({**scope, "method": "GET", "asked_method": "HEAD"}, receive, headers_only)
 
     return handle
 
