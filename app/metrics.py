@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import cache
 
 from litestar import Request
 from prometheus_client import (
@@ -62,10 +63,15 @@ OUTBOX_OLDEST_DUE.set(float("nan"))
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
+@cache  # as many as the series: routes × methods × status classes
+def _series(route: str, method: str, status_class: str) -> tuple[Counter, Histogram]:
+    return REQUESTS.labels(route, method, status_class), DURATION.labels(route, method, status_class)
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    labels = (route, method if method in METHODS else "other", f"{status // 100}xx")
-    REQUESTS.labels(*labels).inc()
-    DURATION.labels(*labels).observe(seconds)
+    count, duration = _series(route, method if method in METHODS else "other", f"{status // 100}xx")
+    count.inc()
+    duration.observe(seconds)
 
 
 def may_scrape(request: Request, allowed: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
