@@ -249,3 +249,31 @@ async def test_a_mail_server_down_counts_as_a_mail_failure_without_logging_the_a
     assert sample(after, name) - sample(before, name) == 1
     logged = [r for r in caplog.records if r.name == "voisinage.mail"]
     assert logged and all(user.email not in r.getMessage() and r.exc_info is None for r in logged)
+
+
+async def test_a_database_error_quoting_an_email_is_logged_without_it(capsys):
+    """PostgreSQL's DETAIL repeats the row that broke a constraint; the log line keeps the error, not the row."""
+    import logging
+
+    import structlog
+
+    from app.accounts.tables import User
+    from app.logs import configure
+
+    taken = await make_user(first_name="Gaspard")
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, logging.getLogger("voisinage").level
+    configure()
+    try:
+        try:
+            await User.insert(User(email=taken.email, first_name="Autre", last_name="Personne", password_hash="x"))
+        except Exception:
+            logging.getLogger("voisinage.web").exception("unhandled error on %s %s", "POST", "/signup")
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    finally:
+        root.handlers, level, voisinage_level = saved
+        root.setLevel(level)
+        logging.getLogger("voisinage").setLevel(voisinage_level)
+        structlog.reset_defaults()
+    assert line["level"] == "error" and "unique" in line["exception"].lower()
+    assert taken.email not in json.dumps(line) and "Gaspard" not in json.dumps(line)
