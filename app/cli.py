@@ -98,8 +98,10 @@ def _serve(host: str, port: int, demo: bool, workers: int) -> None:
     worker."""
     import uvicorn
 
+    from app.logs import configure
     from app.settings import get_settings
 
+    configure()
     asyncio.run(_prepare(demo))
     options = {
         "host": host,
@@ -112,8 +114,11 @@ def _serve(host: str, port: int, demo: bool, workers: int) -> None:
         "h11_max_incomplete_event_size": 32 * 1024,
         "server_header": False,
         "timeout_graceful_shutdown": 5,
+        # uvicorn's lines go to the JSON log of app.logs; its access log would
+        # repeat ours with the raw path and query string (VOISINAGE_ACCESS_LOG).
+        "log_config": None,
         "log_level": "info",
-        "access_log": os.environ.get("VOISINAGE_ACCESS_LOG", "1") != "0",
+        "access_log": False,
     }
     print(f"Voisinage : http://{host}:{port}" + (f" ({workers} processus)" if workers > 1 else ""), flush=True)
     if workers == 1:
@@ -166,17 +171,26 @@ async def _worker(
     backoff: float = 30.0,
     poll: float = 1.0,
     stop: asyncio.Event | None = None,
+    metrics: str | None = None,
 ) -> None:
     """Push deliveries and reminders, apart from the web server (run the server
     with VOISINAGE_BACKGROUND_WORK=0 then). Several may run side by side.
     Until SIGTERM or SIGINT, or until `stop` is set when the caller owns the
     signals (`serve --workers`)."""
     from app.background import running
+    from app.logs import configure
     from app.main import background_loops
     from app.notify import outbox
     from app.notify.push import Sender
     from app.settings import get_settings
 
+    configure()
+    if metrics:
+        from prometheus_client import start_http_server
+
+        # The push failures are counted where pushes are sent: here.
+        host, _, port = metrics.rpartition(":")
+        start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1")
     await migrate(quiet=True)
     if once:
         sender = Sender(get_settings())
@@ -360,6 +374,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     worker.add_argument("--backoff", type=float, default=30.0, help="premier délai avant de réessayer, en secondes")
     worker.add_argument("--poll", type=float, default=1.0, help="secondes entre deux regards sur la file")
+    worker.add_argument(
+        "--metrics",
+        metavar="[HOST:]PORT",
+        help="servir les métriques Prometheus de ce worker sur cette adresse (défaut de l'hôte : 127.0.0.1)",
+    )
     sub.add_parser("vapid", help="afficher la clé publique VAPID (la crée si besoin)")
     sub.add_parser("migrate", help="appliquer les migrations")
     sub.add_parser("demo", help="charger les données de démonstration")
@@ -418,7 +437,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         _serve(args.host, args.port, args.demo, args.workers)
     elif args.command == "worker":
-        asyncio.run(_with_db(_worker(args.once, args.batch, args.lease, args.backoff, args.poll), bounded=True))
+        asyncio.run(
+            _with_db(
+                _worker(args.once, args.batch, args.lease, args.backoff, args.poll, metrics=args.metrics), bounded=True
+            )
+        )
     elif args.command == "vapid":
         print(_vapid())
     elif args.command == "migrate":

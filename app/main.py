@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 
@@ -26,6 +25,7 @@ from app.accounts.signup_routes import SignupController
 from app.background import periodic, running
 from app.events import queries as event_queries
 from app.events import routes as events
+from app.logs import observed
 from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.moderation.actions import TEMPLATE_GLOBALS as MODERATION_TEMPLATE_GLOBALS
@@ -71,6 +71,9 @@ def background_loops(
 def create_serving_app() -> Litestar:
     """One of the processes of `voisinage serve --workers N`: it serves
     requests only; their parent runs the background work once for all."""
+    from app.logs import configure
+
+    configure()  # a spawned process: the parent's logging configuration is not inherited
     return create_app(dataclasses.replace(get_settings(), background_work=False))
 
 
@@ -109,7 +112,6 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
         include_in_schema=False,
     )
-    logging.getLogger("voisinage").setLevel(logging.INFO)
     environment = make_environment(settings, {**POST_TEMPLATE_GLOBALS, **MODERATION_TEMPLATE_GLOBALS})
     # Templates ask app.access what the viewer may do instead of reading roles.
     environment.globals["can"] = can
@@ -155,7 +157,9 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         # routes, which stream what they read, allow more (app.uploads).
         request_max_body_size=1024 * 1024,
         openapi_config=None,
+        # Logging is configured once for the process, as JSON (app.logs).
+        logging_config=None,
         debug=settings.debug,
     )
-    app.asgi_handler = head_as_get(app.asgi_handler)
+    app.asgi_handler = head_as_get(observed(app.asgi_handler, access_log=settings.access_log))
     return app

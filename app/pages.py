@@ -1,14 +1,18 @@
-"""Pages that belong to no domain: landing, privacy, health check."""
+"""Pages that belong to no domain: landing, privacy, health check, metrics."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
 from litestar.response import Response as PlainResponse
 
+from app import metrics
 from app.neighbourhoods.tables import Neighbourhood
+from app.notify import outbox
 from app.settings import ROOT
 from app.space import short_of_space
 from app.templating import static_url
@@ -49,6 +53,24 @@ async def ping() -> str:
     return "pong"
 
 
+@get("/metrics", cache_control=None)
+async def metrics_page(request: Request) -> PlainResponse:
+    """Prometheus' scrape, for the addresses of VOISINAGE_METRICS_ALLOW only:
+    to anyone else it does not exist."""
+    if not metrics.may_scrape(request, request.app.state.settings.metrics_allow):
+        raise NotFoundException()
+    try:
+        pending, oldest_due = await outbox.backlog()
+    except Exception:  # noqa: BLE001 - the process's own numbers still tell the operator something
+        logging.getLogger("voisinage.metrics").exception("outbox unreadable")
+        pending = oldest_due = float("nan")
+    metrics.OUTBOX_PENDING.set(pending)
+    metrics.OUTBOX_OLDEST_DUE.set(oldest_due)
+    return PlainResponse(
+        content=metrics.exposition(), media_type=metrics.MEDIA_TYPE, headers={"Cache-Control": "no-store"}
+    )
+
+
 @get("/manifest.webmanifest", cache_control=None)
 async def manifest() -> PlainResponse:
     return PlainResponse(
@@ -78,4 +100,4 @@ async def offline(request: Request) -> Response:
     return render(request, "pages/offline.html", {}, headers={"Cache-Control": "private, max-age=3600"})
 
 
-ROUTES = [landing, privacy, healthz, ping, manifest, service_worker, offline]
+ROUTES = [landing, privacy, healthz, ping, metrics_page, manifest, service_worker, offline]

@@ -6,6 +6,7 @@ Nothing here is required: the defaults serve Voisinage on SQLite under ./data.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -43,6 +44,18 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
 
 
+DEFAULT_METRICS_ALLOW = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    if not _list(name):
+        return DEFAULT_METRICS_ALLOW
+    try:
+        return tuple(ipaddress.ip_network(v, strict=False) for v in _list(name))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc} (comma-separated addresses or networks, e.g. 10.0.0.0/8,::1)") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -77,6 +90,10 @@ class Settings:
     # Where pg_dump and pg_restore are, when not Debian's of the server's
     # version under /usr/lib/postgresql nor on PATH (app.db.backup.pg_tool).
     pg_bindir: Path | None = None
+    # One JSON line per request on stderr (app.logs); off when a proxy's log is enough.
+    access_log: bool = True
+    # Who may read /metrics: the peer address of the connection itself (app.metrics).
+    metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = DEFAULT_METRICS_ALLOW
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -170,6 +187,8 @@ def load_settings() -> Settings:
         vapid_subject=os.environ.get("VOISINAGE_VAPID_SUBJECT", "mailto:contact@voisinage.localhost"),
         push_allow_loopback=_flag("VOISINAGE_PUSH_ALLOW_LOOPBACK"),
         pg_bindir=Path(os.environ["VOISINAGE_PG_BINDIR"]) if os.environ.get("VOISINAGE_PG_BINDIR") else None,
+        access_log=_flag("VOISINAGE_ACCESS_LOG", True),
+        metrics_allow=_networks("VOISINAGE_METRICS_ALLOW"),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -22,7 +23,7 @@ from litestar.response import Redirect, Template
 from litestar.response.base import ASGIResponse
 from litestar.types import Message, Scope
 
-from app import ratelimits, space
+from app import metrics, ratelimits, space
 from app.forms import CONTROL_RE
 from app.i18n import N_, _
 from app.settings import get_settings
@@ -32,6 +33,7 @@ CSP = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
 )
+log = logging.getLogger("voisinage.web")
 # A photo or an icon opened on its own is shown in a page the browser makes
 # itself and styles inline (Chromium's image viewer): under CSP it would be
 # refused with a console error. No markup of ours or anyone's can be there
@@ -321,9 +323,14 @@ def _database_gave_up(exc: Exception) -> bool:
     return isinstance(exc, asyncpg.QueryCanceledError | TimeoutError)
 
 
+def _route(request: Request) -> str:
+    # The pattern, as in the access line: a path may carry what the pattern does not (a token, a code).
+    return request.scope.get("path_template") or metrics.UNMATCHED
+
+
 def error_page(request: Request, exc: Exception) -> Response:
     if _hung_up(exc):
-        request.logger.info("client hung up during %s %s", request.method, request.url.path)
+        log.info("client hung up during %s %s", request.method, _route(request))
         return Response(content=b"", status_code=400)
     if isinstance(exc, NotAuthorizedException):
         return _login_page(request)
@@ -332,7 +339,7 @@ def error_page(request: Request, exc: Exception) -> Response:
     if status == 500 and space.out_of_space(exc):
         # Nothing was saved (the transaction rolled back): the person may try again once space is freed.
         space.noticed(exc)
-        request.logger.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+        log.error("disk full on %s %s: %s", request.method, _route(request), exc)
         status, detail = 503, "disk full"
     if status == 500 and _database_gave_up(exc):
         # A slow query or a table held by a long lock: this request fails, the pool and the next ones do not.
@@ -341,7 +348,7 @@ def error_page(request: Request, exc: Exception) -> Response:
     if status not in ERROR_TITLES:
         status = 400 if 400 <= status < 500 else 500
     if status == 500:
-        request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, _route(request))
     headers = {"Retry-After": "300"} if status in (429, 503) else {}
     template = "pages/error.html"
     if wants_fragment(request):
@@ -374,8 +381,9 @@ def head_as_get(app):
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        # A copy: the server still reads "HEAD" in its own scope, and sends no body.
-        await app({**scope, "method": "GET"}, receive, headers_only)
+        # A copy: the server still reads "HEAD" in its own scope, and sends no
+        # body; the access log (app.logs) reads what was asked.
+        await app({**scope, "method": "GET", "asked_method": "HEAD"}, receive, headers_only)
 
     return handle
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from app import metrics
 from app.settings import get_settings
 
 log = logging.getLogger("voisinage.mail")
@@ -45,7 +46,7 @@ async def send_mail(to: str, subject: str, body: str, *, reply_to: str | None = 
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{secrets.token_hex(8)}.eml"
         path.write_bytes(bytes(msg))
-        log.info("mail to %s written to %s (no VOISINAGE_SMTP_URL)", to, path)
+        log.info("mail written to %s (no VOISINAGE_SMTP_URL)", path)
         return
     url = urlsplit(settings.smtp_url)
     try:
@@ -59,5 +60,7 @@ async def send_mail(to: str, subject: str, body: str, *, reply_to: str | None = 
             start_tls=True if url.scheme == "smtp+starttls" else None,
             timeout=10,
         )
-    except Exception:
-        log.exception("could not send mail to %s", to)
+    except Exception as exc:
+        metrics.MAIL_FAILURES.inc()
+        # Neither the address nor the exception's text: an SMTP refusal quotes the recipient.
+        log.error("mail not sent: %s %s", type(exc).__name__, getattr(exc, "code", ""))

@@ -17,10 +17,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from app import i18n
+from app import i18n, metrics
 from app.access import suspension
 from app.accounts.tables import User
 from app.background import periodic
+from app.db.rows import rows
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
@@ -191,12 +192,15 @@ async def deliver(batch: list[Claimed], sender: Sender, *, backoff_base: float =
             subscriptions_ok.add(c.subscription)
         elif outcome.gone:
             gone_subscriptions.add(c.subscription)
+            metrics.PUSH_FAILURES.labels("gone").inc()
             log.info("push subscription %s removed: %s", c.subscription, outcome.error)
         elif c.attempts >= MAX_ATTEMPTS:
             counts["failed"] += 1
+            metrics.PUSH_FAILURES.labels("failed").inc()
             failed.setdefault(outcome.error, []).append(c.id)
         else:
             counts["retry"] += 1
+            metrics.PUSH_FAILURES.labels("retry").inc()
             later.setdefault((backoff(c.attempts, backoff_base, outcome.retry_after), outcome.error), []).append(c.id)
     if sent:
         counts["sent"] = len(sent)
@@ -256,6 +260,20 @@ async def work_forever(
         await periodic(poll, send_due, wake=_wake, name="push round")
     finally:
         await sender.aclose()
+
+
+async def backlog() -> tuple[int, float]:
+    """How many deliveries are not sent yet, and for how many seconds the one
+    due the longest has been due (0 when none is): one read of the outbox index."""
+    found = await rows(
+        PushDelivery.raw(
+            "SELECT count(*) AS pending, min(next_attempt_at) AS next_attempt_at "
+            "FROM push_delivery WHERE status = 'pending'"
+        )
+    )
+    first_due = found[0]["next_attempt_at"]
+    waited = (_now() - first_due).total_seconds() if first_due else 0.0
+    return found[0]["pending"], max(waited, 0.0)
 
 
 async def prune(days: int = 30) -> None:
