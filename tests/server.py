@@ -49,7 +49,8 @@ class ServerProcess:
         if wait:
             self.ready()
 
-    def ready(self, timeout: float = 30) -> None:
+    def ready(self, timeout: float = 90) -> None:
+        # Generous: a CI machine running browsers beside it can take long to start a process.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
