@@ -5,212 +5,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import fcntl
 import functools
 import getpass
-import io
 import os
-import signal
 import sys
-import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+from app import serving
+from app.migrating import migrate, with_db
 from app.settings import data_dir_from_env, data_dir_problem
 
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
-
-
-# pg_advisory_lock's key for migrations: "voisinag" in ASCII, a bigint no other lock of ours uses.
-MIGRATION_LOCK = 0x766F6973696E6167
-
-
-@contextlib.asynccontextmanager
-async def _one_migration_at_a_time() -> AsyncIterator[None]:
-    """Held by one process at a time among all those on this database: ten
-    processes starting together on an empty database would otherwise each
-    create the same tables. PostgreSQL: a session advisory lock on a
-    connection of its own, held for the whole run (closing it releases the
-    lock, also when the process dies). SQLite: an exclusive lock on a file
-    next to the database (the database's own lock would also shut out the
-    connection that migrates)."""
-    from app.piccolo_conf import DB
-    from app.settings import get_settings
-
-    settings = get_settings()
-    if settings.is_postgres:
-        connection = await DB.get_new_connection()
-        try:
-            await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-            yield
-        finally:
-            await connection.close()
-        return
-    with open(settings.sqlite_path.with_name(settings.sqlite_path.name + ".migrating"), "a") as lock:
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                # Polled rather than blocking a thread: a process stopped while it waits exits at once.
-                await asyncio.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-async def migrate(quiet: bool = False) -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
-    out = io.StringIO()
-    # Piccolo narrates every migration; a server start should stay readable.
-    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
-        async with _one_migration_at_a_time():
-            result = await run_forwards(app_name="voisinage")
-    if not result.success:
-        raise SystemExit(f"migrations failed: {result.message}\n{out.getvalue()}")
-
-
-async def _prepare(demo: bool) -> None:
-    from app.piccolo_conf import DB
-
-    # Migrations and the demo data may run long: no statement timeout (app.db.postgres).
-    await DB.start_connection_pool(bounded=False)
-    try:
-        await migrate(quiet=True)
-        if demo:
-            from app.demo import load_demo
-
-            if await load_demo():
-                print("Données de démonstration chargées (voir le README pour les comptes).")
-        await _warn_without_addresses()
-    finally:
-        # Also on failure: an open SQLite connection's thread would keep the process from exiting.
-        await DB.close_connection_pool()
-
-
-def _serve(host: str, port: int, demo: bool, workers: int) -> None:
-    """One process serving requests and running the background work, or
-    `workers` processes serving requests and this one (their parent, which
-    serves none) running the background work: once per host, not once per
-    worker."""
-    import uvicorn
-
-    from app.logs import configure
-    from app.settings import get_settings
-
-    configure()
-    asyncio.run(_prepare(demo))
-    options = {
-        "host": host,
-        "port": port,
-        "proxy_headers": False,  # client addresses come from VOISINAGE_TRUSTED_PROXIES, see app/web.py
-        # h11 refuses (400) a request line and headers beyond this size; the
-        # faster httptools parser buffers them without limit: one client
-        # sending an endless header would fill the server's memory.
-        "http": "h11",
-        "h11_max_incomplete_event_size": 32 * 1024,
-        "server_header": False,
-        "timeout_graceful_shutdown": 5,
-        # uvicorn's lines go to the JSON log of app.logs; its access log would
-        # repeat ours with the raw path and query string (VOISINAGE_ACCESS_LOG).
-        "log_config": None,
-        "log_level": "info",
-        "access_log": False,
-    }
-    print(f"Voisinage : http://{host}:{port}" + (f" ({workers} processus)" if workers > 1 else ""), flush=True)
-    if workers == 1:
-        from app.main import create_app
-
-        # uvicorn re-raises the signal it stopped on once it has shut down cleanly;
-        # this handler turns that into exit status 0 for service managers.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        asyncio.run(uvicorn.Server(uvicorn.Config(create_app(), **options)).serve())
-        return
-    # The workers are started afresh (spawned) and build the app from its name.
-    background = _in_a_thread(lambda stop: _with_db(_worker(stop=stop), bounded=True))
-    with background if get_settings().background_work else contextlib.nullcontext():
-        uvicorn.run("app.main:create_serving_app", factory=True, workers=workers, **options)
-
-
-@contextlib.contextmanager
-def _in_a_thread(work: Callable[[asyncio.Event], Coroutine]) -> Iterator[None]:
-    """Runs `work(stop)` on an event loop of its own in another thread while
-    the block runs (the main thread belongs to uvicorn's supervisor and its
-    signal handlers), then sets `stop` and waits for it to end."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=loop.run_until_complete, args=(work(stop),), name="voisinage-background")
-    thread.start()
-    try:
-        yield
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join()
-        loop.close()
-
-
-async def _with_db(coro, *, bounded: bool = False):
-    """`bounded`: the statement timeout of a long-running service (app.db.postgres);
-    maintenance commands run without it."""
-    from app.piccolo_conf import DB
-
-    await DB.start_connection_pool(bounded=bounded)
-    try:
-        return await coro
-    finally:
-        await DB.close_connection_pool()
-
-
-async def _worker(
-    once: bool = False,
-    batch: int = 50,
-    lease: float = 60.0,
-    backoff: float = 30.0,
-    poll: float = 1.0,
-    stop: asyncio.Event | None = None,
-    metrics: str | None = None,
-) -> None:
-    """Push deliveries and reminders, apart from the web server (run the server
-    with VOISINAGE_BACKGROUND_WORK=0 then). Several may run side by side.
-    Until SIGTERM or SIGINT, or until `stop` is set when the caller owns the
-    signals (`serve --workers`)."""
-    from app.background import running
-    from app.logs import configure
-    from app.main import background_loops
-    from app.notify import outbox
-    from app.notify.push import Sender
-    from app.settings import get_settings
-
-    configure()
-    if metrics:
-        from prometheus_client import start_http_server
-
-        # The push failures are counted where pushes are sent: here.
-        host, _, port = metrics.rpartition(":")
-        start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1")
-    await migrate(quiet=True)
-    if once:
-        sender = Sender(get_settings())
-        try:
-            print(
-                f"{await outbox.run_until_idle(sender, batch_size=batch, lease=lease, backoff_base=backoff)} notifications envoyées."
-            )
-        finally:
-            await sender.aclose()
-        return
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-    async with running(
-        background_loops(get_settings(), poll=poll, batch_size=batch, lease=lease, backoff_base=backoff)
-    ):
-        print("Voisinage : worker démarré.", flush=True)
-        await stop.wait()
 
 
 def _vapid() -> str:
@@ -295,18 +101,6 @@ async def _import_addresses(paths: list[str], keep_missing: bool) -> None:
         )
 
 
-async def _warn_without_addresses() -> None:
-    from app.addresses.tables import Address
-    from app.settings import get_settings
-
-    if get_settings().geocoder != "ban" and not await Address.exists():
-        print(
-            "Aucune adresse importée : toute adresse sera refusée. Importez la Base Adresse Nationale de vos "
-            "départements avec `voisinage import-addresses adresses-DD.csv.gz` (ou lancez avec --demo).",
-            file=sys.stderr,
-        )
-
-
 async def _backup(target: str | None) -> Path:
     from app.db.backup import create
     from app.settings import get_settings
@@ -325,7 +119,7 @@ async def _restore(archive: str, replace: bool) -> None:
     known = set(BaseMigrationManager().get_migration_modules(APP_CONFIG.resolved_migrations_folder_path))
     manifest, files = await restore(get_settings(), Path(archive), known_migrations=known, replace=replace)
     # Brings an older backup up to this code's schema (and moves in what later versions keep in the database).
-    await _with_db(migrate(quiet=True))
+    await with_db(migrate(quiet=True))
     print(
         f"Sauvegarde du {manifest.get('created_at', '?')} restaurée (Voisinage {manifest.get('app_version', '?')}, "
         f"migration {manifest.get('migration')}), {files} fichiers du dossier de données ; base migrée."
@@ -435,25 +229,26 @@ def main(argv: list[str] | None = None) -> None:
             )
 
     if args.command == "serve":
-        _serve(args.host, args.port, args.demo, args.workers)
+        serving.serve(args.host, args.port, args.demo, args.workers)
     elif args.command == "worker":
         asyncio.run(
-            _with_db(
-                _worker(args.once, args.batch, args.lease, args.backoff, args.poll, metrics=args.metrics), bounded=True
+            with_db(
+                serving.worker(args.once, args.batch, args.lease, args.backoff, args.poll, metrics=args.metrics),
+                bounded=True,
             )
         )
     elif args.command == "vapid":
         print(_vapid())
     elif args.command == "migrate":
-        asyncio.run(_with_db(migrate()))
+        asyncio.run(with_db(migrate()))
     elif args.command == "demo":
-        asyncio.run(_with_db(_demo()))
+        asyncio.run(with_db(_demo()))
     elif args.command == "createadmin":
-        asyncio.run(_with_db(_createadmin(args.email, args.password, args.first_name, args.last_name)))
+        asyncio.run(with_db(_createadmin(args.email, args.password, args.first_name, args.last_name)))
     elif args.command == "import-neighbourhoods":
-        asyncio.run(_with_db(_import(args.file, args.crs, args.layer, args.name_property, args.city)))
+        asyncio.run(with_db(_import(args.file, args.crs, args.layer, args.name_property, args.city)))
     elif args.command == "import-addresses":
-        asyncio.run(_with_db(_import_addresses(args.files, args.keep_missing)))
+        asyncio.run(with_db(_import_addresses(args.files, args.keep_missing)))
     elif args.command == "backup":
         print(_refusing(lambda: asyncio.run(_backup(args.to))))
     elif args.command == "restore":

@@ -195,7 +195,7 @@ async def main() -> None:
     from app.addresses.importer import ProgressBar, import_file
     from app.addresses.search import search
     from app.addresses.tables import AddressWay
-    from app.cli import migrate
+    from app.migrating import migrate
     from app.piccolo_conf import DB
 
     if args.rows:

@@ -36,7 +36,7 @@ DEMO_PASSWORD = "voisins-demo-2026"
 
 SEED = """
 import asyncio
-from app.cli import migrate
+from app.migrating import migrate
 from app.demo import load_demo
 from app.accounts.tables import User
 from app.posts import queries

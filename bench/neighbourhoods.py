@@ -85,7 +85,7 @@ def _report(label: str, measured: tuple[list[float], float], found: int) -> None
 
 
 async def main(areas: int, points: int) -> None:
-    from app.cli import migrate
+    from app.migrating import migrate
     from app.neighbourhoods import geometry, importing, queries
     from app.neighbourhoods.tables import Neighbourhood
     from app.piccolo_conf import DB

@@ -62,7 +62,7 @@ def _browser_keys() -> tuple[str, str]:
 
 
 async def main(messages: int) -> None:
-    from app.cli import migrate
+    from app.migrating import migrate
     from app.notify import outbox
     from app.notify.push import Sender, payload
     from app.notify.tables import PushDelivery, PushSubscription

@@ -80,7 +80,7 @@ async def _time(lookup, token: str) -> float:
 async def main() -> None:
     from app.accounts import sessions
     from app.accounts.tables import Session
-    from app.cli import migrate
+    from app.migrating import migrate
     from app.notify.queries import unread_count
     from app.piccolo_conf import DB
 

@@ -32,7 +32,7 @@ BASE = "http://testserver.local"
 
 @pytest.fixture(scope="session", autouse=True)
 async def database():
-    from app.cli import migrate
+    from app.migrating import migrate
     from app.piccolo_conf import DB
 
     if get_settings().is_postgres:
