@@ -34,12 +34,14 @@ async def migrate(quiet: bool = False) -> None:
 async def _serve(host: str, port: int, demo: bool) -> None:
     import uvicorn
 
+    from app.db import keys
     from app.main import create_app
     from app.piccolo_conf import DB
 
     await DB.start_connection_pool()
     try:
         await migrate(quiet=True)
+        await keys.load()
         if demo:
             from app.demo import load_demo
 
@@ -85,12 +87,14 @@ async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: fl
     """Push deliveries and reminders, apart from the web server (run the server
     with VOISINAGE_BACKGROUND_WORK=0 then). Several may run side by side."""
     from app.background import running
+    from app.db import keys
     from app.main import background_loops
     from app.notify import outbox
     from app.notify.push import Sender
     from app.settings import get_settings
 
     await migrate(quiet=True)
+    await keys.load()
     if once:
         sender = Sender(get_settings())
         try:
@@ -111,11 +115,12 @@ async def _worker(once: bool, batch: int, lease: float, backoff: float, poll: fl
         await stop.wait()
 
 
-def _vapid() -> str:
+async def _vapid() -> str:
+    from app.db import keys
     from app.notify.push import vapid_keys
-    from app.settings import get_settings
 
-    return vapid_keys(get_settings()).application_server_key
+    await migrate(quiet=True)
+    return vapid_keys(await keys.load()).application_server_key
 
 
 async def _demo() -> None:
@@ -291,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "worker":
         asyncio.run(_with_db(_worker(args.once, args.batch, args.lease, args.backoff, args.poll)))
     elif args.command == "vapid":
-        print(_vapid())
+        print(asyncio.run(_with_db(_vapid())))
     elif args.command == "migrate":
         asyncio.run(_with_db(migrate()))
     elif args.command == "demo":

@@ -13,12 +13,13 @@ from app.accounts.tables import (
     Vouch,
 )
 from app.addresses.tables import Address, AddressImport, AddressWay
+from app.db.keys import InstanceKey
 from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.tables import Notification, PushDelivery, PushSubscription
-from app.posts.tables import Loan, Photo, Post, Reply
+from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
@@ -33,6 +34,7 @@ APP_CONFIG = AppConfig(
         PendingSignup,
         LoginThrottle,
         Post,
+        PhotoBlob,
         Photo,
         Reply,
         Loan,
@@ -52,6 +54,7 @@ APP_CONFIG = AppConfig(
         AddressImport,
         AddressWay,
         Address,
+        InstanceKey,
     ],
     migration_dependencies=[],
     commands=[],

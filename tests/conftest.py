@@ -32,6 +32,7 @@ BASE = "http://testserver.local"
 @pytest.fixture(scope="session", autouse=True)
 async def database():
     from app.cli import migrate
+    from app.db import keys
     from app.piccolo_conf import DB
 
     if get_settings().is_postgres:
@@ -40,6 +41,7 @@ async def database():
         await DB._run_in_new_connection("CREATE SCHEMA public")
     await DB.start_connection_pool()
     await migrate(quiet=True)
+    await keys.load()
     await factories.load_demo_neighbourhoods()
     await factories.load_demo_addresses()
     yield DB
