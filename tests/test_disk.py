@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -101,8 +102,10 @@ async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
             assert (await client.get("/healthz")).status_code == 200
             feed = (await client.get("/feed")).text
             assert "Perceuse à prêter" in feed and "Tondeuse" not in feed
-            photos = disk / "uploads" / "photos"
-            assert len(list(photos.iterdir())) == 2  # the first post's photo in two sizes, no half-written file
+            # The first post's photo, from the database; nothing of either photo on disk.
+            [cover] = re.findall(r'src="(/photos/[^"]+/thumb)"', feed)
+            assert (await client.get(cover)).status_code == 200
+            assert not (disk / "uploads" / "photos").exists()
 
             assert (await publish(client, _annonce("Tondeuse à prêter"), _photo())).status_code == 303
             assert "Tondeuse à prêter" in (await client.get("/feed")).text
@@ -126,7 +129,7 @@ def _serve(data_dir: Path) -> subprocess.Popen:
 
 @pytest.mark.server
 def test_serve_stops_at_once_naming_a_data_dir_it_cannot_write():
-    """The data dir of an earlier run (secret key, SQLite database), mounted read-only."""
+    """The data dir of an earlier run (its SQLite database), mounted read-only."""
     with small_disk("8m") as disk:
         env = {**os.environ, "VOISINAGE_DATA_DIR": str(disk)}
         subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
