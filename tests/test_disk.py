@@ -8,6 +8,7 @@ not permitted the tests skip and say why.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import sqlite3
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from app import space
 from app.posts.tables import Post
@@ -76,6 +78,13 @@ def _photo() -> list:
     return [("photos", ("tondeuse.jpg", jpeg_bytes(1600, 1200), "image/jpeg"))]
 
 
+def _photo_over_1_mb() -> list:
+    """Spooled to the data dir while it arrives (app.uploads), on either engine."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1000), os.urandom(1400 * 1000 * 3)).save(out, "JPEG", quality=90)
+    return [("photos", ("tondeuse.jpg", out.getvalue(), "image/jpeg"))]
+
+
 @pytest.mark.server
 async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
     _hood, (claire,) = await neighbours(1)
@@ -90,7 +99,7 @@ async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
             assert (await client.get("/healthz")).status_code == 200
 
             filler = fill(disk)
-            refused = [await publish(client, _annonce("Tondeuse à prêter"), _photo())]
+            refused = [await publish(client, _annonce("Tondeuse à prêter"), _photo_over_1_mb())]
             if sqlite:  # without a photo, it is the database that has no room
                 refused.append(await publish(client, _annonce("Tondeuse à prêter")))
             for answer in refused:
