@@ -1,4 +1,5 @@
-"""Settings: one frozen dataclass, read from the environment only.
+"""Settings: one frozen dataclass, read from the environment, and the keys
+that app.db.keys keeps in the database where the environment gives none.
 
 Nothing here is required: the defaults serve Voisinage on SQLite under ./data.
 """
