@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import struct
@@ -308,3 +309,29 @@ async def test_a_photo_form_without_its_csrf_token_is_refused_and_nothing_saved(
     # htmx sends the token in a header instead.
     done = await client.post("/posts", data=data, files=files, headers={"x-csrftoken": token})
     assert done.status_code == 303 and await Post.count() == posts_before + 1
+
+
+async def test_a_photo_posted_again_while_its_first_post_is_deleted_is_not_lost():
+    """Two neighbours' requests at the same moment (on PostgreSQL, really at
+    once): one deletes the only post showing an image, the other saves a post
+    with the very same image. The new post keeps its photo, every time."""
+    import asyncio
+
+    from app.posts import blobs, queries
+    from tests.factories_posts import encoded_photo, make_post
+
+    _hood, (claire, paul) = await neighbours(2)
+    for _round in range(8):
+        photo = await encoded_photo(unique_jpeg())
+        first = await queries.create_post(
+            author=claire, kind="give", title="Chaise", body="En bois", details={}, photos=[photo]
+        )
+        again = dataclasses.replace(photo, name=photo.name + "b")
+        _deleted, second = await asyncio.gather(
+            queries.delete_post(first),
+            queries.create_post(author=paul, kind="give", title="Chaise", body="La même", details={}, photos=[again]),
+        )
+        shown = await Photo.select(Photo.large, Photo.thumb).where(Photo.post == second).first()
+        assert await blobs.data_of(shown["large"]) == photo.large.data
+        assert await blobs.data_of(shown["thumb"]) == photo.thumb.data
+        await make_post(paul)  # the next round starts from another state of the tables

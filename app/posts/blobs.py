@@ -32,7 +32,8 @@ async def save(photos: Iterable[EncodedPhoto]) -> None:
     """In the transaction that saves the photos' rows."""
     images = {image.hash: image for photo in photos for image in (photo.large, photo.thumb)}
     now = datetime.now(timezone.utc)
-    for image in images.values():
+    # Sorted, as let_go() locks them: two transactions never wait on each other in a circle.
+    for _digest, image in sorted(images.items()):
         # DO UPDATE, not DO NOTHING: it locks the existing row (see above).
         await PhotoBlob.raw(
             "INSERT INTO photo_blob (hash, data, created_at) VALUES ({}, {}, {}) "
@@ -55,7 +56,7 @@ async def let_go(hashes: list[str]) -> None:
     if not hashes:
         return
     if PhotoBlob._meta.db.engine_type == "postgres":
-        # Sorted: two deletions lock shared images in the same order.
+        # Sorted, as save() locks them.
         await PhotoBlob.raw(
             f"SELECT hash FROM photo_blob WHERE hash IN ({_placeholders(hashes)}) ORDER BY hash FOR UPDATE",
             *hashes,
