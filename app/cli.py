@@ -19,11 +19,12 @@ from app.settings import data_dir_from_env, data_dir_problem
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
 
 
-def _vapid() -> str:
+async def _vapid() -> str:
+    from app.db import keys
     from app.notify.push import vapid_keys
-    from app.settings import get_settings
 
-    return vapid_keys(get_settings()).application_server_key
+    await migrate(quiet=True)
+    return vapid_keys(await keys.load()).application_server_key
 
 
 async def _demo() -> None:
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     elif args.command == "vapid":
-        print(_vapid())
+        print(asyncio.run(with_db(_vapid())))
     elif args.command == "migrate":
         asyncio.run(with_db(migrate()))
     elif args.command == "demo":

@@ -81,6 +81,8 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
     """`own_database=False` when the caller (the test session) already holds
     the connection pool on its own event loop."""
     settings = settings or get_settings()
+    if not settings.secret_key:
+        raise RuntimeError("the secret key is not loaded: app.db.keys.load() runs before create_app()")
     from app.piccolo_conf import DB
 
     @asynccontextmanager
@@ -147,7 +149,10 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         ],
         request_class=FormRequest,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
+        # WebP photos are compressed already: gzip would spend CPU to gain nothing.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=512, gzip_compress_level=6, exclude="^/photos/"
+        ),
         before_send=[security_headers],
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},
         lifespan=[lifespan],

@@ -13,12 +13,13 @@ from app.accounts.tables import (
     Vouch,
 )
 from app.addresses.tables import Address, AddressImport, AddressWay
+from app.db.keys import InstanceKey
 from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.tables import Notification, PushDelivery, PushSubscription
-from app.posts.tables import Loan, Photo, Post, Reply
+from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
 from app.settings import ROOT
 
@@ -35,6 +36,7 @@ APP_CONFIG = AppConfig(
         LoginThrottle,
         RateLimit,
         Post,
+        PhotoBlob,
         Photo,
         Reply,
         Loan,
@@ -54,6 +56,7 @@ APP_CONFIG = AppConfig(
         AddressImport,
         AddressWay,
         Address,
+        InstanceKey,
     ],
     migration_dependencies=[],
     commands=[],

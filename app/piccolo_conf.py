@@ -14,7 +14,7 @@ else:
     from app import search
     from app.db import VoisinageSQLiteEngine
 
-    _settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     # The search index triggers call voisinage_stems (migrations/voisinage_0009_french_search_and_areas.py).
     DB = VoisinageSQLiteEngine(
         path=str(_settings.sqlite_path),

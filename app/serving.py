@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 
 from app.migrating import migrate, with_db
+
+
+async def _load_keys() -> None:
+    """The instance's keys, read from the database (app.db.keys) and handed
+    to the processes `--workers` spawns through their environment, where
+    the environment's keys win: they start without a database round of
+    their own and all sign with the same keys."""
+    from app.db import keys
+
+    settings = await keys.load()
+    os.environ["VOISINAGE_SECRET_KEY"] = settings.secret_key
+    os.environ["VOISINAGE_VAPID_PRIVATE_KEY"] = settings.vapid_private_key
 
 
 async def _prepare(demo: bool) -> None:
@@ -21,6 +34,7 @@ async def _prepare(demo: bool) -> None:
     await DB.start_connection_pool(bounded=False)
     try:
         await migrate(quiet=True)
+        await _load_keys()
         if demo:
             from app.demo import load_demo
 
@@ -107,6 +121,7 @@ async def worker(
     Until SIGTERM or SIGINT, or until `stop` is set when the caller owns the
     signals (`serve --workers`)."""
     from app.background import running
+    from app.db import keys
     from app.logs import configure
     from app.main import background_loops
     from app.notify import outbox
@@ -121,6 +136,7 @@ async def worker(
         host, _, port = metrics.rpartition(":")
         start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1")
     await migrate(quiet=True)
+    await keys.load()
     if once:
         sender = Sender(get_settings())
         try:

@@ -1,14 +1,13 @@
-"""Settings: one frozen dataclass, read from the environment only.
+"""Settings: one frozen dataclass, read from the environment, and the keys
+that app.db.keys keeps in the database where the environment gives none.
 
 Nothing here is required: the defaults serve Voisinage on SQLite under ./data.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
-import secrets
 import tempfile
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -68,7 +67,10 @@ class Settings:
     # Where a suspended member writes to contest: the suspension mail names it
     # and replies to that mail go there, not to the no-reply sender.
     moderation_email: str
-    secret_key: str
+    # Signs CSRF tokens, address candidates, device cookies and letter codes.
+    # From the environment, else None until app.db.keys.load() has read (or
+    # made) the one kept in the database, which every process then shares.
+    secret_key: str | None
     allowed_hosts: tuple[str, ...]
     trusted_proxies: tuple[str, ...]
     sqlite_readers: int = 4
@@ -83,7 +85,7 @@ class Settings:
     debug: bool = False
     # Off when a separate `voisinage worker` process sends pushes and reminders.
     background_work: bool = True
-    vapid_private_key: str | None = None  # else generated into the data dir
+    vapid_private_key: str | None = None  # else the database's, like the secret key
     vapid_subject: str = "mailto:contact@voisinage.localhost"
     # Tests run a push receiver on 127.0.0.1; production refuses such endpoints (SSRF).
     push_allow_loopback: bool = False
@@ -103,10 +105,15 @@ class Settings:
 
     @property
     def uploads_dir(self) -> Path:
+        """Where uploads are spooled while they arrive; photos themselves live in the database."""
         return self.data_dir / "uploads"
 
     @property
     def sqlite_path(self) -> Path:
+        # DATABASE_URL=sqlite:////srv/voisinage.sqlite3 keeps the database apart
+        # from the data dir, which then holds nothing but caches.
+        if self.database_url and self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///")).resolve()
         return self.data_dir / "voisinage.sqlite3"
 
     @property
@@ -124,21 +131,9 @@ class Settings:
         return urlsplit(self.base_url).hostname or "127.0.0.1"
 
 
-def _secret(data_dir: Path) -> str:
-    """The signing secret: from the environment, else generated once into the data dir."""
-    if os.environ.get("VOISINAGE_SECRET_KEY"):
-        return os.environ["VOISINAGE_SECRET_KEY"]
-    path = data_dir / "secret_key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # Written whole under a name of its own, then linked into place: of
-        # processes starting together, one wins, and none reads a half-written key.
-        with tempfile.NamedTemporaryFile("w", dir=data_dir, prefix=".secret_key.") as fh:
-            fh.write(secrets.token_urlsafe(48))
-            fh.flush()
-            with contextlib.suppress(FileExistsError):
-                os.link(fh.name, path)
-    return path.read_text().strip()
+# The keys read from the database, once per process (app.db.keys.load()):
+# settings read again later (tests change the environment) keep them.
+_database_keys: dict[str, str] = {}
 
 
 def data_dir_from_env() -> Path:
@@ -173,7 +168,7 @@ def load_settings() -> Settings:
         smtp_url=os.environ.get("VOISINAGE_SMTP_URL") or None,
         mail_from=mail_from,
         moderation_email=os.environ.get("VOISINAGE_MODERATION_EMAIL") or f"moderation@{mail_domain}",
-        secret_key=_secret(data_dir),
+        secret_key=os.environ.get("VOISINAGE_SECRET_KEY") or _database_keys.get("secret_key"),
         allowed_hosts=tuple(sorted(allowed)),
         trusted_proxies=_list("VOISINAGE_TRUSTED_PROXIES"),
         sqlite_readers=_number("VOISINAGE_SQLITE_READERS", 4, minimum=1),
@@ -183,7 +178,7 @@ def load_settings() -> Settings:
         db_statement_timeout_ms=_number("VOISINAGE_DB_STATEMENT_TIMEOUT_MS", 10_000),
         debug=_flag("VOISINAGE_DEBUG"),
         background_work=_flag("VOISINAGE_BACKGROUND_WORK", True),
-        vapid_private_key=os.environ.get("VOISINAGE_VAPID_PRIVATE_KEY") or None,
+        vapid_private_key=os.environ.get("VOISINAGE_VAPID_PRIVATE_KEY") or _database_keys.get("vapid_private_key"),
         vapid_subject=os.environ.get("VOISINAGE_VAPID_SUBJECT", "mailto:contact@voisinage.localhost"),
         push_allow_loopback=_flag("VOISINAGE_PUSH_ALLOW_LOOPBACK"),
         pg_bindir=Path(os.environ["VOISINAGE_PG_BINDIR"]) if os.environ.get("VOISINAGE_PG_BINDIR") else None,
@@ -195,3 +190,10 @@ def load_settings() -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def use_database_keys(keys: dict[str, str]) -> Settings:
+    """The settings from now on, with these keys where the environment gives none."""
+    _database_keys.update(keys)
+    get_settings.cache_clear()
+    return get_settings()

@@ -1,9 +1,9 @@
 """Running out of disk space: recognising it in an error, and telling /healthz.
 
 A full disk shows up as SQLite's SQLITE_FULL, PostgreSQL's disk_full
-(SQLSTATE 53100, "could not extend file") or ENOSPC from writing a photo. The
-data dir holds the SQLite database and the photos, so its free space is
-measured; a PostgreSQL server's disk may be on another machine, so its last
+(SQLSTATE 53100, "could not extend file") or ENOSPC from spooling an upload.
+The data dir holds the SQLite database (photos included) and the uploads
+while they arrive, so its free space is measured; a PostgreSQL server's disk may be on another machine, so its last
 "disk full" answer is remembered for a while instead.
 """
 

@@ -62,21 +62,21 @@ def _browser_keys() -> tuple[str, str]:
 
 
 async def main(messages: int) -> None:
+    from app.db import keys
     from app.migrating import migrate
     from app.notify import outbox
     from app.notify.push import Sender, payload
     from app.notify.tables import PushDelivery, PushSubscription
     from app.piccolo_conf import DB
-    from app.settings import get_settings
     from tests.factories import make_user
 
-    settings = get_settings()
     port = _free_port()
     sink = multiprocessing.Process(target=_sink, args=(port,), daemon=True)
     sink.start()
     endpoint = f"http://127.0.0.1:{port}/push/bench"
     await DB.start_connection_pool()
     await migrate(quiet=True)
+    settings = await keys.load()
     try:
         import httpx
 

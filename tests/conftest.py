@@ -32,6 +32,7 @@ BASE = "http://testserver.local"
 
 @pytest.fixture(scope="session", autouse=True)
 async def database():
+    from app.db import keys
     from app.migrating import migrate
     from app.piccolo_conf import DB
 
@@ -41,6 +42,7 @@ async def database():
         await DB._run_in_new_connection("CREATE SCHEMA public")
     await DB.start_connection_pool()
     await migrate(quiet=True)
+    await keys.load()
     await factories.load_demo_neighbourhoods()
     await factories.load_demo_addresses()
     yield DB

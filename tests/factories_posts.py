@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from PIL import Image
 
@@ -30,6 +31,13 @@ def jpeg_bytes(width: int = 2400, height: int = 1600, *, gps: bool = False) -> b
         exif[0x8825] = {1: "N", 2: (47.0, 19.0, 0.0), 3: "E", 4: (5.0, 2.0, 0.0)}
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif, quality=85)
+    return out.getvalue()
+
+
+def unique_jpeg(width: int = 800, height: int = 600) -> bytes:
+    """A photo no other test sends: the image stored for it is its own."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (16, 12), os.urandom(16 * 12 * 3)).resize((width, height)).save(out, "JPEG", quality=85)
     return out.getvalue()
 
 
@@ -69,17 +77,16 @@ async def publish(client, data: dict, files=None):
     )
 
 
-async def stored_photo(data: bytes, filename: str = "photo.jpg"):
-    """A photo stored as the upload form would store it (the pipeline reads spooled files)."""
+async def encoded_photo(data: bytes, filename: str = "photo.jpg"):
+    """A photo encoded as the upload form would (the pipeline reads spooled files), ready for create_post()."""
     from tempfile import SpooledTemporaryFile
 
-    from app.posts.photos import store
-    from app.settings import get_settings
+    from app.posts.photos import encode
     from app.uploads import UploadedFile
 
     spool = SpooledTemporaryFile()  # noqa: SIM115 - the UploadedFile made of it closes it
     spool.write(data)
     try:
-        return await store(UploadedFile(filename=filename, file=spool, size=len(data)), get_settings().uploads_dir)
+        return await encode(UploadedFile(filename=filename, file=spool, size=len(data)))
     finally:
         spool.close()

@@ -8,7 +8,9 @@ not permitted the tests skip and say why.
 from __future__ import annotations
 
 import errno
+import io
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from app import space
 from app.posts.tables import Post
@@ -75,6 +78,13 @@ def _photo() -> list:
     return [("photos", ("tondeuse.jpg", jpeg_bytes(1600, 1200), "image/jpeg"))]
 
 
+def _photo_over_1_mb() -> list:
+    """Spooled to the data dir while it arrives (app.uploads), on either engine."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1000), os.urandom(1400 * 1000 * 3)).save(out, "JPEG", quality=90)
+    return [("photos", ("tondeuse.jpg", out.getvalue(), "image/jpeg"))]
+
+
 @pytest.mark.server
 async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
     _neighbourhood, (claire,) = await neighbours(1)
@@ -89,7 +99,7 @@ async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
             assert (await client.get("/healthz")).status_code == 200
 
             filler = fill(disk)
-            refused = [await publish(client, _annonce("Tondeuse à prêter"), _photo())]
+            refused = [await publish(client, _annonce("Tondeuse à prêter"), _photo_over_1_mb())]
             if sqlite:  # without a photo, it is the database that has no room
                 refused.append(await publish(client, _annonce("Tondeuse à prêter")))
             for answer in refused:
@@ -101,8 +111,10 @@ async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
             assert (await client.get("/healthz")).status_code == 200
             feed = (await client.get("/feed")).text
             assert "Perceuse à prêter" in feed and "Tondeuse" not in feed
-            photos = disk / "uploads" / "photos"
-            assert len(list(photos.iterdir())) == 2  # the first post's photo in two sizes, no half-written file
+            # The first post's photo, from the database; nothing of either photo on disk.
+            [cover] = re.findall(r'src="(/photos/[^"]+/thumb)"', feed)
+            assert (await client.get(cover)).status_code == 200
+            assert not (disk / "uploads" / "photos").exists()
 
             assert (await publish(client, _annonce("Tondeuse à prêter"), _photo())).status_code == 303
             assert "Tondeuse à prêter" in (await client.get("/feed")).text
@@ -126,7 +138,7 @@ def _serve(data_dir: Path) -> subprocess.Popen:
 
 @pytest.mark.server
 def test_serve_stops_at_once_naming_a_data_dir_it_cannot_write():
-    """The data dir of an earlier run (secret key, SQLite database), mounted read-only."""
+    """The data dir of an earlier run (its SQLite database), mounted read-only."""
     with small_disk("8m") as disk:
         env = {**os.environ, "VOISINAGE_DATA_DIR": str(disk)}
         subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import struct
 import zlib
@@ -9,16 +11,13 @@ import zlib
 import pytest
 from PIL import Image
 
-from app.posts.photos import photo_dir
-from app.posts.tables import Photo, Post
-from app.settings import get_settings
-from tests.factories import ensure_csrf, field_error
-from tests.factories_posts import jpeg_bytes, neighbours, png_bytes, publish, signed_in
+from app.posts.tables import Photo, PhotoBlob, Post
+from tests.factories import ensure_csrf, field_error, post_form
+from tests.factories_posts import jpeg_bytes, neighbours, png_bytes, publish, signed_in, unique_jpeg
 
 
-def _stored_files() -> set[str]:
-    folder = photo_dir(get_settings().uploads_dir)
-    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+async def _stored_images() -> set[str]:
+    return {row["hash"] for row in await PhotoBlob.select(PhotoBlob.hash)}
 
 
 async def test_phone_photo_is_resized_reencoded_and_stripped_of_gps(make_client):
@@ -74,6 +73,61 @@ async def test_photos_are_private_to_the_quartier(make_client):
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
+async def _publish_photo(client, title: str, photo: bytes) -> tuple[int, dict]:
+    done = await publish(
+        client,
+        {"kind": "give", "title": title, "body": "À venir chercher"},
+        files=[("photos", ("p.jpg", photo, "image/jpeg"))],
+    )
+    assert done.status_code == 303, done.text
+    post_id = int(done.headers["location"].rsplit("/", 1)[1])
+    return post_id, await Photo.select().where(Photo.post == post_id).first()
+
+
+async def test_a_photo_is_kept_a_year_by_the_browser_and_revalidated_without_its_bytes(make_client):
+    _hood, (claire, paul) = await neighbours(2)
+    _other, (stranger,) = await neighbours(1)
+    _post_id, photo = await _publish_photo(await signed_in(make_client, claire), "Vélo", jpeg_bytes(800, 600))
+    url = f"/photos/{photo['name']}/large"
+
+    paul_client = await signed_in(make_client, paul)
+    first = await paul_client.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag == f'"{hashlib.sha256(first.content).hexdigest()}"'
+    assert first.headers["cache-control"] == "private, max-age=31536000, immutable"
+    again = await paul_client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    # The thumbnail is another image: the large one's ETag does not answer for it.
+    thumb = await paul_client.get(f"/photos/{photo['name']}/thumb", headers={"If-None-Match": etag})
+    assert thumb.status_code == 200 and thumb.headers["etag"] != etag
+
+    # Who asks is checked first, every time: the ETag opens nothing to a neighbour of another quartier.
+    outsider = await signed_in(make_client, stranger)
+    assert (await outsider.get(url, headers={"If-None-Match": etag})).status_code == 404
+    assert (await outsider.get(url)).status_code == 404
+
+
+async def test_the_same_photo_in_two_posts_is_stored_once_and_goes_with_the_last_of_them(make_client):
+    _hood, (claire,) = await neighbours(1)
+    client = await signed_in(make_client, claire)
+    same = unique_jpeg()
+    first_post, first = await _publish_photo(client, "Chaise", same)
+    second_post, second = await _publish_photo(client, "Chaise, la deuxième", same)
+    assert first["name"] != second["name"]
+    images = [first["large"], first["thumb"]]
+    assert [second["large"], second["thumb"]] == images
+    assert await PhotoBlob.count().where(PhotoBlob.hash.is_in(images)) == 2
+
+    await post_form(client, f"/posts/{first_post}/delete")
+    assert (await client.get(f"/photos/{first['name']}/large")).status_code == 404
+    still = await client.get(f"/photos/{second['name']}/large")
+    assert still.status_code == 200 and still.headers["etag"] == f'"{images[0]}"'
+
+    await post_form(client, f"/posts/{second_post}/delete")
+    assert await PhotoBlob.count().where(PhotoBlob.hash.is_in(images)) == 0
+
+
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims enormous dimensions: decoding it would eat gigabytes."""
 
@@ -119,7 +173,7 @@ async def test_a_bad_file_is_refused_in_french_and_nothing_is_saved(make_client,
     filename, content, content_type, message = BAD_FILES[name]
     _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
-    posts_before, files_before = await Post.count(), _stored_files()
+    posts_before, images_before = await Post.count(), await _stored_images()
     response = await publish(
         client,
         {"kind": "give", "title": "Lot de jouets", "body": "Pour 3-6 ans"},
@@ -133,7 +187,7 @@ async def test_a_bad_file_is_refused_in_french_and_nothing_is_saved(make_client,
     assert 'value="Lot de jouets"' in response.text and "Pour 3-6 ans" in response.text
     assert await Post.count() == posts_before
     # The good photo processed before the bad one is not left behind either.
-    assert _stored_files() == files_before
+    assert await _stored_images() == images_before
 
 
 async def test_five_photos_are_too_many(make_client):
@@ -228,7 +282,7 @@ async def test_a_photo_of_too_many_pixels_is_refused_in_french_and_the_form_kept
 ):
     _neighbourhood, (claire,) = await neighbours(1)
     client = await signed_in(make_client, claire)
-    posts_before, files_before = await Post.count(), _stored_files()
+    posts_before, images_before = await Post.count(), await _stored_images()
     response = await publish(
         client,
         {"kind": "give", "title": "Plan du jardin", "body": "Pour les curieux"},
@@ -238,7 +292,7 @@ async def test_a_photo_of_too_many_pixels_is_refused_in_french_and_the_form_kept
     error = field_error(response.text, "photos")
     assert error.startswith("Cette photo est trop grande") and shown in error
     assert 'value="Plan du jardin"' in response.text and "Pour les curieux" in response.text
-    assert await Post.count() == posts_before and _stored_files() == files_before
+    assert await Post.count() == posts_before and await _stored_images() == images_before
 
 
 async def test_a_photo_form_without_its_csrf_token_is_refused_and_nothing_saved(make_client):
@@ -255,3 +309,29 @@ async def test_a_photo_form_without_its_csrf_token_is_refused_and_nothing_saved(
     # htmx sends the token in a header instead.
     done = await client.post("/posts", data=data, files=files, headers={"x-csrftoken": token})
     assert done.status_code == 303 and await Post.count() == posts_before + 1
+
+
+async def test_a_photo_posted_again_while_its_first_post_is_deleted_is_not_lost():
+    """Two neighbours' requests at the same moment (on PostgreSQL, really at
+    once): one deletes the only post showing an image, the other saves a post
+    with the very same image. The new post keeps its photo, every time."""
+    import asyncio
+
+    from app.posts import blobs, queries
+    from tests.factories_posts import encoded_photo, make_post
+
+    _hood, (claire, paul) = await neighbours(2)
+    for _round in range(8):
+        photo = await encoded_photo(unique_jpeg())
+        first = await queries.create_post(
+            author=claire, kind="give", title="Chaise", body="En bois", details={}, photos=[photo]
+        )
+        again = dataclasses.replace(photo, name=photo.name + "b")
+        _deleted, second = await asyncio.gather(
+            queries.delete_post(first),
+            queries.create_post(author=paul, kind="give", title="Chaise", body="La même", details={}, photos=[again]),
+        )
+        shown = await Photo.select(Photo.large, Photo.thumb).where(Photo.post == second).first()
+        assert await blobs.data_of(shown["large"]) == photo.large.data
+        assert await blobs.data_of(shown["thumb"]) == photo.thumb.data
+        await make_post(paul)  # the next round starts from another state of the tables

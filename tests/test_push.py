@@ -266,7 +266,7 @@ async def test_deleting_the_account_deletes_its_devices(make_client, receiver):
     await subscribe(client, receiver.subscription())
     from app.privacy.queries import erase_account
 
-    await erase_account(claire.id, get_settings().uploads_dir)
+    await erase_account(claire.id)
     assert await PushSubscription.count() == 0
 
 

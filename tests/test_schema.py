@@ -91,6 +91,7 @@ _PG_TYPES = {
     "DATE": "date",
     "DOUBLE PRECISION": "double precision",
     "TIMESTAMPTZ": "timestamp with time zone",
+    "BYTEA": "bytea",
 }
 
 TABLES = APP_CONFIG.table_classes

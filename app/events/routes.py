@@ -20,7 +20,7 @@ from app.i18n import _, gettext
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts.page import own_post, render_post, visible_post
-from app.posts.photos import MAX_BYTES, PhotoRefused, delete_files, kept_if_saved, store
+from app.posts.photos import MAX_BYTES, encode_all
 from app.settings import get_settings
 from app.uploads import UPLOAD_MAX_BODY, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
@@ -80,18 +80,10 @@ async def _create_event(request: Request, upload: UploadForm) -> Response:
     if refusal:
         return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
     values = _validate(form, creating=True)
-    uploads_dir = get_settings().uploads_dir
-    with kept_if_saved(uploads_dir) as photos:
-        if not form.errors:
-            for photo in upload.files.get("photo", []):
-                try:
-                    photos.append(await store(photo, uploads_dir))
-                except PhotoRefused as refused:
-                    form.error("photo", str(refused))
-        if form.errors:
-            delete_files(uploads_dir, [p.name for p in photos])
-            return render(request, "events/new.html", {"form": form}, status_code=422)
-        post_id = await queries.create_event(author=user, photos=photos, **values)
+    photos = await encode_all(upload.files.get("photo", []), form, "photo") if not form.errors else []
+    if form.errors:
+        return render(request, "events/new.html", {"form": form}, status_code=422)
+    post_id = await queries.create_event(author=user, photos=photos, **values)
     return see_other(f"/posts/{post_id}")
 
 

@@ -12,12 +12,10 @@ import base64
 import binascii
 import ipaddress
 import json
-import os
 import socket
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -61,24 +59,10 @@ def _load_private(text: str) -> ec.EllipticCurvePrivateKey:
 
 @lru_cache(maxsize=4)
 def vapid_keys(settings: Settings) -> VapidKeys:
-    """From the settings, else generated once into the data dir (readable by the owner only)."""
-    if settings.vapid_private_key:
-        key = _load_private(settings.vapid_private_key)
-    else:
-        path: Path = settings.data_dir / "vapid_private.pem"
-        if not path.exists():
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process won the race: use its key
-                pass
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(pem)
-        key = _load_private(path.read_text())
+    """From the environment or the database (app.db.keys), the same for every process."""
+    if not settings.vapid_private_key:
+        raise RuntimeError("the VAPID key is not loaded: app.db.keys.load() runs before anything pushes")
+    key = _load_private(settings.vapid_private_key)
     public = key.public_key()
     return VapidKeys(
         private_pem=key.private_bytes(

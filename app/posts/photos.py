@@ -1,8 +1,9 @@
 """Photos from phones: checked before decoding, re-encoded, stripped, renamed.
 
 Nothing the user sent is stored as sent: every accepted photo is decoded and
-written anew as WebP without any metadata block (no GPS, no camera serial),
-under a random name. A file that Pillow cannot read as one of the accepted
+encoded anew as WebP without any metadata block (no GPS, no camera serial),
+under a random name; the post that shows it stores the bytes
+(`app.posts.blobs`). A file that Pillow cannot read as one of the accepted
 formats (SVG, HTML, a GIF polyglot, a truncated JPEG) is refused.
 
 Memory is spent on purpose, because a 150 KB PNG can declare 7000×7000
@@ -18,18 +19,20 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import hashlib
+import io
 import secrets
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from babel.numbers import format_decimal
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app.forms import Form
 from app.i18n import _, current_locale
 from app.uploads import UploadedFile
 
@@ -80,12 +83,32 @@ class PhotoRefused(ValueError):
 
 
 @dataclass(frozen=True)
-class StoredPhoto:
+class WebP:
+    data: bytes
+    # SHA-256 of the bytes, in hex: the same image is stored once.
+    hash: str
+
+    @classmethod
+    def of(cls, image: Image.Image, quality: int) -> WebP:
+        out = io.BytesIO()
+        # A fresh image has no info dict worth keeping; saving without
+        # exif/icc/xmp arguments writes pixels only.
+        image.save(out, "WEBP", quality=quality, method=4)
+        data = out.getvalue()
+        return cls(data, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class EncodedPhoto:
+    """A photo ready to be saved with its post: ~250 KB, a tenth of that for the thumbnail."""
+
     name: str
     width: int
     height: int
     thumb_width: int
     thumb_height: int
+    large: WebP
+    thumb: WebP
 
 
 class _MemoryBudget:
@@ -112,14 +135,6 @@ class _MemoryBudget:
 # Two threads: on a small server the event loop keeps a core to itself.
 _DECODES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo")
 _BUDGET = _MemoryBudget(DECODE_BUDGET)
-
-
-def photo_dir(uploads: Path) -> Path:
-    return uploads / "photos"
-
-
-def path_for(uploads: Path, name: str, size: str) -> Path:
-    return photo_dir(uploads) / (f"{name}.webp" if size == "large" else f"{name}_t.webp")
 
 
 def _not_a_photo(filename: str) -> PhotoRefused:
@@ -219,48 +234,41 @@ def _reduced_rgb(image: Image.Image, factor: int) -> Image.Image:
     return out
 
 
-def _process(source: BinaryIO, filename: str, uploads: Path) -> StoredPhoto:
+def _process(source: BinaryIO, filename: str) -> EncodedPhoto:
     image, cost = _open(source, filename)
     with _BUDGET.share(cost):
         large = _shrunk(image, filename)
-    name = secrets.token_urlsafe(18)
-    photo_dir(uploads).mkdir(parents=True, exist_ok=True)
     thumb = large.copy()
     thumb.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
-    # A fresh image has no info dict worth keeping; saving without exif/icc/xmp
-    # arguments writes pixels only.
-    try:
-        large.save(path_for(uploads, name, "large"), "WEBP", quality=80, method=4)
-        thumb.save(path_for(uploads, name, "thumb"), "WEBP", quality=75, method=4)
-    except BaseException:
-        delete_files(uploads, [name])  # a full disk leaves no half-written file behind
-        raise
-    return StoredPhoto(name, large.width, large.height, thumb.width, thumb.height)
+    return EncodedPhoto(
+        name=secrets.token_urlsafe(18),
+        width=large.width,
+        height=large.height,
+        thumb_width=thumb.width,
+        thumb_height=thumb.height,
+        large=WebP.of(large, quality=80),
+        thumb=WebP.of(thumb, quality=75),
+    )
 
 
-async def store(upload: UploadedFile, uploads: Path) -> StoredPhoto:
+async def encode(upload: UploadedFile) -> EncodedPhoto:
     """Decodes in the photo threads; the messages stay in the reader's
     language (the request's context goes along)."""
     if upload.over_cap:
         raise PhotoRefused(_("« %(name)s » dépasse 15 Mo.", name=upload.filename))
     upload.file.seek(0)
-    job = functools.partial(contextvars.copy_context().run, _process, upload.file, upload.filename, uploads)
+    job = functools.partial(contextvars.copy_context().run, _process, upload.file, upload.filename)
     return await asyncio.get_running_loop().run_in_executor(_DECODES, job)
 
 
-def delete_files(uploads: Path, names: list[str]) -> None:
-    for name in names:
-        for size in ("large", "thumb"):
-            path_for(uploads, name, size).unlink(missing_ok=True)
-
-
-@contextmanager
-def kept_if_saved(uploads: Path) -> Iterator[list[StoredPhoto]]:
-    """The photos stored inside are deleted again if anything fails before the
-    post that shows them is saved (a full disk, a database error)."""
-    stored: list[StoredPhoto] = []
-    try:
-        yield stored
-    except BaseException:
-        delete_files(uploads, [p.name for p in stored])
-        raise
+async def encode_all(uploads: list[UploadedFile], form: Form, field: str) -> list[EncodedPhoto]:
+    """The chosen photos, held in memory until the post is saved with them
+    (four photos: ~1 MB); none if one is refused, its message next to the field."""
+    encoded = []
+    for upload in uploads:
+        try:
+            encoded.append(await encode(upload))
+        except PhotoRefused as refused:
+            form.error(field, str(refused))
+            return []
+    return encoded

@@ -8,6 +8,7 @@ Every list is a keyset page on the post id (creation order) read through a
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from piccolo.querystring import QueryString
@@ -18,7 +19,11 @@ from app.accounts.tables import User, UserSkill
 from app.db.keyset import Keyset, keyset_page, split
 from app.db.rows import rows
 from app.events.tables import Event
+from app.posts import blobs
 from app.posts.tables import Loan, Photo, Post, Reply
+
+if TYPE_CHECKING:
+    from app.posts.photos import EncodedPhoto
 
 PAGE = 20
 PARIS = ZoneInfo("Europe/Paris")
@@ -175,7 +180,10 @@ async def photos_of(post_id: int) -> list[dict]:
     return await Photo.select().where(Photo.post == post_id).order_by(Photo.position)
 
 
-async def create_post(*, author: User, kind: str, title: str, body: str, details: dict, photos: list) -> int:
+async def create_post(
+    *, author: User, kind: str, title: str, body: str, details: dict, photos: list[EncodedPhoto]
+) -> int:
+    """The post with its photos' rows and images, in one transaction: nothing half-saved."""
     now = datetime.now(timezone.utc)
     async with Post._meta.db.transaction():
         cover = photos[0] if photos else None
@@ -197,12 +205,15 @@ async def create_post(*, author: User, kind: str, title: str, body: str, details
         )
         post_id = rows[0]["id"]
         if photos:
+            await blobs.save(photos)
             await Photo.insert(
                 *[
                     Photo(
                         post=post_id,
                         owner=author.id,
                         name=p.name,
+                        large=p.large.hash,
+                        thumb=p.thumb.hash,
                         width=p.width,
                         height=p.height,
                         thumb_width=p.thumb_width,
@@ -221,12 +232,13 @@ async def update_post(post_id: int, *, title: str, body: str, details: dict) -> 
     ).where(Post.id == post_id)
 
 
-async def delete_post(post_id: int) -> list[str]:
-    """Deletes the post with its replies, photos and loans; returns the photo
-    names whose files the caller removes once the rows are gone."""
-    names = [r["name"] for r in await Photo.select(Photo.name).where(Photo.post == post_id)]
-    await Post.delete().where(Post.id == post_id)
-    return names
+async def delete_post(post_id: int) -> None:
+    """Deletes the post with its replies, photos and loans, and the images
+    that no other post shows."""
+    async with Post._meta.db.transaction():
+        images = await blobs.shown_by(Photo.post == post_id)
+        await Post.delete().where(Post.id == post_id)
+        await blobs.let_go(images)
 
 
 async def set_status(post_id: int, status: str) -> None:

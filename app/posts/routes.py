@@ -6,12 +6,10 @@ from datetime import date, datetime, timedelta
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.response import File
 
 from app.access import (
     blocked_ids,
     can_moderate,
-    ensure_can_see_post,
     posting_refusal,
     reply_refusal,
     requires_member,
@@ -24,9 +22,8 @@ from app.notify.queries import notify
 from app.posts import queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.page import own_post, render_post, visible_post
-from app.posts.photos import MAX_BYTES, MAX_PHOTOS, PhotoRefused, delete_files, kept_if_saved, path_for, store
-from app.posts.tables import Photo
-from app.settings import get_settings
+from app.posts.photo_routes import photo
+from app.posts.photos import MAX_BYTES, MAX_PHOTOS, encode_all
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
 
@@ -157,28 +154,16 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
     photos = _chosen_photos(upload, form)
     if not form.errors:
         _civility_check(form, f"{title}\n{body}")
-    uploads_dir = get_settings().uploads_dir
-    with kept_if_saved(uploads_dir) as stored:
-        if not form.errors:
-            for photo in photos:
-                try:
-                    stored.append(await store(photo, uploads_dir))
-                except PhotoRefused as refused:
-                    form.error("photos", str(refused))
-                    break
-        if form.errors:
-            # Nothing half-saved: photos already written for this form go too.
-            delete_files(uploads_dir, [p.name for p in stored])
-            return render(
-                request,
-                "posts/new.html",
-                {"form": form, "kind": kind, **_form_choices()},
-                fragment="posts/_form.html",
-                status_code=422,
-            )
-        post_id = await queries.create_post(
-            author=user, kind=kind, title=title, body=body, details=details, photos=stored
+    encoded = await encode_all(photos, form, "photos") if not form.errors else []
+    if form.errors:
+        return render(
+            request,
+            "posts/new.html",
+            {"form": form, "kind": kind, **_form_choices()},
+            fragment="posts/_form.html",
+            status_code=422,
         )
+    post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details, photos=encoded)
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
@@ -269,8 +254,7 @@ class PostController(Controller):
     @post("/posts/{post_id:int}/delete")
     async def delete(self, request: Request, post_id: int) -> Response:
         await own_post(request, post_id)
-        names = await queries.delete_post(post_id)
-        delete_files(get_settings().uploads_dir, names)
+        await queries.delete_post(post_id)
         return see_other("/feed?notice=post_deleted")
 
     @post("/posts/{post_id:int}/status")
@@ -369,33 +353,6 @@ async def _show_with_errors(request: Request, found: dict, form: Form) -> Respon
 
 def _form_choices() -> dict:
     return {"skills": SKILLS, "kinds": KINDS, "singular": SINGULAR}
-
-
-@get("/photos/{name:str}/{size:str}", guards=[requires_member])
-async def photo(request: Request, name: str, size: str) -> File:
-    """Photos are private to the neighbourhood, like the posts they belong to."""
-    if size not in ("large", "thumb"):
-        raise NotFoundException()
-    # Exactly who may see the post: the same check as its page.
-    post = (
-        await Photo.select(
-            Photo.post.neighbourhood.as_alias("neighbourhood"),
-            Photo.post.status.as_alias("status"),
-            Photo.post.author.as_alias("author"),
-        )
-        .where(Photo.name == name)
-        .first()
-    )
-    await ensure_can_see_post(request.user, post)
-    path = path_for(get_settings().uploads_dir, name, size)
-    if not path.exists():
-        raise NotFoundException()
-    return File(
-        path=path,
-        media_type="image/webp",
-        content_disposition_type="inline",
-        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
-    )
 
 
 ROUTES = [FeedController, PostController, photo]

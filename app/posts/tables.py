@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Bytea, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -28,11 +28,24 @@ class Post(Table, tablename="post"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class PhotoBlob(Table, tablename="photo_blob"):
+    """The bytes of one WebP image, stored once however many photos show it."""
+
+    # SHA-256 of `data`, in hex: the ETag the photo route sends.
+    hash = Varchar(length=64, primary_key=True)
+    data = Bytea()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class Photo(Table, tablename="photo"):
     post = ForeignKey(references=Post, on_delete=OnDelete.cascade, index=True)
     owner = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
-    # Server-generated file stem; the large and thumbnail WebP files derive from it.
+    # Random, server-made: the photo's URL, which nobody outside can guess.
     name = Varchar(length=80, unique=True)
+    # The two images; a blob still shown cannot be deleted. Null only for a
+    # photo whose file was already lost when photos moved into the database.
+    large = ForeignKey(references=PhotoBlob, null=True, on_delete=OnDelete.restrict, index=True)
+    thumb = ForeignKey(references=PhotoBlob, null=True, on_delete=OnDelete.restrict, index=True)
     width = Integer()
     height = Integer()
     thumb_width = Integer()

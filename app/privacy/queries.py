@@ -14,7 +14,7 @@ from app.events.tables import Event, Signup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import Report
 from app.notify.tables import Notification, PushSubscription
-from app.posts.photos import path_for
+from app.posts import blobs
 from app.posts.tables import Loan, Photo, Post, Reply
 
 PRIVATE_USER_FIELDS = ("password_hash", "calendar_token_hash")
@@ -35,7 +35,7 @@ def _rows(rows: list[dict]) -> list[dict]:
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
-async def export_archive(user_id: int, uploads) -> bytes:
+async def export_archive(user_id: int) -> bytes:
     profile = await User.select().where(User.id == user_id).first()
     for field in PRIVATE_USER_FIELDS:
         profile.pop(field, None)
@@ -85,20 +85,21 @@ async def export_archive(user_id: int, uploads) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("voisinage.json", json.dumps(data, ensure_ascii=False, indent=2))
+        # One image in memory at a time, read from the database; WebP is
+        # compressed already.
         for photo in photos:
-            path = path_for(uploads, photo["name"], "large")
-            if path.exists():
-                archive.write(path, f"photos/{photo['name']}.webp")
+            data = await blobs.data_of(photo["large"]) if photo["large"] else None
+            if data is not None:
+                archive.writestr(f"photos/{photo['name']}.webp", data, compress_type=zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 
-async def erase_account(user_id: int, uploads) -> None:
+async def erase_account(user_id: int) -> None:
     """The right to erasure: the account and everything personal goes; public
     posts and replies stay, signed « Compte supprimé », so threads still read."""
     from app.accounts.tables import Session
     from app.neighbourhoods import queries as neighbourhoods
     from app.neighbourhoods.tables import Neighbourhood
-    from app.posts.photos import delete_files
 
     user = (
         await User.select(User.id, User.neighbourhood, User.email, User.first_name, User.last_name, User.address_label)
@@ -109,10 +110,11 @@ async def erase_account(user_id: int, uploads) -> None:
         return
     await _scrub_own_words(user)
     await _end_commitments(user_id)
-    names = [r["name"] for r in await Photo.select(Photo.name).where(Photo.owner == user_id)]
     async with User._meta.db.transaction():
         await Session.delete().where(Session.user == user_id)
+        images = await blobs.shown_by(Photo.owner == user_id)
         await Photo.delete().where(Photo.owner == user_id)
+        await blobs.let_go(images)
         await Post.update({Post.photo_count: 0, Post.cover: "", Post.cover_width: 0, Post.cover_height: 0}).where(
             Post.author == user_id
         )
@@ -132,7 +134,6 @@ async def erase_account(user_id: int, uploads) -> None:
         # notifications go with the row (ON DELETE CASCADE).
         await User.delete().where(User.id == user_id)
     neighbourhoods.forget(user["neighbourhood"])
-    delete_files(uploads, names)
 
 
 async def _end_commitments(user_id: int) -> None:

@@ -10,14 +10,13 @@ from app.accounts.sessions import clear_session_cookie
 from app.forms import Form
 from app.i18n import _
 from app.privacy.queries import erase_account, export_archive
-from app.settings import get_settings
 from app.web import limit, render, see_other
 
 
 @get("/settings/export", guards=[requires_login])
 async def export(request: Request) -> Response:
     await limit(f"export:{request.user.id}", 10, 3600)
-    body = await export_archive(request.user.id, get_settings().uploads_dir)
+    body = await export_archive(request.user.id)
     return Response(
         content=body,
         media_type="application/zip",
@@ -43,7 +42,7 @@ async def delete_account(request: Request) -> Response:
         form.error("confirm", _("Cochez la case pour confirmer."))
     if form.errors:
         return render(request, "privacy/delete.html", {"form": form}, status_code=422)
-    await erase_account(request.user.id, get_settings().uploads_dir)
+    await erase_account(request.user.id)
     response = see_other("/?notice=account_deleted")
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return clear_session_cookie(response)

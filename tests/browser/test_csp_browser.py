@@ -9,7 +9,7 @@ import pytest
 
 from app.posts import queries as posts
 from tests.browser.test_posts_browser import _log_in
-from tests.factories_posts import jpeg_bytes, neighbours, stored_photo
+from tests.factories_posts import encoded_photo, jpeg_bytes, neighbours
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ document.addEventListener("securitypolicyviolation", (e) =>
 
 async def test_no_page_breaks_the_content_security_policy(page):
     _neighbourhood, (claire,) = await neighbours(1)
-    photo = await stored_photo(jpeg_bytes(1600, 1200), "perceuse.jpg")
+    photo = await encoded_photo(jpeg_bytes(1600, 1200), "perceuse.jpg")
     post_id = await posts.create_post(
         author=claire,
         kind="lend",
