@@ -23,6 +23,7 @@ from app.accounts.routes import EmailController, PasswordResetController, Sessio
 from app.accounts.sessions import SessionMiddleware
 from app.accounts.signup_routes import SignupController
 from app.background import periodic, running
+from app.errors import error_page
 from app.events import queries as event_queries
 from app.events import routes as events
 from app.logs import observed
@@ -34,7 +35,7 @@ from app.neighbours import blocks, trust_routes
 from app.neighbours import routes as neighbours
 from app.notify import outbox
 from app.notify import routes as notify
-from app.posts import queries as post_queries
+from app.posts import loans
 from app.posts import routes as posts
 from app.posts.view import TEMPLATE_GLOBALS as POST_TEMPLATE_GLOBALS
 from app.posts.view import card_renderer
@@ -45,7 +46,6 @@ from app.web import (
     FormRequest,
     SafeCSRFMiddleware,
     StaticFileSystem,
-    error_page,
     head_as_get,
     host_check,
     path_params_in_reach,
@@ -62,7 +62,7 @@ def background_loops(
     return [
         outbox.work_forever(settings, poll=poll, batch_size=batch_size, lease=lease, backoff_base=backoff_base),
         periodic(3600, outbox.prune, name="push pruning"),
-        periodic(3600, post_queries.send_loan_reminders, name="loan reminders"),
+        periodic(3600, loans.send_loan_reminders, name="loan reminders"),
         periodic(900, event_queries.send_event_reminders, name="event reminders"),
         periodic(3600, ratelimits.prune, name="rate limit pruning"),
     ]

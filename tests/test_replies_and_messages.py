@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from app.messages.tables import Conversation
 from app.notify.tables import Notification
-from app.posts import queries
+from app.posts import loans
 from app.posts.tables import Loan, Post
 from tests.factories import field_error, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
@@ -146,8 +146,8 @@ async def test_lending_flow_from_loan_to_reminder_to_return(make_client):
 
     # Two days later, the day before it is due, Paul is reminded once.
     two_days_later = datetime.now(timezone.utc) + timedelta(days=2)
-    await queries.send_loan_reminders(two_days_later)
-    await queries.send_loan_reminders(two_days_later)
+    await loans.send_loan_reminders(two_days_later)
+    await loans.send_loan_reminders(two_days_later)
     reminders = [n for n in await _notes(paul, "loan") if "À rendre demain" in n["text"]]
     assert len(reminders) == 1 and "Scie sauteuse" in reminders[0]["text"]
 

@@ -12,6 +12,7 @@ from app.access import can_moderate_member, has_blocked, suspension, vouch_offer
 from app.forms import Form
 from app.neighbourhoods import queries as neighbourhoods
 from app.neighbours.trust import has_vouched
+from app.posts import loans as lending
 from app.posts import queries as posts
 from app.posts import view
 from app.posts.kinds import SKILLS, skills_of
@@ -28,7 +29,7 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
         [] if i_blocked else (await posts.feed_page(person.neighbourhood, me.id, author=person.id, limit=10))[0]
     )
     view.decorate(open_posts)
-    loans = await posts.loans_of(person.id) if person.id == me.id else []
+    loans = await lending.loans_of(person.id) if person.id == me.id else []
     is_me = person.id == me.id
     return {
         "profile": person,

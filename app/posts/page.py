@@ -15,7 +15,7 @@ from app.access import blocked_ids, ensure_can_edit_post, ensure_can_see_post, i
 from app.accounts.tables import User
 from app.events.panel import panel_for_post
 from app.forms import Form
-from app.posts import queries
+from app.posts import loans, queries
 from app.posts.kinds import SINGULAR, STATUSES
 from app.web import render
 
@@ -41,7 +41,7 @@ async def render_post(
     mine = is_author(request.user, found)
     replies = await queries.replies_of(post_id, await blocked_ids(request.user.id))
     photos = await queries.photos_of(post_id) if found["photo_count"] else []
-    loan = await queries.current_loan(post_id) if found["kind"] == "lend" else None
+    loan = await loans.current_loan(post_id) if found["kind"] == "lend" else None
     candidates = []
     if mine and found["kind"] == "lend":
         # Whoever borrows it has answered the annonce: no address book to leak.

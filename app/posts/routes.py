@@ -19,7 +19,7 @@ from app.forms import Form
 from app.i18n import _, gettext
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
-from app.posts import queries, view
+from app.posts import loans, queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.page import own_post, render_post, visible_post
 from app.posts.photo_routes import photo
@@ -270,7 +270,7 @@ class PostController(Controller):
                 form.error("borrower", _("Choisissez un voisin qui a répondu à l'annonce."))
             if form.errors:
                 return await _show_with_errors(request, found, form)
-            await queries.lend(post_id, request.user.id, borrower, due_on)
+            await loans.lend(post_id, request.user.id, borrower, due_on)
             await notify(
                 [borrower],
                 "loan",
@@ -284,7 +284,7 @@ class PostController(Controller):
                 ),
             )
         elif found["kind"] == "lend" and wanted == "returned":
-            await queries.returned(post_id)
+            await loans.returned(post_id)
         elif wanted in allowed:
             await queries.set_status(post_id, wanted)
         else:

@@ -144,6 +144,7 @@ async def _end_commitments(user_id: int) -> None:
     from app.events import queries as events
     from app.i18n import gettext
     from app.notify.queries import notify
+    from app.posts import loans
     from app.posts import queries as posts
 
     for signup in await Signup.select(Signup.event).where(
@@ -156,7 +157,7 @@ async def _end_commitments(user_id: int) -> None:
     for event in organised:
         # No actor: notifications naming the person go with the account.
         await events.cancel_event(event["post"], event["post.title"])
-    for loan in await posts.end_loans_of(user_id):
+    for loan in await loans.end_loans_of(user_id):
         other = loan["borrower"] if loan["lender"] == user_id else loan["lender"]
         await notify(
             [other],
