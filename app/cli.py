@@ -34,7 +34,16 @@ async def migrate(quiet: bool = False) -> None:
 async def _serve(host: str, port: int, demo: bool) -> None:
     import uvicorn
 
+    from app import live
     from app.main import create_app
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None) -> None:
+            # Open live streams would hold the exit back until the graceful
+            # timeout; ended now, their pages reconnect at once, to another process.
+            live.HUB.drop_all()
+            await super().shutdown(sockets)
+
     from app.piccolo_conf import DB
 
     await DB.start_connection_pool()
@@ -68,7 +77,7 @@ async def _serve(host: str, port: int, demo: bool) -> None:
     # uvicorn re-raises the signal it stopped on once it has shut down cleanly;
     # this handler turns that into exit status 0 for service managers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    await uvicorn.Server(config).serve()
+    await Server(config).serve()
 
 
 async def _with_db(coro):

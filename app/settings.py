@@ -51,6 +51,11 @@ class Settings:
     vapid_subject: str = "mailto:contact@voisinage.localhost"
     # Tests run a push receiver on 127.0.0.1; production refuses such endpoints (SSRF).
     push_allow_loopback: bool = False
+    # Seconds between the comments that keep an open live page's stream
+    # through proxies, each also checking that its session still holds.
+    live_heartbeat: float = 20.0
+    # Live streams one process holds at most (app.live); beyond, pages work by reloading.
+    live_max_streams: int = 2000
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -134,6 +139,8 @@ def load_settings() -> Settings:
         vapid_private_key=os.environ.get("VOISINAGE_VAPID_PRIVATE_KEY") or None,
         vapid_subject=os.environ.get("VOISINAGE_VAPID_SUBJECT", "mailto:contact@voisinage.localhost"),
         push_allow_loopback=_flag("VOISINAGE_PUSH_ALLOW_LOOPBACK"),
+        live_heartbeat=float(os.environ.get("VOISINAGE_LIVE_HEARTBEAT", "20")),
+        live_max_streams=int(os.environ.get("VOISINAGE_LIVE_MAX_STREAMS", "2000")),
     )
 
 
