@@ -23,6 +23,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts import queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
+from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
 from app.posts.photos import MAX_BYTES, MAX_PHOTOS, PhotoRefused, delete_files, kept_if_saved, path_for, store
 from app.posts.tables import Photo
@@ -398,4 +399,4 @@ async def photo(request: Request, name: str, size: str) -> File:
     )
 
 
-ROUTES = [FeedController, PostController, photo]
+ROUTES = [FeedController, PostController, photo, live_replies]
