@@ -213,14 +213,18 @@ async def test_news_still_arrive_after_postgresql_drops_the_listening_connection
 
 
 @pytest.mark.server
-async def test_a_stopping_process_ends_its_streams_at_once_so_pages_reconnect_elsewhere():
+async def test_a_process_holds_so_many_streams_and_ends_them_at_once_when_it_stops():
     _hood, (claire, paul) = await neighbours(2)
     conversation_id = await send(paul.id, claire.id, "Bonjour Claire")
-    process = ServerProcess()
+    process = ServerProcess({"VOISINAGE_LIVE_MAX_STREAMS": "1"})
     client = await signed_in_on(process.url, claire)
+    url = f"/messages/{conversation_id}/stream?after=0"
     try:
-        async with Events(client, f"/messages/{conversation_id}/stream?after=0") as events:
+        async with Events(client, url) as events:
             await events.news()
+            # One more is refused (the page then works as without JavaScript), to be asked again later.
+            refused = await client.get(url, headers={"HX-Request": "true"})
+            assert refused.status_code == 503 and refused.headers["retry-after"]
             stopping = asyncio.create_task(asyncio.to_thread(process.stop))
             # Ended at once, not after the graceful timeout (5 s) an open stream
             # would hold the exit to; and with no "gone": htmx reconnects
