@@ -16,7 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app import pages, ratelimits
+from app import live, pages, ratelimits
 from app.access import NeedsAddress, can
 from app.accounts.geocoding import make_geocoder
 from app.accounts.routes import EmailController, PasswordResetController, SessionController, SettingsController
@@ -91,7 +91,10 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         if own_database:
             await DB.start_connection_pool()
         try:
-            async with running(background_loops(settings) if settings.background_work else []):
+            async with (
+                running(background_loops(settings) if settings.background_work else []),
+                running(live.listeners(settings)),
+            ):
                 yield
         finally:
             if own_database:
@@ -151,7 +154,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         # WebP photos are compressed already: gzip would spend CPU to gain nothing.
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=512, gzip_compress_level=6, exclude="^/photos/"
+            backend="gzip", minimum_size=512, gzip_compress_level=6, exclude="^/photos/", exclude_opt_key=live.STREAM
         ),
         before_send=[security_headers],
         exception_handlers={NeedsAddress: needs_address, HTTPException: error_page, Exception: error_page},

@@ -96,6 +96,11 @@ class Settings:
     access_log: bool = True
     # Who may read /metrics: the peer address of the connection itself (app.metrics).
     metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = DEFAULT_METRICS_ALLOW
+    # Seconds between the comments that keep an open live page's stream
+    # through proxies, each also checking that its session still holds.
+    live_heartbeat: float = 20.0
+    # Live streams one process holds at most (app.live); beyond, pages work by reloading.
+    live_max_streams: int = 2000
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -184,6 +189,8 @@ def load_settings() -> Settings:
         pg_bindir=Path(os.environ["VOISINAGE_PG_BINDIR"]) if os.environ.get("VOISINAGE_PG_BINDIR") else None,
         access_log=_flag("VOISINAGE_ACCESS_LOG", True),
         metrics_allow=_networks("VOISINAGE_METRICS_ALLOW"),
+        live_heartbeat=float(os.environ.get("VOISINAGE_LIVE_HEARTBEAT", "20")),
+        live_max_streams=int(os.environ.get("VOISINAGE_LIVE_MAX_STREAMS", "2000")),
     )
 
 

@@ -193,6 +193,15 @@ def render(
     )
 
 
+def render_fragment(request: Request, fragment: str, context: dict[str, Any]) -> str:
+    """A fragment's HTML with the context `render` gives it, for what is sent
+    apart from a page's response (the events of a live stream, app.live)."""
+    ctx = dict(context)
+    ctx.setdefault("me", request.scope.get("user"))
+    template = Template(template_name=fragment, context=ctx)
+    return request.app.template_engine.get_template(fragment).render(**template.create_template_context(request))
+
+
 def see_other(url: str) -> Redirect:
     """Redirect after post: the browser GETs the result, reload never re-posts."""
     return Redirect(path=url, status_code=303)

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlencode
 from litestar.exceptions import HTTPException
 from litestar.routes import HTTPRoute
 
+from app import live
 from app.accounts.sessions import start_session
 from app.accounts.tables import Block, ModeratorAssignment
 from app.messages import queries as messages
@@ -97,11 +98,15 @@ def field_names() -> list[str]:
 
 
 def route_table(app):
-    """(method, path, path parameter types, handler) for every handler the app serves."""
+    """(method, path, path parameter types, handler) for every handler the app
+    serves; but the live streams, which last as long as their client stays (in
+    this process, forever): tests/test_live.py sweeps them on a real server."""
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             params = {p.name: p.type for p in route.path_parameters.values()}
             for handler in route.route_handlers:
+                if handler.opt.get(live.STREAM):
+                    continue
                 for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
                     yield method, route.path, params, handler
 

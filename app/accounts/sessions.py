@@ -122,6 +122,14 @@ async def user_for_token(token: str) -> User | None:
     return user
 
 
+async def still_signed_in(request: Request) -> User | None:
+    """The request's user as its session says now: None once it has ended
+    (logout, elsewhere too; suspension; expiry). For what outlasts a request,
+    the live streams (app.live)."""
+    token = session_token(request)
+    return await user_for_token(token) if token and len(token) <= 100 else None
+
+
 def session_cookie(token: str) -> Cookie:
     settings = get_settings()
     return Cookie(

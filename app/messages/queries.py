@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from app import live
 from app.db.keyset import Keyset, keyset_page
 from app.db.rows import rows
 from app.messages.tables import Conversation, Message
 
 _NEWEST_FIRST = Keyset("m.id", descending=True)
+_OLDEST_FIRST = Keyset("m.id")
+_MESSAGES_SQL = (
+    "SELECT m.id, m.body, m.created_at, m.sender, a.first_name AS sender_first_name, a.last_name AS sender_last_name "
+    "FROM message m LEFT JOIN account a ON a.id = m.sender WHERE m.conversation = {}"
+)
+
+
+def live_topic(conversation_id: int) -> str:
+    """What app.live calls the news of one conversation."""
+    return f"conversation:{conversation_id}"
 
 
 def _pair(a: int, b: int) -> tuple[int, int]:
@@ -66,16 +77,22 @@ async def messages_of(
 ) -> tuple[list[dict], int | None]:
     """The latest messages, oldest first on the page; `before` pages back."""
     page, older = await keyset_page(
-        Message.raw(
-            "SELECT m.id, m.body, m.created_at, m.sender, a.first_name AS sender_first_name, a.last_name AS sender_last_name "
-            "FROM message m LEFT JOIN account a ON a.id = m.sender WHERE m.conversation = {}",
-            conversation_id,
-        ),
-        _NEWEST_FIRST,
-        cursor=before or None,
-        size=limit,
+        Message.raw(_MESSAGES_SQL, conversation_id), _NEWEST_FIRST, cursor=before or None, size=limit
     )
     return list(reversed(page)), older
+
+
+async def messages_after(
+    conversation_id: int, after: int, *, blocked: list[int] | None = None, limit: int = 50
+) -> list[dict]:
+    """What came after message `after` (an open conversation's news), oldest
+    first, none from the blocked."""
+    sql, args = _MESSAGES_SQL, [conversation_id]
+    if blocked:
+        sql += f" AND (m.sender IS NULL OR m.sender NOT IN ({', '.join('{}' for _ in blocked)}))"
+        args += blocked
+    page, _later = await keyset_page(Message.raw(sql, *args), _OLDEST_FIRST, cursor=after, size=limit)
+    return page
 
 
 async def has_written_to(sender_id: int, recipient_id: int) -> bool:
@@ -97,7 +114,7 @@ async def send(
     """Adds the message, creating the conversation the first time; returns the conversation id."""
     a, b = _pair(sender_id, recipient_id)
     now = datetime.now(timezone.utc)
-    async with Conversation._meta.db.transaction():
+    async with live.announcing(Conversation._meta.db) as announce:
         if conversation_id is None:
             query = Conversation.select(Conversation.id).where((Conversation.user_a == a) & (Conversation.user_b == b))
             query = query.where(Conversation.post == post_id) if post_id else query.where(Conversation.post.is_null())
@@ -107,11 +124,12 @@ async def send(
             else:
                 rows = await Conversation.insert(Conversation(user_a=a, user_b=b, post=post_id, last_message_at=now))
                 conversation_id = rows[0]["id"]
-        await Message.insert(Message(conversation=conversation_id, sender=sender_id, body=body, created_at=now))
+        added = await Message.insert(Message(conversation=conversation_id, sender=sender_id, body=body, created_at=now))
         unread = Conversation.b_unread if sender_id == a else Conversation.a_unread
         await Conversation.update({unread: unread + 1, Conversation.last_message_at: now}).where(
             Conversation.id == conversation_id
         )
+        announce(live_topic(conversation_id), added[0]["id"])
     return conversation_id
 
 

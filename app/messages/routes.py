@@ -5,8 +5,10 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
+from app import live
 from app.access import NotFound, blocked_ids, can_reach, in_conversation, lives_in, message_refusal, requires_member
 from app.accounts.queries import user_by_id
+from app.accounts.sessions import still_signed_in
 from app.forms import Form
 from app.i18n import _, gettext
 from app.messages import queries
@@ -14,7 +16,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts.kinds import display_name
 from app.posts.tables import Post
-from app.web import limit, parse_id, render, see_other, wants_fragment
+from app.web import limit, parse_id, render, render_fragment, see_other, wants_fragment
 
 BODY_MAX = 2000
 
@@ -117,6 +119,22 @@ class MessageController(Controller):
             return Response(content="", status_code=200)
         return see_other(f"/messages/{conversation_id}")
 
+    @get("/messages/{conversation_id:int}/stream", opt=live.STREAM_OPT)
+    async def live_news(self, request: Request, conversation_id: int) -> Response:
+        """The open conversation's new messages, for its two people only."""
+        conversation = await self._mine(request, conversation_id)
+
+        async def news(me, after: int) -> tuple[str, int] | None:
+            if not in_conversation(me, conversation):
+                return None
+            found = await queries.messages_after(conversation_id, after, blocked=await blocked_ids(me.id))
+            if not found:
+                return "", after
+            context = {"conversation": conversation, "messages": found, "me": me}
+            return render_fragment(request, "messages/_live.html", context), found[-1]["id"]
+
+        return live.stream(request, queries.live_topic(conversation_id), lambda: still_signed_in(request), news)
+
     async def _mine(self, request: Request, conversation_id: int) -> dict:
         conversation = await queries.conversation_by_id(conversation_id)
         if not in_conversation(request.user, conversation):
@@ -144,6 +162,8 @@ async def _render_conversation(request: Request, conversation: dict, form: Form,
     other = await user_by_id(other_id) if other_id else None
     messages, older = await queries.messages_of(conversation["id"], before=parse_id(request.query_params.get("before")))
     context = {"conversation": conversation, "messages": messages, "older": older, "other": other, "form": form}
+    # Paging back shows older messages: new ones do not belong there.
+    context["live"] = "before" not in request.query_params
     return render(
         request, "messages/show.html", context, fragment="messages/_conversation.html", status_code=status_code
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.querystring import QueryString
 
-from app import search
+from app import live, search
 from app.access import visible_posts_clause
 from app.accounts.tables import User, UserSkill
 from app.db.keyset import Keyset, keyset_page, split
@@ -248,24 +248,47 @@ async def set_status(post_id: int, status: str) -> None:
 # Replies ------------------------------------------------------------------------
 
 
-async def replies_of(post_id: int, blocked: list[int] | None = None, limit: int = 200) -> list[dict]:
-    args: list = [post_id]
+_THREAD_ORDER = Keyset("r.id")
+
+
+def live_topic(post_id: int) -> str:
+    """What app.live calls the news of one post's thread."""
+    return f"post:{post_id}"
+
+
+def _thread_where(post_id: int, blocked: list[int] | None, args: list) -> str:
+    """A thread's replies, none from the blocked (read through the (post, id) index)."""
+    args.append(post_id)
+    where = " WHERE r.post = {}"
+    if blocked:
+        where += f" AND (r.author IS NULL OR r.author NOT IN ({', '.join('{}' for _ in blocked)}))"
+        args += blocked
+    return where
+
+
+async def replies_of(
+    post_id: int, blocked: list[int] | None = None, limit: int = 200, *, after: int | None = None
+) -> list[dict]:
+    """The thread in order; `after` a reply id: only what came after it (an open page's news)."""
+    args: list = []
     sql = (
         "SELECT r.id, r.body, r.hidden, r.hidden_reason, r.created_at, r.author, "
         "a.first_name AS author_first_name, a.last_name AS author_last_name "
-        "FROM reply r LEFT JOIN account a ON a.id = r.author WHERE r.post = {}"
+        "FROM reply r LEFT JOIN account a ON a.id = r.author" + _thread_where(post_id, blocked, args)
     )
-    if blocked:
-        sql += f" AND (r.author IS NULL OR r.author NOT IN ({', '.join('{}' for _ in blocked)}))"
-        args += blocked
-    sql += " ORDER BY r.id LIMIT {}"
-    args.append(limit)
-    return await rows(Reply.raw(sql, *args))
+    page, _later = await keyset_page(Reply.raw(sql, *args), _THREAD_ORDER, cursor=after, size=limit)
+    return page
+
+
+async def count_replies(post_id: int, blocked: list[int] | None = None) -> int:
+    args: list = []
+    found = await Reply.raw("SELECT count(*) AS n FROM reply r" + _thread_where(post_id, blocked, args), *args)
+    return int(found[0]["n"])
 
 
 async def add_reply(post_id: int, author_id: int, body: str) -> tuple[int, list[int]]:
     """Saves the reply; returns its id and the earlier repliers (to notify)."""
-    async with Reply._meta.db.transaction():
+    async with live.announcing(Reply._meta.db) as announce:
         earlier = (
             await Reply.select(Reply.author).where((Reply.post == post_id) & Reply.author.is_not_null()).distinct()
         )
@@ -273,6 +296,7 @@ async def add_reply(post_id: int, author_id: int, body: str) -> tuple[int, list[
             Reply(post=post_id, author=author_id, body=body, created_at=datetime.now(timezone.utc))
         )
         await Post.update({Post.reply_count: Post.reply_count + 1}).where(Post.id == post_id)
+        announce(live_topic(post_id), rows[0]["id"])
     return rows[0]["id"], sorted({r["author"] for r in earlier})
 
 

@@ -21,6 +21,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts import loans, queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
+from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
 from app.posts.photo_routes import photo
 from app.posts.photos import MAX_BYTES, MAX_PHOTOS, encode_all
@@ -355,4 +356,4 @@ def _form_choices() -> dict:
     return {"skills": SKILLS, "kinds": KINDS, "singular": SINGULAR}
 
 
-ROUTES = [FeedController, PostController, photo]
+ROUTES = [FeedController, PostController, photo, live_replies]
