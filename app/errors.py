@@ -100,7 +100,7 @@ def error_page(request: Request, exc: Exception) -> Response:
         status, detail = 503, "disk full"
     if status == 500 and _database_gave_up(exc):
         # A slow query or a table held by a long lock: this request fails, the pool and the next ones do not.
-        request.logger.warning("database statement timed out on %s %s", request.method, request.url.path)
+        log.warning("database statement timed out on %s %s", request.method, _route(request))
         status = 503
     if status not in ERROR_TITLES:
         status = 400 if 400 <= status < 500 else 500

@@ -1,9 +1,11 @@
 """A real HTTP push service on 127.0.0.1, standing in for the browser vendor's.
 
 It holds a browser's key pair (generated here), decrypts every message with
-`http_ece` as the browser would, checks the VAPID JWT like a push service,
-and answers what the test scripts: 201 by default, 410, 503s, or nothing at
-all while it is stopped or stalled. Given a host name and a test certificate
+`http_ece` as the browser would, checks the VAPID JWT like a push service
+(for a subscription made with an application server key, that this key
+signed it, refusing the message with 403 otherwise), and answers what the
+test scripts: 201 by default, 410, 503s, or nothing at all while it is
+stopped or stalled. Given a host name and a test certificate
 authority, it serves https under that name, as a real push service does.
 """
 
@@ -63,11 +65,17 @@ class PushReceiver:
         self.auth = os.urandom(16)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        # The applicationServerKey each subscription was made with, by path.
+        self._server_keys: dict[str, str] = {}
         self.start()
 
     # The browser's side ------------------------------------------------------------------
-    def subscription(self, name: str = "device") -> dict:
-        """What `PushSubscription.toJSON()` gives a page."""
+    def subscription(self, name: str = "device", application_server_key: str = "") -> dict:
+        """What `PushSubscription.toJSON()` gives a page, after
+        `pushManager.subscribe({applicationServerKey})` when a key is given:
+        this service then accepts only messages signed with it."""
+        if application_server_key:
+            self._server_keys[f"/push/{name}"] = application_server_key
         point = self.private_key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
@@ -91,11 +99,13 @@ class PushReceiver:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver._record(self.path, dict(self.headers), body)
+                accepted = receiver._record(self.path, dict(self.headers), body)
                 while receiver.stall.is_set():
                     time.sleep(0.05)
                 with receiver._lock:
                     status = receiver.script.pop(0) if receiver.script else 201
+                if not accepted:
+                    status = 403
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -117,7 +127,8 @@ class PushReceiver:
             self._server.server_close()
             self._server = None
 
-    def _record(self, path: str, headers: dict[str, str], body: bytes) -> None:
+    def _record(self, path: str, headers: dict[str, str], body: bytes) -> bool:
+        """Keeps what arrived; False when the subscription's key did not sign it."""
         headers = {k.lower(): v for k, v in headers.items()}
         message = claims = None
         error = ""
@@ -127,18 +138,22 @@ class PushReceiver:
                 message = json.loads(plain)
             except Exception as exc:  # noqa: BLE001 - recorded for the test to see
                 error = f"decrypt: {exc}"
-            claims, jwt_error = self._check_vapid(headers.get("authorization", ""))
+            claims, jwt_error = self._check_vapid(headers.get("authorization", ""), self._server_keys.get(path))
             error = error or jwt_error
         with self._lock:
             self.attempts += 1
             self.received.append(Received(path, headers, message, claims, error))
+        return not (path in self._server_keys and claims is None)
 
-    def _check_vapid(self, header: str) -> tuple[dict | None, str]:
-        # RFC 8292: "vapid t=<JWT>, k=<public key>"; the JWT must verify with k.
+    def _check_vapid(self, header: str, server_key: str | None = None) -> tuple[dict | None, str]:
+        # RFC 8292: "vapid t=<JWT>, k=<public key>"; the JWT must verify with k,
+        # and k be the key the subscription was made with, if any.
         try:
             scheme, _, rest = header.partition(" ")
             params = dict(part.strip().split("=", 1) for part in rest.split(","))
             assert scheme == "vapid"
+            if server_key and params["k"] != server_key:
+                return None, "vapid: signed with another key than the subscription's"
             key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b64url_decode(params["k"]))
             claims = jwt.decode(params["t"], key=key, algorithms=["ES256"], audience=self.origin)
             return claims, ""

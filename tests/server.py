@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from urllib.parse import urlsplit
 
 import httpx
 
 from app.settings import ROOT
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
 class ServerProcess:
-    """`voisinage serve` on a free port; `wait=False` returns as soon as it
-    is launched (several started together), `ready()` then waits for it."""
+    """`voisinage serve` on a free port (or the `port` of a process it
+    restarts), on 127.0.0.1 or another loopback `host` standing in for a
+    host of its own; `wait=False` returns as soon as it is launched (several
+    started together), `ready()` then waits for it."""
 
     def __init__(
-        self, extra_env: dict[str, str] | None = None, *, args: tuple[str, ...] = (), wait: bool = True
+        self,
+        extra_env: dict[str, str] | None = None,
+        *,
+        args: tuple[str, ...] = (),
+        wait: bool = True,
+        host: str = "127.0.0.1",
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.host = host
+        self.port = port or free_port(host)
+        self.url = f"http://{host}:{self.port}"
         env = {
             **os.environ,
             "VOISINAGE_ACCESS_LOG": "0",
@@ -38,9 +50,14 @@ class ServerProcess:
             "VOISINAGE_BACKGROUND_WORK": "0",
             **(extra_env or {}),
         }
-        self.log = open(os.path.join(os.environ["VOISINAGE_DATA_DIR"], f"server-{self.port}.log"), "w+")  # noqa: SIM115 - open while the server runs
+        # Asked for by the name of its base URL, as requests through a proxy are.
+        self.host_header = urlsplit(env["VOISINAGE_BASE_URL"]).netloc
+        # Each process its own log, a restarted one too.
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open while the server runs
+            "w+", prefix=f"server-{self.port}-", suffix=".log", dir=os.environ["VOISINAGE_DATA_DIR"], delete=False
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
+            [sys.executable, "-m", "app.cli", "serve", "--host", host, "--port", str(self.port), *args],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -56,7 +73,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.output()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/healthz", headers={"Host": self.host_header}, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -66,6 +83,10 @@ class ServerProcess:
         self.log.flush()
         self.log.seek(0)
         return self.log.read()
+
+    def log_lines(self) -> list[dict]:
+        """Its JSON log lines (app.logs), in order."""
+        return [json.loads(line) for line in self.output().splitlines() if line.startswith("{")]
 
     def stop(self, timeout: float = 10) -> float:
         """SIGTERM, as a service manager would; returns how long the exit took."""

@@ -41,7 +41,7 @@ def server():
 
 
 def log_lines(server: ServerProcess) -> list[dict]:
-    return [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    return server.log_lines()
 
 
 def access_line(server: ServerProcess, request_id: str) -> dict:
