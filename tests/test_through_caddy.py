@@ -242,21 +242,26 @@ class Story:
         self.host = f"{guide.SITE}:{caddy_port}"
         self.request_ids: list[str] = []
         self.retried: list[str] = []
+        self.browsers: list[httpx.AsyncClient] = []
 
-    def browser(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base, headers={"Host": self.host}, timeout=60)
+    def browser(self, **kwargs) -> httpx.AsyncClient:
+        """A browser of its own (cookies), on this machine or at another address (`transport`)."""
+        client = httpx.AsyncClient(base_url=self.base, headers={"Host": self.host}, timeout=60, **kwargs)
+        self.browsers.append(client)
+        return client
 
     async def send(self, client: httpx.AsyncClient, method: str, url: str, *, retry_once=None, **kwargs):
         """`retry_once`: the request's arguments for a second try, if the first one is lost."""
         try:
             answer = await client.request(method, url, **kwargs)
-            lost = answer.status_code in (502, 503)
         except httpx.TransportError:
-            answer, lost = None, True
-        if lost and retry_once is not None:
+            if retry_once is None:
+                raise
+            answer = None
+        if retry_once is not None and (answer is None or answer.status_code in (502, 503)):
             self.retried.append(f"{method} {url}")
             answer = await client.request(method, url, **retry_once)
-        assert answer is not None and answer.status_code not in (502, 503), f"{method} {url} was lost"
+        assert answer.status_code not in (502, 503), f"{method} {url} was lost"
         request_id = answer.headers["x-request-id"]
         # Caddy's id for the request, which the app logged and sent back.
         assert CADDY_UUID.fullmatch(request_id), request_id
@@ -284,8 +289,255 @@ def _post_id(answer: httpx.Response) -> int:
     return int(re.fullmatch(r"/posts/(\d+)", answer.headers["location"]).group(1))
 
 
-async def _what_the_operator_sees(story: Story, browser: httpx.AsyncClient, servers: list[ServerProcess]) -> None:
-    """The guide's promises about Caddy, checked on the same deployment."""
+class Deployment:
+    """The guide's installation on loopback: two hosts' processes, a worker,
+    Caddy in front; Inès's phone for her pushes."""
+
+    def __init__(self, database_url: str, folder: Path) -> None:
+        self.database_url, self.folder = database_url, folder
+        self.caddy_port = free_port()
+        self.story = Story(self.caddy_port)
+        self.phone = PushReceiver()
+        self.environments: list[dict[str, str]] = []
+        self.servers: list[ServerProcess] = []
+        self.lives: list[ServerProcess] = []  # every process that served, restarted ones too
+        self.others: list[Process] = []  # the worker, Caddy
+        self.vapid_key = ""
+
+    def start(self) -> None:
+        hosts = [LOOPBACK[host] for host in guide.APP_HOSTS]
+        ports = [free_port(host) for host in hosts]
+        self.environments = [
+            app_environment(self.database_url, self.folder / f"host-{n}", self.caddy_port) for n in (1, 2)
+        ]
+        # The demo's quartiers, addresses and neighbours (Paul moderates Dijon – Centre).
+        _cli(self.environments[0], "demo")
+        self.vapid_key = _cli(self.environments[0], "vapid").strip()
+        for env, host, port in zip(self.environments, hosts, ports, strict=True):
+            self.servers.append(ServerProcess(env, host=host, port=port, wait=False))
+        self.lives = list(self.servers)
+        worker_env = app_environment(self.database_url, self.folder / "worker", self.caddy_port)
+        command = [sys.executable, "-m", "app.cli", "worker", "--poll", "0.2"]
+        self.others.append(Process(command, {**os.environ, **worker_env}, self.folder / "worker.log"))
+        for server in self.servers:
+            server.ready()
+        upstreams = [f"{host}:{port}" for host, port in zip(hosts, ports, strict=True)]
+        self.others.append(start_caddy(self.folder / "caddy", self.caddy_port, upstreams))
+
+    def restart(self, stopped: ServerProcess) -> ServerProcess:
+        """The same host's process started again, on its address and port."""
+        n = self.servers.index(stopped)
+        self.servers[n] = ServerProcess(self.environments[n], host=stopped.host, port=stopped.port)
+        self.lives.append(self.servers[n])
+        return self.servers[n]
+
+    async def close(self) -> None:
+        for client in self.story.browsers:
+            await client.aclose()
+        for process in [*reversed(self.others), *self.lives]:
+            if process.proc.poll() is None:
+                process.stop()
+        self.phone.stop()
+
+
+@pytest.fixture
+async def deployment(fresh_database, tmp_path):
+    deployment = Deployment(fresh_database, tmp_path)
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        await deployment.close()
+
+
+# --- The story -------------------------------------------------------------------------------
+
+
+async def test_a_neighbours_story_through_caddy_survives_a_process_restart_and_loses_nothing(deployment):
+    story = deployment.story
+    ines = await newcomer_signs_up_and_turns_push_on(deployment)
+
+    # Claire, a neighbour, is reading the feed; the same page asked again
+    # answers 304, whichever process each request reached.
+    claire = await story.log_in("claire@demo.voisinage.fr")
+    feed = await story.get(claire, "/feed")
+    again = await story.get(claire, "/feed", headers={"If-None-Match": feed.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+    post_id, stopped = await posts_a_photo_as_a_process_stops(deployment, ines, claire)
+
+    # With one process down: Claire sees the post and its photo, and replies.
+    assert "Table de jardin" in (await story.get(claire, "/feed")).text
+    shown = await story.get(claire, f"/posts/{post_id}")
+    thumb = re.search(r"/photos/[\w-]+/thumb", shown.text).group(0)
+    got = await story.get(claire, thumb)
+    assert got.status_code == 200 and got.headers["content-type"] == "image/webp"
+    reply = "Je peux passer la chercher ce soir ?"
+    replied = await story.submit(claire, shown, f"/posts/{post_id}/replies", body=reply)
+    assert replied.status_code == 303
+
+    # The worker sends Inès's phone the reply's push: decrypted there, signed with the instance's key.
+    [pushed] = await _pushes(deployment, 1)
+    assert pushed.jwt_error == "" and pushed.jwt_claims["aud"] == deployment.phone.origin
+    assert f"k={deployment.vapid_key}" in pushed.headers["authorization"]
+    assert pushed.message["url"] == f"/posts/{post_id}#replies"
+
+    # Yasmine finds it suspicious and reports it.
+    yasmine = await story.log_in("yasmine@demo.voisinage.fr")
+    form = await story.get(yasmine, f"/posts/{post_id}/report")
+    reported = await story.submit(yasmine, form, f"/posts/{post_id}/report", reason="scam", text="Déjà vue ailleurs")
+    assert reported.status_code == 303
+
+    await process_comes_back(deployment, stopped)
+
+    # Paul, the quartier's moderator, sees the report and hides the post.
+    paul = await story.log_in("paul@demo.voisinage.fr")
+    assert "Table de jardin" in (await story.get(paul, "/moderation")).text
+    page = await story.get(paul, f"/posts/{post_id}")
+    hidden = await story.submit(paul, page, f"/moderation/posts/{post_id}/hide", reason="Annonce en double")
+    assert hidden.status_code == 303
+
+    # Only the request in flight at the stop may have needed a second try.
+    assert story.retried in ([], ["POST /posts"])
+    # Each request was answered by exactly one process, and each process (the restarted one too) served its part.
+    served = [await answered_by(deployment.lives, request_id) for request_id in story.request_ids]
+    assert all(any(by is life for by in served) for life in deployment.lives)
+
+    await nothing_is_lost(deployment, post_id, paul, claire, thumb, reply)
+    assert all(received.jwt_error == "" for received in deployment.phone.received)
+    await what_the_operator_sees(deployment)
+
+
+async def newcomer_signs_up_and_turns_push_on(deployment: Deployment) -> httpx.AsyncClient:
+    """Inès signs up (who she is, then where she lives), then turns
+    notifications on for her phone, as static/app.js does."""
+    story = deployment.story
+    ines = story.browser()
+    page = await story.get(ines, "/signup")
+    email = f"ines.{uuid.uuid4().hex[:8]}@exemple.fr"
+    about = {"first_name": "Inès", "last_name": "Moreau", "email": email, "password": "les tilleuls du quai"}
+    step = await story.submit(ines, page, "/signup", **about)
+    assert step.status_code == 303 and step.headers["location"] == "/signup/address"
+    found = await story.get(ines, "/signup/address", params={"q": "12 rue de la liberte dijon"})
+    assert "12 Rue de la Liberté, 21000 Dijon" in found.text
+    joined = await story.submit(ines, found, "/signup/address")
+    assert joined.status_code == 303 and joined.headers["location"].startswith("/feed")
+
+    settings = await story.get(ines, "/settings/notifications")
+    key = (await story.get(ines, re.search(r'data-key-url="([^"]+)"', settings.text).group(1))).json()["key"]
+    assert key == deployment.vapid_key  # the processes and `voisinage vapid` tell the same key
+    subscribed = await story.send(
+        ines,
+        "POST",
+        re.search(r'data-subscribe-url="([^"]+)"', settings.text).group(1),
+        json=deployment.phone.subscription("ines-phone", application_server_key=key),
+        headers={"x-csrftoken": form_fields(settings, "/settings/notifications")["_csrf_token"]},
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    return ines
+
+
+async def posts_a_photo_as_a_process_stops(
+    deployment: Deployment, ines: httpx.AsyncClient, claire: httpx.AsyncClient
+) -> tuple[int, ServerProcess]:
+    """Inès posts a table with its photo from her phone, on a slow line: half
+    the upload is on its way when the process receiving it gets SIGTERM."""
+    story = deployment.story
+    form = await story.get(ines, "/posts/new", params={"kind": "give"})
+    # Caddy takes the processes in turn: the upload goes to the other one.
+    last = await answered_by(deployment.lives, story.request_ids[-1])
+    stopping = next(server for server in deployment.servers if server is not last)
+    fields = {**form_fields(form, "/posts"), "title": "Table de jardin", "body": "Avec ses quatre chaises."}
+    files = [("photos", ("table.jpg", unique_jpeg(800, 600), "image/jpeg"))]
+    upload = ines.build_request("POST", "/posts", data=fields, files=files)
+    body = upload.read()
+    half_sent, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slowly():
+        yield body[: len(body) // 2]
+        half_sent.set()
+        await go_on.wait()
+        yield body[len(body) // 2 :]
+
+    headers = {"content-type": upload.headers["content-type"], "content-length": str(len(body))}
+    posting = asyncio.create_task(
+        story.send(
+            ines, "POST", "/posts", content=slowly(), headers=headers, retry_once={"data": fields, "files": files}
+        )
+    )
+    await half_sent.wait()
+    await asyncio.sleep(1)  # Caddy has passed the request on
+    stopping.proc.send_signal(signal.SIGTERM)
+    await asyncio.sleep(1)  # it takes no new connection
+    # Meanwhile Claire reads on: Caddy sends her requests to the process still up.
+    for _ in range(2):
+        assert (await story.get(claire, "/feed")).status_code == 200
+    go_on.set()
+    answer = await posting
+    assert answer.status_code == 303, answer.text[:500]
+    # The stopped process finished the upload it had begun, then exited cleanly.
+    assert stopping.proc.wait(timeout=60) == 0, stopping.output()
+    if not story.retried:
+        assert await answered_by(deployment.lives, story.request_ids[-1]) is stopping
+    return int(re.fullmatch(r"/posts/(\d+)", answer.headers["location"]).group(1)), stopping
+
+
+async def _pushes(deployment: Deployment, count: int, timeout: float = 60) -> list:
+    deadline = time.monotonic() + timeout
+    while len(deployment.phone.received) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert len(deployment.phone.received) >= count, deployment.others[0].log.read_text()
+    return deployment.phone.received[:count]
+
+
+async def process_comes_back(deployment: Deployment, stopped: ServerProcess) -> None:
+    """The stopped process starts again, on its port, and Caddy sends it requests again."""
+    story = deployment.story
+    back = deployment.restart(stopped)
+    visitor = story.browser()
+    deadline = time.monotonic() + 60
+    while not set(story.request_ids) & set(access_lines(back)) and time.monotonic() < deadline:
+        assert (await story.get(visitor, "/ping")).text == "pong"
+        await asyncio.sleep(0.2)
+    assert set(story.request_ids) & set(access_lines(back)), "Caddy never sent the restarted process a request"
+
+
+async def nothing_is_lost(deployment, post_id, paul, claire, thumb: str, reply: str) -> None:
+    """Asked directly, both processes show the same post, reply, photo and moderation state."""
+    pages, photos = [], []
+    for server in deployment.servers:
+        direct = {"base_url": server.url, "headers": {"Host": deployment.story.host}, "timeout": 30}
+        async with httpx.AsyncClient(cookies=dict(paul.cookies.items()), **direct) as as_paul:
+            page = await as_paul.get(f"/posts/{post_id}")
+            assert page.status_code == 200
+            assert "Cette annonce est masquée par la modération." in page.text and "Annonce en double" in page.text
+            assert reply in page.text and thumb in page.text
+            pages.append(re.sub(r'value="[^"]+"', "", page.text))  # each page has its own CSRF token
+            photos.append((await as_paul.get(thumb.removesuffix("/thumb") + "/large")).content)
+        async with httpx.AsyncClient(cookies=dict(claire.cookies.items()), **direct) as as_claire:
+            assert (await as_claire.get(f"/posts/{post_id}")).status_code == 404
+            assert "Table de jardin" not in (await as_claire.get("/feed")).text
+    assert pages[0] == pages[1]
+    assert photos[0] == photos[1] and photos[0].startswith(b"RIFF")
+    database = await asyncpg.connect(deployment.database_url)
+    try:
+        counts = await database.fetchrow(
+            "SELECT (SELECT count(*) FROM post WHERE title = 'Table de jardin') AS posts,"
+            " (SELECT count(*) FROM reply WHERE post = $1) AS replies,"
+            " (SELECT count(*) FROM report WHERE target_id = $1) AS reports,"
+            " (SELECT count(*) FROM photo WHERE post = $1) AS photos",
+            post_id,
+        )
+    finally:
+        await database.close()
+    # Once each: the upload in flight at the stop was not saved twice.
+    assert dict(counts) == {"posts": 1, "replies": 1, "reports": 1, "photos": 1}
+
+
+async def what_the_operator_sees(deployment: Deployment) -> None:
+    """The guide's promises about Caddy, checked on the same installation."""
+    story = deployment.story
+    browser = story.browser()
     page = await story.get(browser, "/login")
     # The app's security headers, once each: Caddy adds none of its own, nor its name.
     for name in ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"):
@@ -302,230 +554,14 @@ async def _what_the_operator_sees(story: Story, browser: httpx.AsyncClient, serv
     # VOISINAGE_TRUSTED_PROXIES), whichever process answers: ten failed
     # signups from one address hold that address back, not the next one.
     for address, expected in (("127.0.0.5", [422] * 10 + [429]), ("127.0.0.6", [422])):
-        transport = httpx.AsyncHTTPTransport(local_address=address)
-        async with httpx.AsyncClient(transport=transport, base_url=story.base, headers={"Host": story.host}) as there:
-            form = await story.get(there, "/signup")
-            statuses = [(await story.submit(there, form, "/signup")).status_code for _ in expected]
+        there = story.browser(transport=httpx.AsyncHTTPTransport(local_address=address))
+        form = await story.get(there, "/signup")
+        statuses = [(await story.submit(there, form, "/signup")).status_code for _ in expected]
         assert statuses == expected, address
     # /metrics: refused by Caddy itself (no request id: the app never saw it) ...
-    async with httpx.AsyncClient(base_url=story.base, headers={"Host": story.host}) as outsider:
-        refused = await outsider.get("/metrics")
-        assert refused.status_code == 404 and "x-request-id" not in refused.headers
+    refused = await story.browser().get("/metrics")
+    assert refused.status_code == 404 and "x-request-id" not in refused.headers
     # ... and read on each process's own port, by its own address, as Prometheus does.
-    for server in servers:
+    for server in deployment.servers:
         scraped = httpx.get(f"{server.url}/metrics", timeout=10)
         assert scraped.status_code == 200 and "voisinage_http_requests_total" in scraped.text
-
-
-# --- The story -------------------------------------------------------------------------------
-
-
-async def test_a_neighbours_story_through_caddy_survives_a_process_restart_and_loses_nothing(fresh_database, tmp_path):
-    caddy_port = free_port()
-    hosts = [LOOPBACK[host] for host in guide.APP_HOSTS]
-    ports = [free_port(host) for host in hosts]
-    environments = [app_environment(fresh_database, tmp_path / f"host-{n}", caddy_port) for n in (1, 2)]
-    # The demo's quartiers, addresses and neighbours (Claire, Yasmine, Paul the moderator of Dijon – Centre).
-    _cli(environments[0], "demo")
-    vapid_key = _cli(environments[0], "vapid").strip()
-
-    phone = PushReceiver()
-    servers: list[ServerProcess] = []
-    lives: list[ServerProcess] = []  # every process that served, the restarted one too
-    worker = caddy = None
-    browsers: list[httpx.AsyncClient] = []
-    try:
-        servers = [
-            ServerProcess(env, host=host, port=port, wait=False)
-            for env, host, port in zip(environments, hosts, ports, strict=True)
-        ]
-        lives = list(servers)
-        worker = Process(
-            [sys.executable, "-m", "app.cli", "worker", "--poll", "0.2"],
-            {**os.environ, **app_environment(fresh_database, tmp_path / "worker", caddy_port)},
-            tmp_path / "worker.log",
-        )
-        for server in servers:
-            server.ready()
-        caddy = start_caddy(tmp_path / "caddy", caddy_port, [f"{h}:{p}" for h, p in zip(hosts, ports, strict=True)])
-        story = Story(caddy_port)
-
-        # Inès signs up: who she is, then where she lives.
-        ines = story.browser()
-        browsers.append(ines)
-        email = f"ines.{uuid.uuid4().hex[:8]}@exemple.fr"
-        page = await story.get(ines, "/signup")
-        step = await story.submit(
-            ines, page, "/signup", first_name="Inès", last_name="Moreau", email=email, password="les tilleuls du quai"
-        )
-        assert step.status_code == 303 and step.headers["location"] == "/signup/address"
-        found = await story.get(ines, "/signup/address", params={"q": "12 rue de la liberte dijon"})
-        assert "12 Rue de la Liberté, 21000 Dijon" in found.text
-        joined = await story.submit(ines, found, "/signup/address")
-        assert joined.status_code == 303 and joined.headers["location"].startswith("/feed")
-
-        # She turns notifications on for her phone, as static/app.js does.
-        settings = await story.get(ines, "/settings/notifications")
-        key_url = re.search(r'data-key-url="([^"]+)"', settings.text).group(1)
-        key = (await story.get(ines, key_url)).json()["key"]
-        assert key == vapid_key  # every process, and `voisinage vapid`, tell the same key
-        subscribed = await story.send(
-            ines,
-            "POST",
-            re.search(r'data-subscribe-url="([^"]+)"', settings.text).group(1),
-            json=phone.subscription("ines-phone", application_server_key=key),
-            headers={"x-csrftoken": form_fields(settings, "/settings/notifications")["_csrf_token"]},
-        )
-        assert subscribed.status_code == 201, subscribed.text
-
-        # Claire, a neighbour, is already reading the feed; the same page
-        # asked again answers 304, whichever process each request reached.
-        claire = await story.log_in("claire@demo.voisinage.fr")
-        browsers.append(claire)
-        feed = await story.get(claire, "/feed")
-        again = await story.get(claire, "/feed", headers={"If-None-Match": feed.headers["etag"]})
-        assert again.status_code == 304 and again.content == b""
-
-        # Inès posts a table with its photo from her phone, on a slow line:
-        # half the upload is on its way when the process receiving it is stopped.
-        form = await story.get(ines, "/posts/new", params={"kind": "give"})
-        # Caddy takes the processes in turn: the upload goes to the other one.
-        last = await answered_by(lives, story.request_ids[-1])
-        stopping = next(server for server in servers if server is not last)
-        photo = unique_jpeg(800, 600)
-        fields = {**form_fields(form, "/posts"), "title": "Table de jardin", "body": "Avec ses quatre chaises."}
-        files = [("photos", ("table.jpg", photo, "image/jpeg"))]
-        upload = ines.build_request("POST", "/posts", data=fields, files=files)
-        body = upload.read()
-        half_sent, go_on = asyncio.Event(), asyncio.Event()
-
-        async def slowly():
-            yield body[: len(body) // 2]
-            half_sent.set()
-            await go_on.wait()
-            yield body[len(body) // 2 :]
-
-        posting = asyncio.create_task(
-            story.send(
-                ines,
-                "POST",
-                "/posts",
-                content=slowly(),
-                headers={"content-type": upload.headers["content-type"]},
-                retry_once={"data": fields, "files": files},
-            )
-        )
-        await half_sent.wait()
-        await asyncio.sleep(1)  # Caddy has passed the request on
-        stopping.proc.send_signal(signal.SIGTERM)
-        await asyncio.sleep(1)  # it no longer takes connections
-        # Meanwhile Claire keeps reading: Caddy sends her requests to the process still up.
-        for _ in range(3):
-            assert (await story.get(claire, "/feed")).status_code == 200
-        go_on.set()
-        post_id = _post_id(await posting)
-        # The stopped process finished the upload it had started, then exited cleanly.
-        assert stopping.proc.wait(timeout=60) == 0, stopping.output()
-        if not story.retried:
-            assert await answered_by(lives, story.request_ids[-1]) is stopping
-
-        # With one process down: Claire sees the post and its photo, and replies.
-        assert "Table de jardin" in (await story.get(claire, "/feed")).text
-        shown = await story.get(claire, f"/posts/{post_id}")
-        thumb = re.search(r"/photos/[\w-]+/thumb", shown.text).group(0)
-        large = thumb.removesuffix("/thumb") + "/large"
-        got = await story.get(claire, thumb)
-        assert got.status_code == 200 and got.headers["content-type"] == "image/webp"
-        replied = await story.submit(
-            claire, shown, f"/posts/{post_id}/replies", body="Je peux passer la chercher ce soir ?"
-        )
-        assert replied.status_code == 303
-
-        # The worker sends Inès's phone the reply's push: decrypted there, signed with the instance's key.
-        deadline = time.monotonic() + 60
-        while not phone.received and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        assert phone.received, worker.log.read_text()
-        [pushed] = phone.received
-        assert pushed.jwt_error == "", pushed.jwt_error
-        assert pushed.jwt_claims["aud"] == phone.origin
-        assert f"k={vapid_key}" in pushed.headers["authorization"]
-        assert pushed.message["url"] == f"/posts/{post_id}#replies"
-
-        # Yasmine finds it suspicious and reports it.
-        yasmine = await story.log_in("yasmine@demo.voisinage.fr")
-        browsers.append(yasmine)
-        report_page = await story.get(yasmine, f"/posts/{post_id}/report")
-        reported = await story.submit(
-            yasmine, report_page, f"/posts/{post_id}/report", reason="scam", text="Déjà vue ailleurs"
-        )
-        assert reported.status_code == 303
-
-        # The stopped process starts again, on its port, and Caddy sends it requests again.
-        back = ServerProcess(environments[servers.index(stopping)], host=stopping.host, port=stopping.port)
-        servers[servers.index(stopping)] = back
-        lives.append(back)
-        anonymous = story.browser()
-        browsers.append(anonymous)
-        deadline = time.monotonic() + 60
-        while not set(story.request_ids) & set(access_lines(back)) and time.monotonic() < deadline:
-            assert (await story.get(anonymous, "/ping")).text == "pong"
-            await asyncio.sleep(0.2)
-        assert set(story.request_ids) & set(access_lines(back)), "Caddy never sent the restarted process a request"
-
-        # Paul, the quartier's moderator, sees the report and hides the post.
-        paul = await story.log_in("paul@demo.voisinage.fr")
-        browsers.append(paul)
-        assert "Table de jardin" in (await story.get(paul, "/moderation")).text
-        post_page = await story.get(paul, f"/posts/{post_id}")
-        hidden = await story.submit(paul, post_page, f"/moderation/posts/{post_id}/hide", reason="Annonce en double")
-        assert hidden.status_code == 303
-
-        # Only the request in flight at the stop may have needed a second try.
-        assert story.retried in ([], ["POST /posts"])
-        # Each request was answered by exactly one process, and each process served its part.
-        served = {rid: await answered_by(lives, rid) for rid in story.request_ids}
-        assert all(any(by is life for by in served.values()) for life in lives)
-
-        # Nothing lost: asked directly, both processes show the same thing.
-        pages, photos = [], []
-        for server in servers:
-            direct = {"base_url": server.url, "headers": {"Host": story.host}, "timeout": 30}
-            async with httpx.AsyncClient(cookies=dict(paul.cookies.items()), **direct) as as_paul:
-                page = await as_paul.get(f"/posts/{post_id}")
-                assert page.status_code == 200
-                assert "Cette annonce est masquée par la modération." in page.text
-                assert "Annonce en double" in page.text and "Je peux passer la chercher ce soir ?" in page.text
-                assert thumb in page.text
-                pages.append(re.sub(r'value="[^"]+"', "", page.text))  # each page its own CSRF token
-                photos.append((await as_paul.get(large)).content)
-            async with httpx.AsyncClient(cookies=dict(claire.cookies.items()), **direct) as as_claire:
-                assert (await as_claire.get(f"/posts/{post_id}")).status_code == 404
-                assert "Table de jardin" not in (await as_claire.get("/feed")).text
-        assert pages[0] == pages[1]
-        assert photos[0] == photos[1] and photos[0].startswith(b"RIFF")
-        database = await asyncpg.connect(fresh_database)
-        try:
-            counts = await database.fetchrow(
-                "SELECT (SELECT count(*) FROM post WHERE title = 'Table de jardin') AS posts,"
-                f" (SELECT count(*) FROM reply WHERE post = {post_id}) AS replies,"
-                f" (SELECT count(*) FROM report WHERE target_id = {post_id}) AS reports,"
-                f" (SELECT count(*) FROM photo WHERE post = {post_id}) AS photos"
-            )
-        finally:
-            await database.close()
-        assert dict(counts) == {"posts": 1, "replies": 1, "reports": 1, "photos": 1}
-        assert all(r.jwt_error == "" for r in phone.received)
-
-        await _what_the_operator_sees(story, anonymous, servers)
-    finally:
-        for client in browsers:
-            await client.aclose()
-        if caddy:
-            caddy.stop()
-        if worker:
-            worker.stop()
-        for server in lives:
-            if server.proc.poll() is None:
-                server.stop()
-        phone.stop()
