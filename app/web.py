@@ -181,24 +181,26 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    ctx = dict(context or {})
-    # Fragments are rendered without base.html, which is where `me` is set for pages.
-    ctx.setdefault("me", request.scope.get("user"))
     name = fragment if fragment and wants_fragment(request) else page
     return Page(
         template_name=name,
-        context=ctx,
+        context=_context(request, context),
         status_code=status_code,
         headers={"Vary": "HX-Request", **(headers or {})},
     )
 
 
+def _context(request: Request, context: dict[str, Any] | None) -> dict[str, Any]:
+    ctx = dict(context or {})
+    # Fragments are rendered without base.html, which is where `me` is set for pages.
+    ctx.setdefault("me", request.scope.get("user"))
+    return ctx
+
+
 def render_fragment(request: Request, fragment: str, context: dict[str, Any]) -> str:
     """A fragment's HTML with the context `render` gives it, for what is sent
     apart from a page's response (the events of a live stream, app.live)."""
-    ctx = dict(context)
-    ctx.setdefault("me", request.scope.get("user"))
-    template = Template(template_name=fragment, context=ctx)
+    template = Template(template_name=fragment, context=_context(request, context))
     return request.app.template_engine.get_template(fragment).render(**template.create_template_context(request))
 
 
