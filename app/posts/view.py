@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from app import i18n, search
 from app.posts.kinds import CLOSED, SINGULAR, SKILLS, STATUSES, display_name
+from app.posts.photos import small_width
 from app.templating import format_when, labeller
 
 
@@ -48,6 +49,7 @@ TEMPLATE_GLOBALS = {
     "status_label": status_label,
     "post_status": post_status,
     "skill_label": labeller(SKILLS),
+    "small_width": small_width,
 }
 
 
