@@ -26,7 +26,7 @@ INSIDE_DIJON = "12 r de la liberte dijon"
 
 
 async def _my_link(client) -> str:
-    page = await client.get("/invite")
+    page = await client.get("/invitations")
     assert page.status_code == 200
     return re.search(r'<p class="invite-link"><a href="([^"]+)"', page.text).group(1)
 
@@ -146,8 +146,10 @@ async def test_the_flyer_and_the_letter_carry_the_link_as_a_qr_code_and_no_addre
     inviter = await make_user(centre, first_name="Bérénice", last_name="Quintaval")
     member = await signed_in(make_client, inviter)
     url = await _my_link(member)
-    for path in ("/invite/flyer", "/invite/letter"):
-        page = await member.get(path)
+    # Whoever holds the link may print them: they show what the invitation page shows.
+    anyone = await make_client()
+    for viewer, paper in ((member, "flyer"), (member, "letter"), (anyone, "flyer"), (anyone, "letter")):
+        page = await viewer.get(f"{_path(url)}/{paper}")
         assert page.status_code == 200
         assert "<svg" in page.text and 'class="qr"' in page.text and f"<title>{url}</title>" in page.text
         # The CSP refuses inline style: the SVG must not need it.
@@ -166,15 +168,15 @@ async def test_an_email_invitation_arrives_signed_with_the_first_name_and_the_ad
     address = f"voisine.{uuid.uuid4().hex[:10]}@exemple.fr"
     caplog.set_level(logging.DEBUG)
     with smtp_server() as mailbox:
-        sent = await post_form(member, "/invite/email", {"email": address})
-        assert sent.status_code == 303 and sent.headers["location"] == "/invite?sent=1"
+        sent = await post_form(member, "/invitations", {"email": address})
+        assert sent.status_code == 303 and sent.headers["location"] == "/invitations?sent=1"
         mail = await mailbox.wait_for(address)
     subject = str(make_header(decode_header(mail["Subject"])))
     assert subject == f"Bérénice vous invite à rejoindre le quartier {centre.name} sur Voisinage"
     body = body_of(mail)
     assert f"Bérénice, qui habite le quartier {centre.name} à Dijon" in body and url in body
     assert "Quintaval" not in body and inviter.email not in body and inviter.address_label not in body
-    assert "Invitation envoyée" in html.unescape((await member.get("/invite?sent=1")).text)
+    assert "Invitation envoyée" in html.unescape((await member.get("/invitations?sent=1")).text)
 
     assert address not in await _everything_in_the_database(database)
     # The SMTP server of the test logs what it receives; the app's own loggers say nothing of it.
@@ -184,15 +186,15 @@ async def test_an_email_invitation_arrives_signed_with_the_first_name_and_the_ad
 
 async def test_bad_addresses_and_too_many_invitations_are_explained_next_to_the_field(make_client):
     member = await signed_in(make_client, await make_user(await neighbourhoods.by_slug("dijon-centre")))
-    wrong = await post_form(member, "/invite/email", {"email": "voisine-at-exemple"})
+    wrong = await post_form(member, "/invitations", {"email": "voisine-at-exemple"})
     assert wrong.status_code == 422
     assert "n'est pas valide" in field_error(wrong.text, "email")
     assert input_value(wrong.text, "email") == "voisine-at-exemple"
 
     with smtp_server() as mailbox:
         for n in range(MAILS_PER_DAY):
-            assert (await post_form(member, "/invite/email", {"email": f"v{n}@exemple.fr"})).status_code == 303
-        refused = await post_form(member, "/invite/email", {"email": "une-de-trop@exemple.fr"})
+            assert (await post_form(member, "/invitations", {"email": f"v{n}@exemple.fr"})).status_code == 303
+        refused = await post_form(member, "/invitations", {"email": "une-de-trop@exemple.fr"})
         await mailbox.wait_for(f"v{MAILS_PER_DAY - 1}@exemple.fr")
     assert refused.status_code == 422
     assert f"déjà envoyé {MAILS_PER_DAY} invitations aujourd'hui" in field_error(refused.text, "email")
@@ -202,14 +204,15 @@ async def test_bad_addresses_and_too_many_invitations_are_explained_next_to_the_
 
 async def test_every_invitation_form_needs_its_csrf_token(make_client):
     member = await signed_in(make_client, await make_user(await neighbourhoods.by_slug("dijon-centre")))
-    forged = await member.post("/invite/email", data={"email": "voisine@exemple.fr"})
+    forged = await member.post("/invitations", data={"email": "voisine@exemple.fr"})
     assert forged.status_code == 403
 
 
-async def test_the_invitation_pages_of_a_member_need_a_member(make_client):
+async def test_a_members_invitation_page_needs_a_member_and_unknown_links_are_not_found(make_client):
     anonymous = await make_client()
-    for path in ("/invite", "/invite/flyer", "/invite/letter"):
-        assert (await anonymous.get(path)).status_code == 303, path
+    assert (await anonymous.get("/invitations")).status_code == 303
+    for path in ("/invite/" + "a" * 20, "/invite/" + "a" * 20 + "/flyer", "/invite/nope/letter"):
+        assert (await anonymous.get(path)).status_code == 404, path
 
 
 async def test_the_export_counts_the_neighbours_who_joined_and_erasure_takes_the_count_not_them(make_client):
@@ -234,6 +237,6 @@ async def test_the_export_counts_the_neighbours_who_joined_and_erasure_takes_the
 async def test_the_flyer_speaks_the_members_language(make_client):
     forming = await make_neighbourhood(status="forming")
     member = await signed_in(make_client, await make_user(forming, first_name="Jane", locale="en"))
-    flyer = html.unescape((await member.get("/invite/flyer")).text)
+    flyer = html.unescape((await member.get(_path(await _my_link(member)) + "/flyer")).text)
     assert f"Your neighbours in {forming.name} are waiting for you" in flyer
     assert "1 neighbour of the 10 needed to open" in flyer

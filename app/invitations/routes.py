@@ -10,7 +10,7 @@ in no table and no log.
 from __future__ import annotations
 
 import segno
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from markupsafe import Markup
 
@@ -47,76 +47,79 @@ def qr_svg(url: str) -> Markup:
     return Markup(qr.svg_inline(border=4, omitsize=True, svgclass="qr", lineclass=None, title=url))
 
 
-async def _own_invitation(request: Request) -> dict:
-    me = request.user
-    neighbourhood = await neighbourhoods.by_id(me.neighbourhood)
-    url = f"{get_settings().base_url}/invite/{await queries.link_code(me.id, neighbourhood.id)}"
+def _showing(code: str, neighbourhood: Neighbourhood) -> dict:
+    url = f"{get_settings().base_url}/invite/{code}"
     return {
+        "code": code,
         "neighbourhood": neighbourhood,
         "neighbours_text": neighbours_text(neighbourhood),
         "url": url,
-        "qr": qr_svg(url),
         "threshold": neighbourhoods.OPENING_THRESHOLD,
     }
 
 
-class InvitationController(Controller):
-    path = "/invite"
+async def _own_invitation(request: Request, form: Form) -> dict:
+    me = request.user
+    neighbourhood = await neighbourhoods.by_id(me.neighbourhood)
+    context = _showing(await queries.link_code(me.id, neighbourhood.id), neighbourhood)
+    context.update(qr=qr_svg(context["url"]), form=form, joined=await queries.accepted_count(me.id))
+    return context
 
-    @get("/", guards=[requires_member])
-    async def mine(self, request: Request) -> Response:
-        context = await _own_invitation(request)
-        context.update(form=Form(), joined=await queries.accepted_count(request.user.id))
-        return render(request, "invitations/mine.html", context)
 
-    @get("/flyer", guards=[requires_member])
-    async def flyer(self, request: Request) -> Response:
-        return render(request, "invitations/flyer.html", await _own_invitation(request))
+async def _invitation(code: str) -> dict:
+    invited = await queries.invitation(code)
+    if invited is None:
+        raise NotFound()
+    context = _showing(code, invited.neighbourhood)
+    context.update(first_name=invited.first_name, qr=qr_svg(context["url"]))
+    return context
 
-    @get("/letter", guards=[requires_member])
-    async def letter(self, request: Request) -> Response:
-        return render(request, "invitations/letter.html", await _own_invitation(request))
 
-    @post("/email", guards=[requires_member])
-    async def by_email(self, request: Request) -> Response:
-        me = request.user
-        form = Form(await request.form())
-        address = form.email("email")
-        if not form.errors and not await ratelimits.hit(f"invite-mail:{me.id}", MAILS_PER_DAY, 24 * 3600):
-            form.error(
-                "email",
-                ngettext(
-                    "Vous avez déjà envoyé %(num)s invitation aujourd'hui : c'est le maximum. "
-                    "Réessayez demain, ou donnez votre lien de la main à la main.",
-                    "Vous avez déjà envoyé %(num)s invitations aujourd'hui : c'est le maximum. "
-                    "Réessayez demain, ou donnez votre lien de la main à la main.",
-                    MAILS_PER_DAY,
-                ),
-            )
-        context = await _own_invitation(request)
-        if form.errors:
-            context.update(form=form, joined=await queries.accepted_count(me.id))
-            return render(request, "invitations/mine.html", context, status_code=422)
-        response = see_other("/invite?sent=1")
-        # Written now, in the member's language; the address lives on only in this task.
-        response.background = BackgroundTask(send_mail, address, *_invitation_mail(me.first_name, context))
-        return response
+@get("/invitations", guards=[requires_member])
+async def mine(request: Request) -> Response:
+    return render(request, "invitations/mine.html", await _own_invitation(request, Form()))
 
-    @get("/{code:str}")
-    async def invitation(self, request: Request, code: str) -> Response:
-        invited = await queries.invitation(code)
-        if invited is None:
-            raise NotFound()
-        return render(
-            request,
-            "invitations/invite.html",
-            {
-                "invitation": invited,
-                "neighbourhood": invited.neighbourhood,
-                "neighbours_text": neighbours_text(invited.neighbourhood),
-                "threshold": neighbourhoods.OPENING_THRESHOLD,
-            },
+
+@post("/invitations", guards=[requires_member])
+async def by_email(request: Request) -> Response:
+    me = request.user
+    form = Form(await request.form())
+    address = form.email("email")
+    if not form.errors and not await ratelimits.hit(f"invite-mail:{me.id}", MAILS_PER_DAY, 24 * 3600):
+        form.error(
+            "email",
+            ngettext(
+                "Vous avez déjà envoyé %(num)s invitation aujourd'hui : c'est le maximum. "
+                "Réessayez demain, ou donnez votre lien de la main à la main.",
+                "Vous avez déjà envoyé %(num)s invitations aujourd'hui : c'est le maximum. "
+                "Réessayez demain, ou donnez votre lien de la main à la main.",
+                MAILS_PER_DAY,
+            ),
         )
+    context = await _own_invitation(request, form)
+    if form.errors:
+        return render(request, "invitations/mine.html", context, status_code=422)
+    response = see_other("/invitations?sent=1")
+    # Written now, in the member's language; the address lives on only in this task.
+    response.background = BackgroundTask(send_mail, address, *_invitation_mail(me.first_name, context))
+    return response
+
+
+@get("/invite/{code:str}")
+async def invitation(request: Request, code: str) -> Response:
+    return render(request, "invitations/invite.html", await _invitation(code))
+
+
+# The flyer and the letter show what the invitation page shows, for paper:
+# whoever holds the link may print them.
+@get("/invite/{code:str}/flyer")
+async def flyer(request: Request, code: str) -> Response:
+    return render(request, "invitations/flyer.html", await _invitation(code))
+
+
+@get("/invite/{code:str}/letter")
+async def letter(request: Request, code: str) -> Response:
+    return render(request, "invitations/letter.html", await _invitation(code))
 
 
 def _invitation_mail(first_name: str, context: dict) -> tuple[str, str]:
@@ -143,4 +146,4 @@ def _invitation_mail(first_name: str, context: dict) -> tuple[str, str]:
     return subject, body
 
 
-ROUTES = [InvitationController]
+ROUTES = [mine, by_email, invitation, flyer, letter]

@@ -37,7 +37,7 @@ async def _member_page(browser, server, user):
 
 async def _invitation_link(page) -> str:
     await page.get_by_role("link", name="Inviter des voisins").first.click()
-    await page.wait_for_url("**/invite")
+    await page.wait_for_url("**/invitations")
     return await page.locator(".invite-link a").inner_text()
 
 
@@ -90,15 +90,15 @@ def _qr_text(png: bytes) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(("path", "width_mm", "height_mm"), [("/invite/flyer", 148, 210), ("/invite/letter", 210, 297)])
+@pytest.mark.parametrize(("paper", "width_mm", "height_mm"), [("flyer", 148, 210), ("letter", 210, 297)])
 async def test_the_printed_flyer_and_letter_fit_their_sheet_and_their_qr_code_reads_back_as_the_link(
-    browser, server, tmp_path, path, width_mm, height_mm
+    browser, server, tmp_path, paper, width_mm, height_mm
 ):
     forming = await make_neighbourhood(status="forming")
     inviter = await make_user(forming, first_name="Bérénice", last_name="Quintaval")
     context, page = await _member_page(browser, server, inviter)
     link = await _invitation_link(page)
-    await page.goto(path)
+    await page.goto(f"{link}/{paper}")
     pdf = await page.pdf(prefer_css_page_size=True, print_background=True)
     (tmp_path / "print.pdf").write_bytes(pdf)
     [(width, height)] = _pages(pdf)
