@@ -15,6 +15,7 @@ from app.accounts.tables import (
 from app.addresses.tables import Address, AddressImport, AddressWay
 from app.db.keys import InstanceKey
 from app.events.tables import Event, Signup
+from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
@@ -57,6 +58,8 @@ APP_CONFIG = AppConfig(
         AddressWay,
         Address,
         InstanceKey,
+        InvitationLink,
+        InvitedSignup,
     ],
     migration_dependencies=[],
     commands=[],

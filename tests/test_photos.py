@@ -48,9 +48,20 @@ async def test_phone_photo_is_resized_reencoded_and_stripped_of_gps(make_client)
     assert not image.getexif() and "exif" not in image.info and "xmp" not in image.info
     assert b"PhoneMaker" not in large.content and b"GPS" not in large.content
 
+    # The feed shows it 6.5rem wide: the small image, the thumbnail for very dense screens,
+    # its space kept before either arrives.
     feed = await paul_client.get("/feed")
-    cover = f'src="/photos/{photos[0]["name"]}/thumb" width="480" height="360" loading="lazy"'
+    name = photos[0]["name"]
+    cover = (
+        f'src="/photos/{name}/small" srcset="/photos/{name}/small 240w, /photos/{name}/thumb 480w" '
+        'sizes="6.5rem" width="480" height="360" loading="lazy"'
+    )
     assert cover in feed.text
+    small = await paul_client.get(f"/photos/{name}/small")
+    thumb = await paul_client.get(f"/photos/{name}/thumb")
+    assert small.headers["content-type"] == "image/webp"
+    assert Image.open(io.BytesIO(small.content)).size == (240, 180)
+    assert len(small.content) < len(thumb.content)
     assert f"/photos/{photos[0]['name']}/large" not in feed.text
 
 
@@ -68,6 +79,7 @@ async def test_photos_are_private_to_the_quartier(make_client):
     outsider = await signed_in(make_client, stranger)
     assert (await outsider.get(f"/photos/{name}/large")).status_code == 404
     assert (await outsider.get(f"/photos/{name}/thumb")).status_code == 404
+    assert (await outsider.get(f"/photos/{name}/small")).status_code == 404
     anonymous = await make_client()
     response = await anonymous.get(f"/photos/{name}/thumb")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
@@ -115,9 +127,9 @@ async def test_the_same_photo_in_two_posts_is_stored_once_and_goes_with_the_last
     first_post, first = await _publish_photo(client, "Chaise", same)
     second_post, second = await _publish_photo(client, "Chaise, la deuxième", same)
     assert first["name"] != second["name"]
-    images = [first["large"], first["thumb"]]
-    assert [second["large"], second["thumb"]] == images
-    assert await PhotoBlob.count().where(PhotoBlob.hash.is_in(images)) == 2
+    images = [first["large"], first["thumb"], first["small"]]
+    assert [second["large"], second["thumb"], second["small"]] == images
+    assert await PhotoBlob.count().where(PhotoBlob.hash.is_in(images)) == 3
 
     await post_form(client, f"/posts/{first_post}/delete")
     assert (await client.get(f"/photos/{first['name']}/large")).status_code == 404
@@ -126,6 +138,17 @@ async def test_the_same_photo_in_two_posts_is_stored_once_and_goes_with_the_last
 
     await post_form(client, f"/posts/{second_post}/delete")
     assert await PhotoBlob.count().where(PhotoBlob.hash.is_in(images)) == 0
+
+
+async def test_a_photo_saved_before_small_images_still_shows_in_the_feed(make_client):
+    _hood, (claire, paul) = await neighbours(2)
+    _post_id, photo = await _publish_photo(await signed_in(make_client, claire), "Lampe", unique_jpeg())
+    # As every photo was before small images were made.
+    await Photo.update({Photo.small: None}).where(Photo.id == photo["id"])
+    paul_client = await signed_in(make_client, paul)
+    small = await paul_client.get(f"/photos/{photo['name']}/small")
+    assert small.status_code == 200 and small.headers["etag"] == f'"{photo["thumb"]}"'
+    assert Image.open(io.BytesIO(small.content)).size == (480, 360)
 
 
 def _png_header_only(width: int, height: int) -> bytes:

@@ -15,6 +15,8 @@ from app.accounts.geocoding import GeocoderUnavailable, sign_candidate, unsign_c
 from app.accounts.passwords import hash_password, password_problem
 from app.forms import Form
 from app.i18n import _, current_locale
+from app.invitations import queries as invitations
+from app.neighbourhoods import geometry
 from app.neighbourhoods import queries as neighbourhoods
 from app.settings import get_settings
 from app.web import client_ip, limit, render, see_other
@@ -28,7 +30,8 @@ class SignupController(Controller):
         user = request.user
         if user is not None or sessions.signup_pending(request):
             return see_other("/feed" if user and user.neighbourhood else "/signup/address")
-        return render(request, "accounts/signup.html", {"form": Form()})
+        form = Form({"invite": request.query_params.get("invite", "")[:40]})
+        return render(request, "accounts/signup.html", {"form": form, "invited": await _invited(form)})
 
     @post("/")
     async def signup(self, request: Request) -> Response:
@@ -43,7 +46,8 @@ class SignupController(Controller):
         elif problem := password_problem(password, email=email, names=(first, last)):
             form.error("password", problem)
         if form.errors:
-            return render(request, "accounts/signup.html", {"form": form}, status_code=422)
+            context = {"form": form, "invited": await _invited(form)}
+            return render(request, "accounts/signup.html", context, status_code=422)
         # Whether the email is taken, the answer is the same, as fast (a hash
         # either way), with a cookie of the same shape: only the mail differs.
         password_hash = await hash_password(password)
@@ -65,6 +69,8 @@ class SignupController(Controller):
             if await ratelimits.hit(f"signup-taken-mail:{email}", 1, 3600):
                 response.background = BackgroundTask(mails.send_signup_attempt, email)
             return response
+        if form["invite"]:
+            await invitations.record_signup(form["invite"], user.id)
         token = await sessions.start_session(user.id, request.headers.get("user-agent", ""), replacing=replacing)
         response = sessions.logged_in(token, "/signup/address")
         response.background = BackgroundTask(mails.send_confirmation, user.id, user.email, user.first_name)
@@ -77,7 +83,12 @@ class SignupController(Controller):
         return render(
             request,
             "accounts/address.html",
-            {"form": form, "candidates": candidates, "searched": bool(q.strip())},
+            {
+                "form": form,
+                "candidates": candidates,
+                "searched": bool(q.strip()),
+                "invited": await invitations.invited_to(request.user.id) if request.user else None,
+            },
             fragment="accounts/_candidates.html",
             status_code=422 if form.errors and not _is_typing(request) else 200,
         )
@@ -107,13 +118,17 @@ class SignupController(Controller):
                 status_code=422,
             )
         neighbourhood = await neighbourhoods.containing(chosen.lat, chosen.lon)
-        if neighbourhood is not None or form["join_waitlist"] == "1":
+        if neighbourhood is not None or form["join_waitlist"] == "1" or await _invited_there(user, chosen):
             if user is None:
                 return await _pending_signup_done(request)
             if neighbourhood is not None:
                 await neighbourhoods.join(user, neighbourhood, chosen.label, chosen.lat, chosen.lon)
+                await invitations.accept(user.id, neighbourhood.id)
                 return see_other("/feed?notice=welcome")
-            await neighbourhoods.join_waitlist(user, chosen.label, chosen.lat, chosen.lon, chosen.city, chosen.postcode)
+            waiting = await neighbourhoods.join_waitlist(
+                user, chosen.label, chosen.lat, chosen.lon, chosen.city, chosen.postcode
+            )
+            await invitations.accept(user.id, waiting.id)
             return see_other("/feed?notice=waitlist")
         form.error(
             "candidate",
@@ -146,6 +161,19 @@ async def _pending_signup_done(request: Request) -> Response:
     a quartier; the person is sent to the mail its owner received."""
     await sessions.end_session(sessions.session_token(request))
     return sessions.clear_session_cookie(see_other("/signup/check-email"))
+
+
+async def _invited(form: Form):
+    """The quartier of the invitation the signup came from, shown as chosen already."""
+    invited = await invitations.invitation(form["invite"]) if form["invite"] else None
+    return invited.neighbourhood if invited else None
+
+
+async def _invited_there(user, chosen) -> bool:
+    """Invited to a forming quartier and living inside it: joining its waiting
+    list needs no second question, the invitation asked it."""
+    invited = await invitations.invited_to(user.id) if user else None
+    return bool(invited and invited.status == "forming" and geometry.contains(invited.boundary, chosen.lat, chosen.lon))
 
 
 def _is_typing(request: Request) -> bool:

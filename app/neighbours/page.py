@@ -10,6 +10,7 @@ from litestar import Request, Response
 
 from app.access import can_moderate_member, has_blocked, suspension, vouch_offered
 from app.forms import Form
+from app.invitations import queries as invitations
 from app.neighbourhoods import queries as neighbourhoods
 from app.neighbours.trust import has_vouched
 from app.posts import loans as lending
@@ -40,6 +41,8 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
         "i_blocked": i_blocked,
         "offered": skills_of(person),
         "is_me": is_me,
+        # Said to the inviter only: "grâce à vous".
+        "invited_count": await invitations.accepted_count(me.id) if is_me else 0,
         # Moderators get their controls on the ordinary profile page.
         "moderator": await can_moderate_member(me, person),
         "suspended": suspension(person) is not None,

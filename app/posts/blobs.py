@@ -30,7 +30,7 @@ def _placeholders(values: list) -> str:
 
 async def save(photos: Iterable[EncodedPhoto]) -> None:
     """In the transaction that saves the photos' rows."""
-    images = {image.hash: image for photo in photos for image in (photo.large, photo.thumb)}
+    images = {image.hash: image for photo in photos for image in (photo.large, photo.thumb, photo.small)}
     now = datetime.now(timezone.utc)
     # Sorted, as let_go() locks them: two transactions never wait on each other in a circle.
     for _digest, image in sorted(images.items()):
@@ -46,8 +46,8 @@ async def save(photos: Iterable[EncodedPhoto]) -> None:
 
 async def shown_by(photos: Where) -> list[str]:
     """The images these photos show (`Photo.post == 12`)."""
-    found = await Photo.select(Photo.large, Photo.thumb).where(photos)
-    return sorted({digest for row in found for digest in (row["large"], row["thumb"]) if digest})
+    found = await Photo.select(Photo.large, Photo.thumb, Photo.small).where(photos)
+    return sorted({digest for row in found for digest in (row["large"], row["thumb"], row["small"]) if digest})
 
 
 async def let_go(hashes: list[str]) -> None:
@@ -64,7 +64,8 @@ async def let_go(hashes: list[str]) -> None:
     await PhotoBlob.raw(
         f"DELETE FROM photo_blob WHERE hash IN ({_placeholders(hashes)}) "
         "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.large = photo_blob.hash) "
-        "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.thumb = photo_blob.hash)",
+        "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.thumb = photo_blob.hash) "
+        "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.small = photo_blob.hash)",
         *hashes,
     )
 

@@ -29,7 +29,7 @@ def _already_held(request: Request, etag: str) -> bool:
 
 @get("/photos/{name:str}/{size:str}", guards=[requires_member])
 async def photo(request: Request, name: str, size: str) -> Response:
-    if size not in ("large", "thumb"):
+    if size not in ("large", "thumb", "small"):
         raise NotFoundException()
     found = (
         await Photo.select(
@@ -38,13 +38,15 @@ async def photo(request: Request, name: str, size: str) -> Response:
             Photo.post.author.as_alias("author"),
             Photo.large,
             Photo.thumb,
+            Photo.small,
         )
         .where(Photo.name == name)
         .first()
     )
     # Exactly who may see the post: the same check as its page.
     await ensure_can_see_post(request.user, found)
-    digest = found[size]
+    # A photo saved before small images were made shows its thumbnail instead.
+    digest = found[size] or (found["thumb"] if size == "small" else None)
     if not digest:  # its file was lost before photos moved into the database
         raise NotFoundException()
     etag = f'"{digest}"'

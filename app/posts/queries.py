@@ -214,6 +214,7 @@ async def create_post(
                         name=p.name,
                         large=p.large.hash,
                         thumb=p.thumb.hash,
+                        small=p.small.hash,
                         width=p.width,
                         height=p.height,
                         thumb_width=p.thumb_width,

@@ -46,6 +46,9 @@ class Photo(Table, tablename="photo"):
     # photo whose file was already lost when photos moved into the database.
     large = ForeignKey(references=PhotoBlob, null=True, on_delete=OnDelete.restrict, index=True)
     thumb = ForeignKey(references=PhotoBlob, null=True, on_delete=OnDelete.restrict, index=True)
+    # The feed's ~104 px thumbnail at twice that width; null for a photo saved
+    # before it was made (its thumb is served in its place).
+    small = ForeignKey(references=PhotoBlob, null=True, on_delete=OnDelete.restrict, index=True)
     width = Integer()
     height = Integer()
     thumb_width = Integer()

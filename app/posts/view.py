@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from app import i18n, search
 from app.posts.kinds import CLOSED, KINDS, SINGULAR, SKILLS, STATUSES, display_name
+from app.posts.photos import small_width
 from app.templating import Rendered, format_when, labeller
 
 
@@ -48,6 +49,7 @@ TEMPLATE_GLOBALS = {
     "post_status": post_status,
     "skill_label": labeller(SKILLS),
     "feed_kinds": KINDS,
+    "small_width": small_width,
 }
 
 

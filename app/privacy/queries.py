@@ -11,6 +11,8 @@ from datetime import date, datetime, timezone
 
 from app.accounts.tables import Block, User, UserSkill, Vouch
 from app.events.tables import Event, Signup
+from app.invitations import queries as invitations
+from app.invitations.tables import InvitationLink
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import Report
 from app.notify.tables import Notification, PushSubscription
@@ -80,6 +82,15 @@ async def export_archive(user_id: int) -> bytes:
                 PushSubscription.user_agent, PushSubscription.created_at, PushSubscription.last_success_at
             ).where(PushSubscription.user == user_id)
         ),
+        # How many joined through them, never who: the invitees' accounts are theirs.
+        "invitations": {
+            "links": _rows(
+                await InvitationLink.select(
+                    InvitationLink.code, InvitationLink.neighbourhood, InvitationLink.created_at
+                ).where(InvitationLink.inviter == user_id)
+            ),
+            "neighbours_joined": await invitations.accepted_count(user_id),
+        },
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
     }
     buffer = io.BytesIO()
