@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache, lru_cache
@@ -16,7 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, get_date_format, get_datetime_format, get_time_format
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from app import i18n
 from app.settings import Settings, get_settings
@@ -49,8 +52,12 @@ NOTICES = {
 }
 
 
-def notice_text(key: str | None) -> str | None:
-    message = NOTICES.get(key or "")
+def notice_text(request: Any) -> str | None:
+    """The notice a redirect asked the page to show (`?notice=saved`). Most
+    pages have none: their query string is not parsed for it."""
+    if b"notice=" not in request.scope.get("query_string", b""):
+        return None
+    message = NOTICES.get(request.query_params.get("notice") or "")
     return i18n.gettext(message) if message else None
 
 
@@ -148,6 +155,10 @@ def make_environment(settings: Settings, domain_globals: Mapping[str, Any] | Non
         ngettext=lambda s, p, n: i18n.translations(i18n.current_locale.get()).ngettext(s, p, n),
         newstyle=True,
     )
+    # The same newstyle gettext, remembered per language for texts without
+    # variables (most of a page's): a page calls it some thirty times, and
+    # Jinja's own wrapper went through two context calls and escaping each time.
+    env.globals.update(_=_fixed_text_gettext, gettext=_fixed_text_gettext)
     env.globals.update(
         static_url=static_url,
         notice_text=notice_text,
@@ -155,4 +166,86 @@ def make_environment(settings: Settings, domain_globals: Mapping[str, Any] | Non
         **(domain_globals or {}),
     )
     env.filters.update(when=format_when, day=format_day)
+    env.globals.update(page_header=header_renderer(env), kept=kept_macros(env))
     return env
+
+
+class Rendered:
+    """Rendered pieces of pages kept in memory per process, least recently
+    used out first. A key is every value a piece is made of (the language
+    included), so nothing is ever invalidated: a changed value is another key,
+    and the old piece ages out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple, Markup] = OrderedDict()
+
+    def get(self, key: tuple, render: Callable[[], str]) -> Markup:
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+            return found
+        found = self._kept[key] = Markup(render())
+        if len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+        return found
+
+
+def header_renderer(env: Environment) -> Callable[..., Markup]:
+    """`page_header(...)` for base.html: the site's header (templates/_header.html),
+    the same on every page: a fifth of a page's rendering before it was kept.
+    One per signed-in browser and unread count at most, a few hundred bytes each."""
+    headers = Rendered(5000)
+
+    def page_header(me: Any, signing_up: bool, csrf_input: str, moderation: bool) -> Markup:
+        signed_in = me is not None
+        key = (
+            i18n.current_locale.get(),
+            signed_in,
+            bool(signing_up),
+            # Anonymous headers have no form: one for every visitor.
+            str(csrf_input) if signed_in or signing_up else "",
+            getattr(me, "unread_notifications", 0) if signed_in else 0,
+            bool(moderation),
+        )
+        return headers.get(
+            key,
+            lambda: env.get_template("_header.html").render(
+                me=me, signing_up=signing_up, csrf_input=csrf_input, moderation=moderation
+            ),
+        )
+
+    return page_header
+
+
+def kept_macros(env: Environment) -> Callable[..., Markup]:
+    """`kept("posts/_feed_top.html", "feed_top", a, b, …)` for templates: a
+    macro called with hashable arguments that are all it reads (besides the
+    language), rendered once per combination and kept."""
+    pieces = Rendered(2000)
+
+    def kept(template: str, macro: str, *args: Any) -> Markup:
+        key = (i18n.current_locale.get(), template, macro, *args)
+        return pieces.get(key, lambda: getattr(env.get_template(template).module, macro)(*args))
+
+    return kept
+
+
+_FIXED_TEXTS: dict[tuple[str, str], Markup] = {}
+
+
+@pass_eval_context
+def _fixed_text_gettext(eval_context: EvalContext, message: str, **variables: Any) -> str:
+    """Jinja's newstyle gettext (a translation is markup, the variables are
+    escaped into it), with the result of a text without variables kept."""
+    locale = i18n.current_locale.get()
+    if variables or not eval_context.autoescape:
+        text = i18n.translations(locale).gettext(message)
+        return Markup(text) % variables if eval_context.autoescape else text % variables
+    key = (locale, message)
+    found = _FIXED_TEXTS.get(key)
+    if found is None:
+        if len(_FIXED_TEXTS) > 20_000:  # a message id built from data would otherwise grow it for ever
+            _FIXED_TEXTS.clear()
+        found = _FIXED_TEXTS[key] = Markup(i18n.translations(locale).gettext(message)) % {}
+    return found

@@ -19,7 +19,7 @@ async def can_see_profile(viewer, person, *, i_blocked: bool) -> bool:
         return False
     if not lives_in(viewer, person.neighbourhood) and not await can_moderate(viewer, person.neighbourhood):
         return False
-    return i_blocked or person.id not in await blocked_ids(as_viewer(viewer).id)
+    return i_blocked or person.id not in await blocked_ids(as_viewer(viewer))
 
 
 async def can_reach(viewer, person) -> bool:
@@ -28,7 +28,7 @@ async def can_reach(viewer, person) -> bool:
     return (
         _other(viewer, person)
         and lives_in(viewer, person.neighbourhood)
-        and person.id not in await blocked_ids(as_viewer(viewer).id)
+        and person.id not in await blocked_ids(as_viewer(viewer))
     )
 
 

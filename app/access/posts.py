@@ -50,7 +50,7 @@ async def post_rights(viewer, post: dict | None) -> PostRights | None:
         return None
     viewer = as_viewer(viewer)
     moderator = await can_moderate(viewer, post["neighbourhood"])
-    blocked = await blocked_ids(viewer.id) if post["author"] else ()
+    blocked = await blocked_ids(viewer) if post["author"] else ()
     if not sees_post(viewer, post, moderator=moderator, blocked=blocked):
         return None
     return PostRights(moderate=moderator, edit=can_edit_post(viewer, post))

@@ -20,6 +20,7 @@ from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.access import suspension
+from app.access.blocks import blocked_sql, parse_blocked
 from app.accounts.tables import PendingSignup, Session, User
 from app.db.rows import as_object, select_list
 from app.i18n import current_locale, negotiate
@@ -93,7 +94,8 @@ async def end_all_sessions(user_id: int) -> None:
 def _session_sql() -> str:
     return (
         f"SELECT {select_list(User, 'a')}, s.id AS session_id, s.expires_at AS session_expires_at, "
-        f"s.last_seen_at AS session_last_seen_at, {unread_sql('a.id')} AS unread_notifications "
+        f"s.last_seen_at AS session_last_seen_at, {unread_sql('a.id')} AS unread_notifications, "
+        f"{blocked_sql('a.id')} AS blocked_people "
         'FROM user_session s JOIN account a ON a.id = s."user" WHERE s.token_hash = {}'
     )
 
@@ -101,7 +103,8 @@ def _session_sql() -> str:
 async def user_for_token(token: str) -> User | None:
     # Every request asks this: one indexed join in plain SQL (Piccolo's
     # query builder costs more than the query itself here). The unread count
-    # for the navigation of every page comes in the same statement.
+    # for the navigation of every page and the people hidden from this user
+    # (app.access.blocks) come in the same statement.
     rows = await Session.raw(_session_sql(), _hash(token))
     if not rows:
         return None
@@ -112,6 +115,7 @@ async def user_for_token(token: str) -> User | None:
         return None
     user = as_object(User, row)
     user.unread_notifications = row["unread_notifications"]
+    user.blocked_ids = parse_blocked(row["blocked_people"])
     if suspension(user, at=current):
         await end_all_sessions(user.id)
         return None

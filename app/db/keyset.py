@@ -49,7 +49,9 @@ class Keyset:
     def sql(self, query: QueryString, cursor: Cursor | None, size: int) -> QueryString:
         """The query, which ends with its WHERE clause, cut to the page after
         `cursor` plus one row (which tells whether another page follows)."""
-        template, args = "{}", [query]
+        # The query's own text and values carried on, not nested: a nested
+        # QueryString costs its compiling again on every page read.
+        template, args = query.template, list(query.args)
         if cursor is not None:
             op = "<" if self.descending else ">"
             values = self._values(cursor)

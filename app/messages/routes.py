@@ -47,7 +47,7 @@ class MessageController(Controller):
 
     @get("/messages")
     async def index(self, request: Request) -> Response:
-        conversations = await queries.inbox(request.user.id, await blocked_ids(request.user.id))
+        conversations = await queries.inbox(request.user.id, await blocked_ids(request.user))
         return render(request, "messages/index.html", {"conversations": conversations})
 
     @get("/messages/new")
@@ -100,7 +100,7 @@ class MessageController(Controller):
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if other is None:
             form.error("body", _("Ce voisin a quitté Voisinage."))
-        elif other in await blocked_ids(me.id):
+        elif other in await blocked_ids(me):
             raise NotFound()
         if form.errors:
             return await _render_conversation(request, conversation, form, status_code=422)
@@ -127,7 +127,7 @@ class MessageController(Controller):
         async def news(me, after: int) -> tuple[str, int] | None:
             if not in_conversation(me, conversation):
                 return None
-            found = await queries.messages_after(conversation_id, after, blocked=await blocked_ids(me.id))
+            found = await queries.messages_after(conversation_id, after, blocked=await blocked_ids(me))
             if not found:
                 return "", after
             context = {"conversation": conversation, "messages": found, "me": me}

@@ -24,7 +24,7 @@ async def live_replies(request: Request, post_id: int) -> Response:
         rights = await post_rights(me, found)
         if rights is None:
             return None
-        blocked = await blocked_ids(me.id)
+        blocked = await blocked_ids(me)
         replies = await queries.replies_of(post_id, blocked, 50, after=after)
         if not replies:
             return "", after

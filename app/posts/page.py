@@ -39,7 +39,7 @@ async def render_post(
 ) -> Response:
     post_id = found["id"]
     mine = is_author(request.user, found)
-    replies = await queries.replies_of(post_id, await blocked_ids(request.user.id))
+    replies = await queries.replies_of(post_id, await blocked_ids(request.user))
     photos = await queries.photos_of(post_id) if found["photo_count"] else []
     loan = await loans.current_loan(post_id) if found["kind"] == "lend" else None
     candidates = []

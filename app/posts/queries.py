@@ -93,9 +93,9 @@ async def first_page(
     latest = NEWEST_FIRST.sql(QueryString(latest_sql, *latest_args), None, limit)
     found = await rows(
         Post.raw(
-            f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({{}}) AS latest_part",
+            f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({latest.template}) AS latest_part",
             *pinned_args,
-            latest,
+            *latest.args,
         ),
         types=_LIST_TYPES,
     )

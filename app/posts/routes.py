@@ -61,7 +61,7 @@ class FeedController(Controller):
             kind = None
         q = " ".join((request.query_params.get("q") or "").split())[:100]
         before = parse_id(request.query_params.get("before"))
-        blocked = await blocked_ids(user.id)
+        blocked = await blocked_ids(user)
         pinned: list[dict] = []
         if q:
             tier = 2 if request.query_params.get("tier") == "2" else 1
@@ -87,7 +87,6 @@ class FeedController(Controller):
             "pinned": pinned,
             "kind": kind,
             "q": q,
-            "kinds": KINDS,
             "next_url": next_url,
         }
         return render(request, "posts/feed.html", context, fragment="posts/_page.html")
@@ -343,7 +342,7 @@ def _date(form: Form, field: str) -> date | None:
 
 
 async def _thread(request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200) -> Response:
-    replies = await queries.replies_of(found["id"], await blocked_ids(request.user.id))
+    replies = await queries.replies_of(found["id"], await blocked_ids(request.user))
     context = {"post": found, "replies": replies, "form": form, "moderator": moderator}
     return render(request, "posts/thread.html", context, fragment="posts/_thread.html", status_code=status_code)
 

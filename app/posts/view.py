@@ -7,16 +7,15 @@ template function calls is a good share of the page's cost.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 from markupsafe import Markup
 
 from app import i18n, search
-from app.posts.kinds import CLOSED, SINGULAR, SKILLS, STATUSES, display_name
+from app.posts.kinds import CLOSED, KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.photos import small_width
-from app.templating import format_when, labeller
+from app.templating import Rendered, format_when, labeller
 
 
 def status_label(kind: str, status: str) -> str:
@@ -49,6 +48,7 @@ TEMPLATE_GLOBALS = {
     "status_label": status_label,
     "post_status": post_status,
     "skill_label": labeller(SKILLS),
+    "feed_kinds": KINDS,
     "small_width": small_width,
 }
 
@@ -75,38 +75,28 @@ def highlight(rows: list[dict], q: str) -> list[dict]:
     return rows
 
 
-# Cards kept in memory per process: a town's busy feed pages many times over,
-# a few megabytes at most.
-CARDS_KEPT = 5000
 # Every value templates/posts/_post_item.html (and the event line it includes)
-# reads: a card is cached under these, so a field the card starts to show
+# reads: a card is kept under these, so a field the card starts to show
 # must be added here.
 CARD_FIELDS = (
     "id", "kind", "kind_label", "status", "status_text", "pinned", "title", "title_html", "excerpt", "excerpt_html",
     "cover", "cover_width", "cover_height", "author_name", "created_at", "when_text", "replies_text",
     "event_starts_at", "event_cancelled_at", "event_place",
 )  # fmt: skip
-_ABSENT = object()
 
 
 def card_renderer(environment) -> Callable[[dict], Markup]:
     """`post_card(post)` for templates: a post's card in a list, rendered once
-    per version and language, then served from memory. Rendering twenty cards
-    was most of a feed page's cost. The key is every value the card is made
-    of, so an edit, a reply, a new status or another language is another key:
-    nothing has to be invalidated, old cards simply age out."""
-    cards: OrderedDict[tuple, Markup] = OrderedDict()
+    per version and language, then served from memory (a town's busy feed
+    pages many times over: a few megabytes at most). Rendering twenty cards
+    was most of a feed page's cost."""
+    cards = Rendered(5000)
     template = environment.get_template("posts/_post_item.html")
 
     def post_card(post: dict) -> Markup:
-        key = (i18n.current_locale.get(), *(post.get(field, _ABSENT) for field in CARD_FIELDS))
-        card = cards.get(key)
-        if card is not None:
-            cards.move_to_end(key)
-            return card
-        card = cards[key] = Markup(template.module.post_item(post))
-        if len(cards) > CARDS_KEPT:
-            cards.popitem(last=False)
-        return card
+        # A field a row lacks reads as None: the card reads None and a missing
+        # field alike (`excerpt_html` is never None when it is there).
+        key = (i18n.current_locale.get(), *map(post.get, CARD_FIELDS))
+        return cards.get(key, lambda: template.module.post_item(post))
 
     return post_card
