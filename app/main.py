@@ -33,7 +33,7 @@ from app.moderation.actions import TEMPLATE_GLOBALS as MODERATION_TEMPLATE_GLOBA
 from app.neighbourhoods.routes import NeighbourhoodController
 from app.neighbours import blocks, trust_routes
 from app.neighbours import routes as neighbours
-from app.notify import mail_outbox, outbox
+from app.notify import digest, mail_outbox, outbox
 from app.notify import routes as notify
 from app.posts import loans
 from app.posts import routes as posts
@@ -64,6 +64,7 @@ def background_loops(
         periodic(3600, outbox.prune, name="push pruning"),
         mail_outbox.work_forever(settings, poll=max(poll, 5.0), batch_size=batch_size),
         periodic(3600, mail_outbox.prune, name="mail pruning"),
+        periodic(600, digest.run, name="digests"),
         periodic(3600, loans.send_loan_reminders, name="loan reminders"),
         periodic(900, event_queries.send_event_reminders, name="event reminders"),
         periodic(3600, ratelimits.prune, name="rate limit pruning"),
