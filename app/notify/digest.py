@@ -15,6 +15,8 @@ import json
 import logging
 from datetime import datetime, time, timedelta, timezone
 
+from markupsafe import Markup
+
 from app import i18n
 from app.access import suspension
 from app.access.posts import VISIBLE
@@ -87,7 +89,9 @@ async def neighbourhood_digest(neighbourhood: dict, frequency: str, key: str, si
         if not readers:
             return 0
         news = await quartier_news(neighbourhood["id"], since, now, LENGTH[frequency] * 2)
-        mails = [mail for m in readers if (mail := _mail_for(m, neighbourhood["name"], frequency, news, now))]
+        # What every reader sees alike is rendered once per language, not once per reader.
+        sections: dict[str, tuple[str, str]] = {}
+        mails = [mail for m in readers if (mail := _mail_for(m, neighbourhood["name"], frequency, news, sections, now))]
         for start in range(0, len(mails), 500):
             await MailDelivery.insert(*mails[start : start + 500])
     return len(mails)
@@ -145,7 +149,9 @@ def _skills(member: dict) -> set[str]:
     return set(json.loads(skills or "[]") if isinstance(skills, str) else skills or [])
 
 
-def _mail_for(member: dict, quartier: str, frequency: str, news: dict, now: datetime) -> MailDelivery | None:
+def _mail_for(
+    member: dict, quartier: str, frequency: str, news: dict, sections: dict[str, tuple[str, str]], now: datetime
+) -> MailDelivery | None:
     skills = _skills(member)
     context = {
         "first_name": member["first_name"],
@@ -164,6 +170,13 @@ def _mail_for(member: dict, quartier: str, frequency: str, news: dict, now: date
     if not (context["by_kind"] or context["events"] or context["help"] or context["newcomers"]):
         return None  # nothing new: no mail rather than an empty one
     with i18n.speaking(member["locale"]):
+        locale = i18n.current_locale.get()
+        if locale not in sections:
+            sections[locale] = (
+                render("mail/digest_quartier.txt", context),
+                render("mail/digest_quartier.html", context),
+            )
+        text, html = sections[locale]
         if frequency == "weekly":
             subject = i18n.gettext("Cette semaine à %(quartier)s", quartier=quartier)
         else:
@@ -172,7 +185,7 @@ def _mail_for(member: dict, quartier: str, frequency: str, news: dict, now: date
             user=member["id"],
             kind="digest",
             subject=subject,
-            text_body=render("mail/digest.txt", context),
-            html_body=render("mail/digest.html", context),
+            text_body=render("mail/digest.txt", context | {"shared": text}),
+            html_body=render("mail/digest.html", context | {"shared": Markup(html)}),
             next_attempt_at=now,
         )
