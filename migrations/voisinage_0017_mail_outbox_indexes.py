@@ -17,6 +17,10 @@ async def forwards():
             "CREATE INDEX IF NOT EXISTS mail_outbox_idx ON mail_delivery (status, next_attempt_at)",
             'CREATE INDEX IF NOT EXISTS mail_thread_idx ON mail_delivery ("user", thread, created_at)',
             "CREATE UNIQUE INDEX IF NOT EXISTS digest_once_idx ON digest_run (neighbourhood, period)",
+            # At most one mail waiting per person and page: two replies arriving
+            # together add their lines to the same one (app.notify.mail_outbox._add).
+            'CREATE UNIQUE INDEX IF NOT EXISTS mail_waiting_idx ON mail_delivery ("user", thread) '
+            "WHERE status = 'pending' AND attempts = 0 AND thread <> ''",
         ):
             await engine.run_ddl(statement)
 

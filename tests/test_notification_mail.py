@@ -205,3 +205,17 @@ async def test_two_workers_send_each_mail_exactly_once(mailbox):
     assert sum(sent) == 30 and all(sent)
     threads = [m["References"] for m in mailbox.to(claire.email)]
     assert len(threads) == len(set(threads)) == 30
+
+
+async def test_replies_arriving_together_wait_in_one_mail(mailbox):
+    _n, (claire, paul) = await neighbours(2)
+    await asyncio.gather(
+        *(
+            notify([claire.id], "reply_to_post", url="/posts/9#replies", text=f"Réponse {i}", actor_id=paul.id)
+            for i in range(6)
+        )
+    )
+    assert await MailDelivery.count().where(MailDelivery.user == claire.id) == 1
+    await mail_round(1)
+    [mail] = mailbox.to(claire.email)
+    assert all(f"Réponse {i}" in part(mail, "plain") for i in range(6))

@@ -79,27 +79,35 @@ async def _add(user_id: int, note: Notification, now: datetime) -> None:
     item = json.dumps({"kind": note.kind, "url": note.url, "text": note.text, "actor": note.actor}) + "\n"
     thread = thread_of(note.url)
     mine = (MailDelivery.user == user_id) & (MailDelivery.thread == thread)
-    # One statement: a worker's claim (attempts + 1) and this append never both win.
-    appended = (
-        await MailDelivery.update({MailDelivery.items: MailDelivery.items + item})
-        .where(mine & (MailDelivery.status == "pending") & (MailDelivery.attempts == 0))
-        .returning(MailDelivery.id)
-    )
-    if appended:
-        return
-    last = (
-        await MailDelivery.select(MailDelivery.next_attempt_at, MailDelivery.sent_at)
-        .where(mine)
-        .order_by(MailDelivery.created_at, ascending=False)
-        .first()
-    )
-    leaves = now + FIRST_DELAY
-    if last:
-        previous = _aware(last["sent_at"]) or _aware(last["next_attempt_at"])
-        leaves = max(leaves, previous + WINDOW)
-    await MailDelivery.insert(
-        MailDelivery(user=user_id, kind=note.kind, thread=thread, items=item, next_attempt_at=leaves)
-    )
+    for _attempt in range(3):
+        # One statement: a worker's claim (attempts + 1) and this append never both win.
+        appended = (
+            await MailDelivery.update({MailDelivery.items: MailDelivery.items + item})
+            .where(mine & (MailDelivery.status == "pending") & (MailDelivery.attempts == 0))
+            .returning(MailDelivery.id)
+        )
+        if appended:
+            return
+        last = (
+            await MailDelivery.select(MailDelivery.next_attempt_at, MailDelivery.sent_at)
+            .where(mine)
+            .order_by(MailDelivery.created_at, ascending=False)
+            .first()
+        )
+        leaves = now + FIRST_DELAY
+        if last:
+            previous = _aware(last["sent_at"]) or _aware(last["next_attempt_at"])
+            leaves = max(leaves, previous + WINDOW)
+        # mail_waiting_idx: another notification queued this page's mail meanwhile; join it.
+        inserted = (
+            await MailDelivery.insert(
+                MailDelivery(user=user_id, kind=note.kind, thread=thread, items=item, next_attempt_at=leaves)
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(MailDelivery.id)
+        )
+        if inserted:
+            return
 
 
 # The worker ------------------------------------------------------------------------------
