@@ -73,6 +73,8 @@ async def test_a_reply_is_mailed_within_a_minute_and_the_next_ones_gathered_into
     assert first["Message-ID"].endswith(f"@{get_settings().host}>")
     assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert re.fullmatch(r"<https?://[^>]+/mail/unsubscribe/[\w.]+>", first["List-Unsubscribe"])
+    # As the mail client reads it: the URL itself on the header line, not encoded words.
+    assert re.search(rb"\r\nList-Unsubscribe: <https?://[^>\s]+>\r\n", mailbox.raw[0])
     # Nobody's address in the body: not hers, not Paul's.
     assert claire.email not in text + html and paul.email not in text + html
 

@@ -12,6 +12,7 @@ writer on SQLite), so several workers send each mail once. A permanent refusal
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import hashlib
 import json
 import logging
@@ -35,6 +36,9 @@ from app.templating import make_environment
 
 log = logging.getLogger("voisinage.mail")
 
+# Folding a long header without spaces would turn it into encoded words, which
+# mail clients do not read as a List-Unsubscribe URL: RFC 5322 allows 998 characters.
+ONE_LINE_HEADERS = email.policy.SMTP.clone(max_line_length=998)
 FIRST_DELAY = timedelta(seconds=30)  # a second reply typed at once joins the first mail
 WINDOW = timedelta(minutes=15)
 
@@ -218,7 +222,7 @@ def compose(c: Claimed) -> EmailMessage:
             text = render("mail/notification.txt", context)
             html = render("mail/notification.html", context)
         context["body"] = text
-        msg = EmailMessage()
+        msg = EmailMessage(policy=ONE_LINE_HEADERS)
         msg["From"] = settings.mail_from
         msg["To"] = formataddr(("", c.email))
         msg["Subject"] = subject
@@ -229,9 +233,9 @@ def compose(c: Claimed) -> EmailMessage:
         msg["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg["Auto-Submitted"] = "auto-generated"
-        msg["Content-Language"] = i18n.current_locale.get()
         msg.set_content(text + render("mail/footer.txt", context))
         msg.add_alternative(render("mail/page.html", context | {"content": html, "subject": subject}), subtype="html")
+        msg["Content-Language"] = i18n.current_locale.get()
     return msg
 
 
