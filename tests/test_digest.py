@@ -12,9 +12,9 @@ from app.accounts.tables import User
 from app.notify import digest, mail_outbox, preferences
 from app.notify.tables import DigestRun, MailDelivery
 from app.settings import get_settings
-from tests.factories import make_user
+from tests.factories import make_user, post_form
 from tests.factories_events import make_event
-from tests.factories_posts import make_post, neighbours
+from tests.factories_posts import make_post, neighbours, signed_in
 from tests.mailbox import part, smtp_server
 
 
@@ -47,11 +47,15 @@ async def _quartiers():
     second, (bruno,) = await neighbours(1)
     await make_post(bruno, kind="give", title="Vélo d'enfant")
     await make_event(bruno, title="Vide-grenier", in_days=3)
-    return claire, hugo, emma, bruno
+    return first, claire, hugo, emma, bruno
 
 
-async def test_each_neighbour_reads_their_own_quartier_in_their_language(mailbox):
-    claire, hugo, emma, bruno = await _quartiers()
+async def test_each_neighbour_reads_their_own_quartier_in_their_language(mailbox, make_client):
+    first, claire, hugo, emma, bruno = await _quartiers()
+    karim = await make_user(first, first_name="Karim", last_name="Benali")
+    await make_post(karim, kind="give", title="Tabouret en bois")
+    claire_client = await signed_in(make_client, claire)
+    assert (await post_form(claire_client, f"/users/{karim.id}/block")).status_code == 303
     assert await digest.run() >= 4
     await _send_all()
 
@@ -62,8 +66,8 @@ async def test_each_neighbour_reads_their_own_quartier_in_their_language(mailbox
     for shown in ("Canapé à donner", "Perceuse à prêter", "Fête des voisins", "Monter une étagère", "Emma S."):
         assert shown in text and shown in html
     assert text.index("Dons") < text.index("Canapé") < text.index("Prêts") < text.index("Perceuse")
-    # Not her skill; not her quartier; not her own name.
-    for hidden in ("Installer une imprimante", "Vélo d'enfant", "Vide-grenier", "Claire V."):
+    # Not her skill; not her quartier; not her own name; nothing of whom she blocked.
+    for hidden in ("Installer une imprimante", "Vélo d'enfant", "Vide-grenier", "Claire V.", "Tabouret", "Karim"):
         assert hidden not in text and hidden not in html
     assert claire.email not in text + html and hugo.email not in text + html
 
@@ -71,6 +75,7 @@ async def test_each_neighbour_reads_their_own_quartier_in_their_language(mailbox
     assert english["Subject"].startswith("This week in Quartier")
     assert "Upcoming events" in part(english, "plain") and "Fête des voisins" in part(english, "html")
     assert "Monter une étagère" not in part(english, "plain")  # Emma offers no DIY
+    assert "Tabouret en bois" in part(english, "plain") and "Karim B." in part(english, "html")
 
     [other] = mailbox.to(bruno.email)
     assert "Vélo d'enfant" in part(other, "plain") and "Vide-grenier" in part(other, "plain")
@@ -78,7 +83,7 @@ async def test_each_neighbour_reads_their_own_quartier_in_their_language(mailbox
 
 
 async def test_made_once_per_period_with_two_workers_and_as_each_person_chose(mailbox, client):
-    claire, hugo, emma, bruno = await _quartiers()
+    _first, claire, hugo, emma, bruno = await _quartiers()
     await preferences.save_preferences(emma.id, {"digest": "daily"})
     await preferences.save_preferences(bruno.id, {"digest": "off"})
     queued = await asyncio.gather(digest.run(), digest.run())

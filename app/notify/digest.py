@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta, timezone
 from markupsafe import Markup
 
 from app import i18n
-from app.access import suspension
+from app.access import blocked_among, suspension
 from app.access.posts import VISIBLE
 from app.accounts.tables import User
 from app.events.tables import Event
@@ -89,9 +89,14 @@ async def neighbourhood_digest(neighbourhood: dict, frequency: str, key: str, si
         if not readers:
             return 0
         news = await quartier_news(neighbourhood["id"], since, now, LENGTH[frequency] * 2)
+        hidden = await blocked_among([m["id"] for m in readers])
         # What every reader sees alike is rendered once per language, not once per reader.
-        sections: dict[str, tuple[str, str]] = {}
-        mails = [mail for m in readers if (mail := _mail_for(m, neighbourhood["name"], frequency, news, sections, now))]
+        sections: dict[str | None, tuple[str, str]] = {}
+        mails = [
+            mail
+            for m in readers
+            if (mail := _mail_for(m, neighbourhood["name"], frequency, news, hidden.get(m["id"], set()), sections, now))
+        ]
         for start in range(0, len(mails), 500):
             await MailDelivery.insert(*mails[start : start + 500])
     return len(mails)
@@ -101,14 +106,20 @@ async def quartier_news(neighbourhood_id: int, since: datetime, now: datetime, a
     """What every reader of this quartier's digest may be shown: one query per section."""
     visible = (Post.neighbourhood == neighbourhood_id) & Post.status.is_in(list(VISIBLE))
     listings = (
-        await Post.select(Post.id, Post.kind, Post.title)
+        await Post.select(Post.id, Post.kind, Post.title, Post.author)
         .where(visible & (Post.created_at >= since) & (Post.status == "open"))
         .where(Post.kind.not_in(["event", "help_request"]))
         .order_by(Post.created_at, ascending=False)
         .limit(LISTINGS)
     )
     events = (
-        await Event.select(Event.post, Event.post.title.as_alias("title"), Event.starts_at, Event.place)
+        await Event.select(
+            Event.post,
+            Event.post.title.as_alias("title"),
+            Event.post.author.as_alias("author"),
+            Event.starts_at,
+            Event.place,
+        )
         .where((Event.neighbourhood == neighbourhood_id) & Event.cancelled_at.is_null())
         .where((Event.starts_at >= now) & (Event.starts_at < now + ahead))
         .where(Event.post.status.is_in(list(VISIBLE)))
@@ -116,7 +127,7 @@ async def quartier_news(neighbourhood_id: int, since: datetime, now: datetime, a
         .limit(EVENTS)
     )
     help_requests = (
-        await Post.select(Post.id, Post.title, Post.details)
+        await Post.select(Post.id, Post.title, Post.details, Post.author)
         .where(visible & (Post.kind == "help_request") & (Post.status == "open"))
         .where(Post.created_at >= now - timedelta(days=30))
         .order_by(Post.created_at, ascending=False)
@@ -128,11 +139,8 @@ async def quartier_news(neighbourhood_id: int, since: datetime, now: datetime, a
         .order_by(User.created_at)
         .limit(NEWCOMERS)
     )
-    by_kind: dict[str, list[dict]] = {}
-    for post in listings:
-        by_kind.setdefault(post["kind"], []).append(post)
     return {
-        "by_kind": [(kind, by_kind[kind]) for kind in KINDS if kind in by_kind],
+        "listings": listings,
         "events": events,
         "help": [(_details(p).get("skill"), p) for p in help_requests],
         "newcomers": newcomers,
@@ -149,19 +157,35 @@ def _skills(member: dict) -> set[str]:
     return set(json.loads(skills or "[]") if isinstance(skills, str) else skills or [])
 
 
+def _by_kind(listings: list[dict]) -> list[tuple[str, list[dict]]]:
+    grouped: dict[str, list[dict]] = {}
+    for post in listings:
+        grouped.setdefault(post["kind"], []).append(post)
+    return [(kind, grouped[kind]) for kind in KINDS if kind in grouped]
+
+
 def _mail_for(
-    member: dict, quartier: str, frequency: str, news: dict, sections: dict[str, tuple[str, str]], now: datetime
+    member: dict,
+    quartier: str,
+    frequency: str,
+    news: dict,
+    hidden: set[int],
+    sections: dict[str | None, tuple[str, str]],
+    now: datetime,
 ) -> MailDelivery | None:
+    """`hidden`: the people this reader blocked or was blocked by (app.access.blocks)."""
     skills = _skills(member)
     context = {
         "first_name": member["first_name"],
         "quartier": quartier,
         "frequency": frequency,
-        "by_kind": news["by_kind"],
-        "events": news["events"],
-        "help": [(skill, post) for skill, post in news["help"] if skill in skills],
+        "by_kind": _by_kind([p for p in news["listings"] if p["author"] not in hidden]),
+        "events": [e for e in news["events"] if e["author"] not in hidden],
+        "help": [(skill, post) for skill, post in news["help"] if skill in skills and post["author"] not in hidden],
         "newcomers": [
-            display_name(n["first_name"], n["last_name"]) for n in news["newcomers"] if n["id"] != member["id"]
+            display_name(n["first_name"], n["last_name"])
+            for n in news["newcomers"]
+            if n["id"] != member["id"] and n["id"] not in hidden
         ],
         "base": get_settings().base_url,
         "kinds": KINDS,
