@@ -143,7 +143,8 @@ async def quartier_news(neighbourhood_id: int, since: datetime, now: datetime, a
         "listings": listings,
         "events": events,
         "help": [(_details(p).get("skill"), p) for p in help_requests],
-        "newcomers": newcomers,
+        # Named once here, not once per reader.
+        "newcomers": [(n["id"], display_name(n["first_name"], n["last_name"])) for n in newcomers],
     }
 
 
@@ -182,11 +183,7 @@ def _mail_for(
         "by_kind": _by_kind([p for p in news["listings"] if p["author"] not in hidden]),
         "events": [e for e in news["events"] if e["author"] not in hidden],
         "help": [(skill, post) for skill, post in news["help"] if skill in skills and post["author"] not in hidden],
-        "newcomers": [
-            display_name(n["first_name"], n["last_name"])
-            for n in news["newcomers"]
-            if n["id"] != member["id"] and n["id"] not in hidden
-        ],
+        "newcomers": [name for who, name in news["newcomers"] if who != member["id"] and who not in hidden],
         "base": get_settings().base_url,
         "kinds": KINDS,
         "skills": SKILLS,
