@@ -62,7 +62,7 @@ def background_loops(
     return [
         outbox.work_forever(settings, poll=poll, batch_size=batch_size, lease=lease, backoff_base=backoff_base),
         periodic(3600, outbox.prune, name="push pruning"),
-        mail_outbox.work_forever(settings, poll=max(poll, 5.0), batch_size=batch_size),
+        mail_outbox.work_forever(settings, poll=poll, batch_size=batch_size),
         periodic(3600, mail_outbox.prune, name="mail pruning"),
         periodic(600, digest.run, name="digests"),
         periodic(3600, loans.send_loan_reminders, name="loan reminders"),

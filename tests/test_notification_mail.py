@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import dkim
@@ -18,7 +21,7 @@ from app.accounts.tables import User
 from app.notify import mail_outbox, preferences
 from app.notify.queries import notify
 from app.notify.tables import MailDelivery
-from app.settings import get_settings
+from app.settings import ROOT, get_settings
 from tests.factories import make_user, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
 from tests.mailbox import part, smtp_server
@@ -199,7 +202,30 @@ async def test_mail_is_dkim_signed_when_a_key_is_set(make_client, mailbox, tmp_p
     assert not dkim.verify(raw.replace(b"Bonjour Claire", b"Bonjour Pirate"), dnsfunc=dns)
 
 
-async def test_two_workers_send_each_mail_exactly_once(mailbox):
+async def test_two_worker_processes_send_each_mail_exactly_once(mailbox):
+    _n, (claire, paul) = await neighbours(2)
+    for conversation in range(1, 25):
+        await notify([claire.id], "message", url=f"/messages/{conversation}", text="Paul V.", actor_id=paul.id)
+    # The minute has passed.
+    await MailDelivery.update({MailDelivery.next_attempt_at: later(-1)}).where(MailDelivery.user == claire.id)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker", "--once", "--batch", "3"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    outputs = [await asyncio.to_thread(w.communicate, timeout=90) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    threads = [m["References"] for m in mailbox.to(claire.email)]
+    assert len(threads) == len(set(threads)) == 24
+    assert await MailDelivery.count().where((MailDelivery.user == claire.id) & (MailDelivery.status == "sent")) == 24
+
+
+async def test_two_workers_in_one_process_send_each_mail_exactly_once(mailbox):
     _n, (claire, paul) = await neighbours(2)
     for conversation in range(1, 31):
         await notify([claire.id], "message", url=f"/messages/{conversation}", text="Paul V.", actor_id=paul.id)
