@@ -34,7 +34,7 @@ from app.moderation.actions import TEMPLATE_GLOBALS as MODERATION_TEMPLATE_GLOBA
 from app.neighbourhoods.routes import NeighbourhoodController
 from app.neighbours import blocks, trust_routes
 from app.neighbours import routes as neighbours
-from app.notify import outbox
+from app.notify import digest, mail_outbox, outbox
 from app.notify import routes as notify
 from app.posts import loans
 from app.posts import routes as posts
@@ -63,6 +63,9 @@ def background_loops(
     return [
         outbox.work_forever(settings, poll=poll, batch_size=batch_size, lease=lease, backoff_base=backoff_base),
         periodic(3600, outbox.prune, name="push pruning"),
+        mail_outbox.work_forever(settings, poll=poll, batch_size=batch_size),
+        periodic(3600, mail_outbox.prune, name="mail pruning"),
+        periodic(600, digest.run, name="digests"),
         periodic(3600, loans.send_loan_reminders, name="loan reminders"),
         periodic(900, event_queries.send_event_reminders, name="event reminders"),
         periodic(3600, ratelimits.prune, name="rate limit pruning"),

@@ -19,7 +19,7 @@ from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
-from app.notify.tables import Notification, PushDelivery, PushSubscription
+from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
 from app.settings import ROOT
@@ -48,6 +48,8 @@ APP_CONFIG = AppConfig(
         Notification,
         PushSubscription,
         PushDelivery,
+        MailDelivery,
+        DigestRun,
         ModeratorAssignment,
         Report,
         ModerationAction,

@@ -139,7 +139,7 @@ async def worker(
     from app.db import keys
     from app.logs import configure
     from app.main import background_loops
-    from app.notify import outbox
+    from app.notify import mail_outbox, outbox
     from app.notify.push import Sender
     from app.settings import get_settings
 
@@ -158,6 +158,8 @@ async def worker(
             print(
                 f"{await outbox.run_until_idle(sender, batch_size=batch, lease=lease, backoff_base=backoff)} notifications envoyées."
             )
+            mails = await mail_outbox.run_until_idle(batch_size=batch, lease=lease, backoff_base=backoff)
+            print(f"{mails} e-mails envoyés.")
         finally:
             await sender.aclose()
         return

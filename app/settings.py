@@ -101,6 +101,11 @@ class Settings:
     live_heartbeat: float = 20.0
     # Live streams one process holds at most (app.live); beyond, pages work by reloading.
     live_max_streams: int = 2000
+    # DKIM signing of every mail when a private key (PEM) is given: the DNS
+    # holds its public half at <selector>._domainkey.<domain>.
+    dkim_selector: str = "voisinage"
+    dkim_domain: str = ""
+    dkim_key_path: Path | None = None
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -191,6 +196,11 @@ def load_settings() -> Settings:
         metrics_allow=_networks("VOISINAGE_METRICS_ALLOW"),
         live_heartbeat=float(os.environ.get("VOISINAGE_LIVE_HEARTBEAT", "20")),
         live_max_streams=int(os.environ.get("VOISINAGE_LIVE_MAX_STREAMS", "2000")),
+        dkim_selector=os.environ.get("VOISINAGE_DKIM_SELECTOR", "voisinage"),
+        dkim_domain=os.environ.get("VOISINAGE_DKIM_DOMAIN") or mail_domain,
+        dkim_key_path=Path(os.environ["VOISINAGE_DKIM_KEY_PATH"])
+        if os.environ.get("VOISINAGE_DKIM_KEY_PATH")
+        else None,
     )
 
 

@@ -43,6 +43,7 @@ NOTICES = {
     "post_deleted": i18n.N_("L'annonce est supprimée."),
     "profile_saved": i18n.N_("Votre profil est enregistré."),
     "reported": i18n.N_("Merci : votre signalement est transmis à la modération du quartier, sans votre nom."),
+    "mail_on": i18n.N_("Voisinage vous écrit de nouveau à votre adresse e-mail."),
     "push_off": i18n.N_("Les notifications sont coupées sur tous vos appareils."),
     "suspended": i18n.N_("Le compte est suspendu et ses sessions sont terminées."),
     "unsuspended": i18n.N_("La suspension est levée."),

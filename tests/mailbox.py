@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email
+import email.policy
 import os
 import socket
 from email.message import Message
@@ -17,9 +18,19 @@ from app.settings import get_settings
 class _Keep:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.raw: list[bytes] = []
+        # Addresses this server refuses for good, as a mailbox that does not exist.
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refused:
+            return "550 5.1.1 Mailbox does not exist"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(email.message_from_bytes(envelope.content))
+        self.raw.append(envelope.content)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
 
@@ -30,6 +41,16 @@ class Mailbox:
     @property
     def messages(self) -> list[Message]:
         return self._keeper.messages
+
+    @property
+    def raw(self) -> list[bytes]:
+        return self._keeper.raw
+
+    def refuse(self, address: str) -> None:
+        self._keeper.refused.add(address)
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
 
     async def wait_for(self, to: str, timeout: float = 5.0) -> Message:
         for _ in range(int(timeout * 20)):
@@ -68,3 +89,11 @@ def smtp_server():
 
 def body_of(msg: Message) -> str:
     return msg.get_payload(decode=True).decode(msg.get_content_charset() or "utf-8")
+
+
+def part(msg: Message, subtype: str) -> str:
+    """The text/plain or text/html part of a multipart mail, decoded."""
+    for piece in msg.walk():
+        if piece.get_content_type() == f"text/{subtype}":
+            return piece.get_payload(decode=True).decode(piece.get_content_charset() or "utf-8")
+    raise AssertionError(f"no text/{subtype} part")

@@ -20,7 +20,7 @@ import trustme
 
 from app.accounts.tables import User
 from app.main import create_app
-from app.notify import outbox
+from app.notify import outbox, preferences
 from app.notify.push import MAX_PAYLOAD, Sender, endpoint_problem, payload, vapid_keys
 from app.notify.tables import PushDelivery, PushSubscription
 from app.settings import ROOT, get_settings
@@ -228,16 +228,17 @@ async def test_switched_off_kinds_and_suspended_neighbours_get_no_push(make_clie
     claire_client = await signed_in(make_client, claire)
     await subscribe(claire_client, receiver.subscription())
     page = await claire_client.get("/settings/notifications")
-    assert 'name="reply_to_post" value="on" checked' in page.text
-    # Everything but replies to her annonces.
+    assert '<option value="both" selected>' in page.text
+    # Everything but replies to her annonces, which she only wants by email.
     saved = await post_form(
         claire_client,
         "/settings/notifications",
-        {k: "on" for k in outbox.PREFERENCES if k != "reply_to_post"} | {"role": "admin"},
+        {k: "push" for k in preferences.PREFERENCES if k != "reply_to_post"}
+        | {"reply_to_post": "email", "role": "admin"},
     )
     assert saved.status_code == 303
-    page = await claire_client.get("/settings/notifications")
-    assert 'name="reply_to_post" value="on">' in page.text and 'name="message" value="on" checked' in page.text
+    chosen = await preferences.user_preferences(claire.id)
+    assert chosen["reply_to_post"] == "email" and chosen["message"] == "push"
     assert (await User.select(User.role).where(User.id == claire.id).first())["role"] == "member"
 
     paul_client = await signed_in(make_client, paul)

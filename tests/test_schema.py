@@ -65,6 +65,10 @@ RAW_INDEXES = {
     "pending_signup_expiry_idx",
     "address_way_number_idx",
     "address_way_department_idx",
+    "mail_outbox_idx",
+    "mail_thread_idx",
+    "mail_waiting_idx",
+    "digest_once_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

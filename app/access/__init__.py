@@ -15,7 +15,7 @@ answer for anything of another quartier; `Forbidden` (403) for what is known
 but not allowed.
 """
 
-from app.access.blocks import blocked_ids, has_blocked
+from app.access.blocks import blocked_among, blocked_ids, has_blocked
 from app.access.guards import (
     NeedsAddress,
     requires_admin,
@@ -77,6 +77,7 @@ __all__ = [
     "PostRights",
     "as_viewer",
     "awaiting_address",
+    "blocked_among",
     "blocked_ids",
     "can",
     "can_edit_post",

@@ -42,5 +42,19 @@ def parse_blocked(value: Any) -> list[int]:
     return sorted(int(part) for part in value.split(",")) if value else []
 
 
+async def blocked_among(user_ids: list[int]) -> dict[int, set[int]]:
+    """`blocked_ids` of many people at once (a quartier's digest readers): one query."""
+    if not user_ids:
+        return {}
+    rows = await Block.select(Block.blocker, Block.blocked).where(
+        Block.blocker.is_in(user_ids) | Block.blocked.is_in(user_ids)
+    )
+    hidden: dict[int, set[int]] = {}
+    for row in rows:
+        hidden.setdefault(row["blocker"], set()).add(row["blocked"])
+        hidden.setdefault(row["blocked"], set()).add(row["blocker"])
+    return hidden
+
+
 async def has_blocked(blocker_id: int | None, blocked_id: int) -> bool:
     return await Block.exists().where((Block.blocker == blocker_id) & (Block.blocked == blocked_id))

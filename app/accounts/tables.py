@@ -33,6 +33,9 @@ class User(Table, tablename="account"):
     skills = JSON(default=[])
     locale = Varchar(length=5, default="")  # "" follows the browser
     notification_prefs = JSON(default={})
+    # A permanent SMTP refusal of this address (app.notify.mail_outbox): no
+    # notification mail until the person sets it again from their settings.
+    mail_stopped_at = Timestamptz(null=True, default=None)
     suspended_until = Timestamptz(null=True, default=None)
     suspension_reason = Varchar(length=300, default="")
     # Hash of the private calendar URL token (events.ics without a session).

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from app import i18n, metrics
 from app.access import suspension
-from app.accounts.tables import User
 from app.background import periodic
 from app.db.rows import rows
+from app.notify.preferences import wants_push
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
@@ -31,15 +30,6 @@ log = logging.getLogger("voisinage.push")
 
 MAX_ATTEMPTS = 5
 
-# What a neighbour can switch off, in the settings page's order.
-PREFERENCES = {
-    "reply_to_post": i18n.N_("Réponses à mes annonces"),
-    "reply_in_thread": i18n.N_("Réponses dans les discussions où j'ai écrit"),
-    "message": i18n.N_("Messages privés"),
-    "event": i18n.N_("Événements auxquels je suis inscrit"),
-    "help_match": i18n.N_("Demandes d'aide qui correspondent à mes compétences"),
-    "moderation": i18n.N_("Modération"),
-}
 TITLES = {
     "reply_to_post": i18n.N_("Nouvelle réponse à votre annonce"),
     "reply_in_thread": i18n.N_("Nouvelle réponse dans une discussion"),
@@ -51,11 +41,6 @@ TITLES = {
 }
 # A private message should wake the phone; the rest can wait for a good moment.
 URGENCY = {"message": "high", "help_match": "normal", "moderation": "normal"}
-
-
-def wants(prefs: dict | None, kind: str) -> bool:
-    """Everything is on until switched off; kinds without a switch (loans) always go."""
-    return kind not in PREFERENCES or bool((prefs or {}).get(kind, True))
 
 
 def topic_for(user_id: int, url: str) -> str:
@@ -77,10 +62,7 @@ async def enqueue(notifications: list[Notification]) -> None:
     rows = []
     for sub in subscriptions:
         note = by_user[sub["user"]]
-        prefs = sub["prefs"]
-        if isinstance(prefs, str):
-            prefs = json.loads(prefs or "{}")
-        if not wants(prefs, note.kind) or suspension(sub):
+        if not wants_push(sub["prefs"], note.kind) or suspension(sub):
             continue
         title = i18n.translations(sub["locale"] or i18n.DEFAULT_LOCALE).gettext(TITLES.get(note.kind, "Voisinage"))
         topic = topic_for(note.user, note.url)
@@ -280,18 +262,4 @@ async def prune(days: int = 30) -> None:
     """Sent and failed rows are kept a month for support questions, then dropped."""
     await PushDelivery.delete().where(
         PushDelivery.status.is_in(["sent", "failed"]) & (PushDelivery.created_at < _now() - timedelta(days=days))
-    )
-
-
-async def user_preferences(user_id: int) -> dict[str, bool]:
-    row = await User.select(User.notification_prefs).where(User.id == user_id).first()
-    prefs = (row or {}).get("notification_prefs") or {}
-    if isinstance(prefs, str):
-        prefs = json.loads(prefs or "{}")
-    return {kind: wants(prefs, kind) for kind in PREFERENCES}
-
-
-async def save_preferences(user_id: int, chosen: set[str]) -> None:
-    await User.update({User.notification_prefs: {kind: kind in chosen for kind in PREFERENCES}}).where(
-        User.id == user_id
     )

@@ -12,7 +12,7 @@ from litestar.response import Response as PlainResponse
 from app.access import requires_login
 from app.forms import Form
 from app.i18n import _
-from app.notify import outbox, queries
+from app.notify import mail_outbox, preferences, queries
 from app.notify.push import checked_target, endpoint_problem, keys_problem, vapid_keys
 from app.notify.tables import PushSubscription
 from app.web import limit, parse_id, render, see_other, wants_fragment
@@ -47,19 +47,69 @@ class NotificationController(Controller):
 
     @get("/settings/notifications")
     async def settings_page(self, request: Request) -> Response:
-        return await _settings(request, await outbox.user_preferences(request.user.id))
+        return await _settings(request, await preferences.user_preferences(request.user.id))
 
     @post("/settings/notifications")
     async def save_settings(self, request: Request) -> Response:
         form = Form(await request.form())
-        # Only the known switches are read: nothing else of the account can change here.
-        await outbox.save_preferences(request.user.id, {kind for kind in outbox.PREFERENCES if form[kind] == "on"})
+        # Only the known kinds and values are read: nothing else of the account can change here.
+        await preferences.save_preferences(
+            request.user.id, {key: form[key] for key in (*preferences.PREFERENCES, "digest")}
+        )
         return see_other("/settings/notifications?notice=saved")
 
+    @post("/settings/notifications/mail")
+    async def resume_mail(self, request: Request) -> Response:
+        """After a refusal the person fixed their address (or their mailbox): mail starts again."""
+        await mail_outbox.resume_address(request.user.id)
+        return see_other("/settings/notifications?notice=mail_on")
 
-async def _settings(request: Request, prefs: dict[str, bool]) -> Response:
+
+async def _settings(request: Request, prefs: dict[str, str]) -> Response:
     devices = await PushSubscription.count().where(PushSubscription.user == request.user.id)
-    return render(request, "notify/settings.html", {"prefs": prefs, "labels": outbox.PREFERENCES, "devices": devices})
+    return render(
+        request,
+        "notify/settings.html",
+        {
+            "prefs": prefs,
+            "labels": preferences.PREFERENCES,
+            "channels": preferences.CHANNELS,
+            "digests": preferences.DIGESTS,
+            "devices": devices,
+        },
+    )
+
+
+class UnsubscribeController(Controller):
+    """The link of every notification mail and digest (List-Unsubscribe, RFC 8058):
+    no session, a signed token. GET only shows the button; the POST, from the
+    mail client's one click or that button, answers 200 without a redirect."""
+
+    path = "/mail/unsubscribe"
+
+    @get("/{token:str}")
+    async def confirm(self, request: Request, token: str) -> Response:
+        found = preferences.read_unsubscribe_token(token)
+        return _unsubscribe_page(request, found, token, done=False)
+
+    @post("/{token:str}", exclude_from_csrf=True)
+    async def unsubscribe(self, request: Request, token: str) -> Response:
+        found = preferences.read_unsubscribe_token(token)
+        if found:
+            await preferences.stop_mail(*found)
+        return _unsubscribe_page(request, found, token, done=True)
+
+
+def _unsubscribe_page(request: Request, found: tuple[int, str] | None, token: str, *, done: bool) -> Response:
+    kind = found[1] if found else ""
+    label = preferences.PREFERENCES.get(kind) or (_("Résumé du quartier") if kind == "digest" else "")
+    return render(
+        request,
+        "notify/unsubscribe.html",
+        {"valid": bool(found), "done": done, "label": label, "token": token},
+        status_code=200 if found else 400,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _problem(message: str, status: int = 422) -> Response:
@@ -150,4 +200,4 @@ async def _subscription_data(request: Request) -> dict:
     return {key: form.get(key) for key in ("endpoint", "p256dh", "auth") if isinstance(form.get(key), str)}
 
 
-ROUTES = [NotificationController, PushController]
+ROUTES = [NotificationController, PushController, UnsubscribeController]

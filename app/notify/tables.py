@@ -3,6 +3,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import User
+from app.neighbourhoods.tables import Neighbourhood
 
 
 class Notification(Table, tablename="notification"):
@@ -41,3 +42,35 @@ class PushDelivery(Table, tablename="push_delivery"):
     last_error = Varchar(length=300, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
+
+
+class MailDelivery(Table, tablename="mail_delivery"):
+    """The mail outbox: one row per mail to send. A notification mail gathers
+    the lines of its thread (`items`, JSON lines appended while the row waits);
+    a digest comes rendered (`subject`, `text_body`, `html_body`). The address
+    is read when sending: none is stored here."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=20)
+    # The page the mail is about ("/posts/12", "/messages/3"): one thread in the mail client.
+    thread = Varchar(length=300, default="")
+    items = Text(default="")
+    subject = Varchar(length=300, default="")
+    text_body = Text(default="")
+    html_body = Text(default="")
+    status = Varchar(length=10, default="pending")  # pending | sent | failed
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    locked_until = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class DigestRun(Table, tablename="digest_run"):
+    """One quartier's digest of one period ("weekly:2026-W49"), made once: the
+    worker that inserts this row queues its mails in the same transaction."""
+
+    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade)
+    period = Varchar(length=30)
+    created_at = Timestamptz(default=TimestamptzNow())

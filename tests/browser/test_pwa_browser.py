@@ -102,11 +102,11 @@ async def test_notification_settings_with_and_without_javascript(page):
     else:
         assert not await button.is_visible()
         assert await page.get_by_text("Les notifications sur l'appareil demandent JavaScript").is_visible()
-    await page.get_by_label("Messages privés").uncheck()
+    await page.get_by_label("Messages privés").select_option("email")
     await page.get_by_role("button", name="Enregistrer").click()
     await page.wait_for_url("**/settings/notifications?notice=saved")
-    assert not await page.get_by_label("Messages privés").is_checked()
-    assert await page.get_by_label("Réponses à mes annonces").is_checked()
+    assert await page.get_by_label("Messages privés").input_value() == "email"
+    assert await page.get_by_label("Réponses à mes annonces").input_value() == "both"
     from tests.browser.axe import assert_accessible
 
     await assert_accessible(page)
