@@ -35,4 +35,13 @@ class VoisinagePostgresEngine(PostgresEngine):
         if bounded and self.statement_timeout_ms:
             options["server_settings"] = {"statement_timeout": str(self.statement_timeout_ms)}
             options["command_timeout"] = self.statement_timeout_ms / 1000 + self.timeout
-        await super().start_connection_pool(**{**options, **kwargs})
+        await super().start_connection_pool(**{**options, "reset": _release, **kwargs})
+
+
+async def _release(connection) -> None:
+    """What a connection needs on its way back to the pool: nothing more than asyncpg already did (an open
+    transaction rolled back, listeners dropped). Its default also sends "RESET ALL; UNLISTEN *; CLOSE ALL;
+    unlock advisory locks", a round trip after every query, which on a busy machine cost more than most
+    queries. Pooled connections hold no session state to undo: session settings, LISTEN and advisory locks
+    live on connections of their own (app.live, app.migrating, the address import), SET LOCAL ends with its
+    transaction."""
