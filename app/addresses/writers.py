@@ -147,6 +147,8 @@ class PostgresWriter:
 
     async def _start_bulk(self) -> None:
         conn = self.connection
+        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM address)"):
+            return  # the usual case, without taking the table's lock
         transaction = conn.transaction()
         await transaction.start()
         # Taken before looking, so that two first imports at once do not both start a bulk load.
