@@ -121,6 +121,35 @@ async def test_a_newer_file_moves_and_removes_addresses_and_the_neighbours_who_l
     assert feed.status_code == 200 and "Oberkampf" in feed.text
 
 
+async def test_a_first_import_into_an_empty_database_gives_the_same_addresses_even_after_a_broken_one(tmp_path):
+    # A new installation: no address yet (on PostgreSQL the import then builds its indexes once, at the end).
+    await Address.delete(force=True)
+    await AddressWay.delete(force=True)
+    broken = tmp_path / "adresses-75.csv.gz"
+    whole = gzip.compress(EXCERPT.read_bytes())
+    broken.write_bytes(whole[: len(whole) * 2 // 3])
+    with pytest.raises(BanFileError, match="illisible"):
+        await import_file(broken, batch=100)
+
+    # The whole export, which repeats an id: its last row is the address, as on any later import.
+    thirteen = _line("75107_9597_00013")
+    repeated = tmp_path / "adresses-75.csv"
+    repeated.write_text(HEADER + "".join(LINES) + _moved(thirteen, "2.320000", "48.855000"), encoding="utf-8")
+    report = await import_file(repeated, batch=100)
+    assert (report.rows, await Address.count()) == (468, 467)
+    [moved] = await search("13 rue de varenne paris", 1)
+    assert (moved.label, moved.lat, moved.lon) == ("13 Rue de Varenne, 75007 Paris", 48.855, 2.32)
+    assert await _labels("29bis av pierre ier de serbie 75116", 1) == [
+        "29 bis Avenue Pierre Ier de Serbie, 75116 Paris"
+    ]
+
+    # The same file again: every address updated in place, none twice.
+    again = await import_file(EXCERPT)
+    assert (again.rows, again.removed, await Address.count()) == (467, 0, 467)
+    [back] = await search("13 rue de varenne paris", 1)
+    assert (back.lat, back.lon) != (48.855, 2.32)
+
+
 async def test_an_export_broken_half_way_removes_nothing(tmp_path):
     await import_file(EXCERPT)
     broken = tmp_path / "adresses-75.csv.gz"

@@ -7,19 +7,23 @@ real rows of the Base Adresse Nationale export of Paris, with their BAN id.
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import os
+import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
+from app.addresses.importer import COLUMNS, import_file
 from app.neighbourhoods import importing
 from app.neighbourhoods import queries as neighbourhoods
 from app.neighbourhoods.tables import Neighbourhood
 from app.settings import ROOT, get_settings
-from tests.factories import login, make_user
+from tests.factories import field_error, load_demo_addresses, login, make_user, post_form
 
 DATA = Path(__file__).parent / "data"
 QUARTIERS = DATA / "quartiers-paris-15e.geojson"
@@ -139,7 +143,7 @@ async def test_an_address_outside_open_quartiers_joins_its_iris_which_opens_at_t
     await login(client, first)
     page = await client.get("/feed")
     assert "Quartier en formation : Saint-Lambert" in page.text
-    assert "1 voisins sur 10" in page.text and "habitant dans ce secteur" in page.text and "800 m" not in page.text
+    assert "1 voisins sur 10" in page.text and "« Saint-Lambert »" in page.text and "800 m" not in page.text
 
     # Neighbours further along the street, all inside the IRIS, fill the list.
     for i in range(1, neighbourhoods.OPENING_THRESHOLD):
@@ -164,6 +168,67 @@ async def test_unknown_projection_is_refused_until_the_operator_names_it(tmp_pat
         importing.read_areas(path)
     named = importing.read_areas(path, crs="EPSG:2154")
     assert named.features == importing.read_areas(IRIS_GEOJSON).features
+
+
+# The real rows of the Base Adresse Nationale export of Paris (adresses-75.csv.gz, tests/data/README.md).
+LIEUVIN_ROWS = (
+    "75115_5677_00013;75115_5677;13;;Rue du Lieuvin;75015;75115;Paris 15e Arrondissement;;;648934.56;6859188.31;"
+    "2.304373;48.830727;parcelle;;;PARIS;RUE DU LIEUVIN;commune;commune;1;\n"
+    "75114_4396_00028;75114_4396;28;;Rue Guilleminot;75014;75114;Paris 14e Arrondissement;;;649920.73;6859742.58;"
+    "2.317741;48.835789;parcelle;;;PARIS;RUE GUILLEMINOT;commune;commune;1;\n"
+)
+
+
+def _page_text(html: str) -> str:
+    """The page as a reader sees it: no tags, entities read, spaces folded."""
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+async def _wait_at(make_client, address: str, language: str) -> tuple[str, str]:
+    """Someone signs up at `address`, is offered the waiting list, joins it: what they read, before and after."""
+    client = await make_client()
+    client.headers["Accept-Language"] = language
+    name = f"iris.{uuid.uuid4().hex[:8]}"
+    await post_form(
+        client,
+        "/signup",
+        {
+            "first_name": "Maëlle",
+            "last_name": "Roux",
+            "email": f"{name}@exemple.fr",
+            "password": "les tilleuls du square",
+        },
+    )
+    found = await client.get("/signup/address", params={"q": address})
+    candidate = re.search(r'name="candidate" value="([^"]+)"', found.text).group(1)
+    offered = await post_form(client, "/signup/address", {"q": address, "candidate": candidate})
+    assert offered.status_code == 422
+    joined = await post_form(client, "/signup/address", {"q": address, "candidate": candidate, "join_waitlist": "1"})
+    assert joined.status_code == 303
+    return field_error(offered.text, "candidate"), _page_text((await client.get("/feed")).text)
+
+
+async def test_a_neighbour_waiting_in_an_iris_is_told_its_name_not_a_circle(make_client, tmp_path):
+    # Paris 15e and 14e have no open quartier yet; the operator loaded the IRIS and the BAN file.
+    await _import(IRIS_GEOJSON)
+    ban = tmp_path / "adresses-75.csv"
+    ban.write_text(";".join(COLUMNS) + "\n" + LIEUVIN_ROWS, encoding="utf-8")
+    await import_file(ban, remove_missing=False)
+    try:
+        offer, waiting = await _wait_at(make_client, "13 rue du lieuvin 75015", "fr")
+        assert "Inscrivez-vous sur la liste d'attente de votre quartier « Saint-Lambert »" in offer
+        assert "quartier « Saint-Lambert » se seront inscrits" in waiting
+        offer, waiting = await _wait_at(make_client, "13 rue du lieuvin 75015", "en")
+        assert "Join the waiting list of your neighbourhood, “Saint-Lambert”" in offer
+        assert "neighbours from “Saint-Lambert” have signed up" in waiting
+        # Plaisance stands for a commune not split into IRIS: its waiting list is the commune's.
+        offer, waiting = await _wait_at(make_client, "28 rue guilleminot 75014", "fr")
+        assert "liste d'attente de votre commune, Paris 14e Arrondissement" in offer
+        assert "voisins de votre commune, Paris 14e Arrondissement, se seront inscrits" in waiting
+        for text in (offer, waiting):
+            assert "800 m" not in text
+    finally:
+        await load_demo_addresses()
 
 
 def _voisinage(tmp_path, *args):

@@ -130,14 +130,7 @@ class SignupController(Controller):
             )
             await invitations.accept(user.id, waiting.id)
             return see_other("/feed?notice=waitlist")
-        form.error(
-            "candidate",
-            _(
-                "Aucun quartier Voisinage ne couvre encore cette adresse. Inscrivez-vous sur la liste d'attente : "
-                "le quartier ouvrira dès que %(n)s voisins à moins de 800 m l'auront rejoint.",
-                n=neighbourhoods.OPENING_THRESHOLD,
-            ),
-        )
+        form.error("candidate", await _waiting_list_offer(chosen.lat, chosen.lon))
         return render(
             request,
             "accounts/address.html",
@@ -202,3 +195,30 @@ async def _candidates(request: Request, form: Form, q: str) -> list:
     secret = get_settings().secret_key
     form.values["signed"] = {c.label: sign_candidate(c, secret) for c in found}
     return found
+
+
+async def _waiting_list_offer(lat: float, lon: float) -> str:
+    """What joining the waiting list means at this address: the IRIS (or commune) it lies in when the
+    operator imported them, else a circle of 800 m around the neighbour (neighbourhoods.join_waitlist)."""
+    n = neighbourhoods.OPENING_THRESHOLD
+    area = await neighbourhoods.containing(lat, lon, status="forming")
+    kind = area.area_kind if area is not None else ""
+    if kind == "iris":
+        return _(
+            "Aucun quartier Voisinage n'est encore ouvert à cette adresse. Inscrivez-vous sur la liste d'attente "
+            "de votre quartier « %(name)s » : il ouvrira dès que %(n)s de ses voisins s'y seront inscrits.",
+            name=area.name,
+            n=n,
+        )
+    if kind == "commune":
+        return _(
+            "Aucun quartier Voisinage n'est encore ouvert à cette adresse. Inscrivez-vous sur la liste d'attente "
+            "de votre commune, %(name)s : le quartier ouvrira dès que %(n)s de ses habitants s'y seront inscrits.",
+            name=area.name,
+            n=n,
+        )
+    return _(
+        "Aucun quartier Voisinage ne couvre encore cette adresse. Inscrivez-vous sur la liste d'attente : "
+        "le quartier ouvrira dès que %(n)s voisins à moins de 800 m l'auront rejoint.",
+        n=n,
+    )

@@ -218,6 +218,7 @@ async def import_file(
             if progress:
                 progress(report.rows, current.position)
             current = following
+        await writer.finish()
         if remove_missing:
             report.removed = await writer.remove_older(sorted(report.departments), run)
     report.seconds = time.perf_counter() - started

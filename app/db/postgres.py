@@ -50,4 +50,5 @@ class VoisinagePostgresEngine(PostgresEngine):
 
 
 async def _no_session_state(connection: Any) -> None:
-    """asyncpg's pool `reset` hook: nothing to undo (see the module's docstring)."""
+    """asyncpg's pool `reset` hook: nothing to undo (see the module's docstring;
+    the address import's session settings are on a connection of its own too)."""

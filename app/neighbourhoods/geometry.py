@@ -7,6 +7,7 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
+import shapely
 from shapely.geometry import Point, shape
 from shapely.prepared import prep
 
@@ -71,7 +72,8 @@ def centre(geometry: dict) -> tuple[float, float]:
 
 @lru_cache(maxsize=2048)
 def _prepared(key: str):
-    return prep(shape(json.loads(key)))
+    # GEOS reads the GeoJSON itself: with 50,000 areas most lookups miss this cache.
+    return prep(shapely.from_geojson(key))
 
 
 def contains(geometry: dict | str, lat: float, lon: float) -> bool:

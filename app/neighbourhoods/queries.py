@@ -84,17 +84,24 @@ _AROUND_SQLITE = (
 )
 _AROUND_POSTGRES = (
     "SELECT * FROM neighbourhood WHERE box(point(min_lon, min_lat), point(max_lon, max_lat)) "
-    "@> box(point({}, {}), point({}, {})) AND status = {} "
+    "@> box(point({lon}, {lat}), point({lon}, {lat})) AND status = {status} "
     "ORDER BY (max_lon - min_lon) * (max_lat - min_lat)"
 )
+_AROUND_ASYNCPG = _AROUND_POSTGRES.format(lon="$1", lat="$2", status="$3")
+_AROUND_PICCOLO = _AROUND_POSTGRES.format(lon="{}", lat="{}", status="{}")
 
 
 async def containing(lat: float, lon: float, status: str = "open") -> Neighbourhood | None:
     """The spatial index narrows 50,000 areas to the few boxes around the point; shapely decides."""
-    if Neighbourhood._meta.db.engine_type == "sqlite":
+    engine = Neighbourhood._meta.db
+    if engine.engine_type == "sqlite":
         rows = await Neighbourhood.raw(_AROUND_SQLITE, lon, lon, lat, lat, status)
-    else:
-        rows = await Neighbourhood.raw(_AROUND_POSTGRES, lon, lat, lon, lat, status)
+    elif engine.pool is not None and engine.current_transaction.get() is None:
+        # One round trip, a statement asyncpg prepared once per connection: Piccolo's query building cost
+        # more than the lookup itself (bench/neighbourhoods.py).
+        rows = await engine.pool.fetch(_AROUND_ASYNCPG, lon, lat, status)
+    else:  # inside a transaction, whose connection sees its own writes; or a command without a pool
+        rows = await Neighbourhood.raw(_AROUND_PICCOLO, lon, lat, lon, lat, status)
     for row in rows:
         if geometry.contains(row["boundary"], lat, lon):
             return as_object(Neighbourhood, row)

@@ -24,3 +24,12 @@ class Neighbourhood(Table, tablename="neighbourhood"):
     # Kept in step with memberships so that the header never counts rows.
     member_count = Integer(default=0)
     created_at = Timestamptz()
+
+    @property
+    def area_kind(self) -> str:
+        """What a waiting neighbour is told they wait with: "iris" (the neighbours of their IRIS),
+        "commune" (a commune not split into IRIS is one area, code ending in 0000:
+        app.neighbourhoods.importing), "" (a drawn quartier or an 800 m circle)."""
+        if not self.area_code:
+            return ""
+        return "commune" if self.area_code.endswith("0000") else "iris"
