@@ -97,7 +97,14 @@ async def service_worker() -> PlainResponse:
 
 @get("/offline")
 async def offline(request: Request) -> Response:
-    return render(request, "pages/offline.html", {}, headers={"Cache-Control": "private, max-age=3600"})
+    # The service worker keeps this page for whoever next uses the device: it
+    # is rendered as for nobody (no navigation, name or CSRF token of the
+    # person whose visit cached it).
+    request.scope["user"] = None
+    request.scope["signup_pending"] = False
+    return render(
+        request, "pages/offline.html", {"anonymous": True}, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 ROUTES = [landing, privacy, healthz, ping, metrics_page, manifest, service_worker, offline]

@@ -77,11 +77,12 @@ def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, data_dir: Path, database_url: str | None) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None, *, demo: bool = False) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            + (["--demo"] if demo else []),
             cwd=ROOT,
             env=_env(data_dir, database_url),
             stdout=subprocess.DEVNULL,

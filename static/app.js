@@ -76,3 +76,20 @@ document.addEventListener("htmx:config:request", (event) => {
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && window.htmx) htmx.trigger(document.body, "notifications:changed");
 });
+
+// A boosted link or form that finds no network would otherwise do nothing:
+// htmx 4 reports a request that never got a response as htmx:error with no
+// ctx.response. The message goes in the live region of templates/base.html
+// and leaves with the next answer from the server or the network's return.
+document.addEventListener("htmx:error", (event) => {
+  const ctx = event.detail.ctx;
+  const region = document.getElementById("connection");
+  if (!ctx || ctx.response || !region) return;
+  region.textContent = region.dataset.offline;
+});
+function clearOffline() {
+  const region = document.getElementById("connection");
+  if (region) region.textContent = "";
+}
+document.addEventListener("htmx:after:request", clearOffline);
+window.addEventListener("online", clearOffline);

@@ -270,3 +270,37 @@ async def test_feed_before_address_sends_to_step_two(client):
     await post_form(client, "/signup", _signup_data())
     response = await client.get("/feed")
     assert response.status_code == 303 and response.headers["location"] == "/signup/address"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("12 rue de la lybertai dijon", "12 Rue de la Liberté, 21000 Dijon"),
+        ("6 rue de la rocket paris", "6 Rue de la Roquette, 75011 Paris"),
+        ("3 rue du tor toulouse", "3 Rue du Taur, 31000 Toulouse"),
+        ("2 plasse darsi dijon", "2 Place Darcy, 21000 Dijon"),
+    ],
+)
+async def test_an_address_written_as_it_sounds_gets_did_you_mean(client, typed, meant):
+    await post_form(client, "/signup", _signup_data())
+    page = await client.get("/signup/address", params={"q": typed})
+    assert "Vouliez-vous dire" in page.text and "Adresse introuvable" not in page.text
+    labels = re.findall(r'<input type="radio" name="candidate"[^>]*> ([^<]+)</label>', page.text)
+    assert labels[0].strip() == meant
+    assert input_value(page.text, "q") == typed
+
+
+async def test_a_suggested_address_picked_without_javascript_lands_in_the_quartier(client):
+    data = _signup_data()
+    await post_form(client, "/signup", data)
+    typed = "12 rue de la lybertai dijon"
+    # The plain form, as without JavaScript: posted with no choice, the suggestions stay offered.
+    unchosen = await post_form(client, "/signup/address", {"q": typed})
+    assert unchosen.status_code == 422 and "Vouliez-vous dire" in unchosen.text
+    assert "Choisissez votre adresse" in field_error(unchosen.text, "candidate")
+
+    done = await post_form(client, "/signup/address", {"q": typed, "candidate": _first_candidate(unchosen.text)})
+
+    assert done.status_code == 303 and done.headers["location"].startswith("/feed")
+    user = await accounts.user_by_email(data["email"])
+    assert user.address_label == "12 Rue de la Liberté, 21000 Dijon"

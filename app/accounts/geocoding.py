@@ -38,6 +38,10 @@ class GeocoderUnavailable(Exception):
 class Geocoder(Protocol):
     async def search(self, query: str, limit: int = 5) -> list[Candidate]: ...
 
+    async def suggest(self, query: str) -> list[Candidate]:
+        """What the search did not find may be a name written as it sounds: the nearest ones."""
+        ...
+
 
 class DatabaseGeocoder:
     """The addresses imported into the project's own database: no network, every address of the imported départements."""
@@ -46,6 +50,9 @@ class DatabaseGeocoder:
         return [
             Candidate(f.label, f.lat, f.lon, f.postcode, f.city, f.score) for f in await addresses.search(query, limit)
         ]
+
+    async def suggest(self, query: str) -> list[Candidate]:
+        return [Candidate(f.label, f.lat, f.lon, f.postcode, f.city, f.score) for f in await addresses.suggest(query)]
 
 
 class BanGeocoder:
@@ -74,6 +81,10 @@ class BanGeocoder:
             return [c for c in map(_from_feature, response.json()["features"]) if c][:limit]
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise GeocoderUnavailable(f"malformed answer: {exc!r}") from exc
+
+    async def suggest(self, query: str) -> list[Candidate]:
+        # The API's own search already answers with what is nearest.
+        return []
 
 
 def _from_feature(feature: dict) -> Candidate | None:

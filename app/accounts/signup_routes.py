@@ -188,6 +188,9 @@ async def _candidates(request: Request, form: Form, q: str) -> list:
         form.error("q", _("Le service de vérification des adresses ne répond pas. Réessayez dans un instant."))
         return []
     if not found:
+        found = await request.app.state.geocoder.suggest(q)
+        form.values["suggested"] = bool(found)
+    if not found:
         form.error(
             "q",
             _("Adresse introuvable. Vérifiez le numéro, la rue et la ville (exemple : 12 rue de la Liberté, Dijon)."),

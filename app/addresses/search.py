@@ -308,3 +308,59 @@ def _found(way: _Way, row: dict, bonus: float) -> Found:
         round(way.score + bonus, 3),
         row["ban_id"],
     )
+
+
+# Suggestions ---------------------------------------------------------------------------------------
+
+SUGGESTED = 3
+# The share of a street's name the typed words must sound or look like to be offered.
+SUGGESTION_FLOOR = 0.65
+
+
+async def suggest(query: str, limit: int = SUGGESTED) -> list[Found]:
+    """For what `search` finds nothing: the streets whose name sounds or looks
+    like the typed words ("6 rue de la rocket paris": Rue de la Roquette), to
+    be offered as « Vouliez-vous dire … ». Words the names hold (the town) bring
+    their streets in, the others their letter triples and those of their sound."""
+    parsed = text.parse_query(query[:200])
+    probe = [w for w in dict.fromkeys(parsed.words) if len(w) >= 3 and not w.isdigit() and w not in text.STREET_TYPES]
+    if not probe:
+        return []
+    known, _neighbours = await _vocabulary(probe)
+    heard = {w: [w, text.sound(w)] for w in probe}
+    groups = [[w] if w in known else sorted({t for h in heard[w] for t in _triples(h)}) for w in probe]
+    if _engine().engine_type == "sqlite":
+        rows = await _sqlite_ways(groups, parsed.postcode, strict=False)
+    else:
+        rows = await _postgres_ways(groups, heard, parsed.postcode, strict=False)
+    heard_ways = [_heard(_Way(r["id"], r["name"], r["postcode"], r["city"], r["search"]), parsed) for r in rows]
+    ways = sorted((w for w in heard_ways if w is not None), key=lambda w: (-w.score, w.name))[:limit]
+    if not ways:
+        return []
+    found = await (_numbered(ways, parsed) if parsed.number is not None else _streets(ways))
+    unique = {f.label: f for f in sorted(found, key=lambda f: f.score)}
+    return sorted(unique.values(), key=lambda f: (-f.score, f.label))[:limit]
+
+
+def _heard(way: _Way, query: text.Query) -> _Way | None:
+    """How much of the street's name the typed words look or sound like (None: too little); its town
+    typed adds to it."""
+    typed = [w for w in query.words if not w.isdigit()]
+    names = text.distinctive(text.words(way.name))
+
+    def alike(t: str, n: str) -> float:
+        return max(
+            DamerauLevenshtein.normalized_similarity(t, n),
+            DamerauLevenshtein.normalized_similarity(text.sound(t), text.sound(n)),
+        )
+
+    name_share = sum(max((alike(t, n) for t in typed), default=0.0) for n in names) / len(names)
+    if name_share < SUGGESTION_FLOOR:
+        return None
+    town = set(text.words(way.city)) | {way.postcode}
+    in_town = query.postcode == way.postcode or any(t in town for t in typed)
+    return _Way(way.id, way.name, way.postcode, way.city, way.search, name_share + (0.1 if in_town else 0.0))
+
+
+def _triples(word: str) -> list[str]:
+    return [word[i : i + 3] for i in range(len(word) - 2)]

@@ -140,3 +140,30 @@ def _arrondissement(tokens: list[str]) -> str | None:
         if city in ARRONDISSEMENT_POSTCODES and digits.isdigit() and 1 <= int(digits) <= 20:
             return ARRONDISSEMENT_POSTCODES[city].format(int(digits))
     return None
+
+
+# How French is heard, roughly: what a person writes from the sound of a name
+# ("rocket" for Roquette, "tor" for Taur, "lybertai" for Liberté).
+_SOUNDS = [
+    (re.compile(pattern), sound)
+    for pattern, sound in [
+        (r"ph", "f"),
+        (r"qu|ck|q|c(?![eiy])", "k"),
+        (r"c", "s"),
+        (r"z", "s"),
+        (r"y", "i"),
+        (r"eau|au", "o"),
+        (r"ai|ei|er$|ez$|et$", "e"),
+        (r"h", ""),
+        (r"(.)\1+", r"\1"),
+        (r"[estx]+$", ""),
+    ]
+]
+
+
+@lru_cache(maxsize=65536)
+def sound(word: str) -> str:
+    """A folded word as it sounds: "roquette" and "rocket" both give "rok"."""
+    for pattern, replacement in _SOUNDS:
+        word = pattern.sub(replacement, word)
+    return word

@@ -110,3 +110,32 @@ async def test_notification_settings_with_and_without_javascript(page):
     from tests.browser.axe import assert_accessible
 
     await assert_accessible(page)
+
+
+async def test_a_link_or_a_reply_sent_without_network_says_so_and_keeps_the_page(browser, server):
+    from tests.browser.conftest import device
+    from tests.browser.test_posts_browser import _log_in
+    from tests.factories_posts import make_post, neighbours
+
+    _neighbourhood, (claire, paul) = await neighbours(2)
+    post_id = await make_post(paul, title="Escabeau à prêter")
+    context = await browser.new_context(base_url=server.url, locale="fr-FR", extra_http_headers=device())
+    page = await context.new_page()
+    await _log_in(page, claire)
+    await page.goto(f"/posts/{post_id}")
+    offline = page.get_by_role("status").filter(has_text="Vous êtes hors ligne")
+
+    await context.set_offline(True)
+    await page.get_by_label("Votre réponse").fill("Je peux le prendre samedi ?")
+    await page.get_by_role("button", name="Répondre").click()
+    await offline.wait_for()
+    assert await page.get_by_label("Votre réponse").input_value() == "Je peux le prendre samedi ?"
+    await page.get_by_role("link", name="Événements").click()
+    await offline.wait_for()
+    assert page.url.endswith(f"/posts/{post_id}")
+
+    await context.set_offline(False)
+    await page.get_by_role("button", name="Répondre").click()
+    await page.locator(".reply").filter(has_text="Je peux le prendre samedi ?").wait_for()
+    assert not await offline.is_visible()
+    await context.close()
