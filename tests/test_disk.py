@@ -112,7 +112,7 @@ async def test_a_full_disk_refuses_a_new_post_in_french_and_loses_nothing():
             feed = (await client.get("/feed")).text
             assert "Perceuse à prêter" in feed and "Tondeuse" not in feed
             # The first post's photo, from the database; nothing of either photo on disk.
-            [cover] = re.findall(r'src="(/photos/[^"]+/thumb)"', feed)
+            [cover] = re.findall(r'src="(/photos/[^"]+/small)"', feed)
             assert (await client.get(cover)).status_code == 200
             assert not (disk / "uploads" / "photos").exists()
 
