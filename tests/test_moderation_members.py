@@ -11,9 +11,8 @@ from app.accounts.tables import ModeratorAssignment, User, VerificationCode
 from app.messages.tables import Conversation
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
-from app.notify.tables import Notification
 from app.posts.tables import Reply
-from tests.factories import PASSWORD, ensure_csrf, field_error, make_moderator, make_user, post_form
+from tests.factories import PASSWORD, ensure_csrf, field_error, make_moderator, make_user, notifications_of, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
 
 
@@ -136,7 +135,7 @@ async def test_own_quartier_moderator_does_each_action_and_it_is_in_the_audit_lo
     claire_client = await signed_in(make_client, claire)
     page = await claire_client.get(f"/posts/{post_id}")
     assert "Vous êtes tous nuls" not in page.text and "Réponse masquée par la modération" in page.text
-    told = await Notification.select().where((Notification.user == paul.id) & (Notification.kind == "moderation"))
+    told = await notifications_of(paul, "moderation")
     assert "Propos blessants" in told[0]["text"]
     assert "Réponse masquée" in (await claire_client.get("/moderation/public")).text
 

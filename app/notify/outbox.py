@@ -25,6 +25,7 @@ from app.db.rows import rows
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
+from app.notify.text import describe
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("voisinage.push")
@@ -87,7 +88,7 @@ async def enqueue(notifications: list[Notification]) -> None:
         rows.append(
             PushDelivery(
                 subscription=sub["id"],
-                payload=payload(title, note.text, note.url, topic).decode(),
+                payload=payload(title, describe(note.kind, note.params, sub["locale"]), note.url, topic).decode(),
                 topic=topic,
                 urgency=URGENCY.get(note.kind, "normal"),
             )

@@ -30,7 +30,7 @@ MINUTE = 60_000
 
 
 async def _reply_to(claire, text: str = "Rappel") -> None:
-    await notify([claire.id], "reply_to_post", url="/feed", text=text)
+    await notify([claire.id], "reply_to_post", url="/feed", params={"who": "Paul V.", "title": text})
 
 
 async def test_an_idle_page_asks_for_the_badge_once_a_minute_and_never_while_hidden(page):
