@@ -26,7 +26,7 @@ PARIS = ZoneInfo("Europe/Paris")
 NOTICES = {
     "welcome": i18n.N_("Bienvenue dans votre quartier !"),
     "waitlist": i18n.N_("Vous êtes sur la liste d'attente. Nous vous écrirons dès l'ouverture du quartier."),
-    "logged_out": i18n.N_("Vous êtes déconnecté."),
+    "logged_out": i18n.N_("Déconnexion effectuée. À bientôt !"),
     "saved": i18n.N_("Vos réglages sont enregistrés."),
     "password_changed": i18n.N_("Mot de passe modifié. Vos autres appareils ont été déconnectés."),
     "others_logged_out": i18n.N_("Vos autres appareils ont été déconnectés."),
@@ -43,7 +43,7 @@ NOTICES = {
     "push_off": i18n.N_("Les notifications sont coupées sur tous vos appareils."),
     "suspended": i18n.N_("Le compte est suspendu et ses sessions sont terminées."),
     "unsuspended": i18n.N_("La suspension est levée."),
-    "verified": i18n.N_("Voisin vérifié."),
+    "verified": i18n.N_("Compte vérifié."),
     "vouched": i18n.N_("Merci : votre garantie est enregistrée."),
     "account_deleted": i18n.N_("Votre compte et vos données personnelles sont effacés. Au revoir, et merci !"),
 }

@@ -150,10 +150,12 @@ async def test_with_htmx_the_button_and_the_count_swap_in_place(make_client):
     assert response.status_code == 200
     assert response.text.lstrip().startswith(f'<section id="event-panel-{post_id}"')
     assert (
-        "1 participant" in response.text and "9 places restantes" in response.text and "Me désinscrire" in response.text
+        "1 personne inscrite" in response.text
+        and "9 places restantes" in response.text
+        and "Me désinscrire" in response.text
     )
     back = await post_form(client, f"/posts/{post_id}/signup/cancel", headers={"HX-Request": "true"})
-    assert "Je participe" in back.text and "0 participant" in back.text
+    assert "Je participe" in back.text and "0 personne inscrite" in back.text
 
 
 async def test_cancelled_or_past_events_refuse_signups_clearly(make_client):

@@ -27,7 +27,7 @@ async def test_suspension_ends_the_members_session_at_once_and_can_be_lifted(mak
     assert (await paul_client.get("/feed")).status_code == 200
     mod = await signed_in(make_client, moderator)
     page = await mod.get(f"/users/{paul.id}")
-    assert "Suspendre ce compte" in page.text and "Marquer comme voisin vérifié" in page.text
+    assert "Suspendre ce compte" in page.text and "Marquer le compte comme vérifié" in page.text
 
     bad = await post_form(mod, f"/moderation/users/{paul.id}/suspend", {"duration": "3", "reason": "Insultes répétées"})
     assert bad.status_code == 422
@@ -163,7 +163,7 @@ async def test_two_verified_neighbours_vouching_make_a_member_verified(make_clie
         assert (await post_form(client, f"/users/{newcomer.id}/vouch")).status_code == 303
         await post_form(client, f"/users/{newcomer.id}/vouch")  # twice counts once
     assert (await _user(newcomer.id))["verification"] == "verified"
-    assert "Voisin vérifié" in (await unverified.get(f"/users/{newcomer.id}")).text
+    assert "Compte vérifié" in (await unverified.get(f"/users/{newcomer.id}")).text
 
     elsewhere_neighbourhood, (stranger,) = await neighbours(1)
     other = await signed_in(make_client, claire)

@@ -139,7 +139,11 @@ async def test_an_address_outside_open_quartiers_joins_its_iris_which_opens_at_t
     await login(client, first)
     page = await client.get("/feed")
     assert "Quartier en formation : Saint-Lambert" in page.text
-    assert "1 voisins sur 10" in page.text and "habitant dans ce secteur" in page.text and "800 m" not in page.text
+    assert (
+        "1 personne inscrite sur 10" in page.text
+        and "habitant dans ce secteur" in page.text
+        and "800 m" not in page.text
+    )
 
     # Neighbours further along the street, all inside the IRIS, fill the list.
     for i in range(1, neighbourhoods.OPENING_THRESHOLD):

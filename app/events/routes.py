@@ -16,7 +16,7 @@ from app.accounts.tables import User
 from app.events import ics, queries
 from app.events.panel import panel
 from app.forms import Form
-from app.i18n import _
+from app.i18n import _, ngettext
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts.page import own_post, render_post, visible_post
@@ -165,7 +165,11 @@ class EventController(Controller):
         if values["capacity"] is not None and values["capacity"] < event["going_count"]:
             form.error(
                 "capacity",
-                _("%(n)s personnes sont déjà inscrites : gardez au moins autant de places.", n=event["going_count"]),
+                ngettext(
+                    "%(num)s personne est déjà inscrite : gardez au moins une place.",
+                    "%(num)s personnes sont déjà inscrites : gardez au moins autant de places.",
+                    event["going_count"],
+                ),
             )
         if form.errors:
             return render(request, "events/edit.html", {"form": form, "post": found, "event": event}, status_code=422)

@@ -99,7 +99,7 @@ class MessageController(Controller):
         form = Form(await request.form())
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if other is None:
-            form.error("body", _("Ce voisin a quitté Voisinage."))
+            form.error("body", _("Cette personne a quitté Voisinage."))
         elif other in await blocked_ids(me.id):
             raise NotFound()
         if form.errors:

@@ -264,7 +264,7 @@ class PostController(Controller):
             borrower = form.integer("borrower", minimum=1, maximum=2**31 - 1)
             due_on = _date(form, "due_on")
             if borrower and borrower not in await queries.participants(post_id):
-                form.error("borrower", _("Choisissez un voisin qui a répondu à l'annonce."))
+                form.error("borrower", _("Choisissez une personne qui a répondu à l'annonce."))
             if form.errors:
                 return await _show_with_errors(request, found, form)
             await loans.lend(post_id, request.user.id, borrower, due_on)

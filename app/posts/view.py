@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from app import i18n, search
 from app.posts.kinds import CLOSED, SINGULAR, SKILLS, STATUSES, display_name
-from app.templating import format_when, labeller
+from app.templating import date_locale, format_ago, labeller
 
 
 def status_label(kind: str, status: str) -> str:
@@ -57,7 +57,7 @@ def decorate(rows: list[dict]) -> list[dict]:
         row["kind_label"] = gettext(SINGULAR.get(row["kind"], row["kind"]))
         row["status_text"] = status_label(row["kind"], row["status"]) if row["status"] != "open" else ""
         row["author_name"] = display_name(row.get("author_first_name"), row.get("author_last_name"))
-        row["when_text"] = format_when(row["created_at"], "short")
+        row["when_text"] = format_ago(row["created_at"])
         replies = row.get("reply_count") or 0
         row["replies_text"] = i18n.ngettext("%(num)s réponse", "%(num)s réponses", replies) if replies else ""
     return rows
@@ -89,7 +89,7 @@ _ABSENT = object()
 
 def card_renderer(environment) -> Callable[[dict], Markup]:
     """`post_card(post)` for templates: a post's card in a list, rendered once
-    per version and language, then served from memory. Rendering twenty cards
+    per version and language (and way of writing dates), then served from memory. Rendering twenty cards
     was most of a feed page's cost. The key is every value the card is made
     of, so an edit, a reply, a new status or another language is another key:
     nothing has to be invalidated, old cards simply age out."""
@@ -97,7 +97,7 @@ def card_renderer(environment) -> Callable[[dict], Markup]:
     template = environment.get_template("posts/_post_item.html")
 
     def post_card(post: dict) -> Markup:
-        key = (i18n.current_locale.get(), *(post.get(field, _ABSENT) for field in CARD_FIELDS))
+        key = (date_locale(), *(post.get(field, _ABSENT) for field in CARD_FIELDS))
         card = cards.get(key)
         if card is not None:
             cards.move_to_end(key)
