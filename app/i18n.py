@@ -27,6 +27,8 @@ DEFAULT_LOCALE = "fr"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+# The country a browser asks for, when it matters: US English writes its dates its own way.
+current_region: ContextVar[str] = ContextVar("current_region", default="")
 
 
 class _French(_gettext.NullTranslations):
@@ -97,6 +99,15 @@ def negotiate(accept_language: str | None, preferred: str | None = None) -> str:
     wanted.sort(key=lambda item: -item[0])
     found = Locale.negotiate([lang for _q, lang in wanted], list(LOCALES), sep="_")
     return str(found.language) if found else DEFAULT_LOCALE
+
+
+def region(accept_language: str | None) -> str:
+    """ "US" when the browser's first English is American English, else ""."""
+    for part in (accept_language or "").split(",")[:12]:
+        tag = part.strip().partition(";")[0].strip().lower().replace("_", "-")
+        if tag.startswith("en"):
+            return "US" if tag == "en-us" else ""
+    return ""
 
 
 def _extract() -> None:

@@ -11,12 +11,12 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, get_date_format, get_datetime_format, get_time_format
+from babel.dates import format_date, format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_eval_context, select_autoescape
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -29,7 +29,7 @@ PARIS = ZoneInfo("Europe/Paris")
 NOTICES = {
     "welcome": i18n.N_("Bienvenue dans votre quartier !"),
     "waitlist": i18n.N_("Vous êtes sur la liste d'attente. Nous vous écrirons dès l'ouverture du quartier."),
-    "logged_out": i18n.N_("Vous êtes déconnecté."),
+    "logged_out": i18n.N_("Déconnexion effectuée. À bientôt !"),
     "saved": i18n.N_("Vos réglages sont enregistrés."),
     "password_changed": i18n.N_("Mot de passe modifié. Vos autres appareils ont été déconnectés."),
     "others_logged_out": i18n.N_("Vos autres appareils ont été déconnectés."),
@@ -47,7 +47,7 @@ NOTICES = {
     "push_off": i18n.N_("Les notifications sont coupées sur tous vos appareils."),
     "suspended": i18n.N_("Le compte est suspendu et ses sessions sont terminées."),
     "unsuspended": i18n.N_("La suspension est levée."),
-    "verified": i18n.N_("Voisin vérifié."),
+    "verified": i18n.N_("Compte vérifié."),
     "vouched": i18n.N_("Merci : votre garantie est enregistrée."),
     "account_deleted": i18n.N_("Votre compte et vos données personnelles sont effacés. Au revoir, et merci !"),
 }
@@ -77,14 +77,36 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={_static_version(path)}"
 
 
-# The English catalog is British English; so are its dates (« 1 December », 24 h).
-BABEL_LOCALES = {"en": "en_GB"}
-NAMED_FORMATS = ("full", "long", "medium", "short")
+# CLDR's named formats carry seconds (« medium ») and a time-zone name
+# (« full »: « heure normale d'Europe centrale »), which nobody writes: these are
+# the dates as people write them in each language. The English catalog is
+# British English, so are its dates; a browser asking for en-US gets US ones.
+MOMENTS = {
+    "full": {"fr": "EEEE d MMMM 'à' H 'h' mm", "en_GB": "EEEE d MMMM, HH:mm", "en_US": "EEEE, MMMM d, h:mm a"},
+    "medium": {"fr": "d MMMM y 'à' H 'h' mm", "en_GB": "d MMMM y, HH:mm", "en_US": "MMMM d, y, h:mm a"},
+    "short": {"fr": "d MMM 'à' H 'h' mm", "en_GB": "d MMM, HH:mm", "en_US": "MMM d, h:mm a"},
+    "time": {"fr": "H 'h' mm", "en_GB": "HH:mm", "en_US": "h:mm a"},
+}
+DAYS = {
+    "full": {"fr": "EEEE d MMMM y", "en_GB": "EEEE d MMMM y", "en_US": "EEEE, MMMM d, y"},
+    "long": {"fr": "d MMMM y", "en_GB": "d MMMM y", "en_US": "MMMM d, y"},
+    "medium": {"fr": "d MMM y", "en_GB": "d MMM y", "en_US": "MMM d, y"},
+    "short": {"fr": "dd/MM/y", "en_GB": "dd/MM/y", "en_US": "M/d/y"},
+}
+# Beyond this age a list shows the date itself rather than « il y a 9 j ».
+RECENT = timedelta(days=7)
 
 
-def format_when(value: datetime, fmt: str = "medium") -> str:
-    """A date and time in the reader's language; `fmt` is a Babel format name or pattern."""
-    return _format_when(value, fmt, i18n.current_locale.get())
+def date_locale() -> str:
+    """Babel's locale for the reader's dates: fr, en_GB, or en_US when the browser asks for it."""
+    if i18n.current_locale.get() != "en":
+        return i18n.current_locale.get()
+    return "en_US" if i18n.current_region.get() == "US" else "en_GB"
+
+
+def format_when(value: datetime, fmt: str = "full") -> str:
+    """A date and time in the reader's language; `fmt` names one of MOMENTS or is a Babel pattern."""
+    return _format_when(value, fmt, date_locale())
 
 
 @lru_cache(maxsize=8192)
@@ -92,39 +114,43 @@ def _format_when(value: datetime, fmt: str, locale: str) -> str:
     # The same posts are shown again and again; Babel's formatting is the
     # costliest part of rendering a feed page.
     value = value.astimezone(PARIS)
-    pattern = _pattern(fmt, value, locale, _datetime_pattern)
-    return format_datetime(value, format=pattern, locale=BABEL_LOCALES.get(locale, locale), tzinfo=PARIS)
+    pattern = _first_of_month(MOMENTS[fmt][locale] if fmt in MOMENTS else fmt, value, locale)
+    if locale == "fr" and value.minute == 0:
+        pattern = pattern.replace(" 'h' mm", " 'h'")  # « à 18 h », not « à 18 h 00 »
+    return format_datetime(value, format=pattern, locale=locale, tzinfo=PARIS)
 
 
 def format_day(value, fmt: str = "full") -> str:
     if isinstance(value, datetime):
         value = value.astimezone(PARIS)
-    locale = i18n.current_locale.get()
-    pattern = _pattern(fmt, value, locale, lambda name: get_date_format(name, "fr").pattern)
-    return format_date(value, format=pattern, locale=BABEL_LOCALES.get(locale, locale))
+    locale = date_locale()
+    pattern = _first_of_month(DAYS[fmt][locale] if fmt in DAYS else fmt, value, locale)
+    return format_date(value, format=pattern, locale=locale)
 
 
-def _datetime_pattern(name: str) -> str:
-    # What Babel assembles itself for a named format, as one pattern.
-    return (
-        str(get_datetime_format(name, "fr"))
-        .replace("{0}", get_time_format(name, "fr").pattern)
-        .replace("{1}", get_date_format(name, "fr").pattern)
-    )
+def format_ago(value: datetime, now: datetime | None = None) -> str:
+    """How long ago, as a feed shows it (« il y a 5 min », « 5 min ago »); the date itself past a week."""
+    age = (now or datetime.now(timezone.utc)) - value
+    if age >= RECENT:
+        return format_when(value, "medium" if age > timedelta(days=300) else "short")
+    if age < timedelta(minutes=1):
+        return i18n.gettext("à l'instant")
+    return format_timedelta(-age, add_direction=True, format="short", threshold=1, locale=date_locale())
 
 
-def _pattern(fmt: str, value, locale: str, named) -> str:
+def iso_moment(value: datetime) -> str:
+    """A valid HTML `datetime` attribute: to the second, with its offset (no microseconds)."""
+    return value.astimezone(PARIS).replace(microsecond=0).isoformat()
+
+
+def _first_of_month(pattern: str, value, locale: str) -> str:
     """French writes the first of the month as an ordinal, « 1er décembre »,
     which Babel (CLDR) does not: there the day field gets « er » as a literal,
     where the month is written out (not in « 01/12/2026 »)."""
-    if locale != "fr" or value.day != 1:
-        return fmt
-    if fmt in NAMED_FORMATS:
-        fmt = named(fmt)
-    if "MMM" not in fmt:
-        return fmt
+    if locale != "fr" or value.day != 1 or "MMM" not in pattern:
+        return pattern
     # Quoted parts of a pattern are literal text: only the others hold fields.
-    parts = re.split(r"('(?:[^']|'')*')", fmt)
+    parts = re.split(r"('(?:[^']|'')*')", pattern)
     return "".join(part if part.startswith("'") else re.sub(r"(?<!d)d(?!d)", "d'er'", part) for part in parts)
 
 
@@ -166,7 +192,7 @@ def make_environment(settings: Settings, domain_globals: Mapping[str, Any] | Non
         current_locale=i18n.current_locale.get,
         **(domain_globals or {}),
     )
-    env.filters.update(when=format_when, day=format_day)
+    env.filters.update(when=format_when, day=format_day, ago=format_ago, iso=iso_moment)
     env.globals.update(page_header=header_renderer(env), kept=kept_macros(env))
     return env
 

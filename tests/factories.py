@@ -135,3 +135,14 @@ async def make_moderator(neighbourhood, **kwargs) -> User:
     )
     await ModeratorAssignment.insert(ModeratorAssignment(user=moderator.id, neighbourhood=neighbourhood.id))
     return moderator
+
+
+async def notifications_of(user, kind: str | None = None, locale: str = "fr") -> list[dict]:
+    """A neighbour's notifications, oldest first, each with the sentence they read."""
+    from app.notify.tables import Notification
+    from app.notify.text import describe
+
+    query = Notification.select().where(Notification.user == user.id).order_by(Notification.id)
+    if kind:
+        query = query.where(Notification.kind == kind)
+    return [{**row, "text": describe(row["kind"], row["params"], locale)} for row in await query]

@@ -12,9 +12,8 @@ from icalendar import Calendar
 
 from app.events import queries as events
 from app.events.tables import Event, Signup
-from app.notify.tables import Notification
 from app.posts.tables import Loan, Post
-from tests.factories import make_user, post_form
+from tests.factories import make_user, notifications_of, post_form
 from tests.factories_events import make_event
 from tests.factories_posts import make_post, neighbours, signed_in
 
@@ -22,8 +21,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 async def _told(user, text: str) -> list[str]:
-    rows = await Notification.select(Notification.text).where(Notification.user == user.id)
-    return [r["text"] for r in rows if text in r["text"]]
+    return [r["text"] for r in await notifications_of(user) if text in r["text"]]
 
 
 async def _lend(lender_client, post_id: int, borrower) -> None:

@@ -11,9 +11,8 @@ from icalendar import Calendar
 
 from app.events import queries
 from app.events.tables import Event, Signup
-from app.notify.tables import Notification
 from app.posts.tables import Photo
-from tests.factories import ensure_csrf, field_error, post_form
+from tests.factories import ensure_csrf, field_error, notifications_of, post_form
 from tests.factories_events import local, make_event
 from tests.factories_posts import jpeg_bytes, neighbours, png_bytes, signed_in
 
@@ -26,8 +25,7 @@ def _future(days: int = 5, hour: int = 19) -> datetime:
 
 
 async def _notes(user, text: str) -> list[dict]:
-    rows = await Notification.select().where((Notification.user == user.id) & (Notification.kind == "event"))
-    return [r for r in rows if text in r["text"]]
+    return [r for r in await notifications_of(user, "event") if text in r["text"]]
 
 
 async def _create(client, photo=("", b"", "application/octet-stream"), **overrides):
@@ -62,7 +60,8 @@ async def test_organiser_creates_an_event_shown_in_the_feed_and_the_calendar(mak
     paul_client = await signed_in(make_client, paul)
     page = await paul_client.get(f"/posts/{post_id}")
     # …and shown back in French, at the hour typed.
-    assert format_date(start.date(), "full", locale="fr") in page.text and "19:00" in page.text
+    day = format_date(start.date(), "EEEE d MMMM", locale="fr").replace(" 1 ", " 1er ")
+    assert f"{day} à 19 h" in page.text
     feed = await paul_client.get("/feed")
     assert "Vide-grenier de la rue" in feed.text and "Rue Monge" in feed.text
     listing = await paul_client.get("/events")
@@ -151,10 +150,12 @@ async def test_with_htmx_the_button_and_the_count_swap_in_place(make_client):
     assert response.status_code == 200
     assert response.text.lstrip().startswith(f'<section id="event-panel-{post_id}"')
     assert (
-        "1 participant" in response.text and "9 places restantes" in response.text and "Me désinscrire" in response.text
+        "1 personne inscrite" in response.text
+        and "9 places restantes" in response.text
+        and "Me désinscrire" in response.text
     )
     back = await post_form(client, f"/posts/{post_id}/signup/cancel", headers={"HX-Request": "true"})
-    assert "Je participe" in back.text and "0 participant" in back.text
+    assert "Je participe" in back.text and "0 personne inscrite" in back.text
 
 
 async def test_cancelled_or_past_events_refuse_signups_clearly(make_client):
@@ -194,7 +195,7 @@ async def test_organiser_changes_the_time_and_attendees_are_told(make_client):
     done = await post_form(client, f"/events/{post_id}/edit", data)
     assert done.status_code == 303
     told = await _notes(paul, "change")
-    assert len(told) == 1 and "Jardin partagé" in told[0]["text"] and "18:00" in told[0]["text"]
+    assert len(told) == 1 and f"{start.day} " in told[0]["text"] and "à 18 h, Jardin partagé" in told[0]["text"]
     assert await _notes(yasmine, "change") == []
     yasmine_client = await signed_in(make_client, yasmine)
     await post_form(yasmine_client, f"/posts/{post_id}/signup")

@@ -96,7 +96,7 @@ async def test_a_neighbour_signs_up_through_the_link_and_counts_once_their_addre
     assert await invitations.accepted_count(inviter.id) == 1
 
     profile = html.unescape((await member.get(f"/users/{inviter.id}")).text)
-    assert "1 voisin a rejoint le quartier grâce à vous." in profile
+    assert "1 personne a rejoint le quartier grâce à vous." in profile
     # Said to the inviter only.
     seen_by_other = await newcomer.get(f"/users/{inviter.id}")
     assert "grâce à vous" not in html.unescape(seen_by_other.text)

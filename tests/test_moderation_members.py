@@ -11,9 +11,8 @@ from app.accounts.tables import ModeratorAssignment, User, VerificationCode
 from app.messages.tables import Conversation
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
-from app.notify.tables import Notification
 from app.posts.tables import Reply
-from tests.factories import PASSWORD, ensure_csrf, field_error, make_moderator, make_user, post_form
+from tests.factories import PASSWORD, ensure_csrf, field_error, make_moderator, make_user, notifications_of, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
 
 
@@ -28,7 +27,7 @@ async def test_suspension_ends_the_members_session_at_once_and_can_be_lifted(mak
     assert (await paul_client.get("/feed")).status_code == 200
     mod = await signed_in(make_client, moderator)
     page = await mod.get(f"/users/{paul.id}")
-    assert "Suspendre ce compte" in page.text and "Marquer comme voisin vérifié" in page.text
+    assert "Suspendre ce compte" in page.text and "Marquer le compte comme vérifié" in page.text
 
     bad = await post_form(mod, f"/moderation/users/{paul.id}/suspend", {"duration": "3", "reason": "Insultes répétées"})
     assert bad.status_code == 422
@@ -136,7 +135,7 @@ async def test_own_quartier_moderator_does_each_action_and_it_is_in_the_audit_lo
     claire_client = await signed_in(make_client, claire)
     page = await claire_client.get(f"/posts/{post_id}")
     assert "Vous êtes tous nuls" not in page.text and "Réponse masquée par la modération" in page.text
-    told = await Notification.select().where((Notification.user == paul.id) & (Notification.kind == "moderation"))
+    told = await notifications_of(paul, "moderation")
     assert "Propos blessants" in told[0]["text"]
     assert "Réponse masquée" in (await claire_client.get("/moderation/public")).text
 
@@ -164,7 +163,7 @@ async def test_two_verified_neighbours_vouching_make_a_member_verified(make_clie
         assert (await post_form(client, f"/users/{newcomer.id}/vouch")).status_code == 303
         await post_form(client, f"/users/{newcomer.id}/vouch")  # twice counts once
     assert (await _user(newcomer.id))["verification"] == "verified"
-    assert "Voisin vérifié" in (await unverified.get(f"/users/{newcomer.id}")).text
+    assert "Compte vérifié" in (await unverified.get(f"/users/{newcomer.id}")).text
 
     elsewhere_neighbourhood, (stranger,) = await neighbours(1)
     other = await signed_in(make_client, claire)

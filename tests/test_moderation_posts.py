@@ -6,9 +6,8 @@ import pytest
 
 from app.accounts.tables import ModeratorAssignment
 from app.moderation.tables import ModerationAction
-from app.notify.tables import Notification
 from app.posts.tables import Post
-from tests.factories import field_error, make_user, post_form
+from tests.factories import field_error, make_user, notifications_of, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
 
 
@@ -34,7 +33,7 @@ async def test_moderator_hides_a_post_with_a_reason_shown_to_its_author_and_in_t
     assert "Vends des faux billets" not in (await paul_client.get("/feed")).text
     claire_client = await signed_in(make_client, claire)
     assert "Arnaque" in (await claire_client.get(f"/posts/{post_id}")).text
-    told = await Notification.select().where((Notification.user == claire.id) & (Notification.kind == "moderation"))
+    told = await notifications_of(claire, "moderation")
     assert len(told) == 1 and "Arnaque" in told[0]["text"]
     log = await paul_client.get("/moderation/public")
     assert "Annonce masquée" in log.text and "Arnaque" in log.text and "Modeste" not in log.text

@@ -143,7 +143,7 @@ async def test_an_address_outside_open_quartiers_joins_its_iris_which_opens_at_t
     await login(client, first)
     page = await client.get("/feed")
     assert "Quartier en formation : Saint-Lambert" in page.text
-    assert "1 voisins sur 10" in page.text and "« Saint-Lambert »" in page.text and "800 m" not in page.text
+    assert "1 personne inscrite sur 10" in page.text and "« Saint-Lambert »" in page.text and "800 m" not in page.text
 
     # Neighbours further along the street, all inside the IRIS, fill the list.
     for i in range(1, neighbourhoods.OPENING_THRESHOLD):
@@ -224,7 +224,7 @@ async def test_a_neighbour_waiting_in_an_iris_is_told_its_name_not_a_circle(make
         # Plaisance stands for a commune not split into IRIS: its waiting list is the commune's.
         offer, waiting = await _wait_at(make_client, "28 rue guilleminot 75014", "fr")
         assert "liste d'attente de votre commune, Paris 14e Arrondissement" in offer
-        assert "voisins de votre commune, Paris 14e Arrondissement, se seront inscrits" in waiting
+        assert "personnes de votre commune, Paris 14e Arrondissement, se seront inscrites" in waiting
         for text in (offer, waiting):
             assert "800 m" not in text
     finally:

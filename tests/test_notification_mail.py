@@ -167,7 +167,7 @@ async def test_mail_speaks_the_recipients_language(make_client, mailbox):
     _n, (claire, paul) = await neighbours(2)
     emma = await make_user(_n, first_name="Emma", last_name="Stone", locale="en")
     for person in (claire, emma):
-        await notify([person.id], "message", url="/messages/1", text="Paul V.", actor_id=paul.id)
+        await notify([person.id], "message", url="/messages/1", params={"who": "Paul V."}, actor_id=paul.id)
     await mail_round(1)
     [french], [english] = mailbox.to(claire.email), mailbox.to(emma.email)
     assert french["Subject"] == "Nouveau message" and english["Subject"] == "New message"
@@ -191,7 +191,7 @@ async def test_mail_is_dkim_signed_when_a_key_is_set(make_client, mailbox, tmp_p
 
     try:
         _n, (claire, paul) = await neighbours(2)
-        await notify([claire.id], "message", url="/messages/7", text="Paul V.", actor_id=paul.id)
+        await notify([claire.id], "message", url="/messages/7", params={"who": "Paul V."}, actor_id=paul.id)
         await mail_round(1)
     finally:
         monkeypatch.undo()
@@ -205,7 +205,9 @@ async def test_mail_is_dkim_signed_when_a_key_is_set(make_client, mailbox, tmp_p
 async def test_two_worker_processes_send_each_mail_exactly_once(mailbox):
     _n, (claire, paul) = await neighbours(2)
     for conversation in range(1, 25):
-        await notify([claire.id], "message", url=f"/messages/{conversation}", text="Paul V.", actor_id=paul.id)
+        await notify(
+            [claire.id], "message", url=f"/messages/{conversation}", params={"who": "Paul V."}, actor_id=paul.id
+        )
     # The minute has passed.
     await MailDelivery.update({MailDelivery.next_attempt_at: later(-1)}).where(MailDelivery.user == claire.id)
     workers = [
@@ -228,7 +230,9 @@ async def test_two_worker_processes_send_each_mail_exactly_once(mailbox):
 async def test_two_workers_in_one_process_send_each_mail_exactly_once(mailbox):
     _n, (claire, paul) = await neighbours(2)
     for conversation in range(1, 31):
-        await notify([claire.id], "message", url=f"/messages/{conversation}", text="Paul V.", actor_id=paul.id)
+        await notify(
+            [claire.id], "message", url=f"/messages/{conversation}", params={"who": "Paul V."}, actor_id=paul.id
+        )
     sent = await asyncio.gather(*(mail_outbox.run_until_idle(now=later(1), batch_size=4) for _ in range(2)))
     assert sum(sent) == 30 and all(sent)
     threads = [m["References"] for m in mailbox.to(claire.email)]
@@ -239,7 +243,13 @@ async def test_replies_arriving_together_wait_in_one_mail(mailbox):
     _n, (claire, paul) = await neighbours(2)
     await asyncio.gather(
         *(
-            notify([claire.id], "reply_to_post", url="/posts/9#replies", text=f"Réponse {i}", actor_id=paul.id)
+            notify(
+                [claire.id],
+                "reply_to_post",
+                url="/posts/9#replies",
+                params={"who": "Paul V.", "title": f"Réponse {i}"},
+                actor_id=paul.id,
+            )
             for i in range(6)
         )
     )

@@ -63,6 +63,6 @@ async def test_the_unread_count_is_in_the_navigation_of_every_page_without_javas
 async def test_a_long_unread_list_shows_99_plus(make_client):
     _neighbourhood, (claire,) = await neighbours(1)
     for _ in range(110):
-        await notify([claire.id], "moderation", url="/feed", text="Rappel")
+        await notify([claire.id], "moderation", url="/feed", params={"what": "verified"})
     client = await signed_in(make_client, claire)
     assert 'Notifications <span class="badge">99+<' in _navigation((await client.get("/feed")).text)

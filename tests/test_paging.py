@@ -32,7 +32,9 @@ async def _walk(client, url: str, item: str, more: str) -> list[list[str]]:
 async def test_notifications_go_back_thirty_at_a_time(make_client):
     _neighbourhood, (claire,) = await neighbours(1)
     for i in range(65):
-        await notify([claire.id], "reply_to_post", url="/feed", text=f"Réponse numéro {i:02d}")
+        await notify(
+            [claire.id], "reply_to_post", url="/feed", params={"who": "Paul V.", "title": f"Réponse numéro {i:02d}"}
+        )
     client = await signed_in(make_client, claire)
     pages = await _walk(client, "/notifications", r"Réponse numéro (\d\d)", r'href="(/notifications\?before=\d+)"')
     assert [len(p) for p in pages] == [30, 30, 5]

@@ -7,7 +7,7 @@ import pytest
 from app.notify.tables import Notification
 from app.posts import queries
 from app.posts.tables import Post
-from tests.factories import field_error, post_form
+from tests.factories import field_error, notifications_of, post_form
 from tests.factories_posts import make_post, neighbours, publish, signed_in
 
 
@@ -145,8 +145,10 @@ async def test_help_request_naming_a_skill_notifies_who_offers_it(make_client):
         client, {"kind": "help_request", "title": "Fixer une étagère", "body": "Mur en placo", "skill": "bricolage"}
     )
     assert done.status_code == 303
-    told = await Notification.select().where(Notification.kind == "help_match")
-    assert [n["user"] for n in told if "Fixer une étagère" in n["text"]] == [paul.id]
+    told = await notifications_of(paul, "help_match")
+    assert [n["text"] for n in told if "Fixer une étagère" in n["text"]] == [
+        "Claire V. cherche de l'aide : « Fixer une étagère »"
+    ]
     assert not await Notification.exists().where(
         (Notification.user == yasmine.id) & (Notification.kind == "help_match")
     )

@@ -6,17 +6,16 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from app.messages.tables import Conversation
-from app.notify.tables import Notification
 from app.posts import loans
 from app.posts.tables import Loan, Post
-from tests.factories import field_error, post_form
+from tests.factories import field_error, notifications_of, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 async def _notes(user, kind):
-    return await Notification.select().where((Notification.user == user.id) & (Notification.kind == kind))
+    return await notifications_of(user, kind)
 
 
 async def test_neighbour_reply_notifies_author_and_earlier_repliers(make_client):

@@ -214,7 +214,7 @@ async def test_address_outside_every_neighbourhood_offers_the_waiting_list(clien
     assert joined.status_code == 303
     waiting = await client.get("/feed")
     assert "Quartier en formation" in waiting.text
-    assert re.search(r"\d+ voisins sur 10", waiting.text)
+    assert re.search(r"\d+ personnes? inscrites? sur 10", waiting.text)
 
 
 async def test_forming_neighbourhood_opens_with_the_tenth_neighbour():

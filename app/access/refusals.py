@@ -14,7 +14,7 @@ def _verification_refusal(user, neighbourhood) -> str | None:
         else neighbourhood.get("requires_verification")
     )
     if requires and getattr(user, "verification", "none") != "verified":
-        return _("Ce quartier demande d'être voisin vérifié pour publier ou écrire en premier à quelqu'un.")
+        return _("Ce quartier demande un compte vérifié pour publier ou écrire en premier à quelqu'un.")
     return None
 
 

@@ -23,7 +23,7 @@ from app.access import suspension
 from app.access.blocks import blocked_sql, parse_blocked
 from app.accounts.tables import PendingSignup, Session, User
 from app.db.rows import as_object, select_list
-from app.i18n import current_locale, negotiate
+from app.i18n import current_locale, current_region, negotiate, region
 from app.notify.queries import unread_sql
 from app.settings import get_settings
 from app.web import see_other
@@ -185,7 +185,9 @@ class SessionMiddleware:
             # Each request runs in its own task, so the locale set here stays
             # with this request, error pages included.
             user = scope["user"]
-            current_locale.set(negotiate(_header(scope, b"accept-language"), user.locale if user else None))
+            languages = _header(scope, b"accept-language")
+            current_locale.set(negotiate(languages, user.locale if user else None))
+            current_region.set(region(languages))
         await self.app(scope, receive, send)
 
 

@@ -95,7 +95,6 @@ async def update_event(
 async def cancel_event(post_id: int, title: str, *, actor_id: int | None = None) -> bool:
     """Marks the event cancelled (it stays visible, marked « Annulé ») and
     tells everyone signed up; False when it already was."""
-    from app.i18n import gettext
     from app.notify.queries import notify
 
     cancelled = (
@@ -110,7 +109,7 @@ async def cancel_event(post_id: int, title: str, *, actor_id: int | None = None)
         "event",
         url=f"/posts/{post_id}",
         actor_id=actor_id,
-        text=gettext("« %(title)s » est annulé.", title=title),
+        params={"what": "cancelled", "title": title},
     )
     return True
 
@@ -181,7 +180,6 @@ async def withdraw(event_id: int, user_id: int) -> int | None:
 async def leave(event_id: int, user_id: int) -> None:
     """Gives the place back and tells the neighbour who moves up from the
     waiting list: the one way out, whether one withdraws or leaves Voisinage."""
-    from app.i18n import gettext
     from app.notify.queries import notify
 
     promoted = await withdraw(event_id, user_id)
@@ -191,7 +189,7 @@ async def leave(event_id: int, user_id: int) -> None:
             [promoted],
             "event",
             url=f"/posts/{event['post']}",
-            text=gettext("Une place s'est libérée : vous participez à « %(title)s ».", title=event["post.title"]),
+            params={"what": "promoted", "title": event["post.title"]},
         )
 
 
@@ -279,7 +277,6 @@ async def calendar(neighbourhood_id: int, since: datetime, limit: int = 500) -> 
 
 async def send_event_reminders(now: datetime | None = None) -> int:
     """Tells everyone going, the day before, once per event."""
-    from app.i18n import gettext
     from app.notify.queries import notify
 
     now = now or datetime.now(timezone.utc)
@@ -304,12 +301,11 @@ async def send_event_reminders(now: datetime | None = None) -> int:
         if not claimed:
             continue
         going = await Signup.select(Signup.user).where((Signup.event == event["id"]) & (Signup.status == "going"))
-        when = event["starts_at"].astimezone(PARIS).strftime("%H:%M")
         await notify(
             [g["user"] for g in going],
             "event",
             url=f"/posts/{event['post']}",
-            text=gettext("Demain à %(time)s : « %(title)s »", time=when, title=event["post.title"]),
+            params={"what": "reminder", "time": event["starts_at"].isoformat(), "title": event["post.title"]},
         )
         sent += 1
     return sent

@@ -16,7 +16,7 @@ from app.accounts.tables import User
 from app.events import ics, queries
 from app.events.panel import panel
 from app.forms import Form
-from app.i18n import _, gettext
+from app.i18n import _, ngettext
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts.page import own_post, render_post, visible_post
@@ -165,25 +165,27 @@ class EventController(Controller):
         if values["capacity"] is not None and values["capacity"] < event["going_count"]:
             form.error(
                 "capacity",
-                _("%(n)s personnes sont déjà inscrites : gardez au moins autant de places.", n=event["going_count"]),
+                ngettext(
+                    "%(num)s personne est déjà inscrite : gardez au moins une place.",
+                    "%(num)s personnes sont déjà inscrites : gardez au moins autant de places.",
+                    event["going_count"],
+                ),
             )
         if form.errors:
             return render(request, "events/edit.html", {"form": form, "post": found, "event": event}, status_code=422)
         moved = await queries.update_event(post_id, **values)
         if moved:
-            when = values["starts_at"].astimezone(PARIS)
             await notify(
                 await queries.people_signed_up(event["id"]),
                 "event",
                 url=f"/posts/{post_id}",
                 actor_id=request.user.id,
-                text=gettext(
-                    "« %(title)s » change : %(day)s à %(time)s, %(place)s",
-                    title=values["title"],
-                    day=when.strftime("%d/%m"),
-                    time=when.strftime("%H:%M"),
-                    place=values["place"],
-                ),
+                params={
+                    "what": "moved",
+                    "title": values["title"],
+                    "when": values["starts_at"].isoformat(),
+                    "place": values["place"],
+                },
             )
         return see_other(f"/posts/{post_id}")
 

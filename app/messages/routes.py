@@ -10,7 +10,7 @@ from app.access import NotFound, blocked_ids, can_reach, in_conversation, lives_
 from app.accounts.queries import user_by_id
 from app.accounts.sessions import still_signed_in
 from app.forms import Form
-from app.i18n import _, gettext
+from app.i18n import _
 from app.messages import queries
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
@@ -99,7 +99,7 @@ class MessageController(Controller):
         form = Form(await request.form())
         body = form.text("body", max_length=BODY_MAX, multiline=True)
         if other is None:
-            form.error("body", _("Ce voisin a quitté Voisinage."))
+            form.error("body", _("Cette personne a quitté Voisinage."))
         elif other in await blocked_ids(me):
             raise NotFound()
         if form.errors:
@@ -148,7 +148,7 @@ async def _tell(sender, recipient_id: int, conversation_id: int) -> None:
         "message",
         url=f"/messages/{conversation_id}",
         actor_id=sender.id,
-        text=gettext("Nouveau message de %(who)s", who=display_name(sender.first_name, sender.last_name)),
+        params={"who": display_name(sender.first_name, sender.last_name)},
     )
 
 

@@ -3,7 +3,7 @@ names of every action that log records."""
 
 from __future__ import annotations
 
-from app.i18n import N_, gettext
+from app.i18n import N_
 from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
 from app.notify.queries import notify
@@ -62,16 +62,14 @@ async def act_on_post(moderator, post: dict, action: str, reason: str) -> None:
             target_user=post["author"],
         )
     if post["author"] and action in ("hide", "restore"):
-        text = (
-            gettext(
-                "Votre annonce « %(title)s » a été masquée par la modération : %(reason)s",
-                title=post["title"],
-                reason=reason,
-            )
-            if action == "hide"
-            else gettext("Votre annonce « %(title)s » est de nouveau visible.", title=post["title"])
+        what = "post_hidden" if action == "hide" else "post_restored"
+        await notify(
+            [post["author"]],
+            "moderation",
+            url=f"/posts/{post['id']}",
+            params={"what": what, "title": post["title"], "reason": reason},
+            actor_id=moderator.id,
         )
-        await notify([post["author"]], "moderation", url=f"/posts/{post['id']}", text=text, actor_id=moderator.id)
 
 
 async def public_log(neighbourhood_id: int, limit: int = 50) -> list[dict]:

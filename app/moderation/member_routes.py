@@ -22,7 +22,7 @@ from app.access import (
 from app.accounts.queries import user_by_email, user_by_id
 from app.accounts.tables import User
 from app.forms import Form
-from app.i18n import _, gettext
+from app.i18n import _
 from app.moderation import members
 from app.moderation.audit import audit
 from app.moderation.reports import REASONS, report_other
@@ -182,17 +182,13 @@ async def moderate_reply(request: Request, reply_id: int, action: str) -> Respon
         me, f"{action}_reply", "reply", reply_id, reason, neighbourhood=row["neighbourhood"], target_user=row["author"]
     )
     if row["author"]:
-        text = (
-            gettext(
-                "Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s",
-                title=row["title"],
-                reason=reason,
-            )
-            if action == "hide"
-            else gettext("Votre réponse à « %(title)s » est de nouveau visible.", title=row["title"])
-        )
+        what = "reply_hidden" if action == "hide" else "reply_restored"
         await notify(
-            [row["author"]], "moderation", url=f"/posts/{row['post']}#reply-{reply_id}", text=text, actor_id=me.id
+            [row["author"]],
+            "moderation",
+            url=f"/posts/{row['post']}#reply-{reply_id}",
+            params={"what": what, "title": row["title"], "reason": reason},
+            actor_id=me.id,
         )
     return see_other(f"/posts/{row['post']}#reply-{reply_id}")
 

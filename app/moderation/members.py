@@ -46,7 +46,7 @@ async def suspend(moderator, member: User, duration: str, reason: str) -> dateti
 
 async def _mail_suspension(member: User, until: datetime, reason: str) -> None:
 
-    when = format_when(until, "d MMMM y, HH:mm")
+    when = format_when(until, "medium")
     length = gettext("définitivement") if until == FOREVER else gettext("jusqu'au %(date)s", date=when)
     # A suspended member cannot sign in to any form: the way to contest is an
     # address that people read, named in the text and set as Reply-To.

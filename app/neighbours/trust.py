@@ -10,7 +10,6 @@ import secrets
 from datetime import datetime, timezone
 
 from app.accounts.tables import User, VerificationCode, Vouch
-from app.i18n import gettext
 from app.moderation.audit import audit
 from app.notify.queries import notify
 from app.settings import get_settings
@@ -35,7 +34,7 @@ async def mark_verified(moderator, member: User, how: str) -> None:
         [member.id],
         "moderation",
         url=f"/users/{member.id}",
-        text=gettext("Vous êtes maintenant voisin vérifié."),
+        params={"what": "verified"},
         actor_id=moderator.id if moderator else None,
     )
 

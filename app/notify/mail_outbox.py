@@ -31,6 +31,7 @@ from app.notify.outbox import MAX_ATTEMPTS, TITLES, backoff
 from app.notify.preferences import digest, unsubscribe_url, wants_mail
 from app.notify.queries import on_notified
 from app.notify.tables import MailDelivery, Notification
+from app.notify.text import describe
 from app.settings import Settings, get_settings
 from app.templating import make_environment
 
@@ -57,8 +58,14 @@ def thread_of(url: str) -> str:
 
 
 def mail_line(item: dict) -> dict:
-    """The one place a notification becomes a line of a mail."""
-    return {"text": item["text"], "url": f"{get_settings().base_url}{item['url']}"}
+    """The one place a notification becomes a line of a mail, worded by
+    `describe()` in the language the mail is written in (its reader's).
+    A line queued before notifications had parameters carries its text."""
+    params = item["params"] if "params" in item else {"text": item.get("text", "")}
+    return {
+        "text": describe(item["kind"], params, i18n.current_locale.get()),
+        "url": f"{get_settings().base_url}{item['url']}",
+    }
 
 
 @on_notified
@@ -80,7 +87,8 @@ async def enqueue(notifications: list[Notification]) -> None:
 
 
 async def _add(user_id: int, note: Notification, now: datetime) -> None:
-    item = json.dumps({"kind": note.kind, "url": note.url, "text": note.text, "actor": note.actor}) + "\n"
+    params = json.loads(note.params) if isinstance(note.params, str) else note.params
+    item = json.dumps({"kind": note.kind, "url": note.url, "params": params, "actor": note.actor}) + "\n"
     thread = thread_of(note.url)
     mine = (MailDelivery.user == user_id) & (MailDelivery.thread == thread)
     for _attempt in range(3):

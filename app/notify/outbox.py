@@ -24,6 +24,7 @@ from app.notify.preferences import wants_push
 from app.notify.push import Sender, payload
 from app.notify.queries import on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
+from app.notify.text import describe
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("voisinage.push")
@@ -69,7 +70,7 @@ async def enqueue(notifications: list[Notification]) -> None:
         rows.append(
             PushDelivery(
                 subscription=sub["id"],
-                payload=payload(title, note.text, note.url, topic).decode(),
+                payload=payload(title, describe(note.kind, note.params, sub["locale"]), note.url, topic).decode(),
                 topic=topic,
                 urgency=URGENCY.get(note.kind, "normal"),
             )

@@ -22,7 +22,7 @@ PREFERENCES = {
     "reply_to_post": i18n.N_("Réponses à mes annonces"),
     "reply_in_thread": i18n.N_("Réponses dans les discussions où j'ai écrit"),
     "message": i18n.N_("Messages privés"),
-    "event": i18n.N_("Événements auxquels je suis inscrit"),
+    "event": i18n.N_("Événements auxquels je participe"),
     "help_match": i18n.N_("Demandes d'aide qui correspondent à mes compétences"),
     "moderation": i18n.N_("Modération"),
 }

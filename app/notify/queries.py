@@ -28,13 +28,16 @@ def on_notified(listener: Listener) -> Listener:
 
 
 async def notify(
-    user_ids: Iterable[int], kind: str, *, url: str, text: str, actor_id: int | None = None
+    user_ids: Iterable[int], kind: str, *, url: str, params: dict, actor_id: int | None = None
 ) -> list[Notification]:
-    """Tells each user once (the actor never notifies themselves)."""
+    """Tells each user once (the actor never notifies themselves). `params`
+    are what `app.notify.text.describe()` words in each reader's language:
+    names, titles, ISO dates, and `what` happened within the kind."""
     targets = sorted({u for u in user_ids if u and u != actor_id})
     if not targets:
         return []
-    rows = [Notification(user=u, kind=kind, actor=actor_id, url=url[:300], text=text[:300]) for u in targets]
+    params = {key: value[:300] if isinstance(value, str) else value for key, value in params.items()}
+    rows = [Notification(user=u, kind=kind, actor=actor_id, url=url[:300], params=params) for u in targets]
     await Notification.insert(*rows)
     for listener in list(_listeners):
         await listener(rows)

@@ -11,10 +11,11 @@ from litestar.response import Response as PlainResponse
 
 from app.access import requires_login
 from app.forms import Form
-from app.i18n import _
+from app.i18n import _, current_locale
 from app.notify import mail_outbox, preferences, queries
 from app.notify.push import checked_target, endpoint_problem, keys_problem, vapid_keys
 from app.notify.tables import PushSubscription
+from app.notify.text import describe
 from app.web import limit, parse_id, render, see_other, wants_fragment
 
 
@@ -24,6 +25,8 @@ class NotificationController(Controller):
     @get("/notifications")
     async def index(self, request: Request) -> Response:
         rows, older = await queries.latest(request.user.id, before_id=parse_id(request.query_params.get("before")))
+        for row in rows:
+            row["text"] = describe(row["kind"], row["params"], current_locale.get())
         return render(
             request,
             "notify/notifications.html",

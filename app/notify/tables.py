@@ -1,4 +1,4 @@
-from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -12,7 +12,9 @@ class Notification(Table, tablename="notification"):
     kind = Varchar(length=20)
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     url = Varchar(length=300)
-    text = Varchar(length=300)
+    # What app.notify.text.describe() needs to say it in the reader's language
+    # (names, titles, ISO dates, params["what"] within the kind).
+    params = JSON(default={})
     created_at = Timestamptz(default=TimestamptzNow())
     read_at = Timestamptz(null=True, default=None)
 

@@ -77,7 +77,6 @@ async def end_loans_of(user_id: int) -> list[dict]:
 
 async def send_loan_reminders(now: datetime | None = None) -> int:
     """Tells each borrower the day before the due date, once."""
-    from app.i18n import gettext
     from app.notify.queries import notify
 
     now = now or datetime.now(timezone.utc)
@@ -97,6 +96,6 @@ async def send_loan_reminders(now: datetime | None = None) -> int:
                 [loan["borrower"]],
                 "loan",
                 url=f"/posts/{loan['post']}",
-                text=gettext("À rendre demain : « %(title)s »", title=loan["post.title"]),
+                params={"what": "due_tomorrow", "title": loan["post.title"]},
             )
     return len(due)

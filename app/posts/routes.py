@@ -16,7 +16,7 @@ from app.access import (
 )
 from app.civility import needs_nudge
 from app.forms import Form
-from app.i18n import _, gettext
+from app.i18n import _
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts import loans, queries, view
@@ -171,11 +171,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             "help_match",
             url=f"/posts/{post_id}",
             actor_id=user.id,
-            text=gettext(
-                "%(who)s cherche de l'aide : « %(title)s »",
-                who=display_name(user.first_name, user.last_name),
-                title=title,
-            ),
+            params={"who": display_name(user.first_name, user.last_name), "title": title},
         )
     return see_other(f"/posts/{post_id}")
 
@@ -267,7 +263,7 @@ class PostController(Controller):
             borrower = form.integer("borrower", minimum=1, maximum=2**31 - 1)
             due_on = _date(form, "due_on")
             if borrower and borrower not in await queries.participants(post_id):
-                form.error("borrower", _("Choisissez un voisin qui a répondu à l'annonce."))
+                form.error("borrower", _("Choisissez une personne qui a répondu à l'annonce."))
             if form.errors:
                 return await _show_with_errors(request, found, form)
             await loans.lend(post_id, request.user.id, borrower, due_on)
@@ -276,12 +272,12 @@ class PostController(Controller):
                 "loan",
                 url=f"/posts/{post_id}",
                 actor_id=request.user.id,
-                text=gettext(
-                    "%(who)s vous prête « %(title)s » jusqu'au %(due)s",
-                    who=display_name(request.user.first_name, request.user.last_name),
-                    title=found["title"],
-                    due=due_on.strftime("%d/%m/%Y"),
-                ),
+                params={
+                    "what": "lent",
+                    "who": display_name(request.user.first_name, request.user.last_name),
+                    "title": found["title"],
+                    "due": due_on.isoformat(),
+                },
             )
         elif found["kind"] == "lend" and wanted == "returned":
             await loans.returned(post_id)
@@ -315,14 +311,14 @@ class PostController(Controller):
                 "reply_to_post",
                 url=url,
                 actor_id=user.id,
-                text=gettext("%(who)s a répondu à « %(title)s »", who=who, title=found["title"]),
+                params={"who": who, "title": found["title"]},
             )
         await notify(
             [u for u in earlier if u != found["author"]],
             "reply_in_thread",
             url=url,
             actor_id=user.id,
-            text=gettext("%(who)s a aussi répondu à « %(title)s »", who=who, title=found["title"]),
+            params={"who": who, "title": found["title"]},
         )
         if wants_fragment(request):
             return await _thread(request, found, moderator, Form())

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from app import i18n, search
 from app.posts.kinds import CLOSED, KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.photos import small_width
-from app.templating import Rendered, format_when, labeller
+from app.templating import Rendered, date_locale, format_ago, labeller
 
 
 def status_label(kind: str, status: str) -> str:
@@ -59,7 +59,7 @@ def decorate(rows: list[dict]) -> list[dict]:
         row["kind_label"] = gettext(SINGULAR.get(row["kind"], row["kind"]))
         row["status_text"] = status_label(row["kind"], row["status"]) if row["status"] != "open" else ""
         row["author_name"] = display_name(row.get("author_first_name"), row.get("author_last_name"))
-        row["when_text"] = format_when(row["created_at"], "short")
+        row["when_text"] = format_ago(row["created_at"])
         replies = row.get("reply_count") or 0
         row["replies_text"] = i18n.ngettext("%(num)s réponse", "%(num)s réponses", replies) if replies else ""
     return rows
@@ -87,7 +87,7 @@ CARD_FIELDS = (
 
 def card_renderer(environment) -> Callable[[dict], Markup]:
     """`post_card(post)` for templates: a post's card in a list, rendered once
-    per version and language, then served from memory (a town's busy feed
+    per version, language and way of writing dates, then served from memory (a town's busy feed
     pages many times over: a few megabytes at most). Rendering twenty cards
     was most of a feed page's cost."""
     cards = Rendered(5000)
@@ -96,7 +96,7 @@ def card_renderer(environment) -> Callable[[dict], Markup]:
     def post_card(post: dict) -> Markup:
         # A field a row lacks reads as None: the card reads None and a missing
         # field alike (`excerpt_html` is never None when it is there).
-        key = (i18n.current_locale.get(), *map(post.get, CARD_FIELDS))
+        key = (date_locale(), *map(post.get, CARD_FIELDS))
         return cards.get(key, lambda: template.module.post_item(post))
 
     return post_card

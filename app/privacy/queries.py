@@ -11,11 +11,13 @@ from datetime import date, datetime, timezone
 
 from app.accounts.tables import Block, User, UserSkill, Vouch
 from app.events.tables import Event, Signup
+from app.i18n import DEFAULT_LOCALE
 from app.invitations import queries as invitations
 from app.invitations.tables import InvitationLink
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import Report
 from app.notify.tables import Notification, PushSubscription
+from app.notify.text import describe
 from app.posts import blobs
 from app.posts.tables import Loan, Photo, Post, Reply
 
@@ -64,11 +66,19 @@ async def export_archive(user_id: int) -> bytes:
         ),
         "loans": _rows(await Loan.select().where((Loan.lender == user_id) | (Loan.borrower == user_id))),
         "notifications": _rows(
-            await Notification.select(
-                Notification.kind, Notification.url, Notification.text, Notification.created_at, Notification.read_at
-            )
-            .where(Notification.user == user_id)
-            .order_by(Notification.id)
+            [
+                {**row, "text": describe(row["kind"], row["params"], profile["locale"] or DEFAULT_LOCALE)}
+                for row in await Notification.select(
+                    Notification.kind,
+                    Notification.url,
+                    Notification.params,
+                    Notification.created_at,
+                    Notification.read_at,
+                )
+                .where(Notification.user == user_id)
+                .order_by(Notification.id)
+                .output(load_json=True)
+            ]
         ),
         "reports_made": _rows(
             await Report.select(
@@ -153,7 +163,6 @@ async def _end_commitments(user_id: int) -> None:
     seats are given back and the waiting list moves up, events they organise
     are cancelled, loans end, listings close. Everyone affected is told."""
     from app.events import queries as events
-    from app.i18n import gettext
     from app.notify.queries import notify
     from app.posts import loans
     from app.posts import queries as posts
@@ -174,10 +183,7 @@ async def _end_commitments(user_id: int) -> None:
             [other],
             "loan",
             url=f"/posts/{loan['post']}",
-            text=gettext(
-                "Le prêt de « %(title)s » est terminé : le compte de l'autre voisin a été supprimé.",
-                title=loan["post.title"],
-            ),
+            params={"what": "ended", "title": loan["post.title"]},
         )
     await posts.close_listings_of(user_id)
 

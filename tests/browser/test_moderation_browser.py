@@ -97,14 +97,14 @@ async def test_trust_pages_are_accessible(page):
     for url, heading in (
         ("/moderation/team", "Équipe de modération"),
         ("/moderation/letters", "Lettres de vérification"),
-        ("/verify", "Devenir voisin vérifié"),
+        ("/verify", "Faire vérifier mon compte"),
         (f"/report/user/{claire.id}", "Signaler le profil"),
     ):
         await page.goto(url)
         await page.get_by_role("heading", name=re.compile(heading)).first.wait_for()
         await assert_accessible(page)
     await page.goto("/moderation/team")
-    await page.get_by_label("Adresse e-mail du voisin").fill(claire.email)
+    await page.get_by_label("Adresse e-mail de la personne").fill(claire.email)
     await page.get_by_label("Quartier").select_option(str(neighbourhood.id))
     await page.get_by_role("button", name="Nommer").click()
     await page.locator("main").get_by_text(f"Claire V. · {neighbourhood.name},").wait_for()

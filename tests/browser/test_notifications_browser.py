@@ -30,7 +30,7 @@ MINUTE = 60_000
 
 
 async def _reply_to(claire, text: str = "Rappel") -> None:
-    await notify([claire.id], "reply_to_post", url="/feed", text=text)
+    await notify([claire.id], "reply_to_post", url="/feed", params={"who": "Paul V.", "title": text})
 
 
 async def test_an_idle_page_asks_for_the_badge_once_a_minute_and_never_while_hidden(page):
@@ -41,13 +41,13 @@ async def test_an_idle_page_asks_for_the_badge_once_a_minute_and_never_while_hid
     if not page.js:
         await _log_in(page, claire)
         # Counted by the server into the page: no script needed to see it.
-        await expect(badge).to_have_text("Notifications 1 non lues")
+        await expect(badge).to_have_text("Notifications 1 non lue")
         return
 
     await page.clock.install()
     await page.add_init_script(VISIBILITY)
     await _log_in(page, claire)
-    await expect(badge).to_have_text("Notifications 1 non lues")
+    await expect(badge).to_have_text("Notifications 1 non lue")
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/notifications/badge" in r.url else None)
 

@@ -40,7 +40,7 @@ async def _busy_quartier():
     await make_event(paul, title="Repas partagé dans la cour")
     await make_event(paul, title="Troc de graines", in_days=5)
     await messages.send(paul.id, claire.id, "Bonjour Claire, l'escabeau est encore libre ?")
-    await notify([claire.id], "reply_to_post", url="/feed", text="Paul a répondu à votre annonce")
+    await notify([claire.id], "reply_to_post", url="/feed", params={"who": "Paul", "title": "Votre annonce"})
     return claire, paul
 
 
