@@ -217,10 +217,10 @@ async def test_a_neighbour_waiting_in_an_iris_is_told_its_name_not_a_circle(make
     try:
         offer, waiting = await _wait_at(make_client, "13 rue du lieuvin 75015", "fr")
         assert "Inscrivez-vous sur la liste d'attente de votre quartier « Saint-Lambert »" in offer
-        assert "quartier « Saint-Lambert » se seront inscrits" in waiting
+        assert "quartier « Saint-Lambert » se seront inscrites" in waiting
         offer, waiting = await _wait_at(make_client, "13 rue du lieuvin 75015", "en")
         assert "Join the waiting list of your neighbourhood, “Saint-Lambert”" in offer
-        assert "neighbours from “Saint-Lambert” have signed up" in waiting
+        assert "people from “Saint-Lambert” have signed up" in waiting
         # Plaisance stands for a commune not split into IRIS: its waiting list is the commune's.
         offer, waiting = await _wait_at(make_client, "28 rue guilleminot 75014", "fr")
         assert "liste d'attente de votre commune, Paris 14e Arrondissement" in offer
