@@ -15,6 +15,7 @@ from email.header import decode_header, make_header
 from app.accounts import queries as accounts
 from app.invitations import queries as invitations
 from app.invitations.routes import MAILS_PER_DAY
+from app.invitations.tables import InvitationLink
 from app.neighbourhoods import queries as neighbourhoods
 from app.privacy.queries import erase_account
 from tests.factories import field_error, input_value, make_neighbourhood, make_user, post_form
@@ -26,9 +27,18 @@ INSIDE_DIJON = "12 r de la liberte dijon"
 
 
 async def _my_link(client) -> str:
+    """The member's link as their page shows it, made first if they have none yet."""
     page = await client.get("/invitations")
     assert page.status_code == 200
+    if 'action="/invitations/link"' in page.text:
+        made = await post_form(client, "/invitations/link")
+        assert made.status_code == 303 and made.headers["location"] == "/invitations"
+        page = await client.get("/invitations")
     return re.search(r'<p class="invite-link"><a href="([^"]+)"', page.text).group(1)
+
+
+async def _links_in_the_database() -> list[dict]:
+    return await InvitationLink.select(InvitationLink.code, InvitationLink.inviter).order_by(InvitationLink.id)
 
 
 def _path(url: str) -> str:
@@ -78,6 +88,40 @@ async def test_anyone_sees_the_quartier_and_how_near_it_is_to_opening_and_nothin
     assert "4 voisins inscrits" in shown and "Paul" in shown
 
     assert (await (await make_client()).get("/invite/" + "a" * 20)).status_code == 404
+
+
+async def test_viewing_the_invitation_page_stores_no_link_until_the_member_asks_for_one(make_client):
+    inviter = await make_user(await neighbourhoods.by_slug("dijon-centre"), first_name="Bérénice")
+    member = await signed_in(make_client, inviter)
+    before = await _links_in_the_database()
+
+    for _ in range(2):
+        page = html.unescape((await member.get("/invitations")).text)
+        assert "Créer mon lien d'invitation" in page and "/flyer" not in page
+    assert await _links_in_the_database() == before
+
+    url = await _my_link(member)
+    assert await _my_link(member) == url
+    mine = [link for link in await _links_in_the_database() if link["inviter"] == inviter.id]
+    assert [link["code"] for link in mine] == [_path(url).rsplit("/", 1)[1]]
+    page = html.unescape((await member.get("/invitations")).text)
+    assert "Créer mon lien d'invitation" not in page and f"{_path(url)}/flyer" in page
+    assert len(await _links_in_the_database()) == len(before) + 1
+
+
+async def test_an_email_invitation_makes_the_link_it_carries(make_client):
+    inviter = await make_user(await neighbourhoods.by_slug("dijon-centre"), first_name="Bérénice")
+    member = await signed_in(make_client, inviter)
+    wrong = await post_form(member, "/invitations", {"email": "voisine-at-exemple"})
+    assert wrong.status_code == 422 and await invitations.link_code(inviter.id, inviter.neighbourhood) is None
+
+    address = f"voisine.{uuid.uuid4().hex[:10]}@exemple.fr"
+    with smtp_server() as mailbox:
+        assert (await post_form(member, "/invitations", {"email": address})).status_code == 303
+        mail = await mailbox.wait_for(address)
+    url = await _my_link(member)
+    assert url in body_of(mail)
+    assert (await (await make_client()).get(_path(url))).status_code == 200
 
 
 async def test_a_neighbour_signs_up_through_the_link_and_counts_once_their_address_is_checked(make_client):
@@ -206,11 +250,13 @@ async def test_every_invitation_form_needs_its_csrf_token(make_client):
     member = await signed_in(make_client, await make_user(await neighbourhoods.by_slug("dijon-centre")))
     forged = await member.post("/invitations", data={"email": "voisine@exemple.fr"})
     assert forged.status_code == 403
+    assert (await member.post("/invitations/link")).status_code == 403
 
 
 async def test_a_members_invitation_page_needs_a_member_and_unknown_links_are_not_found(make_client):
     anonymous = await make_client()
     assert (await anonymous.get("/invitations")).status_code == 303
+    assert (await post_form(anonymous, "/invitations/link")).status_code == 303
     for path in ("/invite/" + "a" * 20, "/invite/" + "a" * 20 + "/flyer", "/invite/nope/letter"):
         assert (await anonymous.get(path)).status_code == 404, path
 

@@ -35,14 +35,21 @@ def _code_for(inviter_id: int, neighbourhood_id: int) -> str:
     return base64.b32encode(mac).decode().lower()[:CODE_LENGTH]
 
 
-async def link_code(inviter_id: int, neighbourhood_id: int) -> str:
-    """The member's one code for the quartier: the stored one if any (it
-    survives a change of secret key), else made now; the same either way."""
+async def link_code(inviter_id: int, neighbourhood_id: int) -> str | None:
+    """The member's code for the quartier, if they made their link."""
     found = await InvitationLink.select(InvitationLink.code).where(
         (InvitationLink.inviter == inviter_id) & (InvitationLink.neighbourhood == neighbourhood_id)
     )
-    if found:
-        return found[0]["code"]
+    return found[0]["code"] if found else None
+
+
+async def make_link(inviter_id: int, neighbourhood_id: int) -> str:
+    """The member's one code for the quartier: the stored one if any (it
+    survives a change of secret key), else stored now; the same either way.
+    Only a POST calls this: viewing a page never writes."""
+    code = await link_code(inviter_id, neighbourhood_id)
+    if code is not None:
+        return code
     code = _code_for(inviter_id, neighbourhood_id)
     await InvitationLink.insert(
         InvitationLink(code=code, inviter=inviter_id, neighbourhood=neighbourhood_id)

@@ -47,22 +47,25 @@ def qr_svg(url: str) -> Markup:
     return Markup(qr.svg_inline(border=4, omitsize=True, svgclass="qr", lineclass=None, title=url))
 
 
-def _showing(code: str, neighbourhood: Neighbourhood) -> dict:
-    url = f"{get_settings().base_url}/invite/{code}"
+def _showing(code: str | None, neighbourhood: Neighbourhood) -> dict:
+    url = f"{get_settings().base_url}/invite/{code}" if code else None
     return {
         "code": code,
         "neighbourhood": neighbourhood,
         "neighbours_text": neighbours_text(neighbourhood),
         "url": url,
+        "qr": qr_svg(url) if url else None,
         "threshold": neighbourhoods.OPENING_THRESHOLD,
     }
 
 
-async def _own_invitation(request: Request, form: Form) -> dict:
+async def _own_invitation(request: Request, form: Form, *, make: bool = False) -> dict:
+    """The member's page; `make` (POST only) stores their link if they have none yet."""
     me = request.user
     neighbourhood = await neighbourhoods.by_id(me.neighbourhood)
-    context = _showing(await queries.link_code(me.id, neighbourhood.id), neighbourhood)
-    context.update(qr=qr_svg(context["url"]), form=form, joined=await queries.accepted_count(me.id))
+    code = await (queries.make_link if make else queries.link_code)(me.id, neighbourhood.id)
+    context = _showing(code, neighbourhood)
+    context.update(form=form, joined=await queries.accepted_count(me.id))
     return context
 
 
@@ -71,13 +74,20 @@ async def _invitation(code: str) -> dict:
     if invited is None:
         raise NotFound()
     context = _showing(code, invited.neighbourhood)
-    context.update(first_name=invited.first_name, qr=qr_svg(context["url"]))
+    context.update(first_name=invited.first_name)
     return context
 
 
 @get("/invitations", guards=[requires_member])
 async def mine(request: Request) -> Response:
     return render(request, "invitations/mine.html", await _own_invitation(request, Form()))
+
+
+@post("/invitations/link", guards=[requires_member])
+async def make_link(request: Request) -> Response:
+    # The link is stored when the member asks for it, so that viewing their page never writes.
+    await queries.make_link(request.user.id, request.user.neighbourhood)
+    return see_other("/invitations")
 
 
 @post("/invitations", guards=[requires_member])
@@ -96,7 +106,8 @@ async def by_email(request: Request) -> Response:
                 MAILS_PER_DAY,
             ),
         )
-    context = await _own_invitation(request, form)
+    # The mail carries the link: sending it makes the link if the member had none.
+    context = await _own_invitation(request, form, make=not form.errors)
     if form.errors:
         return render(request, "invitations/mine.html", context, status_code=422)
     response = see_other("/invitations?sent=1")
@@ -146,4 +157,4 @@ def _invitation_mail(first_name: str, context: dict) -> tuple[str, str]:
     return subject, body
 
 
-ROUTES = [mine, by_email, invitation, flyer, letter]
+ROUTES = [mine, make_link, by_email, invitation, flyer, letter]

@@ -24,10 +24,12 @@ pytestmark = pytest.mark.browser
 MM = 72 / 25.4  # PDF points per millimetre
 
 
-async def _member_page(browser, server, user):
-    context = await browser.new_context(base_url=server.url, locale="fr-FR", extra_http_headers=device())
+async def _member_page(browser, server, user, *, js: bool = True):
+    context = await browser.new_context(
+        java_script_enabled=js, base_url=server.url, locale="fr-FR", extra_http_headers=device()
+    )
     page = await context.new_page()
-    page.js = True
+    page.js = js
     # The inline SVG of the QR code must not need what the strict CSP refuses.
     page.refused = []
     page.on("console", lambda m: page.refused.append(m.text) if "Content Security Policy" in m.text else None)
@@ -38,13 +40,15 @@ async def _member_page(browser, server, user):
 async def _invitation_link(page) -> str:
     await page.get_by_role("link", name="Inviter des voisins").first.click()
     await page.wait_for_url("**/invitations")
+    # Viewing the page stores nothing: the member asks for their link.
+    await page.get_by_role("button", name="Créer mon lien d'invitation").click()
     return await page.locator(".invite-link a").inner_text()
 
 
 async def test_a_newcomer_follows_the_link_into_the_quartier_with_and_without_javascript(page, browser, server):
     centre = await neighbourhoods.by_slug("dijon-centre")
     inviter = await make_user(centre, first_name="Bérénice", last_name="Quintaval")
-    context, member = await _member_page(browser, server, inviter)
+    context, member = await _member_page(browser, server, inviter, js=page.js)
     link = await _invitation_link(member)
     await assert_accessible(member)
     assert not member.refused, member.refused
