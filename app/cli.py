@@ -1,5 +1,5 @@
 """The `voisinage` command: serve, worker, migrate, demo, createadmin, import-neighbourhoods, import-addresses,
-backup, restore, vapid."""
+backup, restore, vapid, bounce."""
 
 from __future__ import annotations
 
@@ -127,6 +127,32 @@ async def _restore(archive: str, replace: bool) -> None:
     )
 
 
+async def _bounce(raw: bytes, recipient: str | None) -> str:
+    from app.db import keys
+    from app.notify.bounces import handle
+
+    await keys.load()  # the secret key that signed the bounce address
+    return await handle(raw, recipient)
+
+
+def _read_bounce(recipient: str | None) -> None:
+    """As an MTA's pipe needs it: all of stdin read (a command that stops reading
+    fails the delivery), exit 0 for whatever the message is, 75 (EX_TEMPFAIL:
+    the MTA tries again later) when the database cannot be reached."""
+    from app.logs import configure
+    from app.notify.bounces import MAX_BYTES
+
+    configure()
+    raw = sys.stdin.buffer.read(MAX_BYTES)
+    while sys.stdin.buffer.read(1 << 16):
+        pass
+    try:
+        asyncio.run(with_db(_bounce(raw, recipient)))
+    except (OSError, ConnectionError, TimeoutError) as exc:
+        print(f"bounce not read: {type(exc).__name__}", file=sys.stderr)
+        raise SystemExit(75) from None
+
+
 def _refusing(command: Callable[[], object]) -> object:
     """A refusal (or the disk failing) as a message and a non-zero exit, never a traceback."""
     from app.db.backup import Refused
@@ -214,6 +240,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     restore.add_argument("file", metavar="FILE", help="fichier écrit par `voisinage backup`")
     restore.add_argument("--yes", action="store_true", help="remplacer les données d'une base qui en contient déjà")
+    bounce = sub.add_parser(
+        "bounce",
+        help="lire sur l'entrée standard un avis de non-remise (RFC 3464) que le serveur de mail y envoie ; "
+        "un échec définitif arrête les e-mails de ce compte",
+    )
+    bounce.add_argument(
+        "--recipient", help="l'adresse de retour à laquelle l'avis est arrivé (bounce+…@…, ${recipient} de Postfix)"
+    )
     args = parser.parse_args(argv)
     if args.command in ("backup", "restore"):
         # Every file these make holds personal data: the owner's alone, also
@@ -250,6 +284,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(with_db(_import(args.file, args.crs, args.layer, args.name_property, args.city)))
     elif args.command == "import-addresses":
         asyncio.run(with_db(_import_addresses(args.files, args.keep_missing)))
+    elif args.command == "bounce":
+        _read_bounce(args.recipient)
     elif args.command == "backup":
         print(_refusing(lambda: asyncio.run(_backup(args.to))))
     elif args.command == "restore":

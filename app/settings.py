@@ -67,6 +67,9 @@ class Settings:
     # Where a suspended member writes to contest: the suspension mail names it
     # and replies to that mail go there, not to the no-reply sender.
     moderation_email: str
+    # Envelope sender of notification mails, as bounce+<signed token>@domain
+    # (VERP): a bounce that comes back later names the account it is about.
+    bounce_address: str
     # Signs CSRF tokens, address candidates, device cookies and letter codes.
     # From the environment, else None until app.db.keys.load() has read (or
     # made) the one kept in the database, which every process then shares.
@@ -178,6 +181,7 @@ def load_settings() -> Settings:
         smtp_url=os.environ.get("VOISINAGE_SMTP_URL") or None,
         mail_from=mail_from,
         moderation_email=os.environ.get("VOISINAGE_MODERATION_EMAIL") or f"moderation@{mail_domain}",
+        bounce_address=os.environ.get("VOISINAGE_BOUNCE_ADDRESS") or f"bounce@{mail_domain}",
         secret_key=os.environ.get("VOISINAGE_SECRET_KEY") or _database_keys.get("secret_key"),
         allowed_hosts=tuple(sorted(allowed)),
         trusted_proxies=_list("VOISINAGE_TRUSTED_PROXIES"),

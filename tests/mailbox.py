@@ -19,6 +19,8 @@ class _Keep:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.raw: list[bytes] = []
+        # The envelope sender (MAIL FROM) of each message, where bounces go.
+        self.mail_from: list[str] = []
         # Addresses this server refuses for good, as a mailbox that does not exist.
         self.refused: set[str] = set()
 
@@ -30,6 +32,7 @@ class _Keep:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         self.raw.append(envelope.content)
+        self.mail_from.append(envelope.mail_from)
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
@@ -45,6 +48,9 @@ class Mailbox:
     @property
     def raw(self) -> list[bytes]:
         return self._keeper.raw
+
+    def envelope_sender(self, msg: Message) -> str:
+        return self._keeper.mail_from[next(i for i, kept in enumerate(self.messages) if kept is msg)]
 
     def refuse(self, address: str) -> None:
         self._keeper.refused.add(address)

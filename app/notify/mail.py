@@ -3,6 +3,8 @@
 Without VOISINAGE_SMTP_URL (a fresh install, the demo) messages are written to
 data/mail/ as .eml files, so the links in them can still be followed. With a
 DKIM key configured every mail is signed (dkimpy) before it leaves.
+Notification mails leave with a VERP envelope sender, bounce+<token>@domain:
+a bounce that arrives later names (and proves) the account (app.notify.bounces).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import aiosmtplib
 import dkim
 
 from app import metrics
+from app.notify.preferences import signature
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("voisinage.mail")
@@ -43,6 +46,16 @@ def build_message(to: str, subject: str, body: str, reply_to: str | None = None)
     return msg
 
 
+def bounce_token(user_id: int, address: str) -> str:
+    """Signed over the address too: a late bounce for an address the person has since changed stops nothing."""
+    return f"{user_id}." + signature("bounce", f"{user_id}:{address.strip().lower()}")
+
+
+def envelope_sender(user_id: int, address: str) -> str:
+    local, _, domain = get_settings().bounce_address.rpartition("@")
+    return f"{local}+{bounce_token(user_id, address)}@{domain}"
+
+
 def signed(msg: EmailMessage, settings: Settings) -> bytes:
     """The message's bytes, with a DKIM-Signature when a key is configured."""
     data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
@@ -58,8 +71,10 @@ def signed(msg: EmailMessage, settings: Settings) -> bytes:
     return signature + data
 
 
-async def transmit(msg: EmailMessage) -> None:
-    """Sends or raises aiosmtplib's error (callers tell a refusal from an outage)."""
+async def transmit(msg: EmailMessage, *, sender: str | None = None) -> None:
+    """Sends or raises aiosmtplib's error (callers tell a refusal from an outage).
+
+    `sender`: the envelope's (MAIL FROM, the Return-Path bounces go to), else the From address."""
     settings = get_settings()
     data = signed(msg, settings)
     if not settings.smtp_url:
@@ -72,7 +87,7 @@ async def transmit(msg: EmailMessage) -> None:
     url = urlsplit(settings.smtp_url)
     await aiosmtplib.send(
         data,
-        sender=parseaddr(settings.mail_from)[1],
+        sender=sender or parseaddr(settings.mail_from)[1],
         recipients=[parseaddr(msg["To"])[1]],
         hostname=url.hostname or "127.0.0.1",
         port=url.port or (465 if url.scheme == "smtps" else 25),

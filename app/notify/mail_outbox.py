@@ -6,7 +6,8 @@ a minute, what follows in the next 15 minutes waits for ONE further mail that
 lists everything new since the last. The worker claims due rows with a lease
 as the push outbox does (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single
 writer on SQLite), so several workers send each mail once. A permanent refusal
-(5xx) stops mail to that address until the person sets it again.
+(5xx) stops mail to that address until the person sets it again; so does a
+bounce that comes back later (app.notify.bounces), through stop_address().
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from app import i18n, metrics
 from app.access import suspension
 from app.accounts.tables import User
 from app.background import periodic
-from app.notify.mail import refusal_code, transmit
+from app.notify.mail import envelope_sender, refusal_code, transmit
 from app.notify.outbox import MAX_ATTEMPTS, TITLES, backoff
 from app.notify.preferences import digest, unsubscribe_url, wants_mail
 from app.notify.queries import on_notified
@@ -252,7 +253,7 @@ async def _send(c: Claimed) -> tuple[str, int]:
     if not still_wanted(c):
         return "unwanted", 0
     try:
-        await transmit(compose(c))
+        await transmit(compose(c), sender=envelope_sender(c.user, c.email))
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row, none ends the round
         code = refusal_code(exc)
         metrics.MAIL_FAILURES.inc()

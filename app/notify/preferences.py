@@ -108,22 +108,24 @@ async def stop_mail(user_id: int, kind: str) -> None:
 # One-click unsubscribe --------------------------------------------------------------------
 
 
-def _signature(user_id: int, kind: str) -> str:
+def signature(purpose: str, value: str) -> str:
+    """The one signature of the links and addresses mails carry (unsubscribe, bounces):
+    lowercase hex, so it survives a mail server that lowercases an address."""
     key = get_settings().secret_key.encode()
-    return hmac.new(key, f"unsubscribe:{user_id}:{kind}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def unsubscribe_token(user_id: int, kind: str) -> str:
-    return f"{user_id}.{kind}.{_signature(user_id, kind)}"
+    return f"{user_id}.{kind}." + signature("unsubscribe", f"{user_id}:{kind}")
 
 
 def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
     """(user id, kind) for a token this instance signed, else None."""
     user, _, rest = token.partition(".")
-    kind, _, signature = rest.partition(".")
+    kind, _, signed = rest.partition(".")
     if not user.isdigit() or len(user) > 12 or (kind not in PREFERENCES and kind != "digest"):
         return None
-    if not signature.isascii() or not hmac.compare_digest(signature, _signature(int(user), kind)):
+    if not signed.isascii() or not hmac.compare_digest(signed, signature("unsubscribe", f"{int(user)}:{kind}")):
         return None
     return int(user), kind
 
