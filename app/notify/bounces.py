@@ -13,6 +13,7 @@ and is still accepted: refusing it would make the MTA bounce the bounce.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.policy
 import hmac
 import logging
@@ -72,16 +73,18 @@ async def handle(raw: bytes, recipient: str | None = None) -> str:
     """Reads one bounce; returns what came of it ("stopped" or why not). Never raises on bad input."""
     report = email.message_from_bytes(raw[:MAX_BYTES], policy=email.policy.default)
     user_id = None
-    for candidate in _recipients(report, recipient):
-        if user_id := await account_of(candidate):
-            break
-    if user_id is None:
-        outcome = "no signed bounce address"
-    else:
-        outcome = failure(report)
-        if outcome == "permanent":
-            await stop_address(user_id, datetime.now(timezone.utc))
-            outcome = "stopped"
+    try:
+        for candidate in _recipients(report, recipient):
+            if user_id := await account_of(candidate):
+                break
+        outcome = failure(report) if user_id is not None else "no signed bounce address"
+    except (email.errors.MessageError, ValueError, TypeError, IndexError, LookupError, AttributeError):
+        # Headers too broken for the parser, read lazily: the mail server must
+        # not bounce the bounce, so this is an answer too (exit 0).
+        user_id, outcome = None, "unreadable"
+    if user_id is not None and outcome == "permanent":
+        await stop_address(user_id, datetime.now(timezone.utc))
+        outcome = "stopped"
     # The account's number, never an address.
     log.info("bounce: %s%s", outcome, f" (account {user_id})" if outcome == "stopped" else "")
     return outcome
