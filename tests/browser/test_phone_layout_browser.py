@@ -61,7 +61,7 @@ async def test_on_a_phone_the_first_post_event_and_conversation_show_in_the_firs
     header = page.locator("header.top")
     assert (await header.bounding_box())["height"] <= 60
     badge = page.locator("#notif-badge")
-    await expect(badge).to_have_text("Notifications 1 non lues")
+    await expect(badge).to_have_text("Notifications 1 non lue")
     await expect(badge).to_be_in_viewport()
     # The filters are one line that scrolls sideways, the page itself does not.
     chips = page.locator("nav.chips a")
