@@ -110,6 +110,11 @@ def _costs(report: dict) -> list[str]:
             if ref["weight"] > 0 and audit.get("score") is not None and audit["score"] < 1:
                 shown = audit.get("displayValue", "")
                 lines.append(f"    {category}: {ref['id']} ({audit['score']:.2f}) {audit['title']} {shown}".rstrip())
+                # What the audit found (a console error's text, a slow resource): enough to explain it.
+                for item in (audit.get("details") or {}).get("items", [])[:3]:
+                    found = " ".join(str(item[k]) for k in ("source", "description", "url") if item.get(k))
+                    if found:
+                        lines.append(f"      - {found[:200]}")
     # What the blocking time is made of: the main thread's work, by script.
     scripts = sorted(report["audits"]["bootup-time"]["details"].get("items", []), key=lambda i: -i["total"])[:3]
     work = report["audits"]["mainthread-work-breakdown"].get("displayValue", "")
