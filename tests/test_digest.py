@@ -71,6 +71,10 @@ async def test_each_neighbour_reads_their_own_quartier_in_their_language(mailbox
         assert hidden not in text and hidden not in html
     assert claire.email not in text + html and hugo.email not in text + html
 
+    # Claire's blocks are hers: Hugo, who reads French too, still sees Karim's listing.
+    [hugos] = mailbox.to(hugo.email)
+    assert "Tabouret en bois" in part(hugos, "plain") and "Tabouret en bois" in part(hugos, "html")
+
     [english] = mailbox.to(emma.email)
     assert english["Subject"].startswith("This week in Quartier")
     assert "Upcoming events" in part(english, "plain") and "Fête des voisins" in part(english, "html")

@@ -90,8 +90,8 @@ async def neighbourhood_digest(neighbourhood: dict, frequency: str, key: str, si
             return 0
         news = await quartier_news(neighbourhood["id"], since, now, LENGTH[frequency] * 2)
         hidden = await blocked_among([m["id"] for m in readers])
-        # What every reader sees alike is rendered once per language, not once per reader.
-        sections: dict[str | None, tuple[str, str]] = {}
+        # What readers see alike is rendered once per language (and set of blocks), not once per reader.
+        sections: dict[tuple, tuple[str, str]] = {}
         mails = [
             mail
             for m in readers
@@ -171,7 +171,7 @@ def _mail_for(
     frequency: str,
     news: dict,
     hidden: set[int],
-    sections: dict[str | None, tuple[str, str]],
+    sections: dict[tuple, tuple[str, str]],
     now: datetime,
 ) -> MailDelivery | None:
     """`hidden`: the people this reader blocked or was blocked by (app.access.blocks)."""
@@ -190,14 +190,17 @@ def _mail_for(
     }
     if not (context["by_kind"] or context["events"] or context["help"] or context["newcomers"]):
         return None  # nothing new: no mail rather than an empty one
+    # The shared sections differ by language and by whose listings and events
+    # this reader may not see: readers without such blocks share one render.
+    unseen = frozenset(p["author"] for p in (*news["listings"], *news["events"]) if p["author"] in hidden)
     with i18n.speaking(member["locale"]):
-        locale = i18n.current_locale.get()
-        if locale not in sections:
-            sections[locale] = (
+        key = (i18n.current_locale.get(), unseen)
+        if key not in sections:
+            sections[key] = (
                 render("mail/digest_quartier.txt", context),
                 render("mail/digest_quartier.html", context),
             )
-        text, html = sections[locale]
+        text, html = sections[key]
         if frequency == "weekly":
             subject = i18n.gettext("Cette semaine à %(quartier)s", quartier=quartier)
         else:
