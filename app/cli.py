@@ -148,7 +148,7 @@ def _read_bounce(recipient: str | None) -> None:
         pass
     try:
         asyncio.run(with_db(_bounce(raw, recipient)))
-    except (OSError, ConnectionError, TimeoutError) as exc:
+    except Exception as exc:  # noqa: BLE001 - bad input is answered by handle() itself; what escapes is worth a retry
         print(f"bounce not read: {type(exc).__name__}", file=sys.stderr)
         raise SystemExit(75) from None
 

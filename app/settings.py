@@ -198,8 +198,8 @@ def load_settings() -> Settings:
         pg_bindir=Path(os.environ["VOISINAGE_PG_BINDIR"]) if os.environ.get("VOISINAGE_PG_BINDIR") else None,
         access_log=_flag("VOISINAGE_ACCESS_LOG", True),
         metrics_allow=_networks("VOISINAGE_METRICS_ALLOW"),
-        live_heartbeat=float(os.environ.get("VOISINAGE_LIVE_HEARTBEAT", "20")),
-        live_max_streams=int(os.environ.get("VOISINAGE_LIVE_MAX_STREAMS", "2000")),
+        live_heartbeat=_number("VOISINAGE_LIVE_HEARTBEAT", 20.0, minimum=1, kind=float),
+        live_max_streams=_number("VOISINAGE_LIVE_MAX_STREAMS", 2000, minimum=1),
         dkim_selector=os.environ.get("VOISINAGE_DKIM_SELECTOR", "voisinage"),
         dkim_domain=os.environ.get("VOISINAGE_DKIM_DOMAIN") or mail_domain,
         dkim_key_path=Path(os.environ["VOISINAGE_DKIM_KEY_PATH"])
