@@ -155,6 +155,10 @@ async def test_the_count_waits_for_the_address_check(make_client):
     step1 = await post_form(newcomer, "/signup", {**data, "password": "les tilleuls de la place", "invite": code})
     assert step1.status_code == 303
     assert await invitations.accepted_count(inviter.id) == 0
+    # The invitation is on hold, not lost: the address page names its quartier,
+    # on a mistyped address too.
+    wrong = await post_form(newcomer, "/signup/address", {"q": ""})
+    assert wrong.status_code == 422 and f"Votre invitation : quartier {centre.name}" in html.unescape(wrong.text)
 
 
 async def test_a_link_of_another_quartier_leads_to_the_newcomers_own_quartier_and_is_not_counted(make_client):
@@ -164,7 +168,8 @@ async def test_a_link_of_another_quartier_leads_to_the_newcomers_own_quartier_an
     inviter = await make_user(elsewhere, first_name="Bérénice")
     code = (await _my_link(await signed_in(make_client, inviter))).rsplit("/", 1)[1]
 
-    _found, done, invitee = await _sign_up(await make_client(), invite=code, address=INSIDE_DIJON)
+    found, done, invitee = await _sign_up(await make_client(), invite=code, address=INSIDE_DIJON)
+    assert f"Votre invitation : quartier {elsewhere.name}" in html.unescape(found.text)
     assert done.headers["location"].startswith("/feed")
     assert invitee.neighbourhood == (await neighbourhoods.by_slug("dijon-centre")).id
     assert await invitations.accepted_count(inviter.id) == 0

@@ -19,7 +19,7 @@ from app.invitations import queries as invitations
 from app.neighbourhoods import geometry
 from app.neighbourhoods import queries as neighbourhoods
 from app.settings import get_settings
-from app.web import client_ip, limit, render, see_other
+from app.web import client_ip, limit, render, see_other, wants_fragment
 
 
 class SignupController(Controller):
@@ -87,7 +87,8 @@ class SignupController(Controller):
                 "form": form,
                 "candidates": candidates,
                 "searched": bool(q.strip()),
-                "invited": await invitations.invited_to(request.user.id) if request.user else None,
+                # The page's own line; the candidates a typing person gets never show it.
+                "invited": await _invitation_of(request) if not wants_fragment(request) else None,
             },
             fragment="accounts/_candidates.html",
             status_code=422 if form.errors and not _is_typing(request) else 200,
@@ -114,7 +115,7 @@ class SignupController(Controller):
             return render(
                 request,
                 "accounts/address.html",
-                {"form": form, "candidates": candidates, "searched": bool(q)},
+                {"form": form, "candidates": candidates, "searched": bool(q), "invited": await _invitation_of(request)},
                 status_code=422,
             )
         neighbourhood = await neighbourhoods.containing(chosen.lat, chosen.lon)
@@ -140,6 +141,8 @@ class SignupController(Controller):
                 "searched": True,
                 "outside": chosen,
                 "signed": {chosen.label: form["candidate"]},
+                # Most needed here: the address lies outside the quartier of the invitation.
+                "invited": await _invitation_of(request),
             },
             status_code=422,
         )
@@ -225,3 +228,8 @@ async def _waiting_list_offer(lat: float, lon: float) -> str:
         "le quartier ouvrira dès que %(n)s voisins à moins de 800 m l'auront rejoint.",
         n=n,
     )
+
+
+async def _invitation_of(request: Request):
+    """The quartier a signing-up person was invited to, for the line the address page shows."""
+    return await invitations.invited_to(request.user.id) if request.user else None

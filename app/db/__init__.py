@@ -30,6 +30,10 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 
 BUSY_TIMEOUT_MS = 10_000
+# The loop's own reader checks every INLINE_STEPS SQLite steps and gives a read
+# up after INLINE_CHECKS checks (some milliseconds): a feed page takes a tenth of that.
+INLINE_STEPS = 10_000
+INLINE_CHECKS = 50
 
 
 def _integer_out(value: bytes) -> int:
@@ -128,6 +132,7 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         self._lock: asyncio.Lock | None = None
         self._open_lock: asyncio.Lock | None = None
         self._inline: sqlite3.Connection | None = None
+        self._inline_steps = 0
 
     # Connections ---------------------------------------------------------------
 
@@ -168,12 +173,21 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         if self._inline is None and self._writer_conn is not None:
             connection = sqlite3.connect(**{**self.connection_kwargs, "timeout": 0, "check_same_thread": False})
             connection.row_factory = dict_factory
-            for pragma in ("PRAGMA busy_timeout = 0", "PRAGMA cache_size = -16000", "PRAGMA query_only = ON"):
-                connection.execute(pragma)
+            pragmas = ("busy_timeout = 0", "cache_size = -16000", "temp_store = MEMORY", "query_only = ON")
+            for pragma in pragmas:
+                connection.execute(f"PRAGMA {pragma}")
+            # A read that turns out long (a search, an export) must not hold the
+            # loop: past a budget of SQLite steps it is interrupted and goes to a
+            # threaded reader instead.
+            connection.set_progress_handler(self._inline_budget_spent, INLINE_STEPS)
             for name, function in self.functions.items():
                 connection.create_function(name, 1, function, deterministic=True)
             self._inline = connection
         return self._inline
+
+    def _inline_budget_spent(self) -> int:
+        self._inline_steps += 1
+        return self._inline_steps > INLINE_CHECKS
 
     def _write_lock(self) -> asyncio.Lock:
         if self._lock is None:
@@ -240,10 +254,16 @@ class VoisinageSQLiteEngine(SQLiteEngine):
         if _is_read(query):
             inline = self._inline_reader()
             if inline is not None:
+                self._inline_steps = 0
                 try:
                     return inline.execute(query, args or []).fetchall()
                 except sqlite3.OperationalError as exc:
-                    if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    # Busy, or too long for the loop's thread (interrupted): a threaded reader does it.
+                    if exc.sqlite_errorcode not in (
+                        sqlite3.SQLITE_BUSY,
+                        sqlite3.SQLITE_LOCKED,
+                        sqlite3.SQLITE_INTERRUPT,
+                    ):
                         raise
             connection = await self._reader()
             try:
