@@ -148,7 +148,7 @@ def _groups(spelt: dict[str, list[str]], strict: bool) -> list[list[str]]:
             words = [*words, typed]  # still being typed: "darc" is inside "darcy"
         if not words and not strict:
             # A word no name holds, even one mistake away: any letter triple it shares brings a street in.
-            words = [typed[i : i + 3] for i in range(len(typed) - 2)]
+            words = _triples(typed)
         if words:
             groups.append(words)
     return groups

@@ -20,7 +20,12 @@ async def tab_to(page, target, limit: int = 80) -> None:
     """Presses Tab until `target` has the focus, each stop visibly focused."""
     for _ in range(limit):
         await page.keyboard.press("Tab")
-        assert not await page.locator(":focus:not(:focus-visible)").count(), "the focus is shown"
+        # Drawn, not only matched by :focus-visible: an outline or a shadow the eye sees.
+        shown = await page.evaluate(
+            "() => { const s = getComputedStyle(document.activeElement);"
+            " return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 || s.boxShadow !== 'none' }"
+        )
+        assert shown, "the focus is shown"
         if await target.and_(page.locator(":focus")).count():
             return
     raise AssertionError(f"Tab never reached {target}")

@@ -79,6 +79,7 @@ async def test_the_menu_opens_without_javascript_and_every_destination_is_in_it(
     header = page.locator("header.top")
     await expect(header.get_by_role("link", name="Événements")).to_be_hidden()
     # By keyboard: the menu is the next stop after the notifications.
+    below = await page.locator("main h1").bounding_box()
     await page.locator("#notif-badge").focus()
     await page.keyboard.press("Tab")
     await page.keyboard.press("Enter")
@@ -86,6 +87,7 @@ async def test_the_menu_opens_without_javascript_and_every_destination_is_in_it(
         await expect(header.get_by_role("link", name=name, exact=True)).to_be_visible()
     await expect(header.get_by_role("button", name="Se déconnecter")).to_be_visible()
     # Opened, the menu lies over the page: what was below does not move.
+    assert (await page.locator("main h1").bounding_box())["y"] == below["y"]
     await assert_accessible(page)
     await page.keyboard.press("Tab")  # « Mon quartier »
     await page.keyboard.press("Tab")
