@@ -31,6 +31,7 @@ NOTICES = {
     "waitlist": i18n.N_("Vous êtes sur la liste d'attente. Nous vous écrirons dès l'ouverture du quartier."),
     "logged_out": i18n.N_("Déconnexion effectuée. À bientôt !"),
     "saved": i18n.N_("Vos réglages sont enregistrés."),
+    "invitation_sent": i18n.N_("Invitation envoyée. L'adresse n'a pas été enregistrée."),
     "password_changed": i18n.N_("Mot de passe modifié. Vos autres appareils ont été déconnectés."),
     "others_logged_out": i18n.N_("Vos autres appareils ont été déconnectés."),
     "confirmation_sent": i18n.N_("Un lien de confirmation vous a été envoyé par e-mail."),

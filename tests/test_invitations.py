@@ -218,14 +218,14 @@ async def test_an_email_invitation_arrives_signed_with_the_first_name_and_the_ad
     caplog.set_level(logging.DEBUG)
     with smtp_server() as mailbox:
         sent = await post_form(member, "/invitations", {"email": address})
-        assert sent.status_code == 303 and sent.headers["location"] == "/invitations?sent=1"
+        assert sent.status_code == 303 and sent.headers["location"] == "/invitations?notice=invitation_sent"
         mail = await mailbox.wait_for(address)
     subject = str(make_header(decode_header(mail["Subject"])))
     assert subject == f"Bérénice vous invite à rejoindre le quartier {centre.name} sur Voisinage"
     body = body_of(mail)
     assert f"Bérénice, qui habite le quartier {centre.name} à Dijon" in body and url in body
     assert "Quintaval" not in body and inviter.email not in body and inviter.address_label not in body
-    assert "Invitation envoyée" in html.unescape((await member.get("/invitations?sent=1")).text)
+    assert "Invitation envoyée" in html.unescape((await member.get("/invitations?notice=invitation_sent")).text)
 
     assert address not in await _everything_in_the_database(database)
     # The SMTP server of the test logs what it receives; the app's own loggers say nothing of it.

@@ -110,7 +110,7 @@ async def by_email(request: Request) -> Response:
     context = await _own_invitation(request, form, make=not form.errors)
     if form.errors:
         return render(request, "invitations/mine.html", context, status_code=422)
-    response = see_other("/invitations?sent=1")
+    response = see_other("/invitations?notice=invitation_sent")
     # Written now, in the member's language; the address lives on only in this task.
     response.background = BackgroundTask(send_mail, address, *_invitation_mail(me.first_name, context))
     return response
