@@ -13,6 +13,8 @@ import logging
 import secrets
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -56,6 +58,12 @@ def envelope_sender(user_id: int, address: str) -> str:
     return f"{local}+{bounce_token(user_id, address)}@{domain}"
 
 
+@lru_cache(maxsize=2)
+def _dkim_key(path: Path) -> bytes:
+    """Read once per process, not once per mail (a new key comes with a restart)."""
+    return path.read_bytes()
+
+
 def signed(msg: EmailMessage, settings: Settings) -> bytes:
     """The message's bytes, with a DKIM-Signature when a key is configured."""
     data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
@@ -65,7 +73,7 @@ def signed(msg: EmailMessage, settings: Settings) -> bytes:
         data,
         settings.dkim_selector.encode(),
         settings.dkim_domain.encode(),
-        settings.dkim_key_path.read_bytes(),
+        _dkim_key(settings.dkim_key_path),
         include_headers=[h for h in SIGNED_HEADERS if msg[h.decode()] is not None],
     )
     return signature + data

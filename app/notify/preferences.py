@@ -18,6 +18,9 @@ from app.accounts.tables import User
 from app.settings import get_settings
 
 # What a neighbour can choose, in the settings page's order.
+# Named untranslated, like the kinds: the page words it in its reader's language.
+DIGEST_LABEL = i18n.N_("Résumé du quartier")
+
 PREFERENCES = {
     "reply_to_post": i18n.N_("Réponses à mes annonces"),
     "reply_in_thread": i18n.N_("Réponses dans les discussions où j'ai écrit"),

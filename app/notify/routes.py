@@ -105,7 +105,7 @@ class UnsubscribeController(Controller):
 
 def _unsubscribe_page(request: Request, found: tuple[int, str] | None, token: str, *, done: bool) -> Response:
     kind = found[1] if found else ""
-    label = preferences.PREFERENCES.get(kind) or (_("Résumé du quartier") if kind == "digest" else "")
+    label = preferences.PREFERENCES.get(kind) or (preferences.DIGEST_LABEL if kind == "digest" else "")
     return render(
         request,
         "notify/unsubscribe.html",
