@@ -170,6 +170,7 @@ async def load_demo() -> bool:
                 title=title,
                 body=body,
                 details=DETAILS.get(title, {}),
+                nearby=title in SHOWN_TO_NEARBY,
                 created_at=created,
                 updated_at=created,
             )
@@ -178,6 +179,9 @@ async def load_demo() -> bool:
     await _people_and_conversations(users, post_ids)
     return True
 
+
+# Shown to the quartiers voisins too (Arnaud-Bernard and Saint-Cyprien are 600 m apart).
+SHOWN_TO_NEARBY = {"Fête de la place Arnaud-Bernard", "Trouvé un trousseau de clés"}
 
 DETAILS = {
     "Prête perceuse-visseuse": {"loan_days": 3},

@@ -60,8 +60,24 @@ async def migrate(quiet: bool = False) -> None:
     with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
         async with _one_migration_at_a_time():
             result = await run_forwards(app_name="voisinage")
+            if result.success:
+                await _first_nearby_quartiers()
     if not result.success:
         raise SystemExit(f"migrations failed: {result.message}\n{out.getvalue()}")
+
+
+async def _first_nearby_quartiers() -> None:
+    """The upgrade that brought quartiers voisins (0021) finds quartiers already
+    there: their pairs are computed once, here, by shapely (SQL cannot). Later
+    boundaries and openings keep them in step (app.neighbourhoods.nearby)."""
+    from app.neighbourhoods import nearby
+    from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
+
+    # Before 0021 (`piccolo migrations new` on an older schema) there is nothing to fill.
+    if not await NeighbourhoodNearby.table_exists() or await NeighbourhoodNearby.exists():
+        return
+    if await Neighbourhood.count().where(Neighbourhood.status == "open") > 1:
+        await nearby.refresh_all()
 
 
 async def with_db(coro, *, bounded: bool = False):

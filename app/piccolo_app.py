@@ -18,7 +18,7 @@ from app.events.tables import Event, Signup
 from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
-from app.neighbourhoods.tables import Neighbourhood
+from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
@@ -29,6 +29,7 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(ROOT / "migrations"),
     table_classes=[
         Neighbourhood,
+        NeighbourhoodNearby,
         User,
         Session,
         AccountToken,

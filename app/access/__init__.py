@@ -2,7 +2,7 @@
 
 One module per subject: `viewers` (the anonymous stand-in, roles,
 suspension, the 404/403 refusals), `moderators` (who moderates where),
-`blocks`, `posts`, `people` (profiles, messages, vouching, reports,
+`blocks`, `nearby` (quartiers voisins), `posts`, `people` (profiles, messages, vouching, reports,
 moderating members), `refusals` (why one may not publish or write now),
 `guards` (signed in / member / admin) and `page` (`can(me)`: the same
 answers for templates). Routes ask here before they show or change anything; queries
@@ -25,6 +25,7 @@ from app.access.guards import (
     signed_in,
 )
 from app.access.moderators import can_moderate, lives_in, moderated_neighbourhoods, moderation_reach
+from app.access.nearby import are_nearby, nearby_ids
 from app.access.page import Can, can
 from app.access.people import (
     can_moderate_member,
@@ -76,6 +77,7 @@ __all__ = [
     "NotFound",
     "PostRights",
     "as_viewer",
+    "are_nearby",
     "awaiting_address",
     "blocked_among",
     "blocked_ids",
@@ -103,6 +105,7 @@ __all__ = [
     "message_refusal",
     "moderated_neighbourhoods",
     "moderation_reach",
+    "nearby_ids",
     "post_rights",
     "posting_refusal",
     "reply_refusal",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from app.access.blocks import blocked_ids
 from app.access.moderators import can_moderate
+from app.access.nearby import reads_from_nearby
 from app.access.viewers import NotFound, as_viewer
 
 HIDDEN = ("hidden",)
@@ -21,6 +22,9 @@ class PostRights:
 
     moderate: bool
     edit: bool
+    # A reader from a quartier voisin: the post, its photos, replies and
+    # signups are theirs too; the author's profile and messages are not.
+    from_nearby: bool = False
 
 
 def is_author(viewer, post: dict) -> bool:
@@ -32,12 +36,13 @@ def can_edit_post(viewer, post: dict) -> bool:
     return is_author(viewer, post)
 
 
-def sees_post(viewer, post: dict, *, moderator: bool, blocked: Collection[int]) -> bool:
-    """The rule itself, for a viewer whose moderation and blocks are known."""
+def sees_post(viewer, post: dict, *, moderator: bool, blocked: Collection[int], from_nearby: bool = False) -> bool:
+    """The rule itself, for a viewer whose moderation, blocks and quartier voisin are known."""
     viewer = as_viewer(viewer)
     # Another quartier's post does not exist for the viewer, unless they
-    # moderate that quartier (admins: all).
-    if post["neighbourhood"] != viewer.neighbourhood and not moderator:
+    # moderate that quartier (admins: all), or live in a quartier voisin
+    # and the author showed it to the quartiers voisins.
+    if post["neighbourhood"] != viewer.neighbourhood and not (moderator or from_nearby):
         return False
     if post["status"] in HIDDEN and not (is_author(viewer, post) or moderator):
         return False
@@ -50,10 +55,13 @@ async def post_rights(viewer, post: dict | None) -> PostRights | None:
         return None
     viewer = as_viewer(viewer)
     moderator = await can_moderate(viewer, post["neighbourhood"])
+    from_nearby = (
+        post["neighbourhood"] != viewer.neighbourhood and not moderator and await reads_from_nearby(viewer, post)
+    )
     blocked = await blocked_ids(viewer) if post["author"] else ()
-    if not sees_post(viewer, post, moderator=moderator, blocked=blocked):
+    if not sees_post(viewer, post, moderator=moderator, blocked=blocked, from_nearby=from_nearby):
         return None
-    return PostRights(moderate=moderator, edit=can_edit_post(viewer, post))
+    return PostRights(moderate=moderator, edit=can_edit_post(viewer, post), from_nearby=from_nearby)
 
 
 async def can_see_post(viewer, post: dict | None) -> bool:

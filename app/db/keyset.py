@@ -67,6 +67,17 @@ class Keyset:
         args.append(size + 1)
         return QueryString(template + f" ORDER BY {order} LIMIT {{}}", *args)
 
+    def union(self, queries: list[QueryString], cursor: Cursor | None, size: int) -> QueryString:
+        """Several lists merged into one page, each read through its own index
+        and cut to the page before the merge cuts again: the cost is the
+        number of lists times a page, whatever the tables hold."""
+        parts = [self.sql(query, cursor, size) for query in queries]
+        merged = " UNION ALL ".join(f"SELECT * FROM ({part.template}) AS part_{i}" for i, part in enumerate(parts))
+        order = ", ".join(f"{key} DESC" if self.descending else key for key in self.keys)
+        return QueryString(
+            merged + f" ORDER BY {order} LIMIT {{}}", *(arg for part in parts for arg in part.args), size + 1
+        )
+
     def select(self, query: Select, cursor: Cursor | None, size: int) -> Select:
         """The Piccolo query cut to the page after `cursor` plus one row."""
         if cursor is not None:

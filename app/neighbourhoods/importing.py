@@ -27,7 +27,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from app.neighbourhoods import geometry, queries
+from app.neighbourhoods import geometry, nearby, queries
 from app.neighbourhoods.tables import Neighbourhood
 
 BATCH = 500
@@ -117,6 +117,13 @@ async def save(areas: Areas) -> tuple[int, int]:
         created += len(new)
         updated += len(batch) - len(new)
         queries.forget(*existing.values())
+        # Quartiers voisins: only open quartiers have them (a waiting IRIS area costs nothing here).
+        if areas.status == "open":
+            await nearby.refresh(
+                r["id"] for r in await Neighbourhood.select(Neighbourhood.id).where(Neighbourhood.slug.is_in(slugs))
+            )
+        else:
+            await nearby.refresh(existing.values())
     return created, updated
 
 

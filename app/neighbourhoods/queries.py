@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from app.accounts.tables import User
 from app.db.rows import as_object
-from app.neighbourhoods import geometry
+from app.neighbourhoods import geometry, nearby
 from app.neighbourhoods.tables import Neighbourhood
 
 OPENING_THRESHOLD = 10
@@ -137,9 +137,11 @@ async def upsert(feature: dict, *, status: str = "open") -> Neighbourhood:
         await Neighbourhood.update({getattr(Neighbourhood, k): v for k, v in values.items()}).where(
             Neighbourhood.id == existing.id
         )
+        await nearby.refresh([existing.id])
         return await by_id(existing.id)  # type: ignore[return-value]
     neighbourhood = Neighbourhood(slug=props["slug"], status=status, created_at=datetime.now(timezone.utc), **values)
     await neighbourhood.save()
+    await nearby.refresh([neighbourhood.id])
     return neighbourhood
 
 
@@ -207,6 +209,8 @@ async def open_if_ready(neighbourhood_id: int) -> bool:
         .returning(Neighbourhood.id)
     )
     forget(neighbourhood_id)
+    if result:
+        await nearby.refresh([neighbourhood_id])
     return bool(result)
 
 
@@ -217,6 +221,7 @@ async def open_neighbourhood(slug: str) -> bool:
         .returning(Neighbourhood.id)
     )
     forget(*(r["id"] for r in result))
+    await nearby.refresh(r["id"] for r in result)
     return bool(result)
 
 

@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Boolean, DoublePrecision, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, DoublePrecision, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -23,6 +23,9 @@ class Neighbourhood(Table, tablename="neighbourhood"):
     requires_verification = Boolean(default=False)
     # Kept in step with memberships so that the header never counts rows.
     member_count = Integer(default=0)
+    # Kept in step with neighbourhood_nearby, so that the feed knows whether to
+    # offer its "quartiers voisins" chip without a query.
+    nearby_count = Integer(default=0)
     created_at = Timestamptz()
 
     @property
@@ -33,3 +36,14 @@ class Neighbourhood(Table, tablename="neighbourhood"):
         if not self.area_code:
             return ""
         return "commune" if self.area_code.endswith("0000") else "iris"
+
+
+class NeighbourhoodNearby(Table, tablename="neighbourhood_nearby"):
+    """Two quartiers whose boundaries touch or lie within 1 km: "quartiers
+    voisins". Stored both ways round, so one indexed read answers for either
+    (app.neighbourhoods.nearby keeps it in step with the boundaries)."""
+
+    neighbourhood = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade, index=True)
+    nearby = ForeignKey(references=Neighbourhood, on_delete=OnDelete.cascade, index=True)
+    # Between the boundaries, 0 when they touch: the closest are listed first.
+    distance_m = Integer(default=0)

@@ -15,6 +15,7 @@ from app.access import blocked_ids, ensure_can_edit_post, ensure_can_see_post, i
 from app.accounts.tables import User
 from app.events.panel import panel_for_post
 from app.forms import Form
+from app.neighbourhoods import queries as neighbourhoods
 from app.posts import loans, queries
 from app.posts.kinds import SINGULAR, STATUSES
 from app.web import render
@@ -49,6 +50,8 @@ async def render_post(
         if ids:
             candidates = await User.select(User.id, User.first_name, User.last_name).where(User.id.is_in(ids[:50]))
     event_panel = await panel_for_post(found, request.user, event_error)
+    # Seen from a quartier voisin (a moderator of the post's quartier is no reader from elsewhere).
+    from_nearby = found["neighbourhood"] != request.user.neighbourhood and not moderator
     return render(
         request,
         "posts/show.html",
@@ -64,6 +67,8 @@ async def render_post(
             "form": form,
             "singular": SINGULAR,
             "event_panel": event_panel is not None,
+            "from_nearby": from_nearby,
+            "post_quartier": await neighbourhoods.current(found["neighbourhood"]) if from_nearby else None,
             **(event_panel or {}),
         },
         status_code=status_code,

@@ -36,6 +36,7 @@ async def photo(request: Request, name: str, size: str) -> Response:
             Photo.post.neighbourhood.as_alias("neighbourhood"),
             Photo.post.status.as_alias("status"),
             Photo.post.author.as_alias("author"),
+            Photo.post.nearby.as_alias("nearby"),
             Photo.large,
             Photo.thumb,
             Photo.small,

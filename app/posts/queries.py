@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from piccolo.query.methods.raw import Raw
 from piccolo.querystring import QueryString
 
 from app import live, search
@@ -34,6 +35,7 @@ LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_f
 _LIST_COLUMNS = (
     "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
+    "p.neighbourhood, p.nearby, "
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
     "e.place AS event_place, e.cancelled_at AS event_cancelled_at"
 )
@@ -60,8 +62,12 @@ async def feed_page(
     before: int | None = None,
     blocked: list[int] | None = None,
     author: int | None = None,
+    nearby: list[int] | None = None,
     limit: int = PAGE,
 ) -> tuple[list[dict], int | None]:
+    """`nearby`: the quartiers voisins whose posts shown to them join the page."""
+    if nearby:
+        return await _widened_page(neighbourhood_id, viewer_id, nearby, kind, before, blocked or [], limit)
     args: list = [neighbourhood_id]
     sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
     if author:
@@ -73,6 +79,26 @@ async def feed_page(
         args.append(kind)
     sql += visible_posts_clause(viewer_id, blocked or [], args)
     return await keyset_page(Post.raw(sql, *args), NEWEST_FIRST, cursor=before or None, size=limit, types=_LIST_TYPES)
+
+
+async def _widened_page(
+    neighbourhood_id: int, viewer_id: int, nearby: list[int], kind: str | None, before, blocked: list[int], limit: int
+) -> tuple[list[dict], int | None]:
+    """The quartier's posts and those its quartiers voisins showed to it, each
+    quartier read by its own index (post_nearby_idx for the voisins')."""
+    parts = []
+    for part_of, shown_to_nearby in ((neighbourhood_id, False), *((n, True) for n in nearby)):
+        args: list = [part_of]
+        sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
+        if shown_to_nearby:
+            sql += " AND p.nearby"
+        if kind:
+            sql += " AND p.kind = {}"
+            args.append(kind)
+        sql += visible_posts_clause(viewer_id, blocked, args)
+        parts.append(QueryString(sql, *args))
+    found = await rows(Raw(Post, querystring=NEWEST_FIRST.union(parts, before or None, limit)), types=_LIST_TYPES)
+    return NEWEST_FIRST.split(found, limit)
 
 
 async def first_page(
@@ -166,7 +192,7 @@ async def search_page(
 async def post_by_id(post_id: int) -> dict | None:
     found = await rows(
         Post.raw(
-            f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.neighbourhood, p.updated_at, e.ends_at AS event_ends_at "
+            f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.updated_at, e.ends_at AS event_ends_at "
             f"{_LIST_FROM} WHERE p.id = {{}}",
             post_id,
         ),
@@ -181,7 +207,14 @@ async def photos_of(post_id: int) -> list[dict]:
 
 
 async def create_post(
-    *, author: User, kind: str, title: str, body: str, details: dict, photos: list[EncodedPhoto]
+    *,
+    author: User,
+    kind: str,
+    title: str,
+    body: str,
+    details: dict,
+    photos: list[EncodedPhoto],
+    nearby: bool = False,
 ) -> int:
     """The post with its photos' rows and images, in one transaction: nothing half-saved."""
     now = datetime.now(timezone.utc)
@@ -195,6 +228,7 @@ async def create_post(
                 title=title,
                 body=body,
                 details=details,
+                nearby=nearby,
                 photo_count=len(photos),
                 cover=cover.name if cover else "",
                 cover_width=cover.thumb_width if cover else 0,
@@ -227,9 +261,15 @@ async def create_post(
     return post_id
 
 
-async def update_post(post_id: int, *, title: str, body: str, details: dict) -> None:
+async def update_post(post_id: int, *, title: str, body: str, details: dict, nearby: bool = False) -> None:
     await Post.update(
-        {Post.title: title, Post.body: body, Post.details: details, Post.updated_at: datetime.now(timezone.utc)}
+        {
+            Post.title: title,
+            Post.body: body,
+            Post.details: details,
+            Post.nearby: nearby,
+            Post.updated_at: datetime.now(timezone.utc),
+        }
     ).where(Post.id == post_id)
 
 
@@ -274,7 +314,7 @@ async def replies_of(
     args: list = []
     sql = (
         "SELECT r.id, r.body, r.hidden, r.hidden_reason, r.created_at, r.author, "
-        "a.first_name AS author_first_name, a.last_name AS author_last_name "
+        "a.first_name AS author_first_name, a.last_name AS author_last_name, a.neighbourhood AS author_neighbourhood "
         "FROM reply r LEFT JOIN account a ON a.id = r.author" + _thread_where(post_id, blocked, args)
     )
     page, _later = await keyset_page(Reply.raw(sql, *args), _THREAD_ORDER, cursor=after, size=limit)

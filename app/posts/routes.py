@@ -17,6 +17,7 @@ from app.access import (
 from app.civility import needs_nudge
 from app.forms import Form
 from app.i18n import _
+from app.neighbourhoods import nearby
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts import loans, queries, view
@@ -33,12 +34,20 @@ BODY_MAX = 5000
 REPLY_MAX = 2000
 
 
-def _feed_url(kind: str | None, q: str | None, before: int | None, tier: int = 1) -> str:
+def _feed_url(kind: str | None, q: str | None, before: int | None, tier: int = 1, around: bool = False) -> str:
     from urllib.parse import urlencode
 
     # tier 2: the search is past the title matches, in the body matches.
     params = {
-        k: v for k, v in (("kind", kind), ("q", q), ("tier", tier if tier == 2 else None), ("before", before)) if v
+        k: v
+        for k, v in (
+            ("kind", kind),
+            ("q", q),
+            ("nearby", 1 if around else None),
+            ("tier", tier if tier == 2 else None),
+            ("before", before),
+        )
+        if v
     }
     return "/feed" + ("?" + urlencode(params) if params else "")
 
@@ -61,8 +70,11 @@ class FeedController(Controller):
             kind = None
         q = " ".join((request.query_params.get("q") or "").split())[:100]
         before = parse_id(request.query_params.get("before"))
+        # "Avec les quartiers voisins": what their neighbours showed to this quartier joins the feed.
+        around = request.query_params.get("nearby") == "1" and neighbourhood.nearby_count > 0 and not q
         blocked = await blocked_ids(user)
         pinned: list[dict] = []
+        names: dict[int, str] = {}
         if q:
             tier = 2 if request.query_params.get("tier") == "2" else 1
             posts, cursor = await queries.search_page(
@@ -70,6 +82,12 @@ class FeedController(Controller):
             )
             view.highlight(posts, q)
             next_url = _feed_url(kind, q, cursor[1], cursor[0]) if cursor else None
+        elif around:
+            names = {n["id"]: n["name"] for n in await nearby.listed(neighbourhood.id)}
+            posts, next_cursor = await queries.feed_page(
+                neighbourhood.id, user.id, kind=kind, before=before, blocked=blocked, nearby=list(names)
+            )
+            next_url = _feed_url(kind, q, next_cursor, around=True) if next_cursor else None
         else:
             if kind or before:
                 posts, next_cursor = await queries.feed_page(
@@ -79,7 +97,7 @@ class FeedController(Controller):
                 pinned, posts, next_cursor = await queries.first_page(neighbourhood.id, user.id, blocked)
             next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
         pinned_ids = {p["id"] for p in pinned}
-        posts = view.decorate([p for p in posts if p["id"] not in pinned_ids])
+        posts = view.decorate([p for p in posts if p["id"] not in pinned_ids], names)
         view.decorate(pinned)
         context = {
             "neighbourhood": neighbourhood,
@@ -87,6 +105,7 @@ class FeedController(Controller):
             "pinned": pinned,
             "kind": kind,
             "q": q,
+            "around": around,
             "next_url": next_url,
         }
         return render(request, "posts/feed.html", context, fragment="posts/_page.html")
@@ -147,7 +166,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         return render(
             request,
             "posts/new.html",
-            {"form": form, "kind": kind, "refusal": refusal, **_form_choices()},
+            {"form": form, "kind": kind, "refusal": refusal, **await _form_choices(request)},
             status_code=403,
         )
     title, body, details = _validate(form, kind)
@@ -159,11 +178,13 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         return render(
             request,
             "posts/new.html",
-            {"form": form, "kind": kind, **_form_choices()},
+            {"form": form, "kind": kind, **await _form_choices(request)},
             fragment="posts/_form.html",
             status_code=422,
         )
-    post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details, photos=encoded)
+    post_id = await queries.create_post(
+        author=user, kind=kind, title=title, body=body, details=details, photos=encoded, nearby=form["nearby"] == "1"
+    )
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
@@ -193,7 +214,7 @@ class PostController(Controller):
         return render(
             request,
             "posts/new.html",
-            {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal, **_form_choices()},
+            {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal, **await _form_choices(request)},
         )
 
     @post("/posts", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
@@ -223,11 +244,18 @@ class PostController(Controller):
         found = await own_post(request, post_id)
         if found["kind"] == "event":
             return see_other(f"/events/{post_id}/edit")
-        data = {"title": found["title"], "body": found["body"], "kind": found["kind"]}
+        data = {
+            "title": found["title"],
+            "body": found["body"],
+            "kind": found["kind"],
+            "nearby": "1" if found["nearby"] else "",
+        }
         for key, value in (found.get("details") or {}).items():
             data[key] = str(value)
         return render(
-            request, "posts/edit.html", {"form": Form(data), "post": found, "kind": found["kind"], **_form_choices()}
+            request,
+            "posts/edit.html",
+            {"form": Form(data), "post": found, "kind": found["kind"], **await _form_choices(request)},
         )
 
     @post("/posts/{post_id:int}/edit")
@@ -241,10 +269,10 @@ class PostController(Controller):
             return render(
                 request,
                 "posts/edit.html",
-                {"form": form, "post": found, "kind": found["kind"], **_form_choices()},
+                {"form": form, "post": found, "kind": found["kind"], **await _form_choices(request)},
                 status_code=422,
             )
-        await queries.update_post(post_id, title=title, body=body, details=details)
+        await queries.update_post(post_id, title=title, body=body, details=details, nearby=form["nearby"] == "1")
         return see_other(f"/posts/{post_id}")
 
     @post("/posts/{post_id:int}/delete")
@@ -347,8 +375,10 @@ async def _show_with_errors(request: Request, found: dict, form: Form) -> Respon
     return await render_post(request, found, await can_moderate(request.user, found["neighbourhood"]), form, 422)
 
 
-def _form_choices() -> dict:
-    return {"skills": SKILLS, "kinds": KINDS, "singular": SINGULAR}
+async def _form_choices(request: Request) -> dict:
+    neighbourhood = await neighbourhoods.current(request.user.neighbourhood)
+    has_nearby = neighbourhood is not None and neighbourhood.nearby_count > 0
+    return {"skills": SKILLS, "kinds": KINDS, "singular": SINGULAR, "has_nearby": has_nearby}
 
 
 ROUTES = [FeedController, PostController, photo, live_replies]

@@ -16,6 +16,8 @@ class Post(Table, tablename="post"):
     # Kind-specific fields (a loan's period, the skill a help request needs, …).
     details = JSON(default={})
     pinned = Boolean(default=False)
+    # "Visible aussi par les quartiers voisins": the author shows it to them too.
+    nearby = Boolean(default=False)
     locked = Boolean(default=False)
     hidden_reason = Varchar(length=300, default="")
     reply_count = Integer(default=0)

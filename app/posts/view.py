@@ -53,9 +53,12 @@ TEMPLATE_GLOBALS = {
 }
 
 
-def decorate(rows: list[dict]) -> list[dict]:
+def decorate(rows: list[dict], nearby_names: dict[int, str] | None = None) -> list[dict]:
+    """`nearby_names`: the quartiers voisins in a widened feed, whose posts say where they come from."""
     gettext = i18n.translations(i18n.current_locale.get()).gettext
     for row in rows:
+        if nearby_names and row.get("neighbourhood") in nearby_names:
+            row["from_quartier"] = nearby_names[row["neighbourhood"]]
         row["kind_label"] = gettext(SINGULAR.get(row["kind"], row["kind"]))
         row["status_text"] = status_label(row["kind"], row["status"]) if row["status"] != "open" else ""
         row["author_name"] = display_name(row.get("author_first_name"), row.get("author_last_name"))
@@ -81,7 +84,7 @@ def highlight(rows: list[dict], q: str) -> list[dict]:
 CARD_FIELDS = (
     "id", "kind", "kind_label", "status", "status_text", "pinned", "title", "title_html", "excerpt", "excerpt_html",
     "cover", "cover_width", "cover_height", "author_name", "created_at", "when_text", "replies_text",
-    "event_starts_at", "event_cancelled_at", "event_place",
+    "event_starts_at", "event_cancelled_at", "event_place", "from_quartier",
 )  # fmt: skip
 
 
