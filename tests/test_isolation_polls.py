@@ -60,8 +60,8 @@ async def _call(client, route, w):
     vote = {"_csrf_token": token, "option": str(w["options"][0])}
     htmx = {"HX-Request": "true"}
     calls = {
-        "vote": lambda: client.post(f"/posts/{p}/poll", data=vote),
-        "vote fragment": lambda: client.post(f"/posts/{p}/poll", data=vote, headers=htmx),
+        "vote": lambda: client.post(f"/posts/{p}/vote", data=vote),
+        "vote fragment": lambda: client.post(f"/posts/{p}/vote", data=vote, headers=htmx),
         "results fragment": lambda: client.get(f"/posts/{p}/poll", headers=htmx),
         "results page": lambda: client.get(f"/posts/{p}/poll"),
         "edit options": lambda: client.post(

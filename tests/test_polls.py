@@ -79,7 +79,7 @@ async def test_a_poll_is_asked_voted_on_changed_and_shown_to_everyone_at_close(m
     # The author sees the results from the start.
     assert _results((await claire_client.get(f"/posts/{post_id}")).text)["Samedi"] == "0 vote · 0 %"
 
-    voted = await post_form(paul_client, f"/posts/{post_id}/poll", {"option": str(options["Samedi"])})
+    voted = await post_form(paul_client, f"/posts/{post_id}/vote", {"option": str(options["Samedi"])})
     assert voted.status_code == 303 and voted.headers["location"] == f"/posts/{post_id}#poll"
     page = await paul_client.get(f"/posts/{post_id}")
     assert _results(page.text) == {
@@ -90,10 +90,10 @@ async def test_a_poll_is_asked_voted_on_changed_and_shown_to_everyone_at_close(m
     assert "Changer mon vote" in page.text
 
     # Paul changes his mind: his earlier choice is replaced, not added to.
-    await post_form(paul_client, f"/posts/{post_id}/poll", {"option": str(options["Dimanche"])})
+    await post_form(paul_client, f"/posts/{post_id}/vote", {"option": str(options["Dimanche"])})
     # Yasmine votes through htmx: the poll's panel comes back with the results.
     swapped = await post_form(
-        yasmine_client, f"/posts/{post_id}/poll", {"option": str(options["Dimanche"])}, headers={"HX-Request": "true"}
+        yasmine_client, f"/posts/{post_id}/vote", {"option": str(options["Dimanche"])}, headers={"HX-Request": "true"}
     )
     assert swapped.status_code == 200 and swapped.text.lstrip().startswith('<section id="poll"')
     assert _results(swapped.text)["Dimanche"] == "2 votes · 100 %"
@@ -106,7 +106,7 @@ async def test_a_poll_is_asked_voted_on_changed_and_shown_to_everyone_at_close(m
     await Poll.update({Poll.closes_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(Poll.post == post_id)
     page = await yasmine_client.get(f"/posts/{post_id}")
     assert "Sondage clos" in page.text and 'name="option"' not in page.text
-    late = await post_form(paul_client, f"/posts/{post_id}/poll", {"option": str(options["Samedi"])})
+    late = await post_form(paul_client, f"/posts/{post_id}/vote", {"option": str(options["Samedi"])})
     assert late.status_code == 422
     assert "Ce sondage est clos : les votes ne sont plus acceptés." in html.unescape(late.text)
     assert _results(late.text)["Dimanche"] == "2 votes · 100 %"
@@ -117,7 +117,7 @@ async def test_results_stay_hidden_until_one_votes_and_then_show_to_a_late_reade
     post_id = await _ask(await signed_in(make_client, claire))
     options = await _options(post_id)
     paul_client = await signed_in(make_client, paul)
-    await post_form(paul_client, f"/posts/{post_id}/poll", {"option": str(options["Vendredi soir"])})
+    await post_form(paul_client, f"/posts/{post_id}/vote", {"option": str(options["Vendredi soir"])})
     hugo_client = await signed_in(make_client, hugo)
     fragment = await hugo_client.get(f"/posts/{post_id}/poll", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and _results(fragment.text) == {} and "100 %" not in fragment.text
@@ -139,7 +139,7 @@ async def test_several_choices_when_the_poll_allows_them_and_one_otherwise(make_
     token = paul_client.cookies["csrftoken"]
     both = [("option", str(opts["Samedi"])), ("option", str(opts["Dimanche"])), ("_csrf_token", token)]
     done = await paul_client.post(
-        f"/posts/{several}/poll",
+        f"/posts/{several}/vote",
         content="&".join(f"{k}={v}" for k, v in both),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
@@ -150,15 +150,15 @@ async def test_several_choices_when_the_poll_allows_them_and_one_otherwise(make_
     opts = await _options(one)
     both = [("option", str(opts["Samedi"])), ("option", str(opts["Dimanche"])), ("_csrf_token", token)]
     refused = await paul_client.post(
-        f"/posts/{one}/poll",
+        f"/posts/{one}/vote",
         content="&".join(f"{k}={v}" for k, v in both),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert refused.status_code == 422 and "Choisissez une des options proposées." in html.unescape(refused.text)
-    nothing = await post_form(paul_client, f"/posts/{one}/poll", {})
+    nothing = await post_form(paul_client, f"/posts/{one}/vote", {})
     assert nothing.status_code == 422 and "Choisissez une option." in html.unescape(nothing.text)
     # An option of another poll is no option of this one.
-    other = await post_form(paul_client, f"/posts/{one}/poll", {"option": str((await _options(several))["Samedi"])})
+    other = await post_form(paul_client, f"/posts/{one}/vote", {"option": str((await _options(several))["Samedi"])})
     assert other.status_code == 422
     assert await PollVote.count().where(PollVote.poll == (await queries.for_post(one))["id"]) == 0
 
@@ -214,7 +214,7 @@ async def test_options_change_until_the_first_vote_and_then_the_form_says_they_a
     assert (await queries.for_post(post_id))["multiple"] is True
 
     paul_client = await signed_in(make_client, paul)
-    await post_form(paul_client, f"/posts/{post_id}/poll", {"option": str((await _options(post_id))["Samedi"])})
+    await post_form(paul_client, f"/posts/{post_id}/vote", {"option": str((await _options(post_id))["Samedi"])})
     edit = await claire_client.get(f"/posts/{post_id}/edit")
     assert "les options du sondage ne peuvent plus être modifiées" in html.unescape(edit.text)
     assert input_value(edit.text, "poll_option_1") is None
@@ -231,8 +231,8 @@ async def test_export_holds_my_polls_and_my_votes_and_erasure_takes_my_votes_bac
     post_id = await _ask(claire_client)
     options = await _options(post_id)
     paul_client = await signed_in(make_client, paul)
-    await post_form(paul_client, f"/posts/{post_id}/poll", {"option": str(options["Dimanche"])})
-    await post_form(claire_client, f"/posts/{post_id}/poll", {"option": str(options["Samedi"])})
+    await post_form(paul_client, f"/posts/{post_id}/vote", {"option": str(options["Dimanche"])})
+    await post_form(claire_client, f"/posts/{post_id}/vote", {"option": str(options["Samedi"])})
 
     paul_data = json.loads(
         zipfile.ZipFile(io.BytesIO((await paul_client.get("/settings/export")).content)).read("voisinage.json")
@@ -271,12 +271,12 @@ async def test_a_hidden_discussion_hides_its_poll_and_takes_no_vote(make_client)
     paul_client = await signed_in(make_client, paul)
     for answer in (
         await paul_client.get(f"/posts/{post_id}/poll", headers={"HX-Request": "true"}),
-        await post_form(paul_client, f"/posts/{post_id}/poll", {"option": str(options["Samedi"])}),
+        await post_form(paul_client, f"/posts/{post_id}/vote", {"option": str(options["Samedi"])}),
     ):
         assert answer.status_code == 404 and "Samedi" not in answer.text
     assert "Sondage" not in (await paul_client.get("/feed")).text
     # The moderator still sees the poll on the hidden page, closed to votes.
-    refused = await post_form(mod_client, f"/posts/{post_id}/poll", {"option": str(options["Samedi"])})
+    refused = await post_form(mod_client, f"/posts/{post_id}/vote", {"option": str(options["Samedi"])})
     assert refused.status_code == 422
     assert "masquée par la modération : le sondage est fermé" in html.unescape(refused.text)
     assert not await PollVote.exists().where(PollVote.option == options["Samedi"])

@@ -55,7 +55,7 @@ async def test_simultaneous_votes_and_a_vote_changed_over_and_over_are_counted_e
 
         async def vote(c: httpx.AsyncClient, option: int) -> int:
             response = await c.post(
-                f"/posts/{post_id}/poll", data={"_csrf_token": c.cookies["csrftoken"], "option": str(option)}
+                f"/posts/{post_id}/vote", data={"_csrf_token": c.cookies["csrftoken"], "option": str(option)}
             )
             return response.status_code
 

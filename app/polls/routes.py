@@ -24,7 +24,7 @@ class PollController(Controller):
         await _poll_of(found)
         return await _answer(request, found)
 
-    @post("/posts/{post_id:int}/poll")
+    @post("/posts/{post_id:int}/vote")
     async def vote(self, request: Request, post_id: int) -> Response:
         found, _moderator = await visible_post(request, post_id)
         poll = await _poll_of(found)
