@@ -280,3 +280,28 @@ async def test_a_hidden_discussion_hides_its_poll_and_takes_no_vote(make_client)
     assert refused.status_code == 422
     assert "masquée par la modération : le sondage est fermé" in html.unescape(refused.text)
     assert not await PollVote.exists().where(PollVote.option == options["Samedi"])
+
+
+async def test_the_feed_says_how_many_voted_at_the_same_cost_however_many_polls_it_shows(make_client, database):
+    from tests.test_feed import _count_queries
+
+    _neighbourhood, (claire, paul) = await neighbours(2)
+    client = await signed_in(make_client, paul)
+    draft = queries.PollDraft(["Oui", "Non"], multiple=False, closes_at=datetime.now(timezone.utc) + timedelta(days=1))
+    first = await queries.create_discussion(
+        author=claire, title="Sondage 0", body="?", details={}, photos=[], poll=draft
+    )
+    poll = await queries.for_post(first)
+    await queries.vote(poll["id"], paul.id, {(await queries.options_of(poll["id"]))[1]["id"]})
+    few = await _count_queries(database, client.get("/feed"))
+    for i in range(1, 25):
+        await queries.create_discussion(
+            author=claire, title=f"Sondage {i}", body="?", details={}, photos=[], poll=draft
+        )
+    many = await _count_queries(database, client.get("/feed"))
+    assert few == many
+    feed = (await client.get("/feed")).text
+    # A page of twenty: the newest polls, none voted on; the first one is on the next page.
+    assert feed.count("Sondage · 0 vote</p>") == 20 and "Sondage · 1 vote" not in feed
+    older = await client.get("/feed", params={"before": first + 1})
+    assert "Sondage · 1 vote</p>" in older.text
