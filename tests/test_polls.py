@@ -260,6 +260,16 @@ async def test_export_holds_my_polls_and_my_votes_and_erasure_takes_my_votes_bac
     assert _results((await claire_client.get(f"/posts/{post_id}")).text)["Samedi"] == "1 vote · 100 %"
 
 
+async def test_a_poll_that_stays_after_its_author_leaves_no_longer_names_them(make_client):
+    _neighbourhood, (claire, paul) = await neighbours(2)
+    claire_client = await signed_in(make_client, claire)
+    post_id = await _ask(claire_client, poll_option_3=f"Chez {claire.first_name} {claire.last_name}")
+    gone = await post_form(claire_client, "/settings/delete", {"password": "un mot de passe solide", "confirm": "1"})
+    assert gone.status_code == 303
+    page = await (await signed_in(make_client, paul)).get(f"/posts/{post_id}")
+    assert "Chez [effacé]" in page.text and claire.last_name not in page.text
+
+
 async def test_a_hidden_discussion_hides_its_poll_and_takes_no_vote(make_client):
     neighbourhood, (claire, paul) = await neighbours(2)
     moderator = await make_moderator(neighbourhood)

@@ -19,6 +19,7 @@ from app.moderation.tables import Report
 from app.notify.tables import Notification, PushSubscription
 from app.notify.text import describe
 from app.polls import queries as polls
+from app.polls.tables import PollOption
 from app.posts import blobs
 from app.posts.tables import Loan, Photo, Post, Reply
 
@@ -221,3 +222,9 @@ async def _scrub_own_words(user: dict) -> None:
         body = _scrubbed(reply["body"], traces)
         if body != reply["body"]:
             await Reply.update({Reply.body: body}).where(Reply.id == reply["id"])
+    for option in await PollOption.select(PollOption.id, PollOption.label).where(
+        PollOption.poll.post.author == user["id"]
+    ):
+        label = _scrubbed(option["label"], traces)[:100]
+        if label != option["label"]:
+            await PollOption.update({PollOption.label: label}).where(PollOption.id == option["id"])
