@@ -36,6 +36,7 @@ from app.neighbours import blocks, trust_routes
 from app.neighbours import routes as neighbours
 from app.notify import digest, mail_outbox, outbox
 from app.notify import routes as notify
+from app.polls import routes as polls
 from app.posts import loans
 from app.posts import routes as posts
 from app.posts.view import TEMPLATE_GLOBALS as POST_TEMPLATE_GLOBALS
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             *privacy.ROUTES,
             *messages.ROUTES,
             *events.ROUTES,
+            *polls.ROUTES,
             *notify.ROUTES,
             *moderation.ROUTES,
             *invitations.ROUTES,

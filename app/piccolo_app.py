@@ -20,6 +20,7 @@ from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
+from app.polls.tables import Poll, PollOption, PollVote
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
 from app.settings import ROOT
@@ -42,6 +43,9 @@ APP_CONFIG = AppConfig(
         Photo,
         Reply,
         Loan,
+        Poll,
+        PollOption,
+        PollVote,
         Conversation,
         Message,
         Event,

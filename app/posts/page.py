@@ -1,6 +1,6 @@
 """The page of one post, as every domain shows it: which post the viewer may
 see or change, and the page itself with what other domains add under the
-post (the event's panel; the moderators' controls, shown to moderators).
+post (the event's panel, a discussion's poll; the moderators' controls, shown to moderators).
 
 Events and moderation use this module, never app.posts.routes. The panels
 are asked for by direct call: they run only here, on the page of one post,
@@ -16,6 +16,7 @@ from app.accounts.tables import User
 from app.events.panel import panel_for_post
 from app.forms import Form
 from app.neighbourhoods import queries as neighbourhoods
+from app.polls.panel import panel_for_post as poll_panel_for_post
 from app.posts import loans, queries
 from app.posts.kinds import SINGULAR, STATUSES
 from app.web import render
@@ -36,7 +37,14 @@ async def own_post(request: Request, post_id: int) -> dict:
 
 
 async def render_post(
-    request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200, *, event_error: str = ""
+    request: Request,
+    found: dict,
+    moderator: bool,
+    form: Form,
+    status_code: int = 200,
+    *,
+    event_error: str = "",
+    poll_error: str = "",
 ) -> Response:
     post_id = found["id"]
     mine = is_author(request.user, found)
@@ -52,6 +60,7 @@ async def render_post(
     event_panel = await panel_for_post(found, request.user, event_error)
     # Seen from a quartier voisin (a moderator of the post's quartier is no reader from elsewhere).
     from_nearby = found["neighbourhood"] != request.user.neighbourhood and not moderator
+    poll_panel = await poll_panel_for_post(found, request.user, poll_error)
     return render(
         request,
         "posts/show.html",
@@ -70,6 +79,8 @@ async def render_post(
             "from_nearby": from_nearby,
             "post_quartier": await neighbourhoods.current(found["neighbourhood"]) if from_nearby else None,
             **(event_panel or {}),
+            "poll_panel": poll_panel is not None,
+            **(poll_panel or {}),
         },
         status_code=status_code,
     )

@@ -37,9 +37,13 @@ _LIST_COLUMNS = (
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
     "p.neighbourhood, p.nearby, "
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
-    "e.place AS event_place, e.cancelled_at AS event_cancelled_at"
+    "e.place AS event_place, e.cancelled_at AS event_cancelled_at, pl.voter_count AS poll_voters"
 )
-_LIST_FROM = "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id"
+# A discussion's poll by its unique index on post: the card says how many voted.
+_LIST_FROM = (
+    "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
+    "LEFT JOIN poll pl ON pl.post = p.id"
+)
 # The event's columns joined into a post's row, by their labels.
 _LIST_TYPES = {
     "event_starts_at": Event.starts_at,
@@ -152,7 +156,7 @@ def _search_part(tier: int, neighbourhood_id: int, q: str, args: list) -> str:
         return (
             f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
             "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
-            "WHERE post_fts MATCH {} AND p.neighbourhood = {}"
+            "LEFT JOIN poll pl ON pl.post = p.id WHERE post_fts MATCH {} AND p.neighbourhood = {}"
         )
     sql = f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
     args.append(neighbourhood_id)

@@ -20,6 +20,8 @@ from app.i18n import _
 from app.neighbourhoods import nearby
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
+from app.polls import fields as poll_fields
+from app.polls import queries as polls
 from app.posts import loans, queries, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.live import live_replies
@@ -170,6 +172,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             status_code=403,
         )
     title, body, details = _validate(form, kind)
+    poll = poll_fields.read_poll(form) if kind == "discussion" and poll_fields.wanted(form) else None
     photos = _chosen_photos(upload, form)
     if not form.errors:
         _civility_check(form, f"{title}\n{body}")
@@ -182,9 +185,15 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             fragment="posts/_form.html",
             status_code=422,
         )
-    post_id = await queries.create_post(
-        author=user, kind=kind, title=title, body=body, details=details, photos=encoded, nearby=form["nearby"] == "1"
-    )
+    shown_to_nearby = form["nearby"] == "1"
+    if poll:
+        post_id = await polls.create_discussion(
+            author=user, title=title, body=body, details=details, photos=encoded, poll=poll, nearby=shown_to_nearby
+        )
+    else:
+        post_id = await queries.create_post(
+            author=user, kind=kind, title=title, body=body, details=details, photos=encoded, nearby=shown_to_nearby
+        )
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
@@ -214,7 +223,12 @@ class PostController(Controller):
         return render(
             request,
             "posts/new.html",
-            {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal, **await _form_choices(request)},
+            {
+                "form": Form({"kind": kind, **(poll_fields.defaults() if kind == "discussion" else {})}),
+                "kind": kind,
+                "refusal": refusal,
+                **await _form_choices(request),
+            },
         )
 
     @post("/posts", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
@@ -252,10 +266,19 @@ class PostController(Controller):
         }
         for key, value in (found.get("details") or {}).items():
             data[key] = str(value)
+        poll = await _poll_of(found)
+        if poll:
+            data.update(poll_fields.from_poll(poll, await polls.options_of(poll["id"])))
         return render(
             request,
             "posts/edit.html",
-            {"form": Form(data), "post": found, "kind": found["kind"], **await _form_choices(request)},
+            {
+                "form": Form(data),
+                "post": found,
+                "kind": found["kind"],
+                **_poll_context(poll),
+                **await _form_choices(request),
+            },
         )
 
     @post("/posts/{post_id:int}/edit")
@@ -265,11 +288,23 @@ class PostController(Controller):
             return see_other(f"/events/{post_id}/edit")
         form = Form(await request.form())
         title, body, details = _validate(form, found["kind"])
+        poll = await _poll_of(found)
+        # Once someone has voted, the options stay as they were voted on.
+        draft = poll_fields.read_poll(form) if poll and not poll["voter_count"] else None
+        if draft and not form.errors and not await polls.replace_options(poll["id"], draft):
+            poll = await _poll_of(found)
+            form.error("poll_options", _("Des voisins viennent de voter : les options ne peuvent plus changer."))
         if form.errors:
             return render(
                 request,
                 "posts/edit.html",
-                {"form": form, "post": found, "kind": found["kind"], **await _form_choices(request)},
+                {
+                    "form": form,
+                    "post": found,
+                    "kind": found["kind"],
+                    **_poll_context(poll),
+                    **await _form_choices(request),
+                },
                 status_code=422,
             )
         await queries.update_post(post_id, title=title, body=body, details=details, nearby=form["nearby"] == "1")
@@ -373,6 +408,14 @@ async def _thread(request: Request, found: dict, moderator: bool, form: Form, st
 
 async def _show_with_errors(request: Request, found: dict, form: Form) -> Response:
     return await render_post(request, found, await can_moderate(request.user, found["neighbourhood"]), form, 422)
+
+
+async def _poll_of(found: dict) -> dict | None:
+    return await polls.for_post(found["id"]) if found["kind"] == "discussion" else None
+
+
+def _poll_context(poll: dict | None) -> dict:
+    return {"poll": poll, "poll_locked": bool(poll and poll["voter_count"])}
 
 
 async def _form_choices(request: Request) -> dict:

@@ -65,6 +65,10 @@ def decorate(rows: list[dict], nearby_names: dict[int, str] | None = None) -> li
         row["when_text"] = format_ago(row["created_at"])
         replies = row.get("reply_count") or 0
         row["replies_text"] = i18n.ngettext("%(num)s réponse", "%(num)s réponses", replies) if replies else ""
+        voters = row.get("poll_voters")
+        row["poll_text"] = (
+            "" if voters is None else i18n.ngettext("Sondage · %(num)s vote", "Sondage · %(num)s votes", voters)
+        )
     return rows
 
 
@@ -84,7 +88,7 @@ def highlight(rows: list[dict], q: str) -> list[dict]:
 CARD_FIELDS = (
     "id", "kind", "kind_label", "status", "status_text", "pinned", "title", "title_html", "excerpt", "excerpt_html",
     "cover", "cover_width", "cover_height", "author_name", "created_at", "when_text", "replies_text",
-    "event_starts_at", "event_cancelled_at", "event_place", "from_quartier",
+    "event_starts_at", "event_cancelled_at", "event_place", "from_quartier", "poll_text",
 )  # fmt: skip
 
 

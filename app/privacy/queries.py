@@ -18,6 +18,8 @@ from app.messages.tables import Conversation, Message
 from app.moderation.tables import Report
 from app.notify.tables import Notification, PushSubscription
 from app.notify.text import describe
+from app.polls import queries as polls
+from app.polls.tables import PollOption
 from app.posts import blobs
 from app.posts.tables import Loan, Photo, Post, Reply
 
@@ -102,6 +104,8 @@ async def export_archive(user_id: int) -> bytes:
             "neighbours_joined": await invitations.accepted_count(user_id),
         },
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
+        # The polls of their discussions, and their own choices (no one else's).
+        **{key: _rows(value) for key, value in (await polls.export_of(user_id)).items()},
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -171,6 +175,7 @@ async def _end_commitments(user_id: int) -> None:
         (Signup.user == user_id) & Signup.status.is_in(["going", "waitlist"])
     ):
         await events.leave(signup["event"], user_id)
+    await polls.forget_votes_of(user_id)
     organised = await Event.select(Event.post, Event.post.title).where(
         (Event.post.author == user_id) & Event.cancelled_at.is_null() & (Event.ends_at >= datetime.now(timezone.utc))
     )
@@ -217,3 +222,9 @@ async def _scrub_own_words(user: dict) -> None:
         body = _scrubbed(reply["body"], traces)
         if body != reply["body"]:
             await Reply.update({Reply.body: body}).where(Reply.id == reply["id"])
+    for option in await PollOption.select(PollOption.id, PollOption.label).where(
+        PollOption.poll.post.author == user["id"]
+    ):
+        label = _scrubbed(option["label"], traces)[:100]
+        if label != option["label"]:
+            await PollOption.update({PollOption.label: label}).where(PollOption.id == option["id"])

@@ -12,12 +12,14 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.messages import queries as messages
+from app.polls import queries as polls
 from app.posts import queries as posts
 from tests.browser.conftest import device
 from tests.factories import PASSWORD, make_moderator, make_neighbourhood, make_user
@@ -89,6 +91,14 @@ async def _pages(server) -> dict[str, str]:
     )
     event_id = await make_event(claire, title="Repas de quartier", capacity=12)
     await make_post(paul, kind="give", title="Vélo d'enfant à donner")
+    poll_id = await polls.create_discussion(
+        author=claire,
+        title="Un composteur dans la cour ?",
+        body="Votez !",
+        details={},
+        photos=[],
+        poll=polls.PollDraft(["Oui", "Non"], multiple=True, closes_at=datetime.now(timezone.utc) + timedelta(days=3)),
+    )
     conversation_id = await messages.send(paul.id, claire.id, "Bonjour Claire, la perceuse est-elle libre ?")
     pages: dict[str, str] = {}
 
@@ -125,6 +135,9 @@ async def _pages(server) -> dict[str, str]:
         await _log_in(client, paul)
         await _post(client, f"/posts/{post_id}/replies", {"body": "Je peux l'emprunter samedi ?"})
         await _post(client, f"/posts/{event_id}/signup", {})
+        await visit(client, "poll-before-vote", f"/posts/{poll_id}")
+        options = await polls.options_of((await polls.for_post(poll_id))["id"])
+        await _post(client, f"/posts/{poll_id}/vote", {"option": str(options[0]["id"])})
         await _post(client, f"/posts/{post_id}/report", {"reason": "spam", "text": ""})
 
     async with _visitor(server) as client:
@@ -138,6 +151,8 @@ async def _pages(server) -> dict[str, str]:
             ("events", "/events"),
             ("event", f"/posts/{event_id}"),
             ("event-new", "/events/new"),
+            ("poll", f"/posts/{poll_id}"),
+            ("discussion-new", "/posts/new?kind=discussion"),
             ("messages", "/messages"),
             ("notifications", "/notifications"),
             ("settings", "/settings"),
@@ -154,6 +169,8 @@ async def _pages(server) -> dict[str, str]:
         new_post = await _post(client, "/posts", {"kind": "lend", "title": "", "body": ""}, files={"photos": ("", b"")})
         assert new_post.status_code == 422
         pages["post-new-errors"] = new_post.text
+        bad_poll = {"kind": "discussion", "title": "Sondage", "body": "?", "poll_option_1": "Oui", "poll_closes_on": ""}
+        pages["discussion-new-errors"] = (await _post(client, "/posts", bad_poll, files={"photos": ("", b"")})).text
 
     async with _visitor(server) as client:
         await _log_in(client, moderator)
@@ -180,6 +197,7 @@ async def test_every_page_is_valid_html(server, tmp_path):
     assert (
         'aria-invalid="true"' in pages["post-new-errors"] and "Vouliez-vous dire" in pages["signup-address-suggested"]
     )
+    assert "<meter" in pages["poll"] and 'aria-invalid="true"' in pages["discussion-new-errors"]
     assert "Bonjour Claire" in pages["conversation"] and "Repas de quartier" in pages["events"]
 
     errors = _errors(pages, tmp_path)
