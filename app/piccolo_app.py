@@ -22,6 +22,7 @@ from app.neighbourhoods.tables import Neighbourhood
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
+from app.rides.tables import Ride, RideSeat
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
@@ -62,6 +63,8 @@ APP_CONFIG = AppConfig(
         InstanceKey,
         InvitationLink,
         InvitedSignup,
+        Ride,
+        RideSeat,
     ],
     migration_dependencies=[],
     commands=[],

@@ -1,6 +1,6 @@
 """The page of one post, as every domain shows it: which post the viewer may
 see or change, and the page itself with what other domains add under the
-post (the event's panel; the moderators' controls, shown to moderators).
+post (the event's or the ride's panel; the moderators' controls, shown to moderators).
 
 Events and moderation use this module, never app.posts.routes. The panels
 are asked for by direct call: they run only here, on the page of one post,
@@ -17,6 +17,7 @@ from app.events.panel import panel_for_post
 from app.forms import Form
 from app.posts import loans, queries
 from app.posts.kinds import SINGULAR, STATUSES
+from app.rides.panel import panel_for_post as ride_panel_for_post
 from app.web import render
 
 
@@ -35,7 +36,14 @@ async def own_post(request: Request, post_id: int) -> dict:
 
 
 async def render_post(
-    request: Request, found: dict, moderator: bool, form: Form, status_code: int = 200, *, event_error: str = ""
+    request: Request,
+    found: dict,
+    moderator: bool,
+    form: Form,
+    status_code: int = 200,
+    *,
+    event_error: str = "",
+    ride_error: str = "",
 ) -> Response:
     post_id = found["id"]
     mine = is_author(request.user, found)
@@ -49,6 +57,7 @@ async def render_post(
         if ids:
             candidates = await User.select(User.id, User.first_name, User.last_name).where(User.id.is_in(ids[:50]))
     event_panel = await panel_for_post(found, request.user, event_error)
+    ride_panel = await ride_panel_for_post(found, request.user, ride_error)
     return render(
         request,
         "posts/show.html",
@@ -65,6 +74,8 @@ async def render_post(
             "singular": SINGULAR,
             "event_panel": event_panel is not None,
             **(event_panel or {}),
+            "ride_panel": ride_panel is not None,
+            **(ride_panel or {}),
         },
         status_code=status_code,
     )

@@ -21,6 +21,7 @@ from app.db.rows import rows
 from app.events.tables import Event
 from app.posts import blobs
 from app.posts.tables import Photo, Post, Reply
+from app.rides.tables import Ride
 
 if TYPE_CHECKING:
     from app.posts.photos import EncodedPhoto
@@ -29,20 +30,26 @@ PAGE = 20
 PARIS = ZoneInfo("Europe/Paris")
 # Annonces that wait on their author (to give, lend, answer): they close when
 # the author's account is deleted. Tips and discussions belong to the thread.
-LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_found")
+LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_found", "sale", "ride")
 
 _LIST_COLUMNS = (
     "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
-    "e.place AS event_place, e.cancelled_at AS event_cancelled_at"
+    "e.place AS event_place, e.cancelled_at AS event_cancelled_at, p.price_cents, r.origin AS ride_origin, "
+    "r.destination AS ride_destination, r.departs_at AS ride_departs_at, r.returns_at AS ride_returns_at, "
+    "r.seats AS ride_seats, r.seats_taken AS ride_seats_taken"
 )
-_LIST_FROM = "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id"
+# A ride's trip (one row per post, by its unique index) is joined like an event's.
+_JOINS = "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id LEFT JOIN ride r ON r.post = p.id"
+_LIST_FROM = f"FROM post p {_JOINS}"
 # The event's columns joined into a post's row, by their labels.
 _LIST_TYPES = {
     "event_starts_at": Event.starts_at,
     "event_ends_at": Event.ends_at,
     "event_cancelled_at": Event.cancelled_at,
+    "ride_departs_at": Ride.departs_at,
+    "ride_returns_at": Ride.returns_at,
 }
 NEWEST_FIRST = Keyset("p.id", descending=True)
 _SKILLED_NEIGHBOURS = Keyset('s."user"', keys=("id",))
@@ -125,8 +132,7 @@ def _search_part(tier: int, neighbourhood_id: int, q: str, args: list) -> str:
         args += [f"{scope} AND {title}" if tier == 1 else f"{scope} AND ({every} NOT {title})", neighbourhood_id]
         return (
             f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
-            "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
-            "WHERE post_fts MATCH {} AND p.neighbourhood = {}"
+            f"{_JOINS} WHERE post_fts MATCH {{}} AND p.neighbourhood = {{}}"
         )
     sql = f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
     args.append(neighbourhood_id)
@@ -181,7 +187,14 @@ async def photos_of(post_id: int) -> list[dict]:
 
 
 async def create_post(
-    *, author: User, kind: str, title: str, body: str, details: dict, photos: list[EncodedPhoto]
+    *,
+    author: User,
+    kind: str,
+    title: str,
+    body: str,
+    details: dict,
+    photos: list[EncodedPhoto],
+    price_cents: int | None = None,
 ) -> int:
     """The post with its photos' rows and images, in one transaction: nothing half-saved."""
     now = datetime.now(timezone.utc)
@@ -195,6 +208,7 @@ async def create_post(
                 title=title,
                 body=body,
                 details=details,
+                price_cents=price_cents,
                 photo_count=len(photos),
                 cover=cover.name if cover else "",
                 cover_width=cover.thumb_width if cover else 0,
@@ -227,9 +241,15 @@ async def create_post(
     return post_id
 
 
-async def update_post(post_id: int, *, title: str, body: str, details: dict) -> None:
+async def update_post(post_id: int, *, title: str, body: str, details: dict, price_cents: int | None = None) -> None:
     await Post.update(
-        {Post.title: title, Post.body: body, Post.details: details, Post.updated_at: datetime.now(timezone.utc)}
+        {
+            Post.title: title,
+            Post.body: body,
+            Post.details: details,
+            Post.price_cents: price_cents,
+            Post.updated_at: datetime.now(timezone.utc),
+        }
     ).where(Post.id == post_id)
 
 

@@ -25,6 +25,10 @@ from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
 from app.posts.photo_routes import photo
 from app.posts.photos import MAX_BYTES, MAX_PHOTOS, encode_all
+from app.posts.prices import price_input, read_price
+from app.rides import queries as rides
+from app.rides.fields import FIELDS as RIDE_FIELDS
+from app.rides.fields import read_ride
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
 
@@ -115,6 +119,13 @@ def _validate(form: Form, kind: str) -> tuple[str, str, dict]:
     return title, body, _details_form(form, kind)
 
 
+def _price(form: Form, kind: str) -> int | None:
+    """A sale's price in cents; None for « Prix libre » (and for other kinds)."""
+    if kind != "sale" or form["price_free"] == "1":
+        return None
+    return read_price(form)
+
+
 def _civility_check(form: Form, text: str) -> None:
     if form["confirmed_civility"] != "1" and needs_nudge(text):
         form.error(
@@ -151,6 +162,8 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             status_code=403,
         )
     title, body, details = _validate(form, kind)
+    price = _price(form, kind)
+    ride = read_ride(form) if kind == "ride" else None
     photos = _chosen_photos(upload, form)
     if not form.errors:
         _civility_check(form, f"{title}\n{body}")
@@ -163,7 +176,12 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             fragment="posts/_form.html",
             status_code=422,
         )
-    post_id = await queries.create_post(author=user, kind=kind, title=title, body=body, details=details, photos=encoded)
+    if ride:
+        post_id = await rides.create_ride(author=user, title=title, body=body, photos=encoded, **ride)
+    else:
+        post_id = await queries.create_post(
+            author=user, kind=kind, title=title, body=body, details=details, photos=encoded, price_cents=price
+        )
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
@@ -209,7 +227,11 @@ class PostController(Controller):
         name = form["field"]
         kind = form["kind"] if form["kind"] in KINDS else "give"
         _validate(form, kind)
-        if name not in ("title", "body", "loan_days", "skill", "where"):
+        if name == "price":
+            _price(form, "sale")
+        elif name in RIDE_FIELDS:
+            read_ride(form)
+        elif name not in ("title", "body", "loan_days", "skill", "where"):
             raise NotFoundException()
         return render(request, "posts/_field_error.html", {"name": name, "error": form.errors.get(name, "")})
 
@@ -226,6 +248,9 @@ class PostController(Controller):
         data = {"title": found["title"], "body": found["body"], "kind": found["kind"]}
         for key, value in (found.get("details") or {}).items():
             data[key] = str(value)
+        if found["kind"] == "sale":
+            data["price"] = price_input(found["price_cents"])
+            data["price_free"] = "1" if found["price_cents"] is None else ""
         return render(
             request, "posts/edit.html", {"form": Form(data), "post": found, "kind": found["kind"], **_form_choices()}
         )
@@ -237,6 +262,7 @@ class PostController(Controller):
             return see_other(f"/events/{post_id}/edit")
         form = Form(await request.form())
         title, body, details = _validate(form, found["kind"])
+        price = _price(form, found["kind"])
         if form.errors:
             return render(
                 request,
@@ -244,7 +270,7 @@ class PostController(Controller):
                 {"form": form, "post": found, "kind": found["kind"], **_form_choices()},
                 status_code=422,
             )
-        await queries.update_post(post_id, title=title, body=body, details=details)
+        await queries.update_post(post_id, title=title, body=body, details=details, price_cents=price)
         return see_other(f"/posts/{post_id}")
 
     @post("/posts/{post_id:int}/delete")
