@@ -199,3 +199,30 @@ async def test_deleting_my_account_gives_my_seats_back_and_tells_my_riders(make_
     assert (await post_form(await signed_in(make_client, claire), f"/posts/{pauls_ride}/seat")).status_code == 303
     refused = await post_form(await signed_in(make_client, paul), f"/posts/{odiles_ride}/seat")
     assert refused.status_code == 422 and "Ce covoiturage n'est plus proposé." in html.unescape(refused.text)
+
+
+async def test_the_driver_edits_the_trip_riders_are_told_and_seats_never_drop_below_those_taken(make_client):
+    _hood, (claire, paul, yasmine) = await neighbours(3)
+    ride_post = await make_ride(claire, title="Marché de Beaune", seats=3)
+    for rider in (paul, yasmine):
+        await post_form(await signed_in(make_client, rider), f"/posts/{ride_post}/seat")
+    driver = await signed_in(make_client, claire)
+    form = await driver.get(f"/posts/{ride_post}/edit")
+    assert input_value(form.text, "destination") == "Dijon, gare" and input_value(form.text, "seats") == "3"
+    fields = {name: input_value(form.text, name) for name in ("title", "origin", "destination", "departs_at")}
+    fields["body"] = "Je pars tôt."
+    too_few = await post_form(driver, f"/posts/{ride_post}/edit", {**fields, "seats": "1", "trip": "one_way"})
+    assert too_few.status_code == 422
+    assert field_error(too_few.text, "seats") == "2 personnes ont déjà une place : gardez au moins autant de places."
+    assert input_value(too_few.text, "seats") == "1"
+    later = _saturday_morning(days=6)
+    moved = await post_form(
+        driver,
+        f"/posts/{ride_post}/edit",
+        {**fields, "departs_at": local(later), "seats": "2", "trip": "one_way"},
+    )
+    assert moved.status_code == 303
+    ride = await queries.for_post(ride_post)
+    assert (ride["seats"], ride["seats_taken"], ride["departs_at"]) == (2, 2, later.astimezone(timezone.utc))
+    assert await _told(paul, "Le covoiturage « Marché de Beaune » change : départ")
+    assert await _told(yasmine, "Le covoiturage « Marché de Beaune » change : départ")

@@ -28,6 +28,7 @@ from app.posts.photos import MAX_BYTES, MAX_PHOTOS, encode_all
 from app.posts.prices import price_input, read_price
 from app.rides import queries as rides
 from app.rides.fields import FIELDS as RIDE_FIELDS
+from app.rides.fields import form_values as ride_form_values
 from app.rides.fields import read_ride
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
@@ -248,6 +249,8 @@ class PostController(Controller):
         data = {"title": found["title"], "body": found["body"], "kind": found["kind"]}
         for key, value in (found.get("details") or {}).items():
             data[key] = str(value)
+        if found["kind"] == "ride":
+            data.update(ride_form_values(await rides.for_post(post_id)))
         if found["kind"] == "sale":
             data["price"] = price_input(found["price_cents"])
             data["price_free"] = "1" if found["price_cents"] is None else ""
@@ -263,6 +266,12 @@ class PostController(Controller):
         form = Form(await request.form())
         title, body, details = _validate(form, found["kind"])
         price = _price(form, found["kind"])
+        trip = read_ride(form) if found["kind"] == "ride" else None
+        if trip and not form.errors:
+            try:
+                await rides.update_ride(post_id, title=title, body=body, **trip)
+            except rides.RideClosed as refused:
+                form.error("seats", str(refused))
         if form.errors:
             return render(
                 request,
@@ -270,7 +279,8 @@ class PostController(Controller):
                 {"form": form, "post": found, "kind": found["kind"], **_form_choices()},
                 status_code=422,
             )
-        await queries.update_post(post_id, title=title, body=body, details=details, price_cents=price)
+        if not trip:
+            await queries.update_post(post_id, title=title, body=body, details=details, price_cents=price)
         return see_other(f"/posts/{post_id}")
 
     @post("/posts/{post_id:int}/delete")

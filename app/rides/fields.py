@@ -37,6 +37,20 @@ def read_ride(form: Form) -> dict:
     }
 
 
+def form_values(ride: dict) -> dict:
+    """The edit form's fields, as the driver typed them (Paris times)."""
+    fmt = "%Y-%m-%dT%H:%M"
+    returns = ride["returns_at"]
+    return {
+        "origin": ride["origin"],
+        "destination": ride["destination"],
+        "departs_at": ride["departs_at"].astimezone(PARIS).strftime(fmt),
+        "seats": str(ride["seats"]),
+        "trip": "return" if returns else "one_way",
+        "returns_at": returns.astimezone(PARIS).strftime(fmt) if returns else "",
+    }
+
+
 def _future(form: Form, field: str) -> datetime | None:
     value = form.local_datetime(field, PARIS)
     now = datetime.now(timezone.utc)

@@ -41,6 +41,44 @@ async def create_ride(
     return post_id
 
 
+async def update_ride(
+    post_id: int, *, title: str, body: str, origin: str, destination: str, seats: int, **times
+) -> None:
+    """Saves the driver's changes; never fewer seats than neighbours already
+    hold (checked by the same conditional update). Riders are told when the
+    trip itself changes."""
+    from app.i18n import ngettext
+    from app.notify.queries import notify
+    from app.posts.tables import Post
+
+    trip = {"origin": origin, "destination": destination, **times}
+    async with Ride._meta.db.transaction():
+        ride = await _lock((await for_post(post_id))["id"])
+        kept = (
+            await Ride.update({Ride.seats: seats, **{getattr(Ride, k): v for k, v in trip.items()}})
+            .where((Ride.id == ride["id"]) & (Ride.seats_taken <= seats))
+            .returning(Ride.id)
+        )
+        if not kept:
+            raise RideClosed(
+                ngettext(
+                    "%(num)s personne a déjà une place : gardez au moins une place.",
+                    "%(num)s personnes ont déjà une place : gardez au moins autant de places.",
+                    ride["seats_taken"],
+                )
+            )
+        await Post.update({Post.title: title, Post.body: body, Post.updated_at: datetime.now(timezone.utc)}).where(
+            Post.id == post_id
+        )
+    if any(ride[k] != v for k, v in trip.items()):
+        await notify(
+            [r["user"] for r in await riders(ride["id"])],
+            "ride",
+            url=f"/posts/{post_id}",
+            params={"what": "moved", "title": title, "when": trip["departs_at"].isoformat()},
+        )
+
+
 async def for_post(post_id: int) -> dict | None:
     return await Ride.select().where(Ride.post == post_id).first()
 
