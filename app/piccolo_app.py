@@ -23,6 +23,7 @@ from app.notify.tables import DigestRun, MailDelivery, Notification, PushDeliver
 from app.polls.tables import Poll, PollOption, PollVote
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
+from app.rides.tables import Ride, RideSeat
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
@@ -67,6 +68,8 @@ APP_CONFIG = AppConfig(
         InstanceKey,
         InvitationLink,
         InvitedSignup,
+        Ride,
+        RideSeat,
     ],
     migration_dependencies=[],
     commands=[],

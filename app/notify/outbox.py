@@ -39,6 +39,7 @@ TITLES = {
     "help_match": i18n.N_("Un voisin a besoin de vous"),
     "moderation": i18n.N_("Modération"),
     "loan": i18n.N_("Prêt"),
+    "ride": i18n.N_("Covoiturage"),
 }
 # A private message should wake the phone; the rest can wait for a good moment.
 URGENCY = {"message": "high", "help_match": "normal", "moderation": "normal"}

@@ -40,6 +40,11 @@ MESSAGES = {
     ("loan", "lent"): N_("%(who)s vous prête « %(title)s » jusqu'au %(due)s"),
     ("loan", "due_tomorrow"): N_("À rendre demain : « %(title)s »"),
     ("loan", "ended"): N_("Le prêt de « %(title)s » est terminé : le compte de l'autre personne a été supprimé."),
+    ("ride", "taken"): N_("%(who)s prend une place dans votre covoiturage « %(title)s »"),
+    ("ride", "given_back"): N_("%(who)s rend sa place dans votre covoiturage « %(title)s »"),
+    ("ride", "moved"): N_("Le covoiturage « %(title)s » change : départ %(when)s."),
+    ("ride", "seat_freed"): N_("Une place s'est libérée dans votre covoiturage « %(title)s »."),
+    ("ride", "cancelled"): N_("Le covoiturage « %(title)s » n'aura pas lieu : le compte de son auteur a été supprimé."),
 }
 
 # Parameters that are moments or days, and how each is written.

@@ -15,6 +15,8 @@ KINDS = {
     "lost_found": N_("Perdu/trouvé"),
     "event": N_("Événements"),
     "discussion": N_("Discussions"),
+    "sale": N_("À vendre"),
+    "ride": N_("Covoiturage"),
 }
 
 # What one post of the kind is called, on its badge and in the form title.
@@ -28,6 +30,8 @@ SINGULAR = {
     "lost_found": N_("Perdu/trouvé"),
     "event": N_("Événement"),
     "discussion": N_("Discussion"),
+    "sale": N_("À vendre"),
+    "ride": N_("Covoiturage"),
 }
 
 # Statuses the author may set, per kind ("lent" goes through the loan form).
@@ -41,6 +45,9 @@ STATUSES = {
     "lost_found": {"open": N_("En cours"), "done": N_("Retrouvé")},
     "event": {"open": N_("À venir")},
     "discussion": {"open": N_("Ouverte"), "done": N_("Close")},
+    "sale": {"open": N_("Disponible"), "reserved": N_("Réservé"), "done": N_("Vendu")},
+    # A ride's state follows its seats and its date (app/rides/panel.py).
+    "ride": {"open": N_("À venir")},
 }
 # Set by no one: the listings of a deleted account (see LISTING_KINDS).
 CLOSED = N_("Close")

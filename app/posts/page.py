@@ -1,6 +1,6 @@
 """The page of one post, as every domain shows it: which post the viewer may
 see or change, and the page itself with what other domains add under the
-post (the event's panel, a discussion's poll; the moderators' controls, shown to moderators).
+post (the event's or the ride's panel, a discussion's poll; the moderators' controls, shown to moderators).
 
 Events and moderation use this module, never app.posts.routes. The panels
 are asked for by direct call: they run only here, on the page of one post,
@@ -19,6 +19,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.polls.panel import panel_for_post as poll_panel_for_post
 from app.posts import loans, queries
 from app.posts.kinds import SINGULAR, STATUSES
+from app.rides.panel import panel_for_post as ride_panel_for_post
 from app.web import render
 
 
@@ -45,6 +46,7 @@ async def render_post(
     *,
     event_error: str = "",
     poll_error: str = "",
+    ride_error: str = "",
 ) -> Response:
     post_id = found["id"]
     mine = is_author(request.user, found)
@@ -61,6 +63,7 @@ async def render_post(
     # Seen from a quartier voisin (a moderator of the post's quartier is no reader from elsewhere).
     from_nearby = found["neighbourhood"] != request.user.neighbourhood and not moderator
     poll_panel = await poll_panel_for_post(found, request.user, poll_error)
+    ride_panel = await ride_panel_for_post(found, request.user, ride_error)
     return render(
         request,
         "posts/show.html",
@@ -81,6 +84,8 @@ async def render_post(
             **(event_panel or {}),
             "poll_panel": poll_panel is not None,
             **(poll_panel or {}),
+            "ride_panel": ride_panel is not None,
+            **(ride_panel or {}),
         },
         status_code=status_code,
     )

@@ -22,6 +22,7 @@ from app.db.rows import rows
 from app.events.tables import Event
 from app.posts import blobs
 from app.posts.tables import Photo, Post, Reply
+from app.rides.tables import Ride
 
 if TYPE_CHECKING:
     from app.posts.photos import EncodedPhoto
@@ -30,25 +31,31 @@ PAGE = 20
 PARIS = ZoneInfo("Europe/Paris")
 # Annonces that wait on their author (to give, lend, answer): they close when
 # the author's account is deleted. Tips and discussions belong to the thread.
-LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_found")
+LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_found", "sale", "ride")
 
 _LIST_COLUMNS = (
     "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
     "p.neighbourhood, p.nearby, "
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
-    "e.place AS event_place, e.cancelled_at AS event_cancelled_at, pl.voter_count AS poll_voters"
+    "e.place AS event_place, e.cancelled_at AS event_cancelled_at, pl.voter_count AS poll_voters, p.price_cents, "
+    "r.origin AS ride_origin, r.destination AS ride_destination, r.departs_at AS ride_departs_at, "
+    "r.returns_at AS ride_returns_at, r.seats AS ride_seats, r.seats_taken AS ride_seats_taken"
 )
-# A discussion's poll by its unique index on post: the card says how many voted.
-_LIST_FROM = (
-    "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
+# A ride's trip and a discussion's poll (one row per post each, by their unique
+# indexes) are joined like an event's: the card says where and how many voted.
+_JOINS = (
+    "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id LEFT JOIN ride r ON r.post = p.id "
     "LEFT JOIN poll pl ON pl.post = p.id"
 )
+_LIST_FROM = f"FROM post p {_JOINS}"
 # The event's columns joined into a post's row, by their labels.
 _LIST_TYPES = {
     "event_starts_at": Event.starts_at,
     "event_ends_at": Event.ends_at,
     "event_cancelled_at": Event.cancelled_at,
+    "ride_departs_at": Ride.departs_at,
+    "ride_returns_at": Ride.returns_at,
 }
 NEWEST_FIRST = Keyset("p.id", descending=True)
 _SKILLED_NEIGHBOURS = Keyset('s."user"', keys=("id",))
@@ -155,8 +162,7 @@ def _search_part(tier: int, neighbourhood_id: int, q: str, args: list) -> str:
         args += [f"{scope} AND {title}" if tier == 1 else f"{scope} AND ({every} NOT {title})", neighbourhood_id]
         return (
             f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
-            "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id "
-            "LEFT JOIN poll pl ON pl.post = p.id WHERE post_fts MATCH {} AND p.neighbourhood = {}"
+            f"{_JOINS} WHERE post_fts MATCH {{}} AND p.neighbourhood = {{}}"
         )
     sql = f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
     args.append(neighbourhood_id)
@@ -219,6 +225,7 @@ async def create_post(
     details: dict,
     photos: list[EncodedPhoto],
     nearby: bool = False,
+    price_cents: int | None = None,
 ) -> int:
     """The post with its photos' rows and images, in one transaction: nothing half-saved."""
     now = datetime.now(timezone.utc)
@@ -233,6 +240,7 @@ async def create_post(
                 body=body,
                 details=details,
                 nearby=nearby,
+                price_cents=price_cents,
                 photo_count=len(photos),
                 cover=cover.name if cover else "",
                 cover_width=cover.thumb_width if cover else 0,
@@ -265,13 +273,16 @@ async def create_post(
     return post_id
 
 
-async def update_post(post_id: int, *, title: str, body: str, details: dict, nearby: bool = False) -> None:
+async def update_post(
+    post_id: int, *, title: str, body: str, details: dict, nearby: bool = False, price_cents: int | None = None
+) -> None:
     await Post.update(
         {
             Post.title: title,
             Post.body: body,
             Post.details: details,
             Post.nearby: nearby,
+            Post.price_cents: price_cents,
             Post.updated_at: datetime.now(timezone.utc),
         }
     ).where(Post.id == post_id)

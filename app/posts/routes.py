@@ -28,6 +28,11 @@ from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
 from app.posts.photo_routes import photo
 from app.posts.photos import MAX_BYTES, MAX_PHOTOS, encode_all
+from app.posts.prices import price_input, read_price
+from app.rides import queries as rides
+from app.rides.fields import FIELDS as RIDE_FIELDS
+from app.rides.fields import form_values as ride_form_values
+from app.rides.fields import read_ride
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
 
@@ -136,6 +141,13 @@ def _validate(form: Form, kind: str) -> tuple[str, str, dict]:
     return title, body, _details_form(form, kind)
 
 
+def _price(form: Form, kind: str) -> int | None:
+    """A sale's price in cents; None for « Prix libre » (and for other kinds)."""
+    if kind != "sale" or form["price_free"] == "1":
+        return None
+    return read_price(form)
+
+
 def _civility_check(form: Form, text: str) -> None:
     if form["confirmed_civility"] != "1" and needs_nudge(text):
         form.error(
@@ -173,6 +185,8 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         )
     title, body, details = _validate(form, kind)
     poll = poll_fields.read_poll(form) if kind == "discussion" and poll_fields.wanted(form) else None
+    price = _price(form, kind)
+    ride = read_ride(form) if kind == "ride" else None
     photos = _chosen_photos(upload, form)
     if not form.errors:
         _civility_check(form, f"{title}\n{body}")
@@ -186,13 +200,24 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             status_code=422,
         )
     shown_to_nearby = form["nearby"] == "1"
-    if poll:
+    if ride:
+        post_id = await rides.create_ride(
+            author=user, title=title, body=body, photos=encoded, nearby=shown_to_nearby, **ride
+        )
+    elif poll:
         post_id = await polls.create_discussion(
             author=user, title=title, body=body, details=details, photos=encoded, poll=poll, nearby=shown_to_nearby
         )
     else:
         post_id = await queries.create_post(
-            author=user, kind=kind, title=title, body=body, details=details, photos=encoded, nearby=shown_to_nearby
+            author=user,
+            kind=kind,
+            title=title,
+            body=body,
+            details=details,
+            photos=encoded,
+            price_cents=price,
+            nearby=shown_to_nearby,
         )
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
@@ -244,7 +269,11 @@ class PostController(Controller):
         name = form["field"]
         kind = form["kind"] if form["kind"] in KINDS else "give"
         _validate(form, kind)
-        if name not in ("title", "body", "loan_days", "skill", "where"):
+        if name == "price":
+            _price(form, "sale")
+        elif name in RIDE_FIELDS:
+            read_ride(form)
+        elif name not in ("title", "body", "loan_days", "skill", "where"):
             raise NotFoundException()
         return render(request, "posts/_field_error.html", {"name": name, "error": form.errors.get(name, "")})
 
@@ -269,6 +298,11 @@ class PostController(Controller):
         poll = await _poll_of(found)
         if poll:
             data.update(poll_fields.from_poll(poll, await polls.options_of(poll["id"])))
+        if found["kind"] == "ride":
+            data.update(ride_form_values(await rides.for_post(post_id)))
+        if found["kind"] == "sale":
+            data["price"] = price_input(found["price_cents"])
+            data["price_free"] = "1" if found["price_cents"] is None else ""
         return render(
             request,
             "posts/edit.html",
@@ -294,6 +328,13 @@ class PostController(Controller):
         if draft and not form.errors and not await polls.replace_options(poll["id"], draft):
             poll = await _poll_of(found)
             form.error("poll_options", _("Des voisins viennent de voter : les options ne peuvent plus changer."))
+        price = _price(form, found["kind"])
+        trip = read_ride(form) if found["kind"] == "ride" else None
+        if trip and not form.errors:
+            try:
+                await rides.update_ride(post_id, title=title, body=body, nearby=form["nearby"] == "1", **trip)
+            except rides.RideClosed as refused:
+                form.error("seats", str(refused))
         if form.errors:
             return render(
                 request,
@@ -307,7 +348,10 @@ class PostController(Controller):
                 },
                 status_code=422,
             )
-        await queries.update_post(post_id, title=title, body=body, details=details, nearby=form["nearby"] == "1")
+        if not trip:
+            await queries.update_post(
+                post_id, title=title, body=body, details=details, nearby=form["nearby"] == "1", price_cents=price
+            )
         return see_other(f"/posts/{post_id}")
 
     @post("/posts/{post_id:int}/delete")

@@ -26,6 +26,8 @@ class Post(Table, tablename="post"):
     cover = Varchar(length=80, default="")
     cover_width = Integer(default=0)
     cover_height = Integer(default=0)
+    # A sale's price in whole cents (never a float); null: « Prix libre », or not a sale.
+    price_cents = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

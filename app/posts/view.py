@@ -15,6 +15,7 @@ from markupsafe import Markup
 from app import i18n, search
 from app.posts.kinds import CLOSED, KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.photos import small_width
+from app.posts.prices import format_price
 from app.templating import Rendered, date_locale, format_ago, labeller
 
 
@@ -50,6 +51,7 @@ TEMPLATE_GLOBALS = {
     "skill_label": labeller(SKILLS),
     "feed_kinds": KINDS,
     "small_width": small_width,
+    "price": format_price,
 }
 
 
@@ -69,6 +71,7 @@ def decorate(rows: list[dict], nearby_names: dict[int, str] | None = None) -> li
         row["poll_text"] = (
             "" if voters is None else i18n.ngettext("Sondage · %(num)s vote", "Sondage · %(num)s votes", voters)
         )
+        row["price_text"] = format_price(row.get("price_cents")) if row["kind"] == "sale" else ""
     return rows
 
 
@@ -88,7 +91,8 @@ def highlight(rows: list[dict], q: str) -> list[dict]:
 CARD_FIELDS = (
     "id", "kind", "kind_label", "status", "status_text", "pinned", "title", "title_html", "excerpt", "excerpt_html",
     "cover", "cover_width", "cover_height", "author_name", "created_at", "when_text", "replies_text",
-    "event_starts_at", "event_cancelled_at", "event_place", "from_quartier", "poll_text",
+    "event_starts_at", "event_cancelled_at", "event_place", "from_quartier", "poll_text", "price_text",
+    "ride_origin", "ride_destination", "ride_departs_at", "ride_returns_at", "ride_seats", "ride_seats_taken",
 )  # fmt: skip
 
 

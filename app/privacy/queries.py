@@ -22,6 +22,7 @@ from app.polls import queries as polls
 from app.polls.tables import PollOption
 from app.posts import blobs
 from app.posts.tables import Loan, Photo, Post, Reply
+from app.rides import queries as rides
 
 PRIVATE_USER_FIELDS = ("password_hash", "calendar_token_hash")
 
@@ -67,6 +68,8 @@ async def export_archive(user_id: int) -> bytes:
             )
         ),
         "loans": _rows(await Loan.select().where((Loan.lender == user_id) | (Loan.borrower == user_id))),
+        "rides_offered": _rows(await rides.offered_by(user_id)),
+        "ride_seats": _rows(await rides.seats_of(user_id)),
         "notifications": _rows(
             [
                 {**row, "text": describe(row["kind"], row["params"], profile["locale"] or DEFAULT_LOCALE)}
@@ -182,6 +185,7 @@ async def _end_commitments(user_id: int) -> None:
     for event in organised:
         # No actor: notifications naming the person go with the account.
         await events.cancel_event(event["post"], event["post.title"])
+    await rides.end_rides_of(user_id)
     for loan in await loans.end_loans_of(user_id):
         other = loan["borrower"] if loan["lender"] == user_id else loan["lender"]
         await notify(
