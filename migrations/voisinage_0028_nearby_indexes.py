@@ -2,7 +2,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 ID = "2026-12-02T11:10:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "nearby quartiers: one pair once, and the posts shown to nearby quartiers by index"
+DESCRIPTION = "nearby quartiers: one pair once, the posts shown to nearby quartiers by index; one seat per person in a ride"
 
 
 async def forwards():
@@ -19,6 +19,9 @@ async def forwards():
             # The widened feed reads, per nearby quartier, its newest posts shown
             # to nearby quartiers: (neighbourhood, id) among those alone.
             "CREATE INDEX IF NOT EXISTS post_nearby_idx ON post (neighbourhood, id) WHERE nearby",
+            # app.rides.queries checks it while holding the ride's row; this
+            # holds it for any writer (0022 could not: raw steps run before its tables).
+            'CREATE UNIQUE INDEX IF NOT EXISTS ride_seat_once_idx ON ride_seat (ride, "user")',
         ):
             await engine.run_ddl(statement)
 

@@ -69,6 +69,10 @@ RAW_INDEXES = {
     "mail_thread_idx",
     "mail_waiting_idx",
     "digest_once_idx",
+    "neighbourhood_nearby_pair_idx",
+    "post_nearby_idx",
+    "ride_seat_once_idx",
+    "poll_vote_once_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual
