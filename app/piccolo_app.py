@@ -22,6 +22,7 @@ from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
+from app.recommendations.tables import Business, Recommendation
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
@@ -63,6 +64,8 @@ APP_CONFIG = AppConfig(
         InstanceKey,
         InvitationLink,
         InvitedSignup,
+        Business,
+        Recommendation,
     ],
     migration_dependencies=[],
     commands=[],
