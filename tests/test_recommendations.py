@@ -199,6 +199,11 @@ async def test_withdrawing_the_last_recommendation_removes_the_entry(make_client
     gone = await post_form(client, f"/recommendations/{business_id}/withdraw")
     assert gone.status_code == 303 and gone.headers["location"] == "/recommendations"
     assert not await Business.exists().where(Business.id == business_id)
+    assert (await client.get(f"/recommendations/{business_id}")).status_code == 404
+    # With htmx, the panel is not replaced by the list: the browser goes to it.
+    again = entry_id(await recommend(client, fresh("Peinture Lou"), category="peintre"))
+    gone = await post_form(client, f"/recommendations/{again}/withdraw", headers={"HX-Request": "true"})
+    assert gone.status_code == 200 and gone.headers["hx-redirect"] == "/recommendations" and not gone.text
 
 
 async def test_report_and_a_moderator_hides_so_it_no_longer_counts(make_client):
@@ -230,6 +235,7 @@ async def test_report_and_a_moderator_hides_so_it_no_longer_counts(make_client):
     assert hidden.status_code == 303
     page = await client.get(f"/recommendations/{business_id}")
     assert "Recommandé par 1 voisin" in page.text and "Publicité déguisée" not in page.text
+    assert "Recommandation masquée" in (await mod_client.get("/moderation/log")).text
     assert await ModerationAction.exists().where(
         (ModerationAction.action == "hide_recommendation") & (ModerationAction.target_id == hugos)
     )

@@ -177,10 +177,10 @@ async def _after_change(request: Request, business_id: int) -> Response:
     area = await access.recommendation_area(request.user)
     business = await queries.business_by_id(business_id)
     if business is None or not await access.can_see_business(request.user, business_id, area):
-        response = see_other("/recommendations")
         if request.headers.get("hx-request") == "true":
-            response.headers["HX-Location"] = "/recommendations"
-        return response
+            # htmx would follow a 303 and swap the whole list into the panel: it navigates instead.
+            return Response(content=b"", status_code=200, headers={"HX-Redirect": "/recommendations"})
+        return see_other("/recommendations")
     if request.headers.get("hx-request") == "true":
         context = await _entry_context(request, business, area)
         return render(request, "recommendations/entry.html", context, fragment="recommendations/_panel.html")

@@ -60,6 +60,8 @@ async def test_a_plumber_recommended_here_is_backed_from_the_quartier_next_door(
     await paul_page.get_by_text(f"Déjà recommandé : {name} (Testville).").wait_for()
     if paul_page.js:
         await paul_page.get_by_label("Nom").fill("")
+        # The offer goes as the name is cleared, and comes back as it is typed.
+        await paul_page.get_by_text(f"Déjà recommandé : {name}").wait_for(state="detached")
         await paul_page.get_by_label("Nom").press_sequentially(name[:12])
         await paul_page.get_by_text(f"Déjà recommandé : {name}").wait_for()
     await paul_page.get_by_role("link", name="Ajouter votre avis").click()
@@ -69,6 +71,10 @@ async def test_a_plumber_recommended_here_is_backed_from_the_quartier_next_door(
     await paul_page.get_by_role("heading", name="Recommandé par 2 voisins").wait_for()
     await paul_page.locator("#reco-panel li p", has_text="Il a sauvé ma cuisine.").wait_for()
     await paul_page.get_by_role("button", name="Modifier mon avis").wait_for()
+    await paul_page.get_by_role("button", name="Retirer ma recommandation").click()
+    await paul_page.get_by_role("heading", name="Recommandé par 1 voisin").wait_for()
+    await paul_page.get_by_role("button", name="Moi aussi, je recommande").click()
+    await paul_page.get_by_role("heading", name="Recommandé par 2 voisins").wait_for()
 
     await paul_page.goto("/recommendations?category=plombier")
     await paul_page.get_by_role("link", name=name).wait_for()
