@@ -4,6 +4,7 @@ neighbours of the quartier and its quartiers voisins recommend them."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -14,6 +15,7 @@ import pytest
 
 from app.accounts.tables import User
 from app.moderation.tables import ModerationAction, Report
+from app.recommendations import queries
 from app.recommendations.tables import Business, Recommendation
 from tests.factories import field_error, input_value, make_moderator, make_user, post_form
 from tests.factories_nearby import people_of_three_quartiers
@@ -132,6 +134,20 @@ async def test_duplicates_merge_by_name_and_commune_and_the_form_offers_the_exis
         )
         == 2
     )
+
+
+async def test_neighbours_naming_the_same_business_at_once_make_one_entry():
+    hoods, _people = await people_of_three_quartiers()
+    people = [await make_user(hoods[0], first_name=f"Voisin{i}") for i in range(6)]
+    name = fresh("Épicerie du Coin")
+    ids = await asyncio.gather(
+        *(
+            queries.recommend(p, name=name, category="epicerie", commune="Testville", phone="", website="", text="Oui")
+            for p in people
+        )
+    )
+    assert len(set(ids)) == 1
+    assert await Recommendation.count().where(Recommendation.business == ids[0]) == 6
 
 
 async def test_bad_phone_website_and_empty_name_are_told_at_the_field_with_the_input_kept(make_client):

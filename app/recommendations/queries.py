@@ -229,6 +229,10 @@ async def say(business_id: int, author, text: str) -> None:
 async def recommend(author, *, name: str, category: str, commune: str, phone: str, website: str, text: str) -> int:
     """A new entry, or the existing one for the same business; the member's words added to it."""
     async with Business._meta.db.transaction():
+        if Business._meta.db.engine_type == "postgres":
+            # Two neighbours naming the same business at once make one entry.
+            # (SQLite's write transactions are one at a time already.)
+            await Business.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"business:{key(name)}|{key(commune)}")
         found = await matching(name, commune, phone)
         if found is None:
             created = await Business.insert(
