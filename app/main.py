@@ -42,6 +42,7 @@ from app.posts import routes as posts
 from app.posts.view import TEMPLATE_GLOBALS as POST_TEMPLATE_GLOBALS
 from app.posts.view import card_renderer
 from app.privacy import routes as privacy
+from app.recommendations import routes as recommendations
 from app.rides import routes as rides
 from app.settings import Settings, get_settings
 from app.templating import make_environment
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             *notify.ROUTES,
             *moderation.ROUTES,
             *invitations.ROUTES,
+            *recommendations.ROUTES,
             static,
         ],
         middleware=[

@@ -23,6 +23,7 @@ from app.notify.tables import DigestRun, MailDelivery, Notification, PushDeliver
 from app.polls.tables import Poll, PollOption, PollVote
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
+from app.recommendations.tables import Business, Recommendation
 from app.rides.tables import Ride, RideSeat
 from app.settings import ROOT
 
@@ -70,6 +71,8 @@ APP_CONFIG = AppConfig(
         InvitedSignup,
         Ride,
         RideSeat,
+        Business,
+        Recommendation,
     ],
     migration_dependencies=[],
     commands=[],

@@ -2,7 +2,9 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 ID = "2026-12-02T11:10:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "nearby quartiers: one pair once, the posts shown to nearby quartiers by index; one seat per person in a ride"
+DESCRIPTION = (
+    "nearby quartiers: one pair once, the posts shown to nearby quartiers by index; one seat per person in a ride"
+)
 
 
 async def forwards():

@@ -73,6 +73,7 @@ RAW_INDEXES = {
     "post_nearby_idx",
     "ride_seat_once_idx",
     "poll_vote_once_idx",
+    "recommendation_once_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

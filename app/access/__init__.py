@@ -2,7 +2,7 @@
 
 One module per subject: `viewers` (the anonymous stand-in, roles,
 suspension, the 404/403 refusals), `moderators` (who moderates where),
-`blocks`, `nearby` (quartiers voisins), `posts`, `people` (profiles, messages, vouching, reports,
+`blocks`, `nearby` (quartiers voisins), `recommendations` (local businesses), `posts`, `people` (profiles, messages, vouching, reports,
 moderating members), `refusals` (why one may not publish or write now),
 `guards` (signed in / member / admin) and `page` (`can(me)`: the same
 answers for templates). Routes ask here before they show or change anything; queries
@@ -53,6 +53,12 @@ from app.access.posts import (
     sees_post,
     visible_posts_clause,
 )
+from app.access.recommendations import (
+    can_hide_recommendation,
+    can_see_business,
+    may_recommend,
+    recommendation_area,
+)
 from app.access.refusals import message_refusal, posting_refusal, reply_refusal
 from app.access.viewers import (
     ANONYMOUS,
@@ -83,6 +89,8 @@ __all__ = [
     "blocked_ids",
     "can",
     "can_edit_post",
+    "can_hide_recommendation",
+    "can_see_business",
     "can_moderate",
     "can_moderate_member",
     "can_reach",
@@ -101,6 +109,7 @@ __all__ = [
     "is_author",
     "is_staff",
     "lives_in",
+    "may_recommend",
     "may_vouch",
     "message_refusal",
     "moderated_neighbourhoods",
@@ -108,6 +117,7 @@ __all__ = [
     "nearby_ids",
     "post_rights",
     "posting_refusal",
+    "recommendation_area",
     "reply_refusal",
     "requires_admin",
     "requires_login",

@@ -29,6 +29,7 @@ LABELS = {
     "pin": N_("Annonce épinglée"),
     "unpin": N_("Annonce désépinglée"),
     "hide_reply": N_("Réponse masquée"),
+    "hide_recommendation": N_("Recommandation masquée"),
     "restore_reply": N_("Réponse rendue visible"),
     "suspend": N_("Compte suspendu"),
     "unsuspend": N_("Suspension levée"),

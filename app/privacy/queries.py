@@ -22,6 +22,7 @@ from app.polls import queries as polls
 from app.polls.tables import PollOption
 from app.posts import blobs
 from app.posts.tables import Loan, Photo, Post, Reply
+from app.recommendations import queries as recommendations
 from app.rides import queries as rides
 
 PRIVATE_USER_FIELDS = ("password_hash", "calendar_token_hash")
@@ -106,6 +107,8 @@ async def export_archive(user_id: int) -> bytes:
             ),
             "neighbours_joined": await invitations.accepted_count(user_id),
         },
+        # The businesses they recommended, the entries they started and their « Moi aussi ».
+        "recommendations": _rows(await recommendations.exported(user_id)),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
         # The polls of their discussions, and their own choices (no one else's).
         **{key: _rows(value) for key, value in (await polls.export_of(user_id)).items()},
@@ -153,6 +156,7 @@ async def erase_account(user_id: int) -> None:
         await Conversation.update({Conversation.a_unread: 0}).where(Conversation.user_b == user_id)
         await Conversation.update({Conversation.b_unread: 0}).where(Conversation.user_a == user_id)
         await Notification.delete().where(Notification.actor == user_id)
+        await recommendations.erase(user_id)
         if user["neighbourhood"]:
             await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count - 1}).where(
                 Neighbourhood.id == user["neighbourhood"]
