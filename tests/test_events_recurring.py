@@ -194,7 +194,7 @@ async def test_bad_repeat_choices_are_explained_at_the_field(make_client):
     day = _next_weekday(1)
     if (day + timedelta(days=7)).month == day.month:
         assert answer.status_code == 422
-        assert "dernier jour de ce type du mois" in field_error(answer.text, "repeat")
+        assert "dernier de ce jour de la semaine" in field_error(answer.text, "repeat")
         assert 'value="monthly_last" checked' in answer.text
     nothing = await _create_series(client, repeat_count="")
     assert nothing.status_code == 422
@@ -236,6 +236,34 @@ async def test_the_last_place_of_one_date_goes_to_exactly_one_person():
     await queries.leave(event["id"], winner.id, occurrence_id=second["id"])
     row = await Occurrence.select().where(Occurrence.id == second["id"]).first()
     assert (row["going_count"], row["waitlist_count"]) == (1, 6)
+
+
+async def test_reminders_go_date_by_date_to_those_coming_that_day():
+    neighbourhood, (claire, paul, lea) = await neighbours(3)
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    post_id = await queries.create_event(
+        author=claire,
+        title="Club de lecture",
+        body="Ce mois-ci : un roman.",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        place="Médiathèque",
+        capacity=None,
+        photos=[],
+        rule=Rule("weekly", count=3),
+    )
+    event = await queries.for_post(post_id)
+    first, second, _third = await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.id)
+    await queries.sign_up(event["id"], paul.id, occurrence_id=first["id"])
+    await queries.sign_up(event["id"], lea.id, occurrence_id=second["id"])
+    day_before_second = second["starts_at"] - timedelta(days=1)
+    # Other quartiers' events may be due the same day: count only this one's notifications.
+    await queries.send_event_reminders(day_before_second)
+    await queries.send_event_reminders(day_before_second)
+    reminders = [n["text"] for n in await notifications_of(lea, "event")]
+    assert len(reminders) == 1 and reminders[0].startswith("Demain à") and "Club de lecture" in reminders[0]
+    assert not await notifications_of(paul, "event")
+    assert (await Occurrence.select().where(Occurrence.id == first["id"]).first())["reminded_at"] is None
 
 
 async def test_an_event_on_one_date_keeps_working_as_before(make_client):

@@ -84,7 +84,9 @@ def _rule(form: Form, starts_at: datetime | None) -> Rule | None:
         if nth == 5:
             form.error(
                 "repeat",
-                _("Ce jour est le 5e de son mois, ce qui n'arrive pas chaque mois : choisissez « le dernier »."),
+                _(
+                    "Ce jour de la semaine tombe pour la 5e fois dans le mois, ce qui n'arrive pas chaque mois : choisissez « le dernier »."
+                ),
             )
     elif repeat == "monthly_last":
         nth = -1
@@ -92,7 +94,7 @@ def _rule(form: Form, starts_at: datetime | None) -> Rule | None:
             form.error(
                 "repeat",
                 _(
-                    "Le début ne tombe pas le dernier jour de ce type du mois : choisissez une autre date ou une autre répétition."
+                    "Le début n'est pas le dernier de ce jour de la semaine dans le mois : choisissez une autre date ou une autre répétition."
                 ),
             )
     if form.errors:
