@@ -284,3 +284,35 @@ async def test_an_event_on_one_date_keeps_working_as_before(make_client):
     page = await client.get(f"/posts/{post_id}")
     assert "Vous participez." in page.text and 'name="occurrence"' not in page.text
     assert (await queries.for_post(post_id))["going_count"] == 1
+
+
+async def test_leaving_voisinage_gives_back_each_date_and_moves_its_waiting_list_up():
+    from app.privacy.queries import erase_account
+
+    _neighbourhood, (claire, paul, lea) = await neighbours(3)
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=4)
+    post_id = await queries.create_event(
+        author=claire,
+        title="Jardin partagé",
+        body="Arrosage et récolte.",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        place="Jardin de la rue Monge",
+        capacity=1,
+        photos=[],
+        rule=Rule("weekly", count=2),
+    )
+    event = await queries.for_post(post_id)
+    first, second = await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.id)
+    await queries.sign_up(event["id"], paul.id, occurrence_id=first["id"])
+    await queries.sign_up(event["id"], paul.id, occurrence_id=second["id"])
+    assert (await queries.sign_up(event["id"], lea.id, occurrence_id=second["id"])).status == "waitlist"
+    await erase_account(paul.id)
+    rows = {o["id"]: o for o in await Occurrence.select().where(Occurrence.event == event["id"])}
+    assert (rows[first["id"]]["going_count"], rows[second["id"]]["going_count"]) == (0, 1)
+    assert rows[second["id"]]["waitlist_count"] == 0
+    assert (await queries.my_occurrence_signups(event["id"], [second["id"]], lea.id))[second["id"]]["status"] == "going"
+    assert any("Une place s'est libérée" in n["text"] for n in await notifications_of(lea, "event"))
+    # Claire leaves: her series is cancelled as a whole, its dates closed.
+    await erase_account(claire.id)
+    assert (await queries.for_post(post_id))["cancelled_at"] is not None
