@@ -316,3 +316,27 @@ async def test_leaving_voisinage_gives_back_each_date_and_moves_its_waiting_list
     # Claire leaves: her series is cancelled as a whole, its dates closed.
     await erase_account(claire.id)
     assert (await queries.for_post(post_id))["cancelled_at"] is not None
+
+
+async def test_a_series_whose_first_date_is_past_is_still_on(make_client):
+    _neighbourhood, (claire, paul) = await neighbours(2)
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
+    post_id = await queries.create_event(
+        author=claire,
+        title="Pétanque du dimanche",
+        body="Boules prêtées.",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        place="Place du marché",
+        capacity=None,
+        photos=[],
+        rule=Rule("weekly", count=3),
+    )
+    client = await signed_in(make_client, paul)
+    page = await client.get(f"/posts/{post_id}")
+    assert "Terminé" not in page.text and "À venir" in page.text
+    # The past date offers no signup; the two to come do.
+    assert page.text.count('name="occurrence"') == 2
+    feed = await client.get("/feed")
+    card = feed.text.split("Pétanque du dimanche")[1].split("</li>")[0]
+    assert "Se répète" in card

@@ -35,7 +35,7 @@ _LIST_COLUMNS = (
     "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
-    "e.place AS event_place, e.cancelled_at AS event_cancelled_at"
+    "e.place AS event_place, e.cancelled_at AS event_cancelled_at, e.repeat AS event_repeat"
 )
 _LIST_FROM = "FROM post p LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id"
 # The event's columns joined into a post's row, by their labels.

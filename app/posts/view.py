@@ -34,6 +34,9 @@ def post_status(post: dict) -> str:
         now = datetime.now(timezone.utc)
         if post.get("event_cancelled_at"):
             return i18n.gettext("Annulé")
+        if post.get("event_repeat"):
+            # A series goes on past its first date: its dates say the rest.
+            return status_label(post["kind"], post["status"])
         if post["event_ends_at"] < now:
             return i18n.gettext("Terminé")
         if post["event_starts_at"] <= now:
@@ -81,7 +84,7 @@ def highlight(rows: list[dict], q: str) -> list[dict]:
 CARD_FIELDS = (
     "id", "kind", "kind_label", "status", "status_text", "pinned", "title", "title_html", "excerpt", "excerpt_html",
     "cover", "cover_width", "cover_height", "author_name", "created_at", "when_text", "replies_text",
-    "event_starts_at", "event_cancelled_at", "event_place",
+    "event_starts_at", "event_cancelled_at", "event_place", "event_repeat",
 )  # fmt: skip
 
 
