@@ -340,3 +340,19 @@ async def test_a_series_whose_first_date_is_past_is_still_on(make_client):
     feed = await client.get("/feed")
     card = feed.text.split("Pétanque du dimanche")[1].split("</li>")[0]
     assert "Se répète" in card
+
+
+async def test_a_series_hidden_by_moderation_leaves_the_calendar(make_client):
+    from tests.factories import make_moderator
+
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
+    claire_client = await signed_in(make_client, claire)
+    done = await _create_series(claire_client, title="Soirée jeux douteuse")
+    post_id = int(done.headers["location"].rsplit("/", 1)[1])
+    paul_client = await signed_in(make_client, paul)
+    assert (await paul_client.get("/events")).text.count("Soirée jeux douteuse") == 6
+    mod = await signed_in(make_client, moderator)
+    hidden = await post_form(mod, f"/moderation/posts/{post_id}/hide", {"reason": "Hors sujet"})
+    assert hidden.status_code == 303
+    assert "Soirée jeux douteuse" not in (await paul_client.get("/events")).text

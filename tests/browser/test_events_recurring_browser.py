@@ -11,6 +11,7 @@ import pytest
 from app.events import queries
 from app.events.tables import Occurrence
 from tests.browser.axe import assert_accessible
+from tests.browser.conftest import device
 from tests.browser.test_posts_browser import _log_in
 from tests.factories_events import local
 from tests.factories_posts import neighbours
@@ -47,7 +48,9 @@ async def test_organiser_makes_a_weekly_series_and_a_neighbour_comes_on_the_seco
     event = await queries.for_post(post_id)
     dates = await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.starts_at)
     assert len(dates) == 4
-    context = await browser.new_context(java_script_enabled=page.js, base_url=server.url, locale="fr-FR")
+    context = await browser.new_context(
+        java_script_enabled=page.js, base_url=server.url, locale="fr-FR", extra_http_headers=device()
+    )
     neighbour = await context.new_page()
     neighbour.js = page.js
     try:
@@ -65,5 +68,9 @@ async def test_organiser_makes_a_weekly_series_and_a_neighbour_comes_on_the_seco
         await assert_accessible(neighbour)
         await neighbour.locator(f"#date-{dates[1]['id']}").get_by_role("button", name="Me désinscrire").click()
         await neighbour.locator(f"#date-{dates[1]['id']}").get_by_text("2 places restantes").wait_for()
+        # The quartier's calendar lists each date of the series.
+        await neighbour.goto("/events")
+        assert await neighbour.get_by_role("link", name="Atelier couture").count() == 4
+        await assert_accessible(neighbour)
     finally:
         await context.close()
