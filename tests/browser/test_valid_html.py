@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.events.recurrence import Rule
 from app.messages import queries as messages
 from app.posts import queries as posts
 from tests.browser.conftest import device
@@ -88,6 +89,7 @@ async def _pages(server) -> dict[str, str]:
         author=claire, kind="lend", title="Perceuse à prêter", body="Avec ses mèches.", details={}, photos=[photo]
     )
     event_id = await make_event(claire, title="Repas de quartier", capacity=12)
+    series_id = await make_event(claire, title="Atelier vélo", capacity=4, rule=Rule("weekly", count=4))
     await make_post(paul, kind="give", title="Vélo d'enfant à donner")
     conversation_id = await messages.send(paul.id, claire.id, "Bonjour Claire, la perceuse est-elle libre ?")
     pages: dict[str, str] = {}
@@ -137,6 +139,7 @@ async def _pages(server) -> dict[str, str]:
             ("post-new", "/posts/new?kind=lend"),
             ("events", "/events"),
             ("event", f"/posts/{event_id}"),
+            ("event-series", f"/posts/{series_id}"),
             ("event-new", "/events/new"),
             ("messages", "/messages"),
             ("notifications", "/notifications"),
