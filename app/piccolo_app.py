@@ -14,7 +14,7 @@ from app.accounts.tables import (
 )
 from app.addresses.tables import Address, AddressImport, AddressWay
 from app.db.keys import InstanceKey
-from app.events.tables import Event, Signup
+from app.events.tables import Event, Occurrence, Signup
 from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
@@ -51,6 +51,7 @@ APP_CONFIG = AppConfig(
         Conversation,
         Message,
         Event,
+        Occurrence,
         Signup,
         Notification,
         PushSubscription,

@@ -15,6 +15,7 @@ async def make_event(
     hours: float = 3,
     place: str = "Square Darcy",
     capacity: int | None = None,
+    rule=None,
 ) -> int:
     starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=in_days)
     return await queries.create_event(
@@ -26,6 +27,7 @@ async def make_event(
         place=place,
         capacity=capacity,
         photos=[],
+        rule=rule,
     )
 
 

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from app.accounts.tables import User
 from app.db.keyset import Keyset, keyset_page
 from app.db.rows import rows
-from app.events.tables import Event, Signup
+from app.events.recurrence import Rule, dates
+from app.events.tables import Event, Occurrence, Signup
 from app.posts.tables import Post
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -45,6 +46,7 @@ async def create_event(
     place: str,
     capacity: int | None,
     photos: list,
+    rule: Rule | None = None,
 ) -> int:
     from app.posts import queries as posts
 
@@ -52,7 +54,18 @@ async def create_event(
         post_id = await posts.create_post(
             author=author, kind="event", title=title, body=body, details={}, photos=photos
         )
-        await Event.insert(
+        rule_columns = (
+            {
+                "repeat": rule.repeat,
+                "repeat_interval": rule.interval,
+                "repeat_nth": rule.nth,
+                "repeat_until": rule.until,
+                "repeat_count": rule.count,
+            }
+            if rule
+            else {}
+        )
+        inserted = await Event.insert(
             Event(
                 post=post_id,
                 neighbourhood=author.neighbourhood,
@@ -60,8 +73,17 @@ async def create_event(
                 ends_at=ends_at,
                 place=place,
                 capacity=capacity,
+                **rule_columns,
             )
         )
+        if rule:
+            # Made once here, so lists and pages read dates by index instead of computing them.
+            await Occurrence.insert(
+                *(
+                    Occurrence(event=inserted[0]["id"], neighbourhood=author.neighbourhood, starts_at=s, ends_at=e)
+                    for s, e in dates(starts_at, ends_at, rule)
+                )
+            )
     return post_id
 
 
@@ -88,7 +110,13 @@ async def update_event(
             }
         ).where(Event.post == post_id)
         if capacity is not None:
-            await _fill_from_waitlist(before["id"])
+            if before["repeat"]:
+                for occurrence in await Occurrence.select(Occurrence.id).where(
+                    (Occurrence.event == before["id"]) & (Occurrence.waitlist_count > 0)
+                ):
+                    await _fill_from_waitlist(before["id"], occurrence["id"])
+            else:
+                await _fill_from_waitlist(before["id"])
     return before["starts_at"] != starts_at or before["ends_at"] != ends_at or before["place"] != place
 
 
@@ -114,75 +142,121 @@ async def cancel_event(post_id: int, title: str, *, actor_id: int | None = None)
     return True
 
 
-async def people_signed_up(event_id: int) -> list[int]:
-    rows = await Signup.select(Signup.user).where(
-        (Signup.event == event_id) & Signup.status.is_in(["going", "waitlist"])
-    )
+async def people_signed_up(event_id: int, occurrence_id: int | None = None) -> list[int]:
+    """Everyone signed up for the event (any of its dates), or for one date."""
+    where = (Signup.event == event_id) & Signup.status.is_in(["going", "waitlist"])
+    if occurrence_id is not None:
+        where &= Signup.occurrence == occurrence_id
+    rows = await Signup.select(Signup.user).where(where).distinct()
     return [r["user"] for r in rows]
 
 
-async def _lock(event_id: int) -> dict:
+def _seats(occurrence_id: int | None) -> type[Event] | type[Occurrence]:
+    """The row that holds the counters: the event, or the date of a series."""
+    return Event if occurrence_id is None else Occurrence
+
+
+def _signups_of(event_id: int, occurrence_id: int | None):
+    same = Signup.event == event_id
+    return same & (Signup.occurrence.is_null() if occurrence_id is None else Signup.occurrence == occurrence_id)
+
+
+async def _lock(event_id: int, occurrence_id: int | None = None) -> dict:
+    """The event with the counters of the date asked for, held until the transaction ends."""
+    table = _seats(occurrence_id)
+    held = occurrence_id if occurrence_id is not None else event_id
     if _is_postgres():
-        rows = await Event.raw("SELECT * FROM event WHERE id = {} FOR UPDATE", event_id)
-        return rows[0]
-    return await Event.select().where(Event.id == event_id).first()
+        rows = await table.raw(f"SELECT * FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE", held)
+        row = rows[0] if rows else None
+    else:
+        row = await table.select().where(table.id == held).first()
+    if occurrence_id is None:
+        return row
+    if row is None or row["event"] != event_id:
+        raise LookupError(occurrence_id)
+    event = await Event.select().where(Event.id == event_id).first()
+    # The date's own counters, start and cancellation; a cancelled series closes every date.
+    return {
+        **event,
+        **{k: row[k] for k in ("starts_at", "ends_at", "going_count", "waitlist_count")},
+        "cancelled_at": row["cancelled_at"] or event["cancelled_at"],
+    }
 
 
-async def sign_up(event_id: int, user_id: int, now: datetime | None = None) -> SignupResult:
+async def sign_up(
+    event_id: int, user_id: int, now: datetime | None = None, *, occurrence_id: int | None = None
+) -> SignupResult:
+    """A seat, or a place on the waiting list, for the event; for one date
+    (`occurrence_id`) of a recurring event."""
     from app.i18n import gettext
 
     now = now or datetime.now(timezone.utc)
+    seats = _seats(occurrence_id)
+    held = event_id if occurrence_id is None else occurrence_id
     async with Event._meta.db.transaction():
-        event = await _lock(event_id)
+        event = await _lock(event_id, occurrence_id)
         if event["cancelled_at"] is not None:
             raise EventClosed(gettext("Cet événement est annulé : les inscriptions sont fermées."))
         if event["starts_at"] <= now:
             raise EventClosed(gettext("Cet événement a déjà commencé : les inscriptions sont fermées."))
-        existing = await Signup.select().where((Signup.event == event_id) & (Signup.user == user_id)).first()
+        existing = await Signup.select().where(_signups_of(event_id, occurrence_id) & (Signup.user == user_id)).first()
         if existing and existing["status"] in ("going", "waitlist"):
             return SignupResult(existing["status"], changed=False)
         capacity = event["capacity"]
         if capacity is None or event["going_count"] < capacity:
             status, position = "going", 0
-            await Event.update({Event.going_count: Event.going_count + 1}).where(Event.id == event_id)
+            await seats.update({seats.going_count: seats.going_count + 1}).where(seats.id == held)
         else:
-            last = await Signup.raw(
-                "SELECT COALESCE(MAX(position), 0) AS last FROM signup WHERE event = {} AND status = 'waitlist'",
-                event_id,
+            last = (
+                await Signup.select(Signup.position)
+                .where(_signups_of(event_id, occurrence_id) & (Signup.status == "waitlist"))
+                .order_by(Signup.position, ascending=False)
+                .first()
             )
-            status, position = "waitlist", int(last[0]["last"]) + 1
-            await Event.update({Event.waitlist_count: Event.waitlist_count + 1}).where(Event.id == event_id)
+            status, position = "waitlist", (last["position"] if last else 0) + 1
+            await seats.update({seats.waitlist_count: seats.waitlist_count + 1}).where(seats.id == held)
         if existing:
             await Signup.update({Signup.status: status, Signup.position: position, Signup.created_at: now}).where(
                 Signup.id == existing["id"]
             )
         else:
-            await Signup.insert(Signup(event=event_id, user=user_id, status=status, position=position, created_at=now))
+            await Signup.insert(
+                Signup(
+                    event=event_id,
+                    occurrence=occurrence_id,
+                    user=user_id,
+                    status=status,
+                    position=position,
+                    created_at=now,
+                )
+            )
     return SignupResult(status, changed=True)
 
 
-async def withdraw(event_id: int, user_id: int) -> int | None:
+async def withdraw(event_id: int, user_id: int, *, occurrence_id: int | None = None) -> int | None:
     """Gives the place back; returns the neighbour promoted from the waiting list, if any."""
+    seats = _seats(occurrence_id)
+    held = event_id if occurrence_id is None else occurrence_id
     async with Event._meta.db.transaction():
-        await _lock(event_id)
-        existing = await Signup.select().where((Signup.event == event_id) & (Signup.user == user_id)).first()
+        await _lock(event_id, occurrence_id)
+        existing = await Signup.select().where(_signups_of(event_id, occurrence_id) & (Signup.user == user_id)).first()
         if not existing or existing["status"] == "cancelled":
             return None
         await Signup.update({Signup.status: "cancelled", Signup.position: 0}).where(Signup.id == existing["id"])
         if existing["status"] == "waitlist":
-            await Event.update({Event.waitlist_count: Event.waitlist_count - 1}).where(Event.id == event_id)
+            await seats.update({seats.waitlist_count: seats.waitlist_count - 1}).where(seats.id == held)
             return None
-        await Event.update({Event.going_count: Event.going_count - 1}).where(Event.id == event_id)
-        promoted = await _fill_from_waitlist(event_id)
+        await seats.update({seats.going_count: seats.going_count - 1}).where(seats.id == held)
+        promoted = await _fill_from_waitlist(event_id, occurrence_id)
     return promoted[0] if promoted else None
 
 
-async def leave(event_id: int, user_id: int) -> None:
+async def leave(event_id: int, user_id: int, *, occurrence_id: int | None = None) -> None:
     """Gives the place back and tells the neighbour who moves up from the
     waiting list: the one way out, whether one withdraws or leaves Voisinage."""
     from app.notify.queries import notify
 
-    promoted = await withdraw(event_id, user_id)
+    promoted = await withdraw(event_id, user_id, occurrence_id=occurrence_id)
     if promoted:
         event = await Event.select(Event.post, Event.post.title).where(Event.id == event_id).first()
         await notify(
@@ -193,15 +267,18 @@ async def leave(event_id: int, user_id: int) -> None:
         )
 
 
-async def _fill_from_waitlist(event_id: int) -> list[int]:
+async def _fill_from_waitlist(event_id: int, occurrence_id: int | None = None) -> list[int]:
     """Within the caller's transaction: moves the first on the waiting list up while seats are free."""
-    event = await Event.select().where(Event.id == event_id).first()
-    free = None if event["capacity"] is None else event["capacity"] - event["going_count"]
+    seats = _seats(occurrence_id)
+    held = event_id if occurrence_id is None else occurrence_id
+    event = await Event.select(Event.capacity).where(Event.id == event_id).first()
+    counts = await seats.select(seats.going_count).where(seats.id == held).first()
+    free = None if event["capacity"] is None else event["capacity"] - counts["going_count"]
     if free is not None and free <= 0:
         return []
     query = (
         Signup.select(Signup.id, Signup.user)
-        .where((Signup.event == event_id) & (Signup.status == "waitlist"))
+        .where(_signups_of(event_id, occurrence_id) & (Signup.status == "waitlist"))
         .order_by(Signup.position)
     )
     if free is not None:
@@ -210,12 +287,12 @@ async def _fill_from_waitlist(event_id: int) -> list[int]:
     for row in promoted:
         await Signup.update({Signup.status: "going", Signup.position: 0}).where(Signup.id == row["id"])
     if promoted:
-        await Event.update(
+        await seats.update(
             {
-                Event.going_count: Event.going_count + len(promoted),
-                Event.waitlist_count: Event.waitlist_count - len(promoted),
+                seats.going_count: seats.going_count + len(promoted),
+                seats.waitlist_count: seats.waitlist_count - len(promoted),
             }
-        ).where(Event.id == event_id)
+        ).where(seats.id == held)
     return [r["user"] for r in promoted]
 
 
@@ -233,40 +310,61 @@ async def attendees(event_id: int, limit: int = 200) -> list[dict]:
     )
 
 
+# An event on one date from its own row, a recurring event's dates from
+# event_occurrence: both read by (neighbourhood, starts_at) indexes.
 _LIST = (
-    "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.capacity, e.going_count, e.waitlist_count, "
-    "e.cancelled_at, p.id, p.title, p.author, p.status FROM event e JOIN post p ON p.id = e.post "
-    "WHERE e.neighbourhood = {} AND p.status <> 'hidden'"
+    "SELECT * FROM ("
+    "SELECT e.id AS event_id, NULL AS occurrence_id, e.starts_at, e.ends_at, e.place, e.capacity, e.going_count, "
+    "e.waitlist_count, e.cancelled_at, e.repeat, p.id, p.title, p.author, p.status FROM event e "
+    "JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.repeat = '' AND p.status <> 'hidden' "
+    "UNION ALL "
+    "SELECT e.id, o.id, o.starts_at, o.ends_at, e.place, e.capacity, o.going_count, o.waitlist_count, "
+    "COALESCE(o.cancelled_at, e.cancelled_at), e.repeat, p.id, p.title, p.author, p.status FROM event_occurrence o "
+    "JOIN event e ON e.id = o.event JOIN post p ON p.id = e.post WHERE o.neighbourhood = {} AND p.status <> 'hidden'"
+    ") AS dated WHERE 1 = 1"
 )
-_SOONEST_FIRST = Keyset("e.starts_at", "e.id", keys=("starts_at", "event_id"))
+# A post has each start once: (starts_at, post id) orders every date of every event.
+_SOONEST_FIRST = Keyset("dated.starts_at", "dated.id", keys=("starts_at", "id"))
+_LIST_TYPES = {"starts_at": Event.starts_at, "ends_at": Event.ends_at, "cancelled_at": Event.cancelled_at}
 
 
 async def upcoming(
     neighbourhood_id: int, now: datetime, *, after: tuple[datetime, int] | None = None, limit: int = 30
 ) -> tuple[list[dict], tuple[datetime, int] | None]:
-    """Events not yet over, soonest first; keyset on (starts_at, id)."""
+    """Dates not yet over, soonest first; keyset on (starts_at, post id)."""
     return await keyset_page(
-        Event.raw(_LIST + " AND e.ends_at >= {}", neighbourhood_id, now),
+        Event.raw(_LIST + " AND dated.ends_at >= {}", neighbourhood_id, neighbourhood_id, now),
         _SOONEST_FIRST,
         cursor=after or None,
         size=limit,
+        types=_LIST_TYPES,
     )
 
 
 async def past(neighbourhood_id: int, now: datetime, limit: int = 20) -> list[dict]:
     return await rows(
         Event.raw(
-            _LIST + " AND e.ends_at < {} ORDER BY e.starts_at DESC, e.id DESC LIMIT {}", neighbourhood_id, now, limit
-        )
+            _LIST + " AND dated.ends_at < {} ORDER BY dated.starts_at DESC, dated.id DESC LIMIT {}",
+            neighbourhood_id,
+            neighbourhood_id,
+            now,
+            limit,
+        ),
+        types=_LIST_TYPES,
     )
 
 
 async def calendar(neighbourhood_id: int, since: datetime, limit: int = 500) -> list[dict]:
+    """Events from `since` on, a series once (with its rule) if any of its dates is."""
     return await rows(
         Event.raw(
-            "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.cancelled_at, p.id, p.title, p.body, p.updated_at "
-            "FROM event e JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.starts_at >= {} "
-            "AND p.status <> 'hidden' ORDER BY e.starts_at, e.id LIMIT {}",
+            "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.cancelled_at, e.repeat, e.repeat_interval, "
+            "e.repeat_nth, e.repeat_until, e.repeat_count, p.id, p.title, p.body, p.updated_at "
+            "FROM event e JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND p.status <> 'hidden' "
+            "AND (e.starts_at >= {} OR e.id IN (SELECT o.event FROM event_occurrence o "
+            "WHERE o.neighbourhood = {} AND o.starts_at >= {})) ORDER BY e.starts_at, e.id LIMIT {}",
+            neighbourhood_id,
+            since,
             neighbourhood_id,
             since,
             limit,
@@ -275,37 +373,113 @@ async def calendar(neighbourhood_id: int, since: datetime, limit: int = 500) -> 
     )
 
 
-async def send_event_reminders(now: datetime | None = None) -> int:
-    """Tells everyone going, the day before, once per event."""
+async def series_dates(event_ids: list[int]) -> dict[int, dict]:
+    """Per recurring event: how many dates it has and the starts of those cancelled."""
+    found: dict[int, dict] = {}
+    if not event_ids:
+        return found
+    for row in await Occurrence.select(Occurrence.event, Occurrence.starts_at, Occurrence.cancelled_at).where(
+        Occurrence.event.is_in(event_ids)
+    ):
+        series = found.setdefault(row["event"], {"count": 0, "cancelled": []})
+        series["count"] += 1
+        if row["cancelled_at"] is not None:
+            series["cancelled"].append(row["starts_at"])
+    return found
+
+
+async def next_occurrences(event_id: int, now: datetime, limit: int = 8) -> list[dict]:
+    """The next dates of a series not yet over, soonest first."""
+    return (
+        await Occurrence.select()
+        .where((Occurrence.event == event_id) & (Occurrence.ends_at >= now))
+        .order_by(Occurrence.starts_at)
+        .limit(limit)
+    )
+
+
+async def occurrence(event_id: int, occurrence_id: int) -> dict | None:
+    return await Occurrence.select().where((Occurrence.id == occurrence_id) & (Occurrence.event == event_id)).first()
+
+
+async def my_occurrence_signups(event_id: int, occurrence_ids: list[int], user_id: int) -> dict[int, dict]:
+    """The viewer's signups among these dates, by date."""
+    if not occurrence_ids:
+        return {}
+    found = await Signup.select(Signup.occurrence, Signup.status, Signup.position).where(
+        (Signup.event == event_id)
+        & Signup.occurrence.is_in(occurrence_ids)
+        & (Signup.user == user_id)
+        & (Signup.status != "cancelled")
+    )
+    return {row["occurrence"]: row for row in found}
+
+
+async def cancel_occurrence(event_id: int, occurrence_id: int, title: str, *, actor_id: int | None = None) -> bool:
+    """Cancels one date of a series and tells the people signed up for it; False when it already was."""
     from app.notify.queries import notify
 
+    cancelled = (
+        await Occurrence.update({Occurrence.cancelled_at: datetime.now(timezone.utc)})
+        .where((Occurrence.id == occurrence_id) & (Occurrence.event == event_id) & Occurrence.cancelled_at.is_null())
+        .returning(Occurrence.id, Occurrence.starts_at)
+    )
+    if not cancelled:
+        return False
+    event = await Event.select(Event.post).where(Event.id == event_id).first()
+    await notify(
+        await people_signed_up(event_id, occurrence_id),
+        "event",
+        url=f"/posts/{event['post']}",
+        actor_id=actor_id,
+        params={"what": "date_cancelled", "title": title, "when": cancelled[0]["starts_at"].isoformat()},
+    )
+    return True
+
+
+async def send_event_reminders(now: datetime | None = None) -> int:
+    """Tells everyone going, the day before, once per event and per date of a series."""
     now = now or datetime.now(timezone.utc)
     tomorrow = now.astimezone(PARIS).date() + timedelta(days=1)
     # Stored in UTC (text on SQLite): compare with UTC values only.
     start = datetime.combine(tomorrow, datetime.min.time(), PARIS).astimezone(timezone.utc)
     end = datetime.combine(tomorrow + timedelta(days=1), datetime.min.time(), PARIS).astimezone(timezone.utc)
-    due = await Event.select(Event.id, Event.post, Event.starts_at, Event.post.title).where(
-        Event.reminded_at.is_null()
-        & Event.cancelled_at.is_null()
-        & (Event.starts_at >= start)
-        & (Event.starts_at < end)
-    )
     sent = 0
-    for event in due:
-        # Claimed only while still on: an event cancelled meanwhile is not announced.
-        claimed = (
-            await Event.update({Event.reminded_at: now})
-            .where((Event.id == event["id"]) & Event.reminded_at.is_null() & Event.cancelled_at.is_null())
-            .returning(Event.id)
+    for seats in (Event, Occurrence):
+        due = await seats.select(seats.id, seats.starts_at).where(
+            seats.reminded_at.is_null()
+            & seats.cancelled_at.is_null()
+            & (seats.starts_at >= start)
+            & (seats.starts_at < end)
+            # A series is reminded date by date, never through its event row.
+            & (seats.repeat == "" if seats is Event else seats.event.cancelled_at.is_null())
         )
-        if not claimed:
-            continue
-        going = await Signup.select(Signup.user).where((Signup.event == event["id"]) & (Signup.status == "going"))
-        await notify(
-            [g["user"] for g in going],
-            "event",
-            url=f"/posts/{event['post']}",
-            params={"what": "reminder", "time": event["starts_at"].isoformat(), "title": event["post.title"]},
-        )
-        sent += 1
+        for row in due:
+            sent += await _remind(seats, row, now)
     return sent
+
+
+async def _remind(seats: type[Event] | type[Occurrence], row: dict, now: datetime) -> int:
+    from app.notify.queries import notify
+
+    # Claimed only while still on: an event cancelled meanwhile is not announced.
+    claimed = (
+        await seats.update({seats.reminded_at: now})
+        .where((seats.id == row["id"]) & seats.reminded_at.is_null() & seats.cancelled_at.is_null())
+        .returning(seats.id)
+    )
+    if not claimed:
+        return 0
+    occurrence_id = row["id"] if seats is Occurrence else None
+    event_id = (
+        row["id"] if seats is Event else (await seats.select(seats.event).where(seats.id == row["id"]).first())["event"]
+    )
+    event = await Event.select(Event.post, Event.post.title).where(Event.id == event_id).first()
+    going = await Signup.select(Signup.user).where(_signups_of(event_id, occurrence_id) & (Signup.status == "going"))
+    await notify(
+        [g["user"] for g in going],
+        "event",
+        url=f"/posts/{event['post']}",
+        params={"what": "reminder", "time": row["starts_at"].isoformat(), "title": event["post.title"]},
+    )
+    return 1

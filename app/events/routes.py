@@ -15,6 +15,7 @@ from app.access import can_moderate, posting_refusal, requires_member
 from app.accounts.tables import User
 from app.events import ics, queries
 from app.events.panel import panel
+from app.events.recurrence import MAX_DATES, MAX_SPAN, Rule, is_last_of_month, nth_of_month
 from app.forms import Form
 from app.i18n import _, ngettext
 from app.neighbourhoods import queries as neighbourhoods
@@ -55,6 +56,52 @@ def _validate(form: Form, *, creating: bool) -> dict:
     }
 
 
+REPEATS = ("", "weekly", "monthly", "monthly_last")
+
+
+def _rule(form: Form, starts_at: datetime | None) -> Rule | None:
+    """The series the form asks for, None for one date; errors at the field."""
+    repeat = form.choice("repeat", REPEATS, required=False)
+    if not repeat or "repeat" in form.errors:
+        return None
+    every = form.integer("repeat_every", minimum=1, maximum=4, required=False) or 1
+    until = form.day("repeat_until") if form["repeat_until"].strip() else None
+    count = form.integer("repeat_count", minimum=2, maximum=MAX_DATES, required=False)
+    if until is None and count is None and "repeat_until" not in form.errors and "repeat_count" not in form.errors:
+        form.error("repeat_until", _("Indiquez jusqu'à quand l'événement se répète, ou combien de fois."))
+    if until is not None and count is not None:
+        form.error("repeat_count", _("Indiquez une date de fin ou un nombre de fois, pas les deux."))
+    if starts_at is None:
+        return None
+    first = starts_at.astimezone(PARIS).date()
+    if until is not None and until <= first:
+        form.error("repeat_until", _("La date de fin doit venir après le début."))
+    if until is not None and until > first + MAX_SPAN:
+        form.error("repeat_until", _("Un an au plus : choisissez une date plus proche."))
+    nth = None
+    if repeat == "monthly":
+        nth = nth_of_month(first)
+        if nth == 5:
+            form.error(
+                "repeat",
+                _(
+                    "Ce jour de la semaine tombe pour la 5e fois dans le mois, ce qui n'arrive pas chaque mois : choisissez « le dernier »."
+                ),
+            )
+    elif repeat == "monthly_last":
+        nth = -1
+        if not is_last_of_month(first):
+            form.error(
+                "repeat",
+                _(
+                    "Le début n'est pas le dernier de ce jour de la semaine dans le mois : choisissez une autre date ou une autre répétition."
+                ),
+            )
+    if form.errors:
+        return None
+    return Rule("weekly" if repeat == "weekly" else "monthly", every if repeat == "weekly" else 1, nth, until, count)
+
+
 def _form_from_event(post: dict, event: dict) -> Form:
     fmt = "%Y-%m-%dT%H:%M"
     return Form(
@@ -80,6 +127,7 @@ async def _create_event(request: Request, upload: UploadForm) -> Response:
     if refusal:
         return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
     values = _validate(form, creating=True)
+    values["rule"] = _rule(form, values["starts_at"])
     photos = await encode_all(upload.files.get("photo", []), form, "photo") if not form.errors else []
     if form.errors:
         return render(request, "events/new.html", {"form": form}, status_code=422)
@@ -162,6 +210,16 @@ class EventController(Controller):
             raise NotFoundException()
         form = Form(await request.form())
         values = _validate(form, creating=False)
+        if event["repeat"]:
+            # The dates of a series are made once: moving them would drop people's signups silently.
+            for name in ("starts_at", "ends_at"):
+                if values[name] and values[name] != event[name]:
+                    form.error(
+                        name,
+                        _(
+                            "Les dates d'une série ne changent pas : annulez une date ou la série, puis créez-en une autre."
+                        ),
+                    )
         if values["capacity"] is not None and values["capacity"] < event["going_count"]:
             form.error(
                 "capacity",
@@ -198,6 +256,16 @@ class EventController(Controller):
         await queries.cancel_event(post_id, found["title"], actor_id=request.user.id)
         return see_other(f"/posts/{post_id}")
 
+    @post("/events/{post_id:int}/dates/{occurrence_id:int}/cancel")
+    async def cancel_date(self, request: Request, post_id: int, occurrence_id: int) -> Response:
+        """The organiser cancels one date of a series; the people signed up for it are told."""
+        found = await own_post(request, post_id)
+        event = await queries.for_post(post_id)
+        if event is None or await queries.occurrence(event["id"], occurrence_id) is None:
+            raise NotFoundException()
+        await queries.cancel_occurrence(event["id"], occurrence_id, found["title"], actor_id=request.user.id)
+        return await _answer(request, found)
+
     @post("/posts/{post_id:int}/signup")
     async def sign_up(self, request: Request, post_id: int) -> Response:
         found, _moderator = await visible_post(request, post_id)
@@ -205,8 +273,9 @@ class EventController(Controller):
         if event is None:
             raise NotFoundException()
         await limit(f"signup:{request.user.id}", 60, 3600)
+        occurrence_id = await _occurrence_asked(request, event)
         try:
-            await queries.sign_up(event["id"], request.user.id)
+            await queries.sign_up(event["id"], request.user.id, occurrence_id=occurrence_id)
         except queries.EventClosed as closed:
             return await _answer(request, found, str(closed), status_code=422)
         return await _answer(request, found)
@@ -217,7 +286,8 @@ class EventController(Controller):
         event = await queries.for_post(post_id)
         if event is None:
             raise NotFoundException()
-        await queries.leave(event["id"], request.user.id)
+        occurrence_id = await _occurrence_asked(request, event)
+        await queries.leave(event["id"], request.user.id, occurrence_id=occurrence_id)
         return await _answer(request, found)
 
     @get("/posts/{post_id:int}/event.ics")
@@ -227,7 +297,8 @@ class EventController(Controller):
         if event is None:
             raise NotFoundException()
         row = {**event, "event_id": event["id"], "id": post_id, "title": found["title"], "body": found["body"]}
-        body = ics.build([row], base_url=get_settings().base_url, name=found["title"])
+        series = await queries.series_dates([event["id"]]) if event["repeat"] else None
+        body = ics.build([row], base_url=get_settings().base_url, name=found["title"], series=series)
         return _calendar_response(body, f"evenement-{post_id}.ics")
 
     @post("/events/calendar")
@@ -237,6 +308,16 @@ class EventController(Controller):
         await User.update({User.calendar_token_hash: _hash(token)}).where(User.id == request.user.id)
         url = f"{get_settings().base_url}/events.ics?token={token}"
         return render(request, "events/calendar.html", {"url": url})
+
+
+async def _occurrence_asked(request: Request, event: dict) -> int | None:
+    """The date of a series the form names (404 for none of its own); None for an event on one date."""
+    if not event["repeat"]:
+        return None
+    occurrence_id = parse_id((await request.form()).get("occurrence"))
+    if occurrence_id is None or await queries.occurrence(event["id"], occurrence_id) is None:
+        raise NotFoundException()
+    return occurrence_id
 
 
 def _hash(token: str) -> str:
@@ -278,7 +359,8 @@ async def neighbourhood_calendar(request: Request) -> Response:
         raise NotFoundException()
     neighbourhood = await neighbourhoods.by_id(owner["neighbourhood"])
     events = await queries.calendar(neighbourhood.id, datetime.now(timezone.utc) - timedelta(days=30))
-    body = ics.build(events, base_url=get_settings().base_url, name=f"Voisinage · {neighbourhood.name}")
+    series = await queries.series_dates([e["event_id"] for e in events if e["repeat"]])
+    body = ics.build(events, base_url=get_settings().base_url, name=f"Voisinage · {neighbourhood.name}", series=series)
     return _calendar_response(body, "quartier.ics")
 
 

@@ -32,6 +32,7 @@ MESSAGES = {
     ("event", "promoted"): N_("Une place s'est libérée : vous participez à « %(title)s »."),
     ("event", "reminder"): N_("Demain à %(time)s : « %(title)s »"),
     ("event", "moved"): N_("« %(title)s » change : %(when)s, %(place)s"),
+    ("event", "date_cancelled"): N_("« %(title)s » n'a pas lieu le %(when)s."),
     ("moderation", "post_hidden"): N_("Votre annonce « %(title)s » a été masquée par la modération : %(reason)s"),
     ("moderation", "post_restored"): N_("Votre annonce « %(title)s » est de nouveau visible."),
     ("moderation", "reply_hidden"): N_("Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s"),

@@ -38,7 +38,8 @@ _LIST_COLUMNS = (
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
     "p.neighbourhood, p.nearby, "
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
-    "e.place AS event_place, e.cancelled_at AS event_cancelled_at, pl.voter_count AS poll_voters, p.price_cents, "
+    "e.place AS event_place, e.cancelled_at AS event_cancelled_at, e.repeat AS event_repeat, "
+    "pl.voter_count AS poll_voters, p.price_cents, "
     "r.origin AS ride_origin, r.destination AS ride_destination, r.departs_at AS ride_departs_at, "
     "r.returns_at AS ride_returns_at, r.seats AS ride_seats, r.seats_taken AS ride_seats_taken"
 )

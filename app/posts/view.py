@@ -35,6 +35,9 @@ def post_status(post: dict) -> str:
         now = datetime.now(timezone.utc)
         if post.get("event_cancelled_at"):
             return i18n.gettext("Annulé")
+        if post.get("event_repeat"):
+            # A series goes on past its first date: its dates say the rest.
+            return status_label(post["kind"], post["status"])
         if post["event_ends_at"] < now:
             return i18n.gettext("Terminé")
         if post["event_starts_at"] <= now:
@@ -91,8 +94,9 @@ def highlight(rows: list[dict], q: str) -> list[dict]:
 CARD_FIELDS = (
     "id", "kind", "kind_label", "status", "status_text", "pinned", "title", "title_html", "excerpt", "excerpt_html",
     "cover", "cover_width", "cover_height", "author_name", "created_at", "when_text", "replies_text",
-    "event_starts_at", "event_cancelled_at", "event_place", "from_quartier", "poll_text", "price_text",
-    "ride_origin", "ride_destination", "ride_departs_at", "ride_returns_at", "ride_seats", "ride_seats_taken",
+    "event_starts_at", "event_cancelled_at", "event_place", "event_repeat", "from_quartier", "poll_text",
+    "price_text", "ride_origin", "ride_destination", "ride_departs_at", "ride_returns_at", "ride_seats",
+    "ride_seats_taken",
 )  # fmt: skip
 
 

@@ -64,9 +64,14 @@ async def export_archive(user_id: int) -> bytes:
             .order_by(Message.id)
         ),
         "event_signups": _rows(
-            await Signup.select(Signup.event, Signup.status, Signup.position, Signup.created_at).where(
-                Signup.user == user_id
-            )
+            await Signup.select(
+                Signup.event,
+                Signup.occurrence,
+                Signup.occurrence.starts_at.as_alias("occurrence_starts_at"),
+                Signup.status,
+                Signup.position,
+                Signup.created_at,
+            ).where(Signup.user == user_id)
         ),
         "loans": _rows(await Loan.select().where((Loan.lender == user_id) | (Loan.borrower == user_id))),
         "rides_offered": _rows(await rides.offered_by(user_id)),
@@ -178,13 +183,16 @@ async def _end_commitments(user_id: int) -> None:
     from app.posts import loans
     from app.posts import queries as posts
 
-    for signup in await Signup.select(Signup.event).where(
+    for signup in await Signup.select(Signup.event, Signup.occurrence).where(
         (Signup.user == user_id) & Signup.status.is_in(["going", "waitlist"])
     ):
-        await events.leave(signup["event"], user_id)
+        await events.leave(signup["event"], user_id, occurrence_id=signup["occurrence"])
     await polls.forget_votes_of(user_id)
+    # A series is still on while any of its dates is to come.
     organised = await Event.select(Event.post, Event.post.title).where(
-        (Event.post.author == user_id) & Event.cancelled_at.is_null() & (Event.ends_at >= datetime.now(timezone.utc))
+        (Event.post.author == user_id)
+        & Event.cancelled_at.is_null()
+        & ((Event.ends_at >= datetime.now(timezone.utc)) | (Event.repeat != ""))
     )
     for event in organised:
         # No actor: notifications naming the person go with the account.

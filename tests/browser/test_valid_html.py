@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.events.recurrence import Rule
 from app.messages import queries as messages
 from app.polls import queries as polls
 from app.posts import queries as posts
@@ -90,6 +91,7 @@ async def _pages(server) -> dict[str, str]:
         author=claire, kind="lend", title="Perceuse à prêter", body="Avec ses mèches.", details={}, photos=[photo]
     )
     event_id = await make_event(claire, title="Repas de quartier", capacity=12)
+    series_id = await make_event(claire, title="Atelier vélo", capacity=4, rule=Rule("weekly", count=4))
     await make_post(paul, kind="give", title="Vélo d'enfant à donner")
     poll_id = await polls.create_discussion(
         author=claire,
@@ -150,6 +152,7 @@ async def _pages(server) -> dict[str, str]:
             ("post-new", "/posts/new?kind=lend"),
             ("events", "/events"),
             ("event", f"/posts/{event_id}"),
+            ("event-series", f"/posts/{series_id}"),
             ("event-new", "/events/new"),
             ("poll", f"/posts/{poll_id}"),
             ("discussion-new", "/posts/new?kind=discussion"),
