@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -19,9 +20,9 @@ from app.migrating import migrate
 from app.neighbourhoods import geometry
 from app.neighbourhoods import queries as neighbourhoods
 from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
-from app.posts.tables import Photo, Post
+from app.posts.tables import Photo
 from tests.factories import ensure_csrf, login, notifications_of
-from tests.factories_events import make_event
+from tests.factories_events import local
 from tests.factories_nearby import KM_LAT, people_of_three_quartiers, quartier, three_quartiers
 from tests.factories_posts import jpeg_bytes, publish, signed_in
 
@@ -191,8 +192,25 @@ async def test_the_author_who_unticks_the_box_closes_the_post_to_the_voisins_aga
 
 async def test_a_voisin_signs_up_to_an_event_shown_to_the_voisins(make_client):
     (_tilleuls, _gare, _port), (author, _neighbour, from_gare, from_port) = await people_of_three_quartiers()
-    post_id = await make_event(author, title="Vide-grenier des Tilleuls")
-    await Post.update({Post.nearby: True}).where(Post.id == post_id)
+    claire = await signed_in(make_client, author)
+    assert "Visible aussi par les quartiers voisins" in (await claire.get("/events/new")).text
+    starts = datetime.now(timezone.utc) + timedelta(days=5)
+    token = await ensure_csrf(claire)
+    made = await claire.post(
+        "/events/new",
+        data={
+            "title": "Vide-grenier des Tilleuls",
+            "body": "Un stand par famille.",
+            "place": "Place des Tilleuls",
+            "starts_at": local(starts),
+            "ends_at": local(starts + timedelta(hours=4)),
+            "nearby": "1",
+            "_csrf_token": token,
+        },
+        files={"photo": ("", b"", "application/octet-stream")},
+    )
+    assert made.status_code == 303, made.text
+    post_id = int(made.headers["location"].rsplit("/", 1)[1])
 
     paul = await signed_in(make_client, from_gare)
     token = await ensure_csrf(paul)
@@ -203,6 +221,24 @@ async def test_a_voisin_signs_up_to_an_event_shown_to_the_voisins(make_client):
     lea = await signed_in(make_client, from_port)
     token = await ensure_csrf(lea)
     assert (await lea.post(f"/posts/{post_id}/signup", data={"_csrf_token": token})).status_code == 404
+
+    # The organiser closes it to the voisins again from the edit form.
+    edit = await claire.get(f"/events/{post_id}/edit")
+    assert "checked" in edit.text.split('name="nearby"')[1].split(">")[0]
+    token = await ensure_csrf(claire)
+    saved = await claire.post(
+        f"/events/{post_id}/edit",
+        data={
+            "title": "Vide-grenier des Tilleuls",
+            "body": "Un stand par famille.",
+            "place": "Place des Tilleuls",
+            "starts_at": local(starts),
+            "ends_at": local(starts + timedelta(hours=4)),
+            "_csrf_token": token,
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    assert (await paul.get(f"/posts/{post_id}")).status_code == 404
 
 
 ROLES = ("owner", "neighbour", "voisin", "far", "anonymous")

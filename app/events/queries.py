@@ -47,12 +47,13 @@ async def create_event(
     capacity: int | None,
     photos: list,
     rule: Rule | None = None,
+    nearby: bool = False,
 ) -> int:
     from app.posts import queries as posts
 
     async with Event._meta.db.transaction():
         post_id = await posts.create_post(
-            author=author, kind="event", title=title, body=body, details={}, photos=photos
+            author=author, kind="event", title=title, body=body, details={}, photos=photos, nearby=nearby
         )
         rule_columns = (
             {
@@ -92,14 +93,22 @@ async def for_post(post_id: int) -> dict | None:
 
 
 async def update_event(
-    post_id: int, *, title: str, body: str, starts_at: datetime, ends_at: datetime, place: str, capacity: int | None
+    post_id: int,
+    *,
+    title: str,
+    body: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    capacity: int | None,
+    nearby: bool = False,
 ) -> bool:
     """Saves the changes; True when the time or the place changed (attendees are told)."""
     async with Event._meta.db.transaction():
         before = await for_post(post_id)
-        await Post.update({Post.title: title, Post.body: body, Post.updated_at: datetime.now(timezone.utc)}).where(
-            Post.id == post_id
-        )
+        await Post.update(
+            {Post.title: title, Post.body: body, Post.nearby: nearby, Post.updated_at: datetime.now(timezone.utc)}
+        ).where(Post.id == post_id)
         await Event.update(
             {
                 Event.starts_at: starts_at,

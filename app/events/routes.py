@@ -53,7 +53,14 @@ def _validate(form: Form, *, creating: bool) -> dict:
         "starts_at": starts_at,
         "ends_at": ends_at,
         "capacity": capacity,
+        "nearby": form["nearby"] == "1",
     }
+
+
+async def _nearby_choice(request: Request) -> dict:
+    """Whether the form offers "Visible aussi par les quartiers voisins" (only where there are some)."""
+    neighbourhood = await neighbourhoods.current(request.user.neighbourhood)
+    return {"has_nearby": neighbourhood is not None and neighbourhood.nearby_count > 0}
 
 
 REPEATS = ("", "weekly", "monthly", "monthly_last")
@@ -112,6 +119,7 @@ def _form_from_event(post: dict, event: dict) -> Form:
             "starts_at": event["starts_at"].astimezone(PARIS).strftime(fmt),
             "ends_at": event["ends_at"].astimezone(PARIS).strftime(fmt),
             "capacity": str(event["capacity"] or ""),
+            "nearby": "1" if post["nearby"] else "",
         }
     )
 
@@ -125,12 +133,17 @@ async def _create_event(request: Request, upload: UploadForm) -> Response:
     refusal = posting_refusal(user, neighbourhood)
     form = Form(upload.fields)
     if refusal:
-        return render(request, "events/new.html", {"form": form, "refusal": refusal}, status_code=403)
+        return render(
+            request,
+            "events/new.html",
+            {"form": form, "refusal": refusal, **await _nearby_choice(request)},
+            status_code=403,
+        )
     values = _validate(form, creating=True)
     values["rule"] = _rule(form, values["starts_at"])
     photos = await encode_all(upload.files.get("photo", []), form, "photo") if not form.errors else []
     if form.errors:
-        return render(request, "events/new.html", {"form": form}, status_code=422)
+        return render(request, "events/new.html", {"form": form, **await _nearby_choice(request)}, status_code=422)
     post_id = await queries.create_event(author=user, photos=photos, **values)
     return see_other(f"/posts/{post_id}")
 
@@ -184,7 +197,9 @@ class EventController(Controller):
     async def new(self, request: Request) -> Response:
         neighbourhood = await neighbourhoods.current(request.user.neighbourhood)
         return render(
-            request, "events/new.html", {"form": Form(), "refusal": posting_refusal(request.user, neighbourhood)}
+            request,
+            "events/new.html",
+            {"form": Form(), "refusal": posting_refusal(request.user, neighbourhood), **await _nearby_choice(request)},
         )
 
     @post("/events/new", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)
@@ -199,7 +214,9 @@ class EventController(Controller):
         if event is None:
             raise NotFoundException()
         return render(
-            request, "events/edit.html", {"form": _form_from_event(found, event), "post": found, "event": event}
+            request,
+            "events/edit.html",
+            {"form": _form_from_event(found, event), "post": found, "event": event, **await _nearby_choice(request)},
         )
 
     @post("/events/{post_id:int}/edit")
@@ -230,7 +247,12 @@ class EventController(Controller):
                 ),
             )
         if form.errors:
-            return render(request, "events/edit.html", {"form": form, "post": found, "event": event}, status_code=422)
+            return render(
+                request,
+                "events/edit.html",
+                {"form": form, "post": found, "event": event, **await _nearby_choice(request)},
+                status_code=422,
+            )
         moved = await queries.update_event(post_id, **values)
         if moved:
             await notify(
