@@ -69,6 +69,9 @@ RAW_INDEXES = {
     "mail_thread_idx",
     "mail_waiting_idx",
     "digest_once_idx",
+    "alert_day_once_idx",
+    "alert_shown_idx",
+    "alert_queue_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

@@ -107,7 +107,8 @@ async def _add(user_id: int, note: Notification, now: datetime) -> None:
             .order_by(MailDelivery.created_at, ascending=False)
             .first()
         )
-        leaves = now + FIRST_DELAY
+        # An urgent alert leaves at once: nothing else would join its mail.
+        leaves = now + (timedelta(0) if note.kind == "alert" else FIRST_DELAY)
         if last:
             previous = _aware(last["sent_at"]) or _aware(last["next_attempt_at"])
             leaves = max(leaves, previous + WINDOW)

@@ -39,9 +39,10 @@ TITLES = {
     "help_match": i18n.N_("Un voisin a besoin de vous"),
     "moderation": i18n.N_("Modération"),
     "loan": i18n.N_("Prêt"),
+    "alert": i18n.N_("Alerte urgente dans votre quartier"),
 }
 # A private message should wake the phone; the rest can wait for a good moment.
-URGENCY = {"message": "high", "help_match": "normal", "moderation": "normal"}
+URGENCY = {"message": "high", "alert": "high", "help_match": "normal", "moderation": "normal"}
 
 
 def topic_for(user_id: int, url: str) -> str:

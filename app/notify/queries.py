@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from app.db.keyset import Keyset, keyset_page
 from app.notify.tables import Notification
 
-KINDS = ("reply_to_post", "reply_in_thread", "message", "event", "help_match", "moderation", "loan")
+KINDS = ("reply_to_post", "reply_in_thread", "message", "event", "help_match", "moderation", "loan", "alert")
 
 _NEWEST_FIRST = Keyset(Notification.id, descending=True)
 
