@@ -308,3 +308,21 @@ async def test_a_moderator_of_another_quartier_and_members_cannot_decide(make_cl
     queue = await (await signed_in(make_client, other_moderator)).get("/moderation/alerts")
     assert queue.status_code == 200 and ALERT["title"] not in queue.text
     assert (await alerts.by_id(alert_id))["status"] == "proposed"
+
+
+async def test_a_neighbour_reports_an_alert_and_the_moderators_see_it_in_their_queue(make_client):
+    neighbourhood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(neighbourhood)
+    alert_id = await alerts.create(
+        claire, neighbourhood.id, category="other", title="Réunion secrète", body="Venez tous", hours=6, publish=False
+    )
+    await alerts.approve(moderator, await alerts.by_id(alert_id))
+    paul_client = await signed_in(make_client, paul)
+    page = await paul_client.get(f"/alerts/{alert_id}")
+    assert f'href="/alerts/{alert_id}/report"' in page.text
+    empty = await post_form(paul_client, f"/alerts/{alert_id}/report", {"reason": "other", "text": ""})
+    assert empty.status_code == 422 and field_error(empty.text, "text") == "Ce champ est obligatoire."
+    sent = await post_form(paul_client, f"/alerts/{alert_id}/report", {"reason": "off_topic", "text": ""})
+    assert sent.status_code == 303 and sent.headers["location"] == f"/alerts/{alert_id}?notice=reported"
+    queue = await (await signed_in(make_client, moderator)).get("/moderation")
+    assert "Réunion secrète" in queue.text and f'href="/alerts/{alert_id}"' in queue.text

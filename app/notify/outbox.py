@@ -22,7 +22,7 @@ from app.background import periodic
 from app.db.rows import rows
 from app.notify.preferences import wants_push
 from app.notify.push import Sender, payload
-from app.notify.queries import on_notified
+from app.notify.queries import insert_all, on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
 from app.notify.text import describe
 from app.settings import Settings, get_settings
@@ -77,7 +77,7 @@ async def enqueue(notifications: list[Notification]) -> None:
             )
         )
     if rows:
-        await PushDelivery.insert(*rows)
+        await insert_all(PushDelivery, rows)
         wake()
 
 
