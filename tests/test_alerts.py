@@ -326,3 +326,14 @@ async def test_a_neighbour_reports_an_alert_and_the_moderators_see_it_in_their_q
     assert sent.status_code == 303 and sent.headers["location"] == f"/alerts/{alert_id}?notice=reported"
     queue = await (await signed_in(make_client, moderator)).get("/moderation")
     assert "Réunion secrète" in queue.text and f'href="/alerts/{alert_id}"' in queue.text
+
+
+async def test_the_one_click_unsubscribe_of_an_alert_mail_turns_alerts_off(client):
+    _n, (claire,) = await neighbours(1)
+    token = preferences.unsubscribe_token(claire.id, "alert")
+    page = await client.get(f"/mail/unsubscribe/{token}")
+    assert page.status_code == 200 and "Alertes urgentes du quartier" in page.text
+    done = await client.post(f"/mail/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    prefs = (await User.select(User.notification_prefs).where(User.id == claire.id).first())["notification_prefs"]
+    assert preferences.channel(prefs, "alert") == "none"
