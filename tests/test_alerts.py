@@ -19,7 +19,7 @@ from app.moderation.tables import ModerationAction
 from app.notify import mail_outbox, preferences
 from app.notify.tables import MailDelivery, PushDelivery, PushSubscription
 from app.privacy.queries import erase_account, export_archive
-from tests.factories import field_error, make_moderator, post_form
+from tests.factories import field_error, make_moderator, notifications_of, post_form
 from tests.factories_posts import neighbours, signed_in
 from tests.factories_push import subscribe, work_until_settled
 from tests.mailbox import part, smtp_server
@@ -187,6 +187,9 @@ async def test_a_refusal_needs_a_reason_shown_to_its_author(make_client):
     )
     page = await claire_client.get(f"/alerts/{alert_id}")
     assert "Refusée par la modération : Mettez plutôt une annonce" in _read(page)
+    [told] = await notifications_of(claire, "moderation")
+    assert told["text"] == "Votre alerte « Chat » n'a pas été publiée : Mettez plutôt une annonce"
+    assert told["url"] == f"/alerts/{alert_id}"
     assert await ModerationAction.exists().where(
         (ModerationAction.action == "alert_refuse") & (ModerationAction.target_id == alert_id)
     )

@@ -200,6 +200,15 @@ async def refuse(moderator, alert: dict, reason: str) -> bool:
                 neighbourhood=alert["neighbourhood"],
                 target_user=alert["author"],
             )
+    if moved and alert["author"]:
+        # The proposer hears why, as for any other moderation of their words.
+        await notify(
+            [alert["author"]],
+            "moderation",
+            url=f"/alerts/{alert['id']}",
+            params={"what": "alert_refused", "title": alert["title"], "reason": reason},
+            actor_id=moderator.id,
+        )
     return bool(moved)
 
 

@@ -36,6 +36,7 @@ MESSAGES = {
     ("moderation", "post_restored"): N_("Votre annonce « %(title)s » est de nouveau visible."),
     ("moderation", "reply_hidden"): N_("Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s"),
     ("moderation", "reply_restored"): N_("Votre réponse à « %(title)s » est de nouveau visible."),
+    ("moderation", "alert_refused"): N_("Votre alerte « %(title)s » n'a pas été publiée : %(reason)s"),
     ("moderation", "verified"): N_("Votre compte est maintenant vérifié."),
     ("alert", "child"): N_("Alerte, enfant perdu : %(title)s"),
     ("alert", "pet"): N_("Alerte, animal perdu : %(title)s"),
