@@ -22,6 +22,7 @@ from app.accounts.geocoding import make_geocoder
 from app.accounts.routes import EmailController, PasswordResetController, SessionController, SettingsController
 from app.accounts.sessions import SessionMiddleware
 from app.accounts.signup_routes import SignupController
+from app.alerts import routes as alerts
 from app.background import periodic, running
 from app.errors import error_page
 from app.events import queries as event_queries
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             *moderation.ROUTES,
             *invitations.ROUTES,
             *recommendations.ROUTES,
+            *alerts.ROUTES,
             static,
         ],
         middleware=[

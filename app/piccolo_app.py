@@ -13,6 +13,7 @@ from app.accounts.tables import (
     Vouch,
 )
 from app.addresses.tables import Address, AddressImport, AddressWay
+from app.alerts.tables import Alert, AlertDay
 from app.db.keys import InstanceKey
 from app.events.tables import Event, Occurrence, Signup
 from app.invitations.tables import InvitationLink, InvitedSignup
@@ -74,6 +75,8 @@ APP_CONFIG = AppConfig(
         RideSeat,
         Business,
         Recommendation,
+        Alert,
+        AlertDay,
     ],
     migration_dependencies=[],
     commands=[],

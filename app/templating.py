@@ -50,6 +50,10 @@ NOTICES = {
     "unsuspended": i18n.N_("La suspension est levée."),
     "verified": i18n.N_("Compte vérifié."),
     "vouched": i18n.N_("Merci : votre garantie est enregistrée."),
+    "alert_proposed": i18n.N_("Merci : votre alerte est transmise à la modération du quartier, qui la publiera."),
+    "alert_published": i18n.N_("L'alerte est publiée : tout le quartier est prévenu."),
+    "alert_refused": i18n.N_("La proposition d'alerte est refusée."),
+    "alert_ended": i18n.N_("L'alerte est terminée : elle n'est plus affichée."),
     "account_deleted": i18n.N_("Votre compte et vos données personnelles sont effacés. Au revoir, et merci !"),
 }
 

@@ -78,6 +78,9 @@ RAW_INDEXES = {
     "ride_seat_once_idx",
     "poll_vote_once_idx",
     "recommendation_once_idx",
+    "alert_day_once_idx",
+    "alert_shown_idx",
+    "alert_queue_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

@@ -1,6 +1,6 @@
 """Who may see and do what: the one place the rules live.
 
-One module per subject: `viewers` (the anonymous stand-in, roles,
+One module per subject: `alerts` (urgent alerts), `viewers` (the anonymous stand-in, roles,
 suspension, the 404/403 refusals), `moderators` (who moderates where),
 `blocks`, `nearby` (quartiers voisins), `recommendations` (local businesses), `posts`, `people` (profiles, messages, vouching, reports,
 moderating members), `refusals` (why one may not publish or write now),
@@ -15,6 +15,7 @@ answer for anything of another quartier; `Forbidden` (403) for what is known
 but not allowed.
 """
 
+from app.access.alerts import can_see_alert, ensure_can_decide_alert
 from app.access.blocks import blocked_among, blocked_ids, has_blocked
 from app.access.guards import (
     NeedsAddress,
@@ -96,11 +97,13 @@ __all__ = [
     "can_reach",
     "can_report_message",
     "can_report_reply",
+    "can_see_alert",
     "can_see_post",
     "can_see_profile",
     "can_see_reply",
     "can_suspend",
     "can_vouch_for",
+    "ensure_can_decide_alert",
     "ensure_can_edit_post",
     "ensure_can_see_post",
     "has_blocked",

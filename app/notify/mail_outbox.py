@@ -30,7 +30,7 @@ from app.background import periodic
 from app.notify.mail import envelope_sender, refusal_code, transmit
 from app.notify.outbox import MAX_ATTEMPTS, TITLES, backoff
 from app.notify.preferences import digest, unsubscribe_url, wants_mail
-from app.notify.queries import on_notified
+from app.notify.queries import INSERT_CHUNK, on_notified
 from app.notify.tables import MailDelivery, Notification
 from app.notify.text import describe
 from app.settings import Settings, get_settings
@@ -77,19 +77,53 @@ async def enqueue(notifications: list[Notification]) -> None:
         User.id.is_in(list(by_user))
     )
     now = _now()
-    for person in people:
-        note = by_user[person["id"]]
-        if (
-            wants_mail(person["notification_prefs"], note.kind)
-            and not suspension(person)
-            and not person["mail_stopped_at"]
-        ):
-            await _add(person["id"], note, now)
+    wanting = [
+        person["id"]
+        for person in people
+        if wants_mail(person["notification_prefs"], by_user[person["id"]].kind)
+        and not suspension(person)
+        and not person["mail_stopped_at"]
+    ]
+    if notifications and notifications[0].kind == "alert":
+        await _add_alert([by_user[u] for u in wanting], now)
+        return
+    for user_id in wanting:
+        await _add(user_id, by_user[user_id], now)
+
+
+async def _add_alert(notes: list[Notification], now: datetime) -> None:
+    """An urgent alert is its own page, new to everyone, and says the same to
+    all: the quartier's mails are one INSERT … SELECT per chunk, leaving at
+    once (a row built and a statement run per person kept the moderator
+    waiting seconds). mail_waiting_idx: a mail of this page already waiting
+    is not doubled."""
+    if not notes:
+        return
+    first = notes[0]
+    ids = [note.user for note in notes]
+    for start in range(0, len(ids), INSERT_CHUNK):
+        chunk = ids[start : start + INSERT_CHUNK]
+        await MailDelivery.raw(
+            'INSERT INTO mail_delivery ("user", kind, thread, items, subject, text_body, html_body, status, '
+            "attempts, next_attempt_at, last_error, created_at) "
+            "SELECT id, {}, {}, {}, '', '', '', 'pending', 0, {}, '', {} FROM account "
+            f"WHERE id IN ({', '.join('{}' for _ in chunk)}) ON CONFLICT DO NOTHING",
+            first.kind,
+            thread_of(first.url),
+            _item(first),
+            now,
+            now,
+            *chunk,
+        )
+
+
+def _item(note: Notification) -> str:
+    params = json.loads(note.params) if isinstance(note.params, str) else note.params
+    return json.dumps({"kind": note.kind, "url": note.url, "params": params, "actor": note.actor}) + "\n"
 
 
 async def _add(user_id: int, note: Notification, now: datetime) -> None:
-    params = json.loads(note.params) if isinstance(note.params, str) else note.params
-    item = json.dumps({"kind": note.kind, "url": note.url, "params": params, "actor": note.actor}) + "\n"
+    item = _item(note)
     thread = thread_of(note.url)
     mine = (MailDelivery.user == user_id) & (MailDelivery.thread == thread)
     for _attempt in range(3):

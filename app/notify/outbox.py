@@ -22,7 +22,7 @@ from app.background import periodic
 from app.db.rows import rows
 from app.notify.preferences import wants_push
 from app.notify.push import Sender, payload
-from app.notify.queries import on_notified
+from app.notify.queries import insert_all, on_notified
 from app.notify.tables import Notification, PushDelivery, PushSubscription
 from app.notify.text import describe
 from app.settings import Settings, get_settings
@@ -40,9 +40,10 @@ TITLES = {
     "moderation": i18n.N_("Modération"),
     "loan": i18n.N_("Prêt"),
     "ride": i18n.N_("Covoiturage"),
+    "alert": i18n.N_("Alerte urgente dans votre quartier"),
 }
 # A private message should wake the phone; the rest can wait for a good moment.
-URGENCY = {"message": "high", "help_match": "normal", "moderation": "normal"}
+URGENCY = {"message": "high", "alert": "high", "help_match": "normal", "moderation": "normal"}
 
 
 def topic_for(user_id: int, url: str) -> str:
@@ -77,7 +78,7 @@ async def enqueue(notifications: list[Notification]) -> None:
             )
         )
     if rows:
-        await PushDelivery.insert(*rows)
+        await insert_all(PushDelivery, rows)
         wake()
 
 

@@ -51,6 +51,13 @@ DIGESTS = {
     "off": i18n.N_("Jamais"),
 }
 DEFAULT_DIGEST = "weekly"
+# Urgent alerts of the quartier (app.alerts) come by push and by email to
+# everyone, whatever the choices above: this one line alone can stop them.
+ALERT_LABEL = i18n.N_("Alertes urgentes du quartier")
+ALERTS = {
+    "on": i18n.N_("Les recevoir sur l'appareil et par e-mail"),
+    "off": i18n.N_("Ne pas les recevoir"),
+}
 
 
 def _loaded(prefs: dict | str | None) -> dict:
@@ -61,6 +68,9 @@ def _loaded(prefs: dict | str | None) -> dict:
 
 def channel(prefs: dict | str | None, kind: str) -> str:
     """push | email | both | none. Kinds without a choice (loans) go by both ways."""
+    if kind == "alert":
+        # The per-kind choices are not read: an alert goes both ways unless alerts are off.
+        return "both" if alerts(prefs) == "on" else "none"
     if kind not in PREFERENCES:
         return "both"
     value = _loaded(prefs).get(kind, DEFAULTS[kind])
@@ -83,10 +93,14 @@ def digest(prefs: dict | str | None) -> str:
     return value if value in DIGESTS else DEFAULT_DIGEST
 
 
+def alerts(prefs: dict | str | None) -> str:
+    return "off" if _loaded(prefs).get("alert") == "off" else "on"
+
+
 async def user_preferences(user_id: int) -> dict[str, str]:
     row = await User.select(User.notification_prefs).where(User.id == user_id).first()
     prefs = (row or {}).get("notification_prefs")
-    return {**{kind: channel(prefs, kind) for kind in PREFERENCES}, "digest": digest(prefs)}
+    return {**{kind: channel(prefs, kind) for kind in PREFERENCES}, "digest": digest(prefs), "alert": alerts(prefs)}
 
 
 async def save_preferences(user_id: int, chosen: dict[str, str]) -> None:
@@ -97,6 +111,8 @@ async def save_preferences(user_id: int, chosen: dict[str, str]) -> None:
             current[kind] = chosen[kind]
     if chosen.get("digest") in DIGESTS:
         current["digest"] = chosen["digest"]
+    if chosen.get("alert") in ALERTS:
+        current["alert"] = chosen["alert"]
     await User.update({User.notification_prefs: current}).where(User.id == user_id)
 
 
@@ -105,6 +121,9 @@ async def stop_mail(user_id: int, kind: str) -> None:
     current = await user_preferences(user_id)
     if kind == "digest":
         current["digest"] = "off"
+    elif kind == "alert":
+        # Alerts are one choice for both ways: stopping their mail stops them.
+        current["alert"] = "off"
     elif kind in PREFERENCES:
         current[kind] = {"both": "push", "email": "none"}.get(current[kind], current[kind])
     await User.update({User.notification_prefs: current}).where(User.id == user_id)
@@ -128,7 +147,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
     """(user id, kind) for a token this instance signed, else None."""
     user, _, rest = token.partition(".")
     kind, _, signed = rest.partition(".")
-    if not user.isdigit() or len(user) > 12 or (kind not in PREFERENCES and kind != "digest"):
+    if not user.isdigit() or len(user) > 12 or (kind not in PREFERENCES and kind not in ("digest", "alert")):
         return None
     if not signed.isascii() or not hmac.compare_digest(signed, signature("unsubscribe", f"{int(user)}:{kind}")):
         return None

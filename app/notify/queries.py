@@ -13,9 +13,18 @@ from datetime import datetime, timezone
 from app.db.keyset import Keyset, keyset_page
 from app.notify.tables import Notification
 
-KINDS = ("reply_to_post", "reply_in_thread", "message", "event", "help_match", "moderation", "loan", "ride")
+KINDS = ("reply_to_post", "reply_in_thread", "message", "event", "help_match", "moderation", "loan", "ride", "alert")
 
 _NEWEST_FIRST = Keyset(Notification.id, descending=True)
+# Rows per INSERT: SQLite binds at most 32766 values in one statement, and an
+# urgent alert reaches a whole quartier at once.
+INSERT_CHUNK = 500
+
+
+async def insert_all(table, rows: list) -> None:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        await table.insert(*rows[start : start + INSERT_CHUNK])
+
 
 Listener = Callable[[list[Notification]], Awaitable[None]]
 _listeners: list[Listener] = []
@@ -38,7 +47,7 @@ async def notify(
         return []
     params = {key: value[:300] if isinstance(value, str) else value for key, value in params.items()}
     rows = [Notification(user=u, kind=kind, actor=actor_id, url=url[:300], params=params) for u in targets]
-    await Notification.insert(*rows)
+    await insert_all(Notification, rows)
     for listener in list(_listeners):
         await listener(rows)
     return rows

@@ -57,7 +57,7 @@ class NotificationController(Controller):
         form = Form(await request.form())
         # Only the known kinds and values are read: nothing else of the account can change here.
         await preferences.save_preferences(
-            request.user.id, {key: form[key] for key in (*preferences.PREFERENCES, "digest")}
+            request.user.id, {key: form[key] for key in (*preferences.PREFERENCES, "digest", "alert")}
         )
         return see_other("/settings/notifications?notice=saved")
 
@@ -78,6 +78,7 @@ async def _settings(request: Request, prefs: dict[str, str]) -> Response:
             "labels": preferences.PREFERENCES,
             "channels": preferences.CHANNELS,
             "digests": preferences.DIGESTS,
+            "alerts": preferences.ALERTS,
             "devices": devices,
         },
     )
@@ -105,7 +106,10 @@ class UnsubscribeController(Controller):
 
 def _unsubscribe_page(request: Request, found: tuple[int, str] | None, token: str, *, done: bool) -> Response:
     kind = found[1] if found else ""
-    label = preferences.PREFERENCES.get(kind) or (preferences.DIGEST_LABEL if kind == "digest" else "")
+    label = preferences.PREFERENCES.get(kind) or {
+        "digest": preferences.DIGEST_LABEL,
+        "alert": preferences.ALERT_LABEL,
+    }.get(kind, "")
     return render(
         request,
         "notify/unsubscribe.html",

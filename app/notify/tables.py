@@ -8,7 +8,7 @@ from app.neighbourhoods.tables import Neighbourhood
 
 class Notification(Table, tablename="notification"):
     user = ForeignKey(references=User, on_delete=OnDelete.cascade)
-    # reply_to_post | reply_in_thread | message | event | help_match | moderation | loan | ride
+    # reply_to_post | reply_in_thread | message | event | help_match | moderation | loan | ride | alert
     kind = Varchar(length=20)
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     url = Varchar(length=300)

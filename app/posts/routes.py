@@ -14,6 +14,7 @@ from app.access import (
     reply_refusal,
     requires_member,
 )
+from app.alerts import queries as alerts
 from app.civility import needs_nudge
 from app.forms import Form
 from app.i18n import _
@@ -115,6 +116,9 @@ class FeedController(Controller):
             "around": around,
             "next_url": next_url,
         }
+        if not wants_fragment(request):
+            # The quartier's urgent alerts, on top of the whole page only.
+            context.update(alerts=await alerts.showing(neighbourhood.id), alert_categories=alerts.CATEGORIES)
         return render(request, "posts/feed.html", context, fragment="posts/_page.html")
 
 

@@ -10,6 +10,8 @@ import zipfile
 from datetime import date, datetime, timezone
 
 from app.accounts.tables import Block, User, UserSkill, Vouch
+from app.alerts import queries as alerts
+from app.alerts.tables import Alert
 from app.events.tables import Event, Signup
 from app.i18n import DEFAULT_LOCALE
 from app.invitations import queries as invitations
@@ -114,6 +116,7 @@ async def export_archive(user_id: int) -> bytes:
         },
         # The businesses they recommended, the entries they started and their « Moi aussi ».
         "recommendations": _rows(await recommendations.exported(user_id)),
+        "alerts": _rows(await alerts.of_author(user_id)),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
         # The polls of their discussions, and their own choices (no one else's).
         **{key: _rows(value) for key, value in (await polls.export_of(user_id)).items()},
@@ -162,6 +165,8 @@ async def erase_account(user_id: int) -> None:
         await Conversation.update({Conversation.b_unread: 0}).where(Conversation.user_a == user_id)
         await Notification.delete().where(Notification.actor == user_id)
         await recommendations.erase(user_id)
+        # A proposal no moderator read yet goes; published alerts stay, signed by nobody (SET NULL).
+        await Alert.delete().where((Alert.author == user_id) & (Alert.status == "proposed"))
         if user["neighbourhood"]:
             await Neighbourhood.update({Neighbourhood.member_count: Neighbourhood.member_count - 1}).where(
                 Neighbourhood.id == user["neighbourhood"]
@@ -244,3 +249,7 @@ async def _scrub_own_words(user: dict) -> None:
         label = _scrubbed(option["label"], traces)[:100]
         if label != option["label"]:
             await PollOption.update({PollOption.label: label}).where(PollOption.id == option["id"])
+    for alert in await Alert.select(Alert.id, Alert.title, Alert.body).where(Alert.author == user["id"]):
+        title, body = _scrubbed(alert["title"], traces), _scrubbed(alert["body"], traces)
+        if (title, body) != (alert["title"], alert["body"]):
+            await Alert.update({Alert.title: title, Alert.body: body}).where(Alert.id == alert["id"])
