@@ -20,7 +20,7 @@ from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
-from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
+from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply, SavedPost, Thanks
 from app.ratelimits import RateLimit
 from app.settings import ROOT
 
@@ -41,6 +41,8 @@ APP_CONFIG = AppConfig(
         Photo,
         Reply,
         Loan,
+        Thanks,
+        SavedPost,
         Conversation,
         Message,
         Event,

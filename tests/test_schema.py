@@ -69,6 +69,10 @@ RAW_INDEXES = {
     "mail_thread_idx",
     "mail_waiting_idx",
     "digest_once_idx",
+    "thanks_once_idx",
+    "thanks_helper_idx",
+    "saved_post_once_idx",
+    "saved_post_list_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

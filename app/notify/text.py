@@ -39,6 +39,7 @@ MESSAGES = {
     ("moderation", "verified"): N_("Votre compte est maintenant vérifié."),
     ("loan", "lent"): N_("%(who)s vous prête « %(title)s » jusqu'au %(due)s"),
     ("loan", "due_tomorrow"): N_("À rendre demain : « %(title)s »"),
+    ("thanks", ""): N_("%(who)s vous remercie pour « %(title)s »"),
     ("loan", "ended"): N_("Le prêt de « %(title)s » est terminé : le compte de l'autre personne a été supprimé."),
 }
 

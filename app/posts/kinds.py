@@ -42,6 +42,9 @@ STATUSES = {
     "event": {"open": N_("À venir")},
     "discussion": {"open": N_("Ouverte"), "done": N_("Close")},
 }
+# Kinds whose author thanks who helped (« Merci à Paul B. »), and the status
+# the thanks closes the post with.
+THANKED_KINDS = {"give": "done", "lend": "closed", "help_request": "done", "help_offer": "done"}
 # Set by no one: the listings of a deleted account (see LISTING_KINDS).
 CLOSED = N_("Close")
 

@@ -19,7 +19,7 @@ from app.forms import Form
 from app.i18n import _
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
-from app.posts import loans, queries, view
+from app.posts import loans, queries, saved, saved_routes, thanks_routes, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
@@ -81,6 +81,7 @@ class FeedController(Controller):
         pinned_ids = {p["id"] for p in pinned}
         posts = view.decorate([p for p in posts if p["id"] not in pinned_ids])
         view.decorate(pinned)
+        await saved.annotate(user.id, [*pinned, *posts])
         context = {
             "neighbourhood": neighbourhood,
             "posts": posts,
@@ -351,4 +352,4 @@ def _form_choices() -> dict:
     return {"skills": SKILLS, "kinds": KINDS, "singular": SINGULAR}
 
 
-ROUTES = [FeedController, PostController, photo, live_replies]
+ROUTES = [FeedController, PostController, photo, live_replies, *thanks_routes.ROUTES, *saved_routes.ROUTES]

@@ -18,7 +18,7 @@ from app.messages.tables import Conversation, Message
 from app.moderation.tables import Report
 from app.notify.tables import Notification, PushSubscription
 from app.notify.text import describe
-from app.posts import blobs
+from app.posts import blobs, saved, thanks
 from app.posts.tables import Loan, Photo, Post, Reply
 
 PRIVATE_USER_FIELDS = ("password_hash", "calendar_token_hash")
@@ -101,6 +101,10 @@ async def export_archive(user_id: int) -> bytes:
             ),
             "neighbours_joined": await invitations.accepted_count(user_id),
         },
+        # Thanks given and received and saved posts; an erased account's go with it
+        # (ON DELETE CASCADE; thanks it gave stay on the helper's side, unsigned).
+        "thanks": {key: _rows(value) for key, value in (await thanks.thanks_of(user_id)).items()},
+        "saved_posts": _rows(await saved.saved_of(user_id)),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
     }
     buffer = io.BytesIO()
