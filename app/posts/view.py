@@ -103,7 +103,7 @@ def card_renderer(environment) -> Callable[[dict], Markup]:
             return card
         # What is the reader's own (the save button, with their CSRF token)
         # goes at the end of the card, never into the memory every reader shares.
-        head, _, tail = card.rpartition("</li>")
-        return Markup(head) + aside + Markup("</li>" + tail)
+        head, _, tail = str(card).rpartition("</article>")
+        return Markup(head + str(aside) + "</article>" + tail)
 
     return post_card
