@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import json
@@ -249,3 +250,22 @@ async def test_export_holds_thanks_and_saved_posts_and_erasure_takes_them_away(m
     assert await Thanks.count().where(Thanks.post.is_in([drill, ladder])) == 0
     assert await SavedPost.count().where(SavedPost.post == drill) == 0
     assert "Merci à" not in _text(await (await signed_in(make_client, yasmine)).get(f"/posts/{ladder}"))
+
+
+async def test_the_same_thanks_sent_twice_at_once_is_written_and_told_once(make_client):
+    _hood, (claire, paul) = await neighbours(2)
+    drill = await make_post(claire, title="Perceuse à donner")
+    paul_client = await signed_in(make_client, paul)
+    await post_form(paul_client, f"/posts/{drill}/replies", {"body": "Je la prends !"})
+    first, second = await signed_in(make_client, claire), await signed_in(make_client, claire)
+    for client in (first, second):
+        await client.get(f"/posts/{drill}")
+    answers = await asyncio.gather(
+        *(
+            c.post(f"/posts/{drill}/thanks", data={"helper": str(paul.id), "_csrf_token": c.cookies.get("csrftoken")})
+            for c in (first, second)
+        )
+    )
+    assert [a.status_code for a in answers] == [303, 303]
+    assert await Thanks.count().where(Thanks.post == drill) == 1
+    assert len(await notifications_of(paul, "thanks")) == 1

@@ -74,17 +74,17 @@ async def neighbours_named(neighbourhood_id: int, name: str, exclude: int) -> li
 async def thank(post: dict, giver_id: int, helper_ids: list[int]) -> list[int]:
     """Thanks each helper not thanked yet for this post and closes it; the
     ids newly thanked (whom to notify)."""
+    helper_ids = list(dict.fromkeys(helper_ids))
     now = datetime.now(timezone.utc)
     async with Thanks._meta.db.transaction():
-        known = {
-            r["helper"]
-            for r in await Thanks.select(Thanks.helper).where(
-                (Thanks.post == post["id"]) & Thanks.helper.is_in(helper_ids)
-            )
-        }
-        new = [h for h in dict.fromkeys(helper_ids) if h not in known]
-        if new:
-            await Thanks.insert(*[Thanks(post=post["id"], giver=giver_id, helper=h, created_at=now) for h in new])
+        # Sent twice at once, the same thanks is written once (thanks_once_idx),
+        # and only the rows really written say whom to notify.
+        written = await (
+            Thanks.insert(*[Thanks(post=post["id"], giver=giver_id, helper=h, created_at=now) for h in helper_ids])
+            .on_conflict(action="DO NOTHING")
+            .returning(Thanks.helper)
+        )
+        new = [r["helper"] for r in written]
         closing = THANKED_KINDS[post["kind"]]
         # A lent object stays « Prêté » until it comes back: the loan says so.
         if post["status"] != "lent":

@@ -12,7 +12,7 @@ from app.notify.queries import notify
 from app.posts import thanks
 from app.posts.kinds import THANKED_KINDS, display_name
 from app.posts.page import own_post, render_post
-from app.web import parse_id, see_other
+from app.web import limit, parse_id, see_other
 
 NAME_MAX = 120
 
@@ -49,6 +49,7 @@ async def thank(request: Request, post_id: int) -> Response:
     found = await own_post(request, post_id)
     if found["kind"] not in THANKED_KINDS:
         raise NotFound()
+    await limit(f"thanks:{request.user.id}", 30, 3600)
     data = await request.form()
     form = Form(data)
     helpers = await _chosen_helpers(request, found, form, data.getall("helper", []))
