@@ -107,22 +107,27 @@ async def test_only_the_author_thanks_only_people_involved_never_themselves(make
 
 
 async def test_a_neighbour_who_wrote_or_borrowed_can_be_thanked_several_at_once(make_client):
-    _hood, (claire, paul, yasmine) = await neighbours(3)
+    _hood, (claire, paul, yasmine, hugo) = await neighbours(4)
     saw = await make_post(claire, kind="lend", title="Scie sauteuse", details={"loan_days": 5})
     paul_client = await signed_in(make_client, paul)
     await post_form(paul_client, "/messages", {"to": str(claire.id), "post": str(saw), "body": "Je peux passer ?"})
-    yasmine_client = await signed_in(make_client, yasmine)
-    await post_form(yasmine_client, f"/posts/{saw}/replies", {"body": "Moi aussi !"})
+    for person in (yasmine, hugo):
+        await post_form(await signed_in(make_client, person), f"/posts/{saw}/replies", {"body": "Moi aussi !"})
     claire_client = await signed_in(make_client, claire)
     page = await claire_client.get(f"/posts/{saw}")
-    assert f'value="{paul.id}"' in page.text and f'value="{yasmine.id}"' in page.text
+    assert all(f'name="helper" value="{p.id}"' in page.text for p in (paul, yasmine, hugo))
 
     done = await claire_client.post(
         f"/posts/{saw}/thanks",
-        data={"helper": [str(paul.id), str(yasmine.id)], "_csrf_token": claire_client.cookies.get("csrftoken")},
+        data={
+            "helper": [str(paul.id), str(yasmine.id), str(hugo.id)],
+            "_csrf_token": claire_client.cookies.get("csrftoken"),
+        },
     )
     assert done.status_code == 303
-    assert "Merci à Paul V., Yasmine V." in _text(await claire_client.get(f"/posts/{saw}"))
+    assert "Merci à Paul V., Yasmine V., Hugo V." in _text(await claire_client.get(f"/posts/{saw}"))
+    # The feed's card says it short.
+    assert "Merci à Paul V., Yasmine V. +1" in _text(await claire_client.get("/feed"))
 
 
 async def test_profiles_say_how_many_neighbours_one_helped_and_since_when_one_is_a_member(make_client):
@@ -269,3 +274,20 @@ async def test_the_same_thanks_sent_twice_at_once_is_written_and_told_once(make_
     assert [a.status_code for a in answers] == [303, 303]
     assert await Thanks.count().where(Thanks.post == drill) == 1
     assert len(await notifications_of(paul, "thanks")) == 1
+
+
+async def test_a_neighbour_chooses_how_thanks_reach_them(make_client):
+    from app.notify.tables import MailDelivery
+
+    _hood, (claire, paul) = await neighbours(2)
+    paul_client = await signed_in(make_client, paul)
+    settings = await paul_client.get("/settings/notifications")
+    assert "Remerciements pour mon aide" in settings.text
+    await post_form(paul_client, "/settings/notifications", {"thanks": "push", "digest": "weekly"})
+    drill = await make_post(claire, title="Perceuse à donner")
+    await post_form(paul_client, f"/posts/{drill}/replies", {"body": "Je la prends !"})
+    await MailDelivery.delete().where(MailDelivery.user == paul.id)
+    await post_form(await signed_in(make_client, claire), f"/posts/{drill}/thanks", {"helper": str(paul.id)})
+    # Told on the page (and device), not by mail, as he chose.
+    assert len(await notifications_of(paul, "thanks")) == 1
+    assert await MailDelivery.count().where(MailDelivery.user == paul.id) == 0

@@ -65,5 +65,7 @@ async def annotate(viewer_id: int, posts: list[dict], *, all_saved: bool = False
     names = await thanks.thanked_on(ids)
     kept = set(ids) if all_saved else await saved_among(viewer_id, ids)
     for p in posts:
-        p["thanked"] = ", ".join(names.get(p["id"], []))
+        # Short on a card: two names, then how many more (the post page says all).
+        thanked = names.get(p["id"], [])
+        p["thanked"] = ", ".join(thanked[:2]) + (f" +{len(thanked) - 2}" if len(thanked) > 2 else "")
         p["saved"] = p["id"] in kept
