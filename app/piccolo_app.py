@@ -22,7 +22,7 @@ from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
 from app.polls.tables import Poll, PollOption, PollVote
-from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
+from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply, SavedPost, Thanks
 from app.ratelimits import RateLimit
 from app.recommendations.tables import Business, Recommendation
 from app.rides.tables import Ride, RideSeat
@@ -49,6 +49,8 @@ APP_CONFIG = AppConfig(
         Poll,
         PollOption,
         PollVote,
+        Thanks,
+        SavedPost,
         Conversation,
         Message,
         Event,

@@ -93,3 +93,31 @@ function clearOffline() {
 }
 document.addEventListener("htmx:after:request", clearOffline);
 window.addEventListener("online", clearOffline);
+
+// A post's « Partager » (templates/posts/_share.html): the system's share sheet
+// where the browser has one; otherwise the readonly link stays, with « Copier
+// le lien » where the browser can copy. Without JavaScript, the link alone.
+function setUpShare() {
+  const box = document.querySelector(".share");
+  if (!box || box.dataset.ready) return;
+  box.dataset.ready = "1";
+  const link = box.querySelector("#share-url");
+  const status = box.querySelector(".share-status");
+  if (navigator.share) {
+    const button = box.querySelector(".share-native");
+    box.querySelector(".share-link").hidden = true;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      navigator.share({ title: box.dataset.shareTitle, url: link.value }).catch(() => {});
+    });
+  } else if (navigator.clipboard && window.isSecureContext) {
+    const copy = box.querySelector(".share-copy");
+    copy.hidden = false;
+    copy.addEventListener("click", () => {
+      navigator.clipboard.writeText(link.value).then(() => { status.textContent = status.dataset.copied; }, () => link.select());
+    });
+  }
+  link.addEventListener("focus", () => link.select());
+}
+document.addEventListener("DOMContentLoaded", setUpShare);
+document.addEventListener("htmx:after:settle", setUpShare);

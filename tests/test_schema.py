@@ -81,6 +81,10 @@ RAW_INDEXES = {
     "alert_day_once_idx",
     "alert_shown_idx",
     "alert_queue_idx",
+    "thanks_once_idx",
+    "thanks_helper_idx",
+    "saved_post_once_idx",
+    "saved_post_list_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

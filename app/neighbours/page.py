@@ -15,7 +15,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.neighbours.trust import has_vouched
 from app.posts import loans as lending
 from app.posts import queries as posts
-from app.posts import view
+from app.posts import thanks, view
 from app.posts.kinds import SKILLS, skills_of
 from app.web import render
 
@@ -41,6 +41,7 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
         "i_blocked": i_blocked,
         "offered": skills_of(person),
         "is_me": is_me,
+        "helped": await thanks.helped_count(person.id),
         # Said to the inviter only: "grâce à vous".
         "invited_count": await invitations.accepted_count(me.id) if is_me else 0,
         # Moderators get their controls on the ordinary profile page.

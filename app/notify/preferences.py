@@ -29,6 +29,7 @@ PREFERENCES = {
     "help_match": i18n.N_("Demandes d'aide qui correspondent à mes compétences"),
     "moderation": i18n.N_("Modération"),
     "ride": i18n.N_("Places prises dans mes covoiturages"),
+    "thanks": i18n.N_("Remerciements pour mon aide"),
 }
 CHANNELS = {
     "both": i18n.N_("Sur l'appareil et par e-mail"),
@@ -44,6 +45,7 @@ DEFAULTS = {
     "help_match": "push",
     "moderation": "both",
     "ride": "both",
+    "thanks": "both",
 }
 DIGESTS = {
     "weekly": i18n.N_("Chaque semaine"),

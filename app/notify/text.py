@@ -48,6 +48,7 @@ MESSAGES = {
     ("alert", "other"): N_("Alerte : %(title)s"),
     ("loan", "lent"): N_("%(who)s vous prête « %(title)s » jusqu'au %(due)s"),
     ("loan", "due_tomorrow"): N_("À rendre demain : « %(title)s »"),
+    ("thanks", ""): N_("%(who)s vous remercie pour « %(title)s »"),
     ("loan", "ended"): N_("Le prêt de « %(title)s » est terminé : le compte de l'autre personne a été supprimé."),
     ("ride", "taken"): N_("%(who)s prend une place dans votre covoiturage « %(title)s »"),
     ("ride", "given_back"): N_("%(who)s rend sa place dans votre covoiturage « %(title)s »"),

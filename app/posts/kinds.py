@@ -49,6 +49,9 @@ STATUSES = {
     # A ride's state follows its seats and its date (app/rides/panel.py).
     "ride": {"open": N_("À venir")},
 }
+# Kinds whose author thanks who helped (« Merci à Paul B. »), and the status
+# the thanks closes the post with.
+THANKED_KINDS = {"give": "done", "lend": "closed", "help_request": "done", "help_offer": "done", "sale": "done"}
 # Set by no one: the listings of a deleted account (see LISTING_KINDS).
 CLOSED = N_("Close")
 

@@ -17,9 +17,10 @@ from app.events.panel import panel_for_post
 from app.forms import Form
 from app.neighbourhoods import queries as neighbourhoods
 from app.polls.panel import panel_for_post as poll_panel_for_post
-from app.posts import loans, queries
-from app.posts.kinds import SINGULAR, STATUSES
+from app.posts import loans, queries, saved, thanks
+from app.posts.kinds import SINGULAR, STATUSES, THANKED_KINDS
 from app.rides.panel import panel_for_post as ride_panel_for_post
+from app.settings import get_settings
 from app.web import render
 
 
@@ -50,7 +51,8 @@ async def render_post(
 ) -> Response:
     post_id = found["id"]
     mine = is_author(request.user, found)
-    replies = await queries.replies_of(post_id, await blocked_ids(request.user))
+    blocked = await blocked_ids(request.user)
+    replies = await queries.replies_of(post_id, blocked)
     photos = await queries.photos_of(post_id) if found["photo_count"] else []
     loan = await loans.current_loan(post_id) if found["kind"] == "lend" else None
     candidates = []
@@ -59,6 +61,7 @@ async def render_post(
         ids = await queries.participants(post_id)
         if ids:
             candidates = await User.select(User.id, User.first_name, User.last_name).where(User.id.is_in(ids[:50]))
+    thankable = mine and found["kind"] in THANKED_KINDS
     event_panel = await panel_for_post(found, request.user, event_error)
     # Seen from a quartier voisin (a moderator of the post's quartier is no reader from elsewhere).
     from_nearby = found["neighbourhood"] != request.user.neighbourhood and not moderator
@@ -78,6 +81,12 @@ async def render_post(
             "statuses": STATUSES.get(found["kind"], {}),
             "form": form,
             "singular": SINGULAR,
+            "thanked": (await thanks.thanked_on([post_id])).get(post_id, []),
+            "thankable": thankable,
+            "thank_candidates": await thanks.candidates(found, blocked) if thankable else [],
+            "saved": await saved.is_saved(request.user.id, post_id),
+            # What « Partager » hands on: a non-member who opens it meets the login page.
+            "share_url": f"{get_settings().base_url}/posts/{post_id}",
             "event_panel": event_panel is not None,
             "from_nearby": from_nearby,
             "post_quartier": await neighbourhoods.current(found["neighbourhood"]) if from_nearby else None,

@@ -427,3 +427,7 @@ async def close_listings_of(user_id: int) -> None:
         & Post.kind.is_in(list(LISTING_KINDS))
         & Post.status.is_in(["open", "reserved", "lent"])
     )
+
+
+# What other lists of posts (app.posts.saved) select and join: the feed's own.
+LIST_COLUMNS, LIST_FROM, LIST_TYPES = _LIST_COLUMNS, _LIST_FROM, _LIST_TYPES

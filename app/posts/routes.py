@@ -23,7 +23,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.polls import fields as poll_fields
 from app.polls import queries as polls
-from app.posts import loans, queries, view
+from app.posts import loans, queries, saved, saved_routes, thanks_routes, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
@@ -107,6 +107,7 @@ class FeedController(Controller):
         pinned_ids = {p["id"] for p in pinned}
         posts = view.decorate([p for p in posts if p["id"] not in pinned_ids], names)
         view.decorate(pinned)
+        await saved.annotate(user.id, [*pinned, *posts])
         context = {
             "neighbourhood": neighbourhood,
             "posts": posts,
@@ -472,4 +473,4 @@ async def _form_choices(request: Request) -> dict:
     return {"skills": SKILLS, "kinds": KINDS, "singular": SINGULAR, "has_nearby": has_nearby}
 
 
-ROUTES = [FeedController, PostController, photo, live_replies]
+ROUTES = [FeedController, PostController, photo, live_replies, *thanks_routes.ROUTES, *saved_routes.ROUTES]

@@ -79,3 +79,25 @@ class Loan(Table, tablename="loan"):
     returned_at = Timestamptz(null=True, default=None)
     reminded_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Thanks(Table, tablename="thanks"):
+    """A post's author thanking a neighbour who helped: shown on the post,
+    counted on the helper's profile. Indexed by (post, helper), unique: one
+    thanks per post and person, and (helper, giver) for the profile's count."""
+
+    post = ForeignKey(references=Post, on_delete=OnDelete.cascade)
+    # Null once the author's account is erased: the helper keeps their thanks.
+    giver = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    # An erased helper's thanks go with them: they named a person who is gone.
+    helper = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SavedPost(Table, tablename="saved_post"):
+    """A post a neighbour keeps to find again in /saved. Indexed by (user,
+    post), unique, and (user, id) for the list, newest saved first."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    post = ForeignKey(references=Post, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -96,7 +96,7 @@ CARD_FIELDS = (
     "cover", "cover_width", "cover_height", "author_name", "created_at", "when_text", "replies_text",
     "event_starts_at", "event_cancelled_at", "event_place", "event_repeat", "from_quartier", "poll_text",
     "price_text", "ride_origin", "ride_destination", "ride_departs_at", "ride_returns_at", "ride_seats",
-    "ride_seats_taken",
+    "ride_seats_taken", "thanked",
 )  # fmt: skip
 
 
@@ -108,10 +108,16 @@ def card_renderer(environment) -> Callable[[dict], Markup]:
     cards = Rendered(5000)
     template = environment.get_template("posts/_post_item.html")
 
-    def post_card(post: dict) -> Markup:
+    def post_card(post: dict, aside: Markup | None = None) -> Markup:
         # A field a row lacks reads as None: the card reads None and a missing
         # field alike (`excerpt_html` is never None when it is there).
         key = (date_locale(), *map(post.get, CARD_FIELDS))
-        return cards.get(key, lambda: template.module.post_item(post))
+        card = cards.get(key, lambda: template.module.post_item(post))
+        if aside is None:
+            return card
+        # What is the reader's own (the save button, with their CSRF token)
+        # goes at the end of the card, never into the memory every reader shares.
+        head, _, tail = str(card).rpartition("</article>")
+        return Markup(head + str(aside) + "</article>" + tail)
 
     return post_card

@@ -22,7 +22,7 @@ from app.notify.tables import Notification, PushSubscription
 from app.notify.text import describe
 from app.polls import queries as polls
 from app.polls.tables import PollOption
-from app.posts import blobs
+from app.posts import blobs, saved, thanks
 from app.posts.tables import Loan, Photo, Post, Reply
 from app.recommendations import queries as recommendations
 from app.rides import queries as rides
@@ -117,6 +117,10 @@ async def export_archive(user_id: int) -> bytes:
         # The businesses they recommended, the entries they started and their « Moi aussi ».
         "recommendations": _rows(await recommendations.exported(user_id)),
         "alerts": _rows(await alerts.of_author(user_id)),
+        # Thanks given and received and saved posts; an erased account's go with it
+        # (ON DELETE CASCADE; thanks it gave stay on the helper's side, unsigned).
+        "thanks": {key: _rows(value) for key, value in (await thanks.thanks_of(user_id)).items()},
+        "saved_posts": _rows(await saved.saved_of(user_id)),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
         # The polls of their discussions, and their own choices (no one else's).
         **{key: _rows(value) for key, value in (await polls.export_of(user_id)).items()},

@@ -1,0 +1,71 @@
+"""Saved posts: a neighbour keeps a post to find it again in /saved.
+
+The list shows only what its reader may still see, by the same rule as the
+feed (`visible_posts_clause`) and limited to their quartier: a post hidden by
+moderation, deleted (its saves go with it), of a quartier they left, or by
+someone blocked disappears from it. Read by the ("user", id) index
+`saved_post_list_idx`, newest saved first.
+"""
+
+from __future__ import annotations
+
+from app.access import visible_posts_clause
+from app.db.keyset import Keyset, keyset_page
+from app.posts import thanks
+from app.posts.queries import LIST_COLUMNS, LIST_FROM, LIST_TYPES, PAGE
+from app.posts.tables import Post, SavedPost
+
+NEWEST_SAVED_FIRST = Keyset("s.id", descending=True, keys=("saved_id",))
+
+
+async def save(user_id: int, post_id: int) -> None:
+    # Two clicks at once: the unique index keeps one row, the second does nothing.
+    await SavedPost.insert(SavedPost(user=user_id, post=post_id)).on_conflict(action="DO NOTHING")
+
+
+async def unsave(user_id: int, post_id: int) -> None:
+    await SavedPost.delete().where((SavedPost.user == user_id) & (SavedPost.post == post_id))
+
+
+async def is_saved(user_id: int, post_id: int) -> bool:
+    return await SavedPost.exists().where((SavedPost.user == user_id) & (SavedPost.post == post_id))
+
+
+async def saved_among(user_id: int, post_ids: list[int]) -> set[int]:
+    """Which of a page's posts the reader saved: one query per page."""
+    if not post_ids:
+        return set()
+    found = await SavedPost.select(SavedPost.post).where((SavedPost.user == user_id) & SavedPost.post.is_in(post_ids))
+    return {r["post"] for r in found}
+
+
+async def saved_page(
+    viewer, blocked: list[int], *, before: int | None = None, limit: int = PAGE
+) -> tuple[list[dict], int | None]:
+    args: list = [viewer.id, viewer.neighbourhood]
+    sql = (
+        f"SELECT s.id AS saved_id, {LIST_COLUMNS} FROM saved_post s JOIN post p ON p.id = s.post "
+        f'{LIST_FROM.removeprefix("FROM post p")} WHERE s."user" = {{}} AND p.neighbourhood = {{}}'
+    )
+    sql += visible_posts_clause(viewer.id, blocked, args)
+    return await keyset_page(
+        Post.raw(sql, *args), NEWEST_SAVED_FIRST, cursor=before or None, size=limit, types=LIST_TYPES
+    )
+
+
+async def saved_of(user_id: int) -> list[dict]:
+    """For the RGPD export."""
+    return await SavedPost.select(SavedPost.post, SavedPost.created_at).where(SavedPost.user == user_id)
+
+
+async def annotate(viewer_id: int, posts: list[dict], *, all_saved: bool = False) -> None:
+    """What a list of cards adds for its reader: whom each post thanks (one
+    query) and whether the reader saved it (one query)."""
+    ids = [p["id"] for p in posts]
+    names = await thanks.thanked_on(ids)
+    kept = set(ids) if all_saved else await saved_among(viewer_id, ids)
+    for p in posts:
+        # Short on a card: two names, then how many more (the post page says all).
+        thanked = names.get(p["id"], [])
+        p["thanked"] = ", ".join(thanked[:2]) + (f" +{len(thanked) - 2}" if len(thanked) > 2 else "")
+        p["saved"] = p["id"] in kept
