@@ -19,6 +19,7 @@ from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood
+from app.neighbours.tables import ProfilePhoto
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply
 from app.ratelimits import RateLimit
@@ -62,6 +63,7 @@ APP_CONFIG = AppConfig(
         InstanceKey,
         InvitationLink,
         InvitedSignup,
+        ProfilePhoto,
     ],
     migration_dependencies=[],
     commands=[],

@@ -43,6 +43,8 @@ NOTICES = {
     "neighbourhood_opened": i18n.N_("Le quartier est ouvert."),
     "post_deleted": i18n.N_("L'annonce est supprimée."),
     "profile_saved": i18n.N_("Votre profil est enregistré."),
+    "photo_saved": i18n.N_("Votre photo est enregistrée."),
+    "photo_removed": i18n.N_("Votre photo est retirée."),
     "reported": i18n.N_("Merci : votre signalement est transmis à la modération du quartier, sans votre nom."),
     "mail_on": i18n.N_("Voisinage vous écrit de nouveau à votre adresse e-mail."),
     "push_off": i18n.N_("Les notifications sont coupées sur tous vos appareils."),

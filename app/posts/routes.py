@@ -17,6 +17,7 @@ from app.access import (
 from app.civility import needs_nudge
 from app.forms import Form
 from app.i18n import _
+from app.neighbourhoods import newcomers as welcome
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.posts import loans, queries, view
@@ -63,6 +64,8 @@ class FeedController(Controller):
         before = parse_id(request.query_params.get("before"))
         blocked = await blocked_ids(user)
         pinned: list[dict] = []
+        newcomers: list[dict] = []
+        newcomer_count = 0
         if q:
             tier = 2 if request.query_params.get("tier") == "2" else 1
             posts, cursor = await queries.search_page(
@@ -77,6 +80,7 @@ class FeedController(Controller):
                 )
             else:
                 pinned, posts, next_cursor = await queries.first_page(neighbourhood.id, user.id, blocked)
+                newcomers, newcomer_count = await welcome.newcomers(neighbourhood.id, user.id, blocked)
             next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
         pinned_ids = {p["id"] for p in pinned}
         posts = view.decorate([p for p in posts if p["id"] not in pinned_ids])
@@ -88,6 +92,8 @@ class FeedController(Controller):
             "kind": kind,
             "q": q,
             "next_url": next_url,
+            "newcomers": newcomers,
+            "newcomer_count": newcomer_count,
         }
         return render(request, "posts/feed.html", context, fragment="posts/_page.html")
 
