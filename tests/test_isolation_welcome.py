@@ -80,7 +80,7 @@ async def test_welcome_and_photo_routes_answer_only_inside_the_quartier(make_cli
     if expected == LOGIN:
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
     elif expected in ("shown", "absent"):
-        block = re.search(r'<section class="newcomers".*?</section>', response.text, re.S)
+        block = re.search(r'<details class="newcomers".*?</details>', response.text, re.S)
         assert response.status_code == 200
         assert (block is not None and owner_name in block.group(0)) is (expected == "shown")
     else:

@@ -29,7 +29,7 @@ async def _arrived(user, days: float) -> None:
 
 
 def _newcomers_block(page) -> str:
-    match = re.search(r'<section class="newcomers".*?</section>', page.text, re.S)
+    match = re.search(r'<details class="newcomers".*?</details>', page.text, re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(0)))) if match else ""
 
 
@@ -158,7 +158,7 @@ async def test_a_photo_shows_in_the_newcomers_block(make_client):
     await _arrived(claire, 100)
     await _upload(await signed_in(make_client, paul), unique_jpeg(300, 300))
     feed = await (await signed_in(make_client, claire)).get("/feed")
-    assert re.search(r'<section class="newcomers".*?src="/profile-photos/[^"]+/small"', feed.text, re.S)
+    assert re.search(r'<details class="newcomers".*?src="/profile-photos/[^"]+/small"', feed.text, re.S)
 
 
 async def test_a_file_that_is_no_photo_is_refused_at_the_field(make_client):
