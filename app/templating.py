@@ -45,6 +45,7 @@ NOTICES = {
     "profile_saved": i18n.N_("Votre profil est enregistré."),
     "photo_saved": i18n.N_("Votre photo est enregistrée."),
     "photo_removed": i18n.N_("Votre photo est retirée."),
+    "member_photo_removed": i18n.N_("La photo de profil est retirée."),
     "reported": i18n.N_("Merci : votre signalement est transmis à la modération du quartier, sans votre nom."),
     "mail_on": i18n.N_("Voisinage vous écrit de nouveau à votre adresse e-mail."),
     "push_off": i18n.N_("Les notifications sont coupées sur tous vos appareils."),

@@ -211,3 +211,31 @@ async def test_export_holds_the_photo_and_erasure_removes_it(make_client):
     await erase_account(claire.id)
     assert not await ProfilePhoto.exists().where(ProfilePhoto.user == claire.id)
     assert not await PhotoBlob.exists().where(PhotoBlob.hash.is_in([images["large"], images["small"]]))
+
+
+async def test_a_moderator_removes_a_photo_that_has_no_place_here_and_the_log_says_so(make_client):
+    from app.moderation.tables import ModerationAction
+    from tests.factories import make_moderator
+
+    hood, (claire, paul) = await neighbours(2)
+    moderator = await make_moderator(hood)
+    await _upload(await signed_in(make_client, paul), unique_jpeg())
+    images = (
+        await ProfilePhoto.select(ProfilePhoto.large, ProfilePhoto.small).where(ProfilePhoto.user == paul.id).first()
+    )
+    # Claire, a neighbour, has no such button and no such power.
+    claire_client = await signed_in(make_client, claire)
+    assert "Retirer sa photo de profil" not in (await claire_client.get(f"/users/{paul.id}")).text
+    refused = await post_form(claire_client, f"/moderation/users/{paul.id}/photo/delete")
+    assert refused.status_code == 404
+    assert await ProfilePhoto.exists().where(ProfilePhoto.user == paul.id)
+
+    mod_client = await signed_in(make_client, moderator)
+    assert "Retirer sa photo de profil" in (await mod_client.get(f"/users/{paul.id}")).text
+    done = await post_form(mod_client, f"/moderation/users/{paul.id}/photo/delete")
+    assert done.status_code == 303
+    assert "La photo de profil est retirée." in (await mod_client.get(done.headers["location"])).text
+    assert not await ProfilePhoto.exists().where(ProfilePhoto.user == paul.id)
+    assert not await PhotoBlob.exists().where(PhotoBlob.hash.is_in(list(images.values())))
+    logged = await ModerationAction.select().where(ModerationAction.target_user == paul.id).first()
+    assert logged["action"] == "remove_photo" and logged["moderator"] == moderator.id
