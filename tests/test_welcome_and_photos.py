@@ -239,3 +239,20 @@ async def test_a_moderator_removes_a_photo_that_has_no_place_here_and_the_log_sa
     assert not await PhotoBlob.exists().where(PhotoBlob.hash.is_in(list(images.values())))
     logged = await ModerationAction.select().where(ModerationAction.target_user == paul.id).first()
     assert logged["action"] == "remove_photo" and logged["moderator"] == moderator.id
+
+
+async def test_a_reply_shows_its_authors_face(make_client):
+    from tests.factories_posts import make_post
+
+    hood, (claire, paul, yasmine) = await neighbours(3)
+    post_id = await make_post(claire)
+    paul_client = await signed_in(make_client, paul)
+    await _upload(paul_client, unique_jpeg())
+    photo = (await ProfilePhoto.select(ProfilePhoto.name).where(ProfilePhoto.user == paul.id).first())["name"]
+    await post_form(paul_client, f"/posts/{post_id}/replies", {"body": "Je la prends volontiers !"})
+    await post_form(await signed_in(make_client, yasmine), f"/posts/{post_id}/replies", {"body": "Moi aussi."})
+    page = (await (await signed_in(make_client, claire)).get(f"/posts/{post_id}")).text
+    replies = re.findall(r'<li class="reply".*?</li>', page, re.S)
+    assert len(replies) == 2
+    assert f'src="/profile-photos/{photo}/small"' in replies[0]
+    assert "avatar-initials" in replies[1] and ">Y<" in re.sub(r"\s+", "", replies[1])
