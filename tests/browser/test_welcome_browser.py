@@ -74,12 +74,12 @@ async def test_a_newcomer_adds_changes_and_removes_their_photo(page, tmp_path):
     await section.locator(".avatar-initials").wait_for()
 
     await page.get_by_label("Ajouter une photo").set_input_files(str(not_a_photo))
-    await page.get_by_role("button", name="Enregistrer la photo").click()
+    await page.get_by_role("button", name="Envoyer la photo").click()
     await section.locator("#f-photo-error").get_by_text("« notes.txt » n'est pas une photo").wait_for()
     await assert_accessible(page)
 
     await page.get_by_label("Ajouter une photo").set_input_files(str(photo))
-    await page.get_by_role("button", name="Enregistrer la photo").click()
+    await page.get_by_role("button", name="Envoyer la photo").click()
     await section.locator("img.avatar-large").wait_for()
     first = await section.locator("img.avatar-large").get_attribute("src")
     # The image is really shown (decoded), at the size the page gives it.
@@ -91,7 +91,7 @@ async def test_a_newcomer_adds_changes_and_removes_their_photo(page, tmp_path):
     )
 
     await page.get_by_label("Changer de photo").set_input_files(str(second))
-    await page.get_by_role("button", name="Enregistrer la photo").click()
+    await page.get_by_role("button", name="Envoyer la photo").click()
     await page.wait_for_function(
         "old => document.querySelector('#profile-photo img.avatar-large')?.getAttribute('src') !== old", arg=first
     )
