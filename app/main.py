@@ -33,7 +33,7 @@ from app.messages import routes as messages
 from app.moderation import routes as moderation
 from app.moderation.actions import TEMPLATE_GLOBALS as MODERATION_TEMPLATE_GLOBALS
 from app.neighbourhoods.routes import NeighbourhoodController
-from app.neighbours import blocks, trust_routes
+from app.neighbours import blocks, photo_routes, trust_routes
 from app.neighbours import routes as neighbours
 from app.notify import digest, mail_outbox, outbox
 from app.notify import routes as notify
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             *posts.ROUTES,
             *neighbours.ROUTES,
             *blocks.ROUTES,
+            *photo_routes.ROUTES,
             *trust_routes.ROUTES,
             *privacy.ROUTES,
             *messages.ROUTES,

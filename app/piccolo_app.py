@@ -20,6 +20,7 @@ from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
 from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
+from app.neighbours.tables import ProfilePhoto
 from app.notify.tables import DigestRun, MailDelivery, Notification, PushDelivery, PushSubscription
 from app.polls.tables import Poll, PollOption, PollVote
 from app.posts.tables import Loan, Photo, PhotoBlob, Post, Reply, SavedPost, Thanks
@@ -79,6 +80,7 @@ APP_CONFIG = AppConfig(
         Recommendation,
         Alert,
         AlertDay,
+        ProfilePhoto,
     ],
     migration_dependencies=[],
     commands=[],

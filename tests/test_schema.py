@@ -85,6 +85,7 @@ RAW_INDEXES = {
     "thanks_helper_idx",
     "saved_post_once_idx",
     "saved_post_list_idx",
+    "account_newcomers_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

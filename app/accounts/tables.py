@@ -25,6 +25,9 @@ class User(Table, tablename="account"):
     address_lat = DoublePrecision(null=True, default=None)
     address_lon = DoublePrecision(null=True, default=None)
     neighbourhood = ForeignKey(references=Neighbourhood, null=True, on_delete=OnDelete.set_null, index=True)
+    # When the address check last put them in this quartier: « Nouveaux voisins »
+    # reads it through (neighbourhood, neighbourhood_joined_at) (migration 0025).
+    neighbourhood_joined_at = Timestamptz(null=True, default=None)
     # none -> address_checked (signup) -> verified
     verification = Varchar(length=20, default="none")
     role = Varchar(length=12, default="member")  # member | moderator | admin

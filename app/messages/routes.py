@@ -55,6 +55,12 @@ class MessageController(Controller):
         recipient = await _recipient(request, request.query_params.get("to"))
         about = await _about(request, request.query_params.get("post"))
         form = Form({"to": str(recipient.id), "post": str(about["id"]) if about else ""})
+        if request.query_params.get("welcome") == "1":
+            # From « Nouveaux voisins »: a friendly start, theirs to change before sending.
+            form.data["body"] = _(
+                "Bonjour %(name)s, bienvenue dans le quartier ! N'hésitez pas si vous avez une question.",
+                name=recipient.first_name,
+            )
         return render(request, "messages/new.html", {"form": form, "recipient": recipient, "about": about})
 
     @post("/messages")

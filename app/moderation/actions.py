@@ -41,6 +41,7 @@ LABELS = {
     "dismiss": N_("Retiré de la modération"),
     "require_verified": N_("Publier demande d'être vérifié"),
     "open_to_all": N_("Publier est ouvert à tous les voisins"),
+    "remove_photo": N_("Photo de profil retirée"),
 }
 
 # What the moderation domain gives every template (app.main hands it to app.templating).

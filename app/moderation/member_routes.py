@@ -27,7 +27,7 @@ from app.moderation import members
 from app.moderation.audit import audit
 from app.moderation.reports import REASONS, report_other
 from app.neighbourhoods.tables import Neighbourhood
-from app.neighbours import trust
+from app.neighbours import profile_photos, trust
 from app.neighbours.page import profile_with_errors
 from app.notify.queries import notify
 from app.posts.tables import Reply
@@ -217,6 +217,24 @@ async def unsuspend(request: Request, user_id: int) -> Response:
     return see_other(f"/users/{member.id}?notice=unsuspended")
 
 
+@post("/moderation/users/{user_id:int}/photo/delete", guards=[requires_member])
+async def remove_member_photo(request: Request, user_id: int) -> Response:
+    """A profile photo that has no place in the quartier goes, and the log says who took it away."""
+    member = await _member_of_my_quartier(request, user_id)
+    async with User._meta.db.transaction():
+        if await profile_photos.name_of(member.id):
+            await profile_photos.remove(member.id)
+            await audit(
+                request.user,
+                "remove_photo",
+                "user",
+                member.id,
+                neighbourhood=member.neighbourhood,
+                target_user=member.id,
+            )
+    return see_other(f"/users/{member.id}?notice=member_photo_removed")
+
+
 @post("/moderation/users/{user_id:int}/verify", guards=[requires_member])
 async def verify_member(request: Request, user_id: int) -> Response:
     member = await _member_of_my_quartier(request, user_id)
@@ -335,6 +353,7 @@ ROUTES = [
     moderate_reply,
     suspend,
     unsuspend,
+    remove_member_photo,
     verify_member,
     letters_page,
     print_letters,

@@ -147,6 +147,7 @@ async def upsert(feature: dict, *, status: str = "open") -> Neighbourhood:
 
 async def _move_member(user_id: int, old_id: int | None, new_id: int, address: tuple[str, float, float]) -> None:
     label, lat, lon = address
+    moved = {User.neighbourhood_joined_at: datetime.now(timezone.utc)} if old_id != new_id else {}
     async with Neighbourhood._meta.db.transaction():
         await User.update(
             {
@@ -156,6 +157,8 @@ async def _move_member(user_id: int, old_id: int | None, new_id: int, address: t
                 User.address_lat: round(lat, 4),
                 User.address_lon: round(lon, 4),
                 User.verification: "address_checked",
+                # A new address in the same quartier is no arrival.
+                **moved,
             }
         ).where(User.id == user_id)
         if old_id and old_id != new_id:

@@ -12,6 +12,7 @@ from app.access import can_moderate_member, has_blocked, suspension, vouch_offer
 from app.forms import Form
 from app.invitations import queries as invitations
 from app.neighbourhoods import queries as neighbourhoods
+from app.neighbours import profile_photos
 from app.neighbours.trust import has_vouched
 from app.posts import loans as lending
 from app.posts import queries as posts
@@ -34,6 +35,7 @@ async def profile_context(request: Request, person, *, i_blocked: bool | None = 
     is_me = person.id == me.id
     return {
         "profile": person,
+        "photo": await profile_photos.name_of(person.id),
         "neighbourhood": await neighbourhoods.by_id(person.neighbourhood),
         "open_posts": open_posts,
         "loans": loans,

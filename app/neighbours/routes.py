@@ -20,6 +20,7 @@ from app.accounts.tables import User
 from app.forms import Form
 from app.i18n import _
 from app.neighbourhoods import queries as neighbourhoods
+from app.neighbours import profile_photos
 from app.neighbours.page import profile_context
 from app.posts import queries as posts
 from app.posts.kinds import SKILLS, skills_of
@@ -61,7 +62,7 @@ class ProfileController(Controller):
         me = request.user
         form = Form({"bio": me.bio or ""})
         form.values["skills"] = skills_of(me)
-        return render(request, "neighbours/profile_form.html", {"form": form, "skills": SKILLS})
+        return render(request, "neighbours/profile_form.html", await _form_context(me, form))
 
     @post("/settings/profile")
     async def save_profile(self, request: Request) -> Response:
@@ -74,11 +75,15 @@ class ProfileController(Controller):
             form.error("skills", _("Choisissez une des options proposées."))
         form.values["skills"] = chosen
         if form.errors:
-            return render(request, "neighbours/profile_form.html", {"form": form, "skills": SKILLS}, status_code=422)
+            return render(request, "neighbours/profile_form.html", await _form_context(me, form), status_code=422)
         # Only these two fields: whatever else the request carries is ignored.
         await User.update({User.bio: bio}).where(User.id == me.id)
         await posts.set_skills(me, sorted(set(chosen), key=list(SKILLS).index))
         return see_other(f"/users/{me.id}?notice=profile_saved")
+
+
+async def _form_context(me, form: Form) -> dict:
+    return {"form": form, "skills": SKILLS, "photo": await profile_photos.name_of(me.id), "photo_form": Form()}
 
 
 ROUTES = [ProfileController]

@@ -21,7 +21,7 @@ from piccolo.columns.combination import Where
 from app.posts.tables import Photo, PhotoBlob
 
 if TYPE_CHECKING:
-    from app.posts.photos import EncodedPhoto
+    from app.posts.photos import EncodedPhoto, WebP
 
 
 def _placeholders(values: list) -> str:
@@ -30,10 +30,15 @@ def _placeholders(values: list) -> str:
 
 async def save(photos: Iterable[EncodedPhoto]) -> None:
     """In the transaction that saves the photos' rows."""
-    images = {image.hash: image for photo in photos for image in (photo.large, photo.thumb, photo.small)}
+    await save_images(image for photo in photos for image in (photo.large, photo.thumb, photo.small))
+
+
+async def save_images(images: Iterable[WebP]) -> None:
+    """In the transaction that saves the rows showing them (a profile photo's too)."""
+    unique = {image.hash: image for image in images}
     now = datetime.now(timezone.utc)
     # Sorted, as let_go() locks them: two transactions never wait on each other in a circle.
-    for _digest, image in sorted(images.items()):
+    for _digest, image in sorted(unique.items()):
         # DO UPDATE, not DO NOTHING: it locks the existing row (see above).
         await PhotoBlob.raw(
             "INSERT INTO photo_blob (hash, data, created_at) VALUES ({}, {}, {}) "
@@ -50,9 +55,15 @@ async def shown_by(photos: Where) -> list[str]:
     return sorted({digest for row in found for digest in (row["large"], row["thumb"], row["small"]) if digest})
 
 
+async def shown_by_profile(user_id: int) -> list[str]:
+    """The images of a neighbour's profile photo (app.neighbours.profile_photos)."""
+    found = await PhotoBlob.raw('SELECT large, small FROM profile_photo WHERE "user" = {}', user_id)
+    return sorted({digest for row in found for digest in (row["large"], row["small"])})
+
+
 async def let_go(hashes: list[str]) -> None:
     """After their photos' rows are deleted, in the same transaction: the
-    images no photo shows any more go."""
+    images no photo (of a post or a profile) shows any more go."""
     if not hashes:
         return
     if PhotoBlob._meta.db.engine_type == "postgres":
@@ -65,7 +76,10 @@ async def let_go(hashes: list[str]) -> None:
         f"DELETE FROM photo_blob WHERE hash IN ({_placeholders(hashes)}) "
         "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.large = photo_blob.hash) "
         "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.thumb = photo_blob.hash) "
-        "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.small = photo_blob.hash)",
+        "AND NOT EXISTS (SELECT 1 FROM photo WHERE photo.small = photo_blob.hash) "
+        # Profile photos (app.neighbours.profile_photos) keep theirs too.
+        "AND NOT EXISTS (SELECT 1 FROM profile_photo WHERE profile_photo.large = photo_blob.hash) "
+        "AND NOT EXISTS (SELECT 1 FROM profile_photo WHERE profile_photo.small = photo_blob.hash)",
         *hashes,
     )
 

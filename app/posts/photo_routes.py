@@ -50,6 +50,11 @@ async def photo(request: Request, name: str, size: str) -> Response:
     digest = found[size] or (found["thumb"] if size == "small" else None)
     if not digest:  # its file was lost before photos moved into the database
         raise NotFoundException()
+    return await image_response(request, digest)
+
+
+async def image_response(request: Request, digest: str) -> Response:
+    """An image of photo_blob under its URL that never changes (a profile photo's too)."""
     etag = f'"{digest}"'
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag, "X-Content-Type-Options": "nosniff"}
     if _already_held(request, etag):

@@ -50,6 +50,9 @@ LARGE = 1280
 THUMB = 480
 # The feed shows its thumbnails 6.5rem wide: sharp on a screen of twice that density.
 SMALL = 240
+# A profile photo: the profile's, and the lists' at twice their 48 px.
+SQUARE = 256
+SQUARE_SMALL = 96
 ACCEPTED = ("JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF")
 # Only these readers are tried on an upload (an MPO is read by the JPEG one).
 Image.init()
@@ -264,14 +267,41 @@ def _process(source: BinaryIO, filename: str) -> EncodedPhoto:
     )
 
 
-async def encode(upload: UploadedFile) -> EncodedPhoto:
+@dataclass(frozen=True)
+class SquarePhoto:
+    """A neighbour's profile photo: the centre of the picture, square, at the
+    profile's size and at the lists' size."""
+
+    name: str
+    large: WebP
+    small: WebP
+
+
+def _process_square(source: BinaryIO, filename: str) -> SquarePhoto:
+    image, cost = _open(source, filename)
+    with _BUDGET.share(cost):
+        shrunk = _shrunk(image, filename)
+    large = ImageOps.fit(shrunk, (SQUARE, SQUARE), Image.Resampling.LANCZOS)
+    small = large.resize((SQUARE_SMALL, SQUARE_SMALL), Image.Resampling.LANCZOS)
+    return SquarePhoto(secrets.token_urlsafe(18), WebP.of(large, quality=80), WebP.of(small, quality=75))
+
+
+async def _decoded(process, upload: UploadedFile):
     """Decodes in the photo threads; the messages stay in the reader's
     language (the request's context goes along)."""
     if upload.over_cap:
         raise PhotoRefused(_("« %(name)s » dépasse 15 Mo.", name=upload.filename))
     upload.file.seek(0)
-    job = functools.partial(contextvars.copy_context().run, _process, upload.file, upload.filename)
+    job = functools.partial(contextvars.copy_context().run, process, upload.file, upload.filename)
     return await asyncio.get_running_loop().run_in_executor(_DECODES, job)
+
+
+async def encode(upload: UploadedFile) -> EncodedPhoto:
+    return await _decoded(_process, upload)
+
+
+async def encode_square(upload: UploadedFile) -> SquarePhoto:
+    return await _decoded(_process_square, upload)
 
 
 async def encode_all(uploads: list[UploadedFile], form: Form, field: str) -> list[EncodedPhoto]:

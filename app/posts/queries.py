@@ -330,8 +330,10 @@ async def replies_of(
     args: list = []
     sql = (
         "SELECT r.id, r.body, r.hidden, r.hidden_reason, r.created_at, r.author, "
-        "a.first_name AS author_first_name, a.last_name AS author_last_name, a.neighbourhood AS author_neighbourhood "
-        "FROM reply r LEFT JOIN account a ON a.id = r.author" + _thread_where(post_id, blocked, args)
+        "a.first_name AS author_first_name, a.last_name AS author_last_name, a.neighbourhood AS author_neighbourhood, "
+        "pp.name AS author_photo FROM reply r LEFT JOIN account a ON a.id = r.author "
+        # The author's profile photo, by the unique index on its user (app.neighbours.profile_photos).
+        'LEFT JOIN profile_photo pp ON pp."user" = r.author' + _thread_where(post_id, blocked, args)
     )
     page, _later = await keyset_page(Reply.raw(sql, *args), _THREAD_ORDER, cursor=after, size=limit)
     return page

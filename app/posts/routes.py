@@ -19,6 +19,7 @@ from app.civility import needs_nudge
 from app.forms import Form
 from app.i18n import _
 from app.neighbourhoods import nearby
+from app.neighbourhoods import newcomers as welcome
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.polls import fields as poll_fields
@@ -83,6 +84,8 @@ class FeedController(Controller):
         blocked = await blocked_ids(user)
         pinned: list[dict] = []
         names: dict[int, str] = {}
+        newcomers: list[dict] = []
+        newcomer_count = 0
         if q:
             tier = 2 if request.query_params.get("tier") == "2" else 1
             posts, cursor = await queries.search_page(
@@ -103,6 +106,7 @@ class FeedController(Controller):
                 )
             else:
                 pinned, posts, next_cursor = await queries.first_page(neighbourhood.id, user.id, blocked)
+                newcomers, newcomer_count = await welcome.newcomers(neighbourhood.id, user.id, blocked)
             next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
         pinned_ids = {p["id"] for p in pinned}
         posts = view.decorate([p for p in posts if p["id"] not in pinned_ids], names)
@@ -116,6 +120,8 @@ class FeedController(Controller):
             "q": q,
             "around": around,
             "next_url": next_url,
+            "newcomers": newcomers,
+            "newcomer_count": newcomer_count,
         }
         if not wants_fragment(request):
             # The quartier's urgent alerts, on top of the whole page only.

@@ -18,6 +18,8 @@ from app.invitations import queries as invitations
 from app.invitations.tables import InvitationLink
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import Report
+from app.neighbours import profile_photos
+from app.neighbours.tables import ProfilePhoto
 from app.notify.tables import Notification, PushSubscription
 from app.notify.text import describe
 from app.polls import queries as polls
@@ -124,6 +126,9 @@ async def export_archive(user_id: int) -> bytes:
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
         # The polls of their discussions, and their own choices (no one else's).
         **{key: _rows(value) for key, value in (await polls.export_of(user_id)).items()},
+        "profile_photo": _rows(
+            await ProfilePhoto.select(ProfilePhoto.name, ProfilePhoto.created_at).where(ProfilePhoto.user == user_id)
+        ),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -134,6 +139,12 @@ async def export_archive(user_id: int) -> bytes:
             data = await blobs.data_of(photo["large"]) if photo["large"] else None
             if data is not None:
                 archive.writestr(f"photos/{photo['name']}.webp", data, compress_type=zipfile.ZIP_STORED)
+        for photo in await ProfilePhoto.select(ProfilePhoto.name, ProfilePhoto.large).where(
+            ProfilePhoto.user == user_id
+        ):
+            data = await blobs.data_of(photo["large"])
+            if data is not None:
+                archive.writestr(f"profile/{photo['name']}.webp", data, compress_type=zipfile.ZIP_STORED)
     return buffer.getvalue()
 
 
@@ -158,6 +169,7 @@ async def erase_account(user_id: int) -> None:
         images = await blobs.shown_by(Photo.owner == user_id)
         await Photo.delete().where(Photo.owner == user_id)
         await blobs.let_go(images)
+        await profile_photos.remove(user_id)
         await Post.update({Post.photo_count: 0, Post.cover: "", Post.cover_width: 0, Post.cover_height: 0}).where(
             Post.author == user_id
         )
