@@ -127,6 +127,7 @@ async def test_a_post_shown_to_the_voisins_is_read_and_answered_from_la_gare_and
     thread = await claire.get(f"/posts/{shown}")
     assert "Elle m&#39;intéresse !" in thread.text or "Elle m'intéresse !" in thread.text
     assert f'href="/users/{from_gare.id}"' not in thread.text
+    assert "Paul B." in thread.text
 
 
 async def test_the_widened_feed_adds_what_the_voisins_showed_and_only_that(make_client):
