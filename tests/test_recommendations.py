@@ -339,3 +339,19 @@ async def test_recommendation_routes_answer_only_the_quartier_and_its_voisins(ma
         assert response.status_code == expected, response.text[:300]
     if expected == 404:
         assert name not in response.text and "Secret du quartier" not in response.text
+
+
+async def test_the_words_of_someone_i_blocked_are_not_shown_to_me_but_still_count(make_client):
+    from app.accounts.tables import Block
+
+    _hoods, (claire, hugo, _paul, _lea) = await people_of_three_quartiers()
+    claire_client = await signed_in(make_client, claire)
+    bakery = entry_id(await recommend(claire_client, fresh("Boulangerie Lune"), category="boulangerie"))
+    hugo_client = await signed_in(make_client, hugo)
+    await post_form(hugo_client, f"/recommendations/{bakery}/me-too", {"text": "Le pain au levain est parfait."})
+    assert "Le pain au levain est parfait." in (await claire_client.get(f"/recommendations/{bakery}")).text
+
+    await Block.insert(Block(blocker=claire.id, blocked=hugo.id))
+    page = await claire_client.get(f"/recommendations/{bakery}")
+    assert "Le pain au levain est parfait." not in page.text
+    assert "Recommandé par 2 voisins" in page.text

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 
 from app import access
-from app.access import Forbidden, NotFound, requires_member
+from app.access import Forbidden, NotFound, blocked_ids, requires_member
 from app.forms import Form
 from app.i18n import _
 from app.moderation import reports
@@ -143,7 +143,11 @@ async def _visible_business(request: Request, business_id: int) -> tuple[dict, l
 
 async def _entry_context(request: Request, business: dict, area: list[int], form: Form | None = None) -> dict:
     me = request.user
-    words = await queries.words(business["id"], area)
+    counted = await queries.words(business["id"], area)
+    # The words of people the reader blocked, or who blocked them, are not
+    # shown; their "Moi aussi" still counts (the rank is not theirs alone).
+    blocked = set(await blocked_ids(me))
+    words = [w for w in counted if w["author"] not in blocked]
     mine = await queries.own(business["id"], me.id)
     if form is None:
         form = Form({"text": mine["text"]} if mine else {})
@@ -156,7 +160,7 @@ async def _entry_context(request: Request, business: dict, area: list[int], form
     return {
         "business": business,
         "words": words,
-        "votes": len({w["author"] for w in words}),
+        "votes": len({w["author"] for w in counted}),
         "mine": mine,
         "form": form,
         "categories": queries.CATEGORIES,
@@ -216,7 +220,8 @@ async def _word_of(request: Request, business_id: int, form: Form) -> tuple[dict
     """The recommendation named by the form, among those the viewer sees on this entry."""
     _business, area = await _visible_business(request, business_id)
     word_id = parse_id(form["recommendation"])
-    words = {w["id"]: w for w in await queries.words(business_id, area)}
+    blocked = set(await blocked_ids(request.user))
+    words = {w["id"]: w for w in await queries.words(business_id, area) if w["author"] not in blocked}
     if word_id not in words:
         raise NotFound()
     return words[word_id], await queries.recommendation_by_id(word_id)
