@@ -20,7 +20,7 @@ from app.migrating import migrate
 from app.neighbourhoods import geometry
 from app.neighbourhoods import queries as neighbourhoods
 from app.neighbourhoods.tables import Neighbourhood, NeighbourhoodNearby
-from app.posts.tables import Photo
+from app.posts.tables import Photo, Post
 from tests.factories import ensure_csrf, login, notifications_of
 from tests.factories_events import local
 from tests.factories_nearby import KM_LAT, people_of_three_quartiers, quartier, three_quartiers
@@ -311,3 +311,18 @@ async def test_what_each_may_do_with_a_post_shown_to_the_voisins(make_client, ro
             assert answer.status_code == expected, (role, route, answer.status_code)
         if expected == 404:
             assert title not in answer.text, (role, route)
+
+
+async def test_a_post_of_a_quartier_voisin_saved_stays_in_my_saved_list(make_client):
+    (_tilleuls, _gare, _port), (author, _neighbour, from_gare, _from_port) = await people_of_three_quartiers()
+    claire = await signed_in(make_client, author)
+    title = f"Table de jardin {uuid.uuid4().hex[:6]}"
+    post_id = await publish_post(claire, title, nearby=True)
+    paul = await signed_in(make_client, from_gare)
+    token = await ensure_csrf(paul)
+    saved = await paul.post(f"/posts/{post_id}/save", data={"saved": "1", "_csrf_token": token})
+    assert saved.status_code == 303
+    assert title in (await paul.get("/saved")).text
+    # Once Claire closes it to the voisins, it leaves Paul's list with the rest of her quartier.
+    await Post.update({Post.nearby: False}).where(Post.id == post_id)
+    assert title not in (await paul.get("/saved")).text

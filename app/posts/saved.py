@@ -40,12 +40,17 @@ async def saved_among(user_id: int, post_ids: list[int]) -> set[int]:
 
 
 async def saved_page(
-    viewer, blocked: list[int], *, before: int | None = None, limit: int = PAGE
+    viewer, blocked: list[int], *, nearby: list[int] = (), before: int | None = None, limit: int = PAGE
 ) -> tuple[list[dict], int | None]:
+    """`nearby`: the reader's quartiers voisins, whose posts shown to them stay in the list."""
     args: list = [viewer.id, viewer.neighbourhood]
+    where_quartier = "p.neighbourhood = {}"
+    if nearby:
+        where_quartier = f"({where_quartier} OR (p.nearby AND p.neighbourhood IN ({', '.join('{}' for _ in nearby)})))"
+        args.extend(nearby)
     sql = (
         f"SELECT s.id AS saved_id, {LIST_COLUMNS} FROM saved_post s JOIN post p ON p.id = s.post "
-        f'{LIST_FROM.removeprefix("FROM post p")} WHERE s."user" = {{}} AND p.neighbourhood = {{}}'
+        f'{LIST_FROM.removeprefix("FROM post p")} WHERE s."user" = {{}} AND {where_quartier}'
     )
     sql += visible_posts_clause(viewer.id, blocked, args)
     return await keyset_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get, post
 
-from app.access import blocked_ids, requires_member
+from app.access import blocked_ids, nearby_ids, requires_member
 from app.forms import Form
 from app.posts import saved, view
 from app.posts.page import visible_post
@@ -29,7 +29,10 @@ async def save(request: Request, post_id: int) -> Response:
 @get("/saved", guards=[requires_member])
 async def saved_list(request: Request) -> Response:
     before = parse_id(request.query_params.get("before"))
-    posts, cursor = await saved.saved_page(request.user, await blocked_ids(request.user), before=before)
+    me = request.user
+    posts, cursor = await saved.saved_page(
+        me, await blocked_ids(me), nearby=await nearby_ids(me.neighbourhood), before=before
+    )
     await saved.annotate(request.user.id, posts, all_saved=True)
     context = {"posts": view.decorate(posts), "next_url": f"/saved?before={cursor}" if cursor else None}
     return render(request, "posts/saved.html", context, fragment="posts/_saved_page.html")
