@@ -15,6 +15,7 @@ from app.accounts.tables import (
 from app.addresses.tables import Address, AddressImport, AddressWay
 from app.db.keys import InstanceKey
 from app.events.tables import Event, Signup
+from app.groups.tables import GroupMember, InterestGroup
 from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
@@ -37,6 +38,8 @@ APP_CONFIG = AppConfig(
         PendingSignup,
         LoginThrottle,
         RateLimit,
+        InterestGroup,
+        GroupMember,
         Post,
         PhotoBlob,
         Photo,

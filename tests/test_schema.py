@@ -69,6 +69,10 @@ RAW_INDEXES = {
     "mail_thread_idx",
     "mail_waiting_idx",
     "digest_once_idx",
+    "group_member_once_idx",
+    "group_member_role_idx",
+    "interest_group_hood_id_idx",
+    "post_group_id_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

@@ -28,6 +28,7 @@ PREFERENCES = {
     "event": i18n.N_("Événements auxquels je participe"),
     "help_match": i18n.N_("Demandes d'aide qui correspondent à mes compétences"),
     "moderation": i18n.N_("Modération"),
+    "group_post": i18n.N_("Annonces dans mes groupes"),
 }
 CHANNELS = {
     "both": i18n.N_("Sur l'appareil et par e-mail"),
@@ -42,6 +43,7 @@ DEFAULTS = {
     "event": "both",
     "help_match": "push",
     "moderation": "both",
+    "group_post": "push",
 }
 DIGESTS = {
     "weekly": i18n.N_("Chaque semaine"),

@@ -10,12 +10,14 @@ from litestar.exceptions import NotFoundException
 from app.access import (
     blocked_ids,
     can_moderate,
+    ensure_group,
     posting_refusal,
     reply_refusal,
     requires_member,
 )
 from app.civility import needs_nudge
 from app.forms import Form
+from app.groups import queries as groups
 from app.i18n import _
 from app.neighbourhoods import nearby
 from app.neighbourhoods import queries as neighbourhoods
@@ -169,6 +171,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             {"form": form, "kind": kind, "refusal": refusal, **await _form_choices(request)},
             status_code=403,
         )
+    group = await _member_group(user, form["group"])
     title, body, details = _validate(form, kind)
     photos = _chosen_photos(upload, form)
     if not form.errors:
@@ -183,8 +186,23 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             status_code=422,
         )
     post_id = await queries.create_post(
-        author=user, kind=kind, title=title, body=body, details=details, photos=encoded, nearby=form["nearby"] == "1"
+        author=user,
+        kind=kind,
+        title=title,
+        body=body,
+        details=details,
+        photos=encoded,
+        nearby=form["nearby"] == "1" and not group,
+        group=group,
     )
+    if group:
+        await notify(
+            await groups.member_ids(group["id"]),
+            "group_post",
+            url=f"/posts/{post_id}",
+            actor_id=user.id,
+            params={"who": display_name(user.first_name, user.last_name), "group": group["name"], "title": title},
+        )
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
@@ -195,6 +213,17 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             params={"who": display_name(user.first_name, user.last_name), "title": title},
         )
     return see_other(f"/posts/{post_id}")
+
+
+async def _member_group(user, raw: str) -> dict | None:
+    """The group a post is published in (the form's hidden field), which only
+    its members may write in; none for the quartier's feed."""
+    if not raw:
+        return None
+    group = await groups.group_by_id(parse_id(raw))
+    if not (await ensure_group(user, group)).member:
+        raise NotFoundException()
+    return group
 
 
 class PostController(Controller):
@@ -209,12 +238,23 @@ class PostController(Controller):
         if neighbourhood.status != "open":
             return see_other("/feed")
         if kind not in KINDS:
-            return render(request, "posts/choose_kind.html", {"kinds": KINDS})
+            group = parse_id(request.query_params.get("group"))
+            # Events are published from /events, outside groups.
+            kinds = [k for k in KINDS if k != "event"] if group else KINDS
+            return render(request, "posts/choose_kind.html", {"kinds": kinds, "group": group})
         refusal = posting_refusal(request.user, neighbourhood)
+        group = request.query_params.get("group") or ""
+        if group:
+            await _member_group(request.user, group)
         return render(
             request,
             "posts/new.html",
-            {"form": Form({"kind": kind}), "kind": kind, "refusal": refusal, **await _form_choices(request)},
+            {
+                "form": Form({"kind": kind, "group": group}),
+                "kind": kind,
+                "refusal": refusal,
+                **await _form_choices(request),
+            },
         )
 
     @post("/posts", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)

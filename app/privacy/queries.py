@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 
 from app.accounts.tables import Block, User, UserSkill, Vouch
 from app.events.tables import Event, Signup
+from app.groups import queries as groups
 from app.i18n import DEFAULT_LOCALE
 from app.invitations import queries as invitations
 from app.invitations.tables import InvitationLink
@@ -101,6 +102,8 @@ async def export_archive(user_id: int) -> bytes:
             ),
             "neighbours_joined": await invitations.accepted_count(user_id),
         },
+        # Their posts in groups are among "posts" (each with its group).
+        "groups": _rows(await groups.memberships_of(user_id)),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
     }
     buffer = io.BytesIO()
@@ -186,6 +189,8 @@ async def _end_commitments(user_id: int) -> None:
             params={"what": "ended", "title": loan["post.title"]},
         )
     await posts.close_listings_of(user_id)
+    # Their groups go on under their oldest member, or close when empty.
+    await groups.leave_every_group(user_id)
 
 
 def _scrubbed(text: str, traces: list[str]) -> str:
