@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from app.groups.tables import GroupMember, InterestGroup
-from tests.factories import field_error, make_moderator, notifications_of, post_form
+from app.notify.digest import quartier_news
+from tests.factories import ensure_csrf, field_error, make_moderator, notifications_of, post_form
 from tests.factories_nearby import people_of_three_quartiers
 from tests.factories_posts import publish, signed_in
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 async def create_group(client, name: str = "Jardiniers des Tilleuls", joining: str = "open") -> int:
@@ -104,6 +109,17 @@ async def test_a_group_on_request_is_joined_once_an_admin_accepts_and_the_reques
     ]
     assert (await as_hugo.get(f"/posts/{post_id}")).status_code == 200
 
+    # Claire names Hugo admin: he now sees the requests.
+    assert (await post_form(as_claire, f"/groups/{group_id}/admins/{hugo.id}")).status_code == 303
+    await post_form(as_paul, f"/groups/{group_id}/join")
+    assert "Demandes pour rejoindre" in (await as_hugo.get(f"/groups/{group_id}")).text
+    refused = await post_form(as_hugo, f"/groups/{group_id}/requests/{paul.id}", {"answer": "refuse"})
+    assert refused.status_code == 303
+    assert [n["text"] for n in await notifications_of(paul, "group")] == [
+        "Votre demande pour rejoindre le groupe « Parents du quartier » n'a pas été acceptée."
+    ]
+    assert "Demander à rejoindre" in (await as_paul.get(f"/groups/{group_id}")).text
+
 
 async def test_a_group_s_admin_hides_a_post_like_the_quartier_s_moderators(make_client):
     (tilleuls, _gare, _port), (claire, hugo, _paul, _lea) = await people_of_three_quartiers()
@@ -163,3 +179,46 @@ async def test_a_report_on_a_group_s_post_reaches_its_admins_and_the_quartier_s_
         "Une annonce de votre groupe a été signalée : « Annonce discutée »"
     ]
     assert "Annonce discutée" in (await as_moderator.get("/moderation")).text
+
+
+async def test_a_group_s_event_is_signed_up_to_by_members_and_stays_out_of_the_quartier_s_events_and_digest(
+    make_client,
+):
+    (tilleuls, _gare, _port), (claire, hugo, paul, _lea) = await people_of_three_quartiers()
+    as_claire, as_hugo = await signed_in(make_client, claire), await signed_in(make_client, hugo)
+    as_paul = await signed_in(make_client, paul)
+    group_id = await create_group(as_claire)
+    await post_form(as_paul, f"/groups/{group_id}/join")
+    assert (await as_claire.get("/events/new", params={"group": group_id})).status_code == 200
+    assert (await as_hugo.get("/events/new", params={"group": group_id})).status_code == 404
+
+    starts = datetime.now(PARIS) + timedelta(days=2)
+    token = await ensure_csrf(as_claire)
+    made = await as_claire.post(
+        "/events/new",
+        data={
+            "_csrf_token": token,
+            "group": group_id,
+            "title": "Atelier semis",
+            "body": "Apportez vos graines.",
+            "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (starts + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "place": "Jardin partagé",
+        },
+        files={"photo": ("", b"", "application/octet-stream")},
+    )
+    assert made.status_code == 303, made.text
+    post_id = int(made.headers["location"].rsplit("/", 1)[1])
+
+    assert "Atelier semis" in (await as_paul.get(f"/groups/{group_id}")).text
+    assert [n["text"] for n in await notifications_of(paul, "group_post")] == [
+        "Claire D. a publié dans le groupe « Jardiniers des Tilleuls » : « Atelier semis »"
+    ]
+    # Paul, a member from the quartier voisin, signs up; Hugo, not a member, cannot.
+    assert (await post_form(as_paul, f"/posts/{post_id}/signup")).status_code == 303
+    assert (await post_form(as_hugo, f"/posts/{post_id}/signup")).status_code == 404
+    assert "Atelier semis" not in (await as_hugo.get("/events")).text
+    news = await quartier_news(
+        tilleuls.id, datetime.now(PARIS) - timedelta(days=1), datetime.now(PARIS), timedelta(days=7)
+    )
+    assert "Atelier semis" not in str(news)

@@ -32,6 +32,7 @@ MATRIX = {
     "answer request": (303, 404, 404, 404, 404, LOGIN),
     "name admin": (303, 404, 404, 404, 404, LOGIN),
     "new post form": (200, 200, 404, 404, 404, LOGIN),
+    "new event form": (200, 200, 404, 404, 404, LOGIN),
     "publish": (303, 303, 404, 404, 404, LOGIN),
     "post page": (200, 200, 404, 404, 404, LOGIN),
     "reply": (303, 303, 404, 404, 404, LOGIN),
@@ -70,6 +71,7 @@ async def _call(client, route: str, world: dict):
         "answer request": lambda: client.post(f"/groups/{g}/requests/{member.id}", data={**form, "answer": "refuse"}),
         "name admin": lambda: client.post(f"/groups/{g}/admins/{member.id}", data=form),
         "new post form": lambda: client.get("/posts/new", params={"kind": "discussion", "group": g}),
+        "new event form": lambda: client.get("/events/new", params={"group": g}),
         "publish": lambda: client.post(
             "/posts",
             data={**form, "kind": "discussion", "title": "Dans le groupe", "body": "Texte", "group": g},

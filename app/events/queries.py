@@ -45,17 +45,18 @@ async def create_event(
     place: str,
     capacity: int | None,
     photos: list,
+    group: dict | None = None,
 ) -> int:
     from app.posts import queries as posts
 
     async with Event._meta.db.transaction():
         post_id = await posts.create_post(
-            author=author, kind="event", title=title, body=body, details={}, photos=photos
+            author=author, kind="event", title=title, body=body, details={}, photos=photos, group=group
         )
         await Event.insert(
             Event(
                 post=post_id,
-                neighbourhood=author.neighbourhood,
+                neighbourhood=group["neighbourhood"] if group else author.neighbourhood,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 place=place,
@@ -236,7 +237,7 @@ async def attendees(event_id: int, limit: int = 200) -> list[dict]:
 _LIST = (
     "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.capacity, e.going_count, e.waitlist_count, "
     "e.cancelled_at, p.id, p.title, p.author, p.status FROM event e JOIN post p ON p.id = e.post "
-    "WHERE e.neighbourhood = {} AND p.status <> 'hidden'"
+    "WHERE e.neighbourhood = {} AND p.status <> 'hidden' AND p.\"group\" IS NULL"
 )
 _SOONEST_FIRST = Keyset("e.starts_at", "e.id", keys=("starts_at", "event_id"))
 
@@ -266,7 +267,7 @@ async def calendar(neighbourhood_id: int, since: datetime, limit: int = 500) -> 
         Event.raw(
             "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.cancelled_at, p.id, p.title, p.body, p.updated_at "
             "FROM event e JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.starts_at >= {} "
-            "AND p.status <> 'hidden' ORDER BY e.starts_at, e.id LIMIT {}",
+            "AND p.status <> 'hidden' AND p.\"group\" IS NULL ORDER BY e.starts_at, e.id LIMIT {}",
             neighbourhood_id,
             since,
             limit,

@@ -10,14 +10,13 @@ from litestar.exceptions import NotFoundException
 from app.access import (
     blocked_ids,
     can_moderate,
-    ensure_group,
     posting_refusal,
     reply_refusal,
     requires_member,
 )
 from app.civility import needs_nudge
 from app.forms import Form
-from app.groups import queries as groups
+from app.groups.posting import group_to_post_in, tell_members
 from app.i18n import _
 from app.neighbourhoods import nearby
 from app.neighbourhoods import queries as neighbourhoods
@@ -171,7 +170,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             {"form": form, "kind": kind, "refusal": refusal, **await _form_choices(request)},
             status_code=403,
         )
-    group = await _member_group(user, form["group"])
+    group = await group_to_post_in(user, form["group"])
     title, body, details = _validate(form, kind)
     photos = _chosen_photos(upload, form)
     if not form.errors:
@@ -196,13 +195,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         group=group,
     )
     if group:
-        await notify(
-            await groups.member_ids(group["id"]),
-            "group_post",
-            url=f"/posts/{post_id}",
-            actor_id=user.id,
-            params={"who": display_name(user.first_name, user.last_name), "group": group["name"], "title": title},
-        )
+        await tell_members(group, user, post_id, title)
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
@@ -213,17 +206,6 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             params={"who": display_name(user.first_name, user.last_name), "title": title},
         )
     return see_other(f"/posts/{post_id}")
-
-
-async def _member_group(user, raw: str) -> dict | None:
-    """The group a post is published in (the form's hidden field), which only
-    its members may write in; none for the quartier's feed."""
-    if not raw:
-        return None
-    group = await groups.group_by_id(parse_id(raw))
-    if not (await ensure_group(user, group)).member:
-        raise NotFoundException()
-    return group
 
 
 class PostController(Controller):
@@ -245,7 +227,7 @@ class PostController(Controller):
         refusal = posting_refusal(request.user, neighbourhood)
         group = request.query_params.get("group") or ""
         if group:
-            await _member_group(request.user, group)
+            await group_to_post_in(request.user, group)
         return render(
             request,
             "posts/new.html",
