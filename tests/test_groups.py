@@ -135,6 +135,8 @@ async def test_a_group_s_admin_hides_a_post_like_the_quartier_s_moderators(make_
     hidden = await post_form(as_claire, f"/moderation/posts/{post_id}/hide", {"reason": "Hors sujet"})
     assert hidden.status_code == 303, hidden.text
     assert "Publicité hors sujet" not in (await as_claire.get(f"/groups/{group_id}")).text
+    # A group's post is never on the quartier's feed: there is nothing to pin it on.
+    assert (await post_form(as_moderator, f"/moderation/posts/{post_id}/pin")).status_code == 404
 
 
 async def test_a_bad_name_is_told_next_to_the_field_and_kept(make_client):

@@ -30,6 +30,9 @@ async def moderate_post(request: Request, post_id: int, action: str) -> Response
     rights = await post_rights(request.user, found)
     if action not in ACTIONS or rights is None or not rights.moderate:
         raise NotFound()
+    # Pinning puts a post on top of the quartier's feed, where a group's posts never show.
+    if found.get("group") and action in ("pin", "unpin"):
+        raise NotFound()
     form = Form(await request.form())
     reason = form.text("reason", max_length=300, required=action == "hide")
     if form.errors:
