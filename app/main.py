@@ -27,6 +27,7 @@ from app.background import periodic, running
 from app.errors import error_page
 from app.events import queries as event_queries
 from app.events import routes as events
+from app.groups import routes as groups
 from app.invitations import routes as invitations
 from app.logs import observed
 from app.messages import routes as messages
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
             *invitations.ROUTES,
             *recommendations.ROUTES,
             *alerts.ROUTES,
+            *groups.ROUTES,
             static,
         ],
         middleware=[

@@ -16,6 +16,7 @@ from app.addresses.tables import Address, AddressImport, AddressWay
 from app.alerts.tables import Alert, AlertDay
 from app.db.keys import InstanceKey
 from app.events.tables import Event, Occurrence, Signup
+from app.groups.tables import GroupMember, InterestGroup
 from app.invitations.tables import InvitationLink, InvitedSignup
 from app.messages.tables import Conversation, Message
 from app.moderation.tables import ModerationAction, Report
@@ -42,6 +43,8 @@ APP_CONFIG = AppConfig(
         PendingSignup,
         LoginThrottle,
         RateLimit,
+        InterestGroup,
+        GroupMember,
         Post,
         PhotoBlob,
         Photo,

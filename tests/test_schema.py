@@ -86,6 +86,10 @@ RAW_INDEXES = {
     "saved_post_once_idx",
     "saved_post_list_idx",
     "account_newcomers_idx",
+    "group_member_once_idx",
+    "group_member_role_idx",
+    "interest_group_hood_id_idx",
+    "post_group_id_idx",
 }
 RAW_INDEXES_BY_ENGINE = {
     # French full-text search and the spatial lookup: FTS5 and R*Tree virtual

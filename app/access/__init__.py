@@ -2,7 +2,7 @@
 
 One module per subject: `alerts` (urgent alerts), `viewers` (the anonymous stand-in, roles,
 suspension, the 404/403 refusals), `moderators` (who moderates where),
-`blocks`, `nearby` (quartiers voisins), `recommendations` (local businesses), `posts`, `people` (profiles, messages, vouching, reports,
+`blocks`, `nearby` (quartiers voisins), `recommendations` (local businesses), `groups` (interest groups), `posts`, `people` (profiles, messages, vouching, reports,
 moderating members), `refusals` (why one may not publish or write now),
 `guards` (signed in / member / admin) and `page` (`can(me)`: the same
 answers for templates). Routes ask here before they show or change anything; queries
@@ -17,6 +17,7 @@ but not allowed.
 
 from app.access.alerts import can_see_alert, ensure_can_decide_alert
 from app.access.blocks import blocked_among, blocked_ids, has_blocked
+from app.access.groups import GroupRights, ensure_group, ensure_group_admin, group_rights, group_role
 from app.access.guards import (
     NeedsAddress,
     requires_admin,
@@ -49,6 +50,7 @@ from app.access.posts import (
     can_see_reply,
     ensure_can_edit_post,
     ensure_can_see_post,
+    group_posts_clause,
     is_author,
     post_rights,
     sees_post,
@@ -80,6 +82,7 @@ __all__ = [
     "Anonymous",
     "Can",
     "Forbidden",
+    "GroupRights",
     "NeedsAddress",
     "NotFound",
     "PostRights",
@@ -106,6 +109,11 @@ __all__ = [
     "ensure_can_decide_alert",
     "ensure_can_edit_post",
     "ensure_can_see_post",
+    "ensure_group",
+    "ensure_group_admin",
+    "group_posts_clause",
+    "group_rights",
+    "group_role",
     "has_blocked",
     "in_conversation",
     "is_admin",

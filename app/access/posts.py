@@ -8,6 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from app.access.blocks import blocked_ids
+from app.access.groups import ADMIN, MEMBER, group_role
 from app.access.moderators import can_moderate
 from app.access.nearby import reads_from_nearby
 from app.access.viewers import NotFound, as_viewer
@@ -36,13 +37,27 @@ def can_edit_post(viewer, post: dict) -> bool:
     return is_author(viewer, post)
 
 
-def sees_post(viewer, post: dict, *, moderator: bool, blocked: Collection[int], from_nearby: bool = False) -> bool:
-    """The rule itself, for a viewer whose moderation, blocks and quartier voisin are known."""
+def sees_post(
+    viewer,
+    post: dict,
+    *,
+    moderator: bool,
+    blocked: Collection[int],
+    from_nearby: bool = False,
+    in_group: bool = False,
+) -> bool:
+    """The rule itself, for a viewer whose moderation, blocks, quartier voisin
+    and membership of the post's group are known (`moderator`: of the quartier,
+    or an admin of the post's group)."""
     viewer = as_viewer(viewer)
+    if post.get("group"):
+        # A group's post exists for its members and those who moderate it only.
+        if not (in_group or moderator):
+            return False
     # Another quartier's post does not exist for the viewer, unless they
     # moderate that quartier (admins: all), or live in a quartier voisin
     # and the author showed it to the quartiers voisins.
-    if post["neighbourhood"] != viewer.neighbourhood and not (moderator or from_nearby):
+    elif post["neighbourhood"] != viewer.neighbourhood and not (moderator or from_nearby):
         return False
     if post["status"] in HIDDEN and not (is_author(viewer, post) or moderator):
         return False
@@ -55,11 +70,18 @@ async def post_rights(viewer, post: dict | None) -> PostRights | None:
         return None
     viewer = as_viewer(viewer)
     moderator = await can_moderate(viewer, post["neighbourhood"])
+    role = await group_role(viewer, post.get("group"))
+    # A group's admins moderate its posts as the quartier's moderators do.
+    moderator = moderator or role == ADMIN
     from_nearby = (
-        post["neighbourhood"] != viewer.neighbourhood and not moderator and await reads_from_nearby(viewer, post)
+        not post.get("group")
+        and post["neighbourhood"] != viewer.neighbourhood
+        and not moderator
+        and await reads_from_nearby(viewer, post)
     )
     blocked = await blocked_ids(viewer) if post["author"] else ()
-    if not sees_post(viewer, post, moderator=moderator, blocked=blocked, from_nearby=from_nearby):
+    in_group = role in (ADMIN, MEMBER)
+    if not sees_post(viewer, post, moderator=moderator, blocked=blocked, from_nearby=from_nearby, in_group=in_group):
         return None
     return PostRights(moderate=moderator, edit=can_edit_post(viewer, post), from_nearby=from_nearby)
 
@@ -93,7 +115,18 @@ def can_see_reply(viewer, reply: dict, *, moderator: bool) -> bool:
 def visible_posts_clause(viewer_id: int, blocked: list[int], args: list) -> str:
     """`sees_post` for a list already limited to the viewer's quartier, as SQL
     on `post p`: hidden posts stay visible to their author (with the reason);
-    blocked people's posts vanish for the one who blocked them."""
+    blocked people's posts vanish for the one who blocked them; a group's
+    posts are read on the group's page only (its own query, its own rule)."""
+    return ' AND p."group" IS NULL' + _shown_clause(viewer_id, blocked, args)
+
+
+def group_posts_clause(viewer_id: int, blocked: list[int], args: list) -> str:
+    """`sees_post` for a group's own list, its members' (access.groups says who):
+    the same hidden and blocked rules as the feed."""
+    return _shown_clause(viewer_id, blocked, args)
+
+
+def _shown_clause(viewer_id: int, blocked: list[int], args: list) -> str:
     clause = f" AND (p.status IN ({', '.join('{}' for _ in VISIBLE)}) OR p.author = {{}})"
     args.extend([*VISIBLE, viewer_id])
     if blocked:

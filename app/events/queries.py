@@ -48,12 +48,20 @@ async def create_event(
     photos: list,
     rule: Rule | None = None,
     nearby: bool = False,
+    group: dict | None = None,
 ) -> int:
     from app.posts import queries as posts
 
     async with Event._meta.db.transaction():
         post_id = await posts.create_post(
-            author=author, kind="event", title=title, body=body, details={}, photos=photos, nearby=nearby
+            author=author,
+            kind="event",
+            title=title,
+            body=body,
+            details={},
+            photos=photos,
+            nearby=nearby and not group,
+            group=group,
         )
         rule_columns = (
             {
@@ -66,10 +74,12 @@ async def create_event(
             if rule
             else {}
         )
+        # A group's event belongs to the group's quartier (its author may live in a quartier voisin).
+        neighbourhood = group["neighbourhood"] if group else author.neighbourhood
         inserted = await Event.insert(
             Event(
                 post=post_id,
-                neighbourhood=author.neighbourhood,
+                neighbourhood=neighbourhood,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 place=place,
@@ -81,7 +91,7 @@ async def create_event(
             # Made once here, so lists and pages read dates by index instead of computing them.
             await Occurrence.insert(
                 *(
-                    Occurrence(event=inserted[0]["id"], neighbourhood=author.neighbourhood, starts_at=s, ends_at=e)
+                    Occurrence(event=inserted[0]["id"], neighbourhood=neighbourhood, starts_at=s, ends_at=e)
                     for s, e in dates(starts_at, ends_at, rule)
                 )
             )
@@ -325,11 +335,12 @@ _LIST = (
     "SELECT * FROM ("
     "SELECT e.id AS event_id, NULL AS occurrence_id, e.starts_at, e.ends_at, e.place, e.capacity, e.going_count, "
     "e.waitlist_count, e.cancelled_at, e.repeat, p.id, p.title, p.author, p.status FROM event e "
-    "JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.repeat = '' AND p.status <> 'hidden' "
+    "JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND e.repeat = '' AND p.status <> 'hidden' AND p.\"group\" IS NULL "
     "UNION ALL "
     "SELECT e.id, o.id, o.starts_at, o.ends_at, e.place, e.capacity, o.going_count, o.waitlist_count, "
     "COALESCE(o.cancelled_at, e.cancelled_at), e.repeat, p.id, p.title, p.author, p.status FROM event_occurrence o "
-    "JOIN event e ON e.id = o.event JOIN post p ON p.id = e.post WHERE o.neighbourhood = {} AND p.status <> 'hidden'"
+    "JOIN event e ON e.id = o.event JOIN post p ON p.id = e.post WHERE o.neighbourhood = {} AND p.status <> 'hidden' "
+    'AND p."group" IS NULL'
     ") AS dated WHERE 1 = 1"
 )
 # A post has each start once: (starts_at, post id) orders every date of every event.
@@ -370,6 +381,7 @@ async def calendar(neighbourhood_id: int, since: datetime, limit: int = 500) -> 
             "SELECT e.id AS event_id, e.starts_at, e.ends_at, e.place, e.cancelled_at, e.repeat, e.repeat_interval, "
             "e.repeat_nth, e.repeat_until, e.repeat_count, p.id, p.title, p.body, p.updated_at "
             "FROM event e JOIN post p ON p.id = e.post WHERE e.neighbourhood = {} AND p.status <> 'hidden' "
+            'AND p."group" IS NULL '
             "AND (e.starts_at >= {} OR e.id IN (SELECT o.event FROM event_occurrence o "
             "WHERE o.neighbourhood = {} AND o.starts_at >= {})) ORDER BY e.starts_at, e.id LIMIT {}",
             neighbourhood_id,

@@ -17,6 +17,7 @@ from app.events import ics, queries
 from app.events.panel import panel
 from app.events.recurrence import MAX_DATES, MAX_SPAN, Rule, is_last_of_month, nth_of_month
 from app.forms import Form
+from app.groups.posting import group_to_post_in, tell_members
 from app.i18n import _, ngettext
 from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
@@ -139,12 +140,15 @@ async def _create_event(request: Request, upload: UploadForm) -> Response:
             {"form": form, "refusal": refusal, **await _nearby_choice(request)},
             status_code=403,
         )
+    group = await group_to_post_in(user, form["group"])
     values = _validate(form, creating=True)
     values["rule"] = _rule(form, values["starts_at"])
     photos = await encode_all(upload.files.get("photo", []), form, "photo") if not form.errors else []
     if form.errors:
         return render(request, "events/new.html", {"form": form, **await _nearby_choice(request)}, status_code=422)
-    post_id = await queries.create_event(author=user, photos=photos, **values)
+    post_id = await queries.create_event(author=user, photos=photos, group=group, **values)
+    if group:
+        await tell_members(group, user, post_id, values["title"])
     return see_other(f"/posts/{post_id}")
 
 
@@ -196,10 +200,17 @@ class EventController(Controller):
     @get("/events/new")
     async def new(self, request: Request) -> Response:
         neighbourhood = await neighbourhoods.current(request.user.neighbourhood)
+        # From a group's page: the event is the group's, for its members.
+        group = request.query_params.get("group") or ""
+        await group_to_post_in(request.user, group)
         return render(
             request,
             "events/new.html",
-            {"form": Form(), "refusal": posting_refusal(request.user, neighbourhood), **await _nearby_choice(request)},
+            {
+                "form": Form({"group": group}),
+                "refusal": posting_refusal(request.user, neighbourhood),
+                **await _nearby_choice(request),
+            },
         )
 
     @post("/events/new", request_max_body_size=UPLOAD_MAX_BODY, exclude_from_csrf=True)

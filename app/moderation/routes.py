@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from litestar import Request, Response, get, post
 
-from app.access import NotFound, can_moderate, ensure_can_see_post, is_admin, moderation_reach, requires_member
+from app.access import (
+    NotFound,
+    can_moderate,
+    ensure_can_see_post,
+    is_admin,
+    moderation_reach,
+    post_rights,
+    requires_member,
+)
 from app.moderation import member_routes
 from app.web import see_other
 
@@ -18,7 +26,12 @@ async def moderate_post(request: Request, post_id: int, action: str) -> Response
 
     found = await queries.post_by_id(post_id)
     # Outside their quartiers a moderator is a neighbour like any other: 404.
-    if found is None or action not in ACTIONS or not await can_moderate(request.user, found["neighbourhood"]):
+    # A group's admins moderate its posts too (access.posts).
+    rights = await post_rights(request.user, found)
+    if action not in ACTIONS or rights is None or not rights.moderate:
+        raise NotFound()
+    # Pinning puts a post on top of the quartier's feed, where a group's posts never show.
+    if found.get("group") and action in ("pin", "unpin"):
         raise NotFound()
     form = Form(await request.form())
     reason = form.text("reason", max_length=300, required=action == "hide")
@@ -77,7 +90,24 @@ async def report(request: Request, post_id: int) -> Response:
     if form.errors:
         return member_routes.report_page(request, target, form, status_code=422)
     await report_post(request.user, found, reason, text)
+    if found.get("group"):
+        await _tell_group_admins(request.user, found)
     return see_other(f"/posts/{post_id}?notice=reported")
+
+
+async def _tell_group_admins(reporter, found: dict) -> None:
+    """A report on a group's post reaches its admins too, who may hide it;
+    the quartier's moderators have it in their queue."""
+    from app.groups import queries as groups
+    from app.notify.queries import notify
+
+    await notify(
+        await groups.admin_ids(found["group"]),
+        "group",
+        url=f"/posts/{found['id']}",
+        actor_id=reporter.id,
+        params={"what": "reported", "title": found["title"]},
+    )
 
 
 @get("/moderation", guards=[requires_member])

@@ -104,7 +104,8 @@ async def neighbourhood_digest(neighbourhood: dict, frequency: str, key: str, si
 
 async def quartier_news(neighbourhood_id: int, since: datetime, now: datetime, ahead: timedelta) -> dict:
     """What every reader of this quartier's digest may be shown: one query per section."""
-    visible = (Post.neighbourhood == neighbourhood_id) & Post.status.is_in(list(VISIBLE))
+    # A group's posts and events are its members' only: never in the quartier's digest.
+    visible = (Post.neighbourhood == neighbourhood_id) & Post.status.is_in(list(VISIBLE)) & Post.group.is_null()
     listings = (
         await Post.select(Post.id, Post.kind, Post.title, Post.author)
         .where(visible & (Post.created_at >= since) & (Post.status == "open"))
@@ -122,7 +123,7 @@ async def quartier_news(neighbourhood_id: int, since: datetime, now: datetime, a
         )
         .where((Event.neighbourhood == neighbourhood_id) & Event.cancelled_at.is_null())
         .where((Event.starts_at >= now) & (Event.starts_at < now + ahead))
-        .where(Event.post.status.is_in(list(VISIBLE)))
+        .where(Event.post.status.is_in(list(VISIBLE)) & Event.post.group.is_null())
         .order_by(Event.starts_at)
         .limit(EVENTS)
     )

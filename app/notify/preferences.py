@@ -30,6 +30,7 @@ PREFERENCES = {
     "moderation": i18n.N_("Modération"),
     "ride": i18n.N_("Places prises dans mes covoiturages"),
     "thanks": i18n.N_("Remerciements pour mon aide"),
+    "group_post": i18n.N_("Annonces dans mes groupes"),
 }
 CHANNELS = {
     "both": i18n.N_("Sur l'appareil et par e-mail"),
@@ -46,6 +47,7 @@ DEFAULTS = {
     "moderation": "both",
     "ride": "both",
     "thanks": "both",
+    "group_post": "push",
 }
 DIGESTS = {
     "weekly": i18n.N_("Chaque semaine"),

@@ -33,14 +33,29 @@ def _is_postgres() -> bool:
 
 
 async def create_discussion(
-    *, author: User, title: str, body: str, details: dict, photos: list, poll: PollDraft, nearby: bool = False
+    *,
+    author: User,
+    title: str,
+    body: str,
+    details: dict,
+    photos: list,
+    poll: PollDraft,
+    nearby: bool = False,
+    group: dict | None = None,
 ) -> int:
     """The discussion and its poll, in one transaction: never one without the other."""
     from app.posts import queries as posts
 
     async with Poll._meta.db.transaction():
         post_id = await posts.create_post(
-            author=author, kind="discussion", title=title, body=body, details=details, photos=photos, nearby=nearby
+            author=author,
+            kind="discussion",
+            title=title,
+            body=body,
+            details=details,
+            photos=photos,
+            nearby=nearby,
+            group=group,
         )
         rows = await Poll.insert(Poll(post=post_id, multiple=poll.multiple, closes_at=poll.closes_at)).returning(
             Poll.id

@@ -37,6 +37,7 @@ async def photo(request: Request, name: str, size: str) -> Response:
             Photo.post.status.as_alias("status"),
             Photo.post.author.as_alias("author"),
             Photo.post.nearby.as_alias("nearby"),
+            Photo.post.group.as_alias("group"),
             Photo.large,
             Photo.thumb,
             Photo.small,

@@ -15,7 +15,7 @@ from piccolo.query.methods.raw import Raw
 from piccolo.querystring import QueryString
 
 from app import live, search
-from app.access import visible_posts_clause
+from app.access import group_posts_clause, visible_posts_clause
 from app.accounts.tables import User, UserSkill
 from app.db.keyset import Keyset, keyset_page, split
 from app.db.rows import rows
@@ -36,7 +36,7 @@ LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_f
 _LIST_COLUMNS = (
     "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
-    "p.neighbourhood, p.nearby, "
+    'p.neighbourhood, p.nearby, p."group", '
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
     "e.place AS event_place, e.cancelled_at AS event_cancelled_at, e.repeat AS event_repeat, "
     "pl.voter_count AS poll_voters, p.price_cents, "
@@ -111,6 +111,20 @@ async def _widened_page(
         parts.append(QueryString(sql, *args))
     found = await rows(Raw(Post, querystring=NEWEST_FIRST.union(parts, before or None, limit)), types=_LIST_TYPES)
     return NEWEST_FIRST.split(found, limit)
+
+
+async def group_page(
+    group_id: int, viewer_id: int, *, before: int | None = None, blocked: list[int] | None = None, limit: int = PAGE
+) -> tuple[list[dict], int | None]:
+    """A group's posts and events, newest first, by the (group, id) index."""
+    args: list = [group_id]
+    sql = f'SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p."group" = {{}}' + group_posts_clause(
+        viewer_id, blocked or [], args
+    )
+    found, cursor = await keyset_page(
+        Post.raw(sql, *args), NEWEST_FIRST, cursor=before or None, size=limit, types=_LIST_TYPES
+    )
+    return found, cursor
 
 
 async def first_page(
@@ -227,6 +241,7 @@ async def create_post(
     photos: list[EncodedPhoto],
     nearby: bool = False,
     price_cents: int | None = None,
+    group: dict | None = None,
 ) -> int:
     """The post with its photos' rows and images, in one transaction: nothing half-saved."""
     now = datetime.now(timezone.utc)
@@ -234,7 +249,9 @@ async def create_post(
         cover = photos[0] if photos else None
         rows = await Post.insert(
             Post(
-                neighbourhood=author.neighbourhood,
+                # A group's post belongs to the group's quartier (its moderators), whoever writes it.
+                neighbourhood=group["neighbourhood"] if group else author.neighbourhood,
+                group=group["id"] if group else None,
                 author=author.id,
                 kind=kind,
                 title=title,

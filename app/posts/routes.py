@@ -17,6 +17,7 @@ from app.access import (
 from app.alerts import queries as alerts
 from app.civility import needs_nudge
 from app.forms import Form
+from app.groups.posting import group_to_post_in, tell_members
 from app.i18n import _
 from app.neighbourhoods import nearby
 from app.neighbourhoods import newcomers as welcome
@@ -194,6 +195,7 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             {"form": form, "kind": kind, "refusal": refusal, **await _form_choices(request)},
             status_code=403,
         )
+    group = await group_to_post_in(user, form["group"])
     title, body, details = _validate(form, kind)
     poll = poll_fields.read_poll(form) if kind == "discussion" and poll_fields.wanted(form) else None
     price = _price(form, kind)
@@ -210,14 +212,21 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             fragment="posts/_form.html",
             status_code=422,
         )
-    shown_to_nearby = form["nearby"] == "1"
+    shown_to_nearby = form["nearby"] == "1" and not group
     if ride:
         post_id = await rides.create_ride(
-            author=user, title=title, body=body, photos=encoded, nearby=shown_to_nearby, **ride
+            author=user, title=title, body=body, photos=encoded, nearby=shown_to_nearby, group=group, **ride
         )
     elif poll:
         post_id = await polls.create_discussion(
-            author=user, title=title, body=body, details=details, photos=encoded, poll=poll, nearby=shown_to_nearby
+            author=user,
+            title=title,
+            body=body,
+            details=details,
+            photos=encoded,
+            poll=poll,
+            nearby=shown_to_nearby,
+            group=group,
         )
     else:
         post_id = await queries.create_post(
@@ -229,7 +238,10 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
             photos=encoded,
             price_cents=price,
             nearby=shown_to_nearby,
+            group=group,
         )
+    if group:
+        await tell_members(group, user, post_id, title)
     if kind == "help_request" and details.get("skill"):
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
@@ -254,13 +266,21 @@ class PostController(Controller):
         if neighbourhood.status != "open":
             return see_other("/feed")
         if kind not in KINDS:
-            return render(request, "posts/choose_kind.html", {"kinds": KINDS})
+            group = parse_id(request.query_params.get("group"))
+            # Events are published from /events, outside groups.
+            kinds = [k for k in KINDS if k != "event"] if group else KINDS
+            return render(request, "posts/choose_kind.html", {"kinds": kinds, "group": group})
         refusal = posting_refusal(request.user, neighbourhood)
+        group = request.query_params.get("group") or ""
+        if group:
+            await group_to_post_in(request.user, group)
         return render(
             request,
             "posts/new.html",
             {
-                "form": Form({"kind": kind, **(poll_fields.defaults() if kind == "discussion" else {})}),
+                "form": Form(
+                    {"kind": kind, "group": group, **(poll_fields.defaults() if kind == "discussion" else {})}
+                ),
                 "kind": kind,
                 "refusal": refusal,
                 **await _form_choices(request),

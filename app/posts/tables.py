@@ -3,6 +3,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import User
+from app.groups.tables import InterestGroup
 from app.neighbourhoods.tables import Neighbourhood
 
 
@@ -18,6 +19,8 @@ class Post(Table, tablename="post"):
     pinned = Boolean(default=False)
     # "Visible aussi par les quartiers voisins": the author shows it to them too.
     nearby = Boolean(default=False)
+    # Published in an interest group: its members (and moderators) only see it.
+    group = ForeignKey(references=InterestGroup, null=True, default=None, on_delete=OnDelete.cascade)
     locked = Boolean(default=False)
     hidden_reason = Varchar(length=300, default="")
     reply_count = Integer(default=0)

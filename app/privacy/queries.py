@@ -13,6 +13,7 @@ from app.accounts.tables import Block, User, UserSkill, Vouch
 from app.alerts import queries as alerts
 from app.alerts.tables import Alert
 from app.events.tables import Event, Signup
+from app.groups import queries as groups
 from app.i18n import DEFAULT_LOCALE
 from app.invitations import queries as invitations
 from app.invitations.tables import InvitationLink
@@ -123,6 +124,8 @@ async def export_archive(user_id: int) -> bytes:
         # (ON DELETE CASCADE; thanks it gave stay on the helper's side, unsigned).
         "thanks": {key: _rows(value) for key, value in (await thanks.thanks_of(user_id)).items()},
         "saved_posts": _rows(await saved.saved_of(user_id)),
+        # Their posts in groups are among "posts" (each with its group).
+        "groups": _rows(await groups.memberships_of(user_id)),
         "vouched_for": [r["vouchee"] for r in await Vouch.select(Vouch.vouchee).where(Vouch.voucher == user_id)],
         # The polls of their discussions, and their own choices (no one else's).
         **{key: _rows(value) for key, value in (await polls.export_of(user_id)).items()},
@@ -228,6 +231,8 @@ async def _end_commitments(user_id: int) -> None:
             params={"what": "ended", "title": loan["post.title"]},
         )
     await posts.close_listings_of(user_id)
+    # Their groups go on under their oldest member, or close when empty.
+    await groups.leave_every_group(user_id)
 
 
 def _scrubbed(text: str, traces: list[str]) -> str:

@@ -30,14 +30,23 @@ def _is_postgres() -> bool:
 
 
 async def create_ride(
-    *, author: User, title: str, body: str, photos: list, origin: str, destination: str, nearby: bool = False, **trip
+    *,
+    author: User,
+    title: str,
+    body: str,
+    photos: list,
+    origin: str,
+    destination: str,
+    nearby: bool = False,
+    group: dict | None = None,
+    **trip,
 ) -> int:
     """The post and its trip, in one transaction."""
     from app.posts import queries as posts
 
     async with Ride._meta.db.transaction():
         post_id = await posts.create_post(
-            author=author, kind="ride", title=title, body=body, details={}, photos=photos, nearby=nearby
+            author=author, kind="ride", title=title, body=body, details={}, photos=photos, nearby=nearby, group=group
         )
         await Ride.insert(Ride(post=post_id, origin=origin, destination=destination, **trip))
     return post_id
