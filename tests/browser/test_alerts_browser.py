@@ -32,6 +32,7 @@ async def test_a_proposed_alert_is_published_from_the_queue_and_tops_every_feed(
     neighbourhood, (claire, paul) = await neighbours(2)
     moderator = await make_moderator(neighbourhood)
     await _log_in(page, claire)
+    await page.get_by_role("link", name="Publier une annonce").click()
     await page.get_by_role("link", name="Signaler une urgence au quartier").click()
     await page.wait_for_url("**/alerts/new")
     await assert_accessible(page)
