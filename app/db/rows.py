@@ -111,3 +111,14 @@ def as_object(table: type[T], row: Mapping[str, Any]) -> T:
     for name, column in columns.items():
         setattr(found, column._meta.name, row[name])
     return found
+
+
+async def held_row(table: type[Table], row_id: int) -> dict | None:
+    """The row, held until the transaction ends: FOR UPDATE on PostgreSQL; on
+    SQLite the transaction (BEGIN IMMEDIATE) holds the one writer's lock
+    already. What hands out a limited thing (seats, places, votes) reads its
+    counters here before it moves them, so two clicks never both see the last one."""
+    if table._meta.db.engine_type == "postgres":
+        found = await table.raw(f"SELECT * FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE", row_id)
+        return dict(found[0]) if found else None
+    return await table.select().where(table.id == row_id).first()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from app.accounts.tables import User
 from app.db.keyset import Keyset, keyset_page
-from app.db.rows import rows
+from app.db.rows import held_row, rows
 from app.events.recurrence import Rule, dates
 from app.events.tables import Event, Occurrence, Signup
 from app.posts.tables import Post
@@ -30,10 +30,6 @@ class SignupResult:
 
 class EventClosed(Exception):
     """Cancelled or already started: the French reason is the message."""
-
-
-def _is_postgres() -> bool:
-    return Event._meta.db.engine_type == "postgres"
 
 
 async def create_event(
@@ -184,11 +180,7 @@ async def _lock(event_id: int, occurrence_id: int | None = None) -> dict:
     """The event with the counters of the date asked for, held until the transaction ends."""
     table = _seats(occurrence_id)
     held = occurrence_id if occurrence_id is not None else event_id
-    if _is_postgres():
-        rows = await table.raw(f"SELECT * FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE", held)
-        row = rows[0] if rows else None
-    else:
-        row = await table.select().where(table.id == held).first()
+    row = await held_row(table, held)
     if occurrence_id is None:
         return row
     if row is None or row["event"] != event_id:

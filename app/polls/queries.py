@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from app.accounts.tables import User
+from app.db.rows import held_row
 from app.polls.tables import Poll, PollOption, PollVote
 
 
@@ -26,10 +27,6 @@ class PollDraft:
 
 class PollClosed(Exception):
     """Closed or hidden: the French reason is the message."""
-
-
-def _is_postgres() -> bool:
-    return Poll._meta.db.engine_type == "postgres"
 
 
 async def create_discussion(
@@ -82,9 +79,7 @@ async def my_choices(poll_id: int, user_id: int) -> set[int]:
 
 
 async def _lock(poll_id: int) -> dict:
-    if _is_postgres():
-        return (await Poll.raw("SELECT * FROM poll WHERE id = {} FOR UPDATE", poll_id))[0]
-    return await Poll.select().where(Poll.id == poll_id).first()
+    return await held_row(Poll, poll_id)
 
 
 async def vote(poll_id: int, user_id: int, option_ids: set[int], now: datetime | None = None) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from app.accounts.tables import User
+from app.db.rows import held_row
 from app.rides.tables import Ride, RideSeat
 
 
@@ -23,10 +24,6 @@ class RideClosed(Exception):
 @dataclass(frozen=True)
 class Taken:
     changed: bool  # False: the seat was already theirs
-
-
-def _is_postgres() -> bool:
-    return Ride._meta.db.engine_type == "postgres"
 
 
 async def create_ride(
@@ -103,18 +100,12 @@ async def for_post(post_id: int) -> dict | None:
 
 
 async def _lock(ride_id: int) -> dict:
-    if _is_postgres():
-        found = await Ride.raw(
-            "SELECT ride.*, post.status AS post_status FROM ride JOIN post ON post.id = ride.post "
-            "WHERE ride.id = {} FOR UPDATE OF ride",
-            ride_id,
-        )
-        return found[0]
-    return (
-        await Ride.select(*Ride.all_columns(), Ride.post.status.as_alias("post_status"))
-        .where(Ride.id == ride_id)
-        .first()
-    )
+    """The ride held (app.db.rows.held_row), with its post's status (hidden or closed: no seats)."""
+    from app.posts.tables import Post
+
+    ride = await held_row(Ride, ride_id)
+    ride["post_status"] = (await Post.select(Post.status).where(Post.id == ride["post"]).first())["status"]
+    return ride
 
 
 async def take_seat(ride_id: int, user_id: int, now: datetime | None = None) -> Taken:
