@@ -102,6 +102,8 @@ def _visible(response) -> str:
     main = re.search(r"<main\b.*</main>", response.text, re.S).group(0)
     main = re.sub(r"<time\b[^>]*>.*?</time>", "", main, flags=re.S)
     main = re.sub(r'<input type="hidden" name="_csrf_token"[^>]*>', "", main)
+    # The post's link to share names the installation's own address.
+    main = re.sub(r'(<input id="share-url"[^>]*value=")[^"]*/posts/', r"\1/posts/", main)
     return re.sub(r"\s+", " ", main)
 
 

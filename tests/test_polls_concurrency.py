@@ -47,7 +47,17 @@ async def test_simultaneous_votes_and_a_vote_changed_over_and_over_are_counted_e
         async def client_for(n: int, token: str) -> httpx.AsyncClient:
             # Each person from their own address and with their own session.
             headers = {"X-Forwarded-For": f"10.2.{n // 200}.{n % 200 + 1}", "Host": server.host_header}
-            c = httpx.AsyncClient(base_url=server.url, headers=headers, cookies={"session": token}, timeout=90)
+            # A fresh connection per request: on a loaded machine, making the
+            # sixty clients takes longer than the server keeps an idle
+            # connection (5 s), and a vote sent as it closes one would be lost
+            # by the harness, not by Voisinage.
+            c = httpx.AsyncClient(
+                base_url=server.url,
+                headers=headers,
+                cookies={"session": token},
+                timeout=90,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
             assert (await c.get(f"/posts/{post_id}")).status_code == 200
             return c
 
