@@ -355,3 +355,12 @@ async def test_the_words_of_someone_i_blocked_are_not_shown_to_me_but_still_coun
     page = await claire_client.get(f"/recommendations/{bakery}")
     assert "Le pain au levain est parfait." not in page.text
     assert "Recommandé par 2 voisins" in page.text
+
+
+async def test_a_neighbour_recommending_without_end_is_stopped_for_the_hour(make_client):
+    _hoods, (claire, _hugo, _paul, _lea) = await people_of_three_quartiers()
+    claire_client = await signed_in(make_client, claire)
+    for n in range(30):
+        assert (await recommend(claire_client, fresh(f"Commerce {n}"))).status_code == 303
+    refused = await recommend(claire_client, fresh("Commerce de trop"))
+    assert refused.status_code == 429

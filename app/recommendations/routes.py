@@ -15,7 +15,7 @@ from app.forms import Form
 from app.i18n import _
 from app.moderation import reports
 from app.recommendations import queries
-from app.web import parse_id, render, see_other
+from app.web import limit, parse_id, render, see_other
 
 NAME_MAX, COMMUNE_MAX, TEXT_MAX, WEBSITE_MAX = 120, 100, 1000, 300
 
@@ -103,6 +103,8 @@ def _own_business_error(form: Form, user, website: str, field: str) -> None:
 async def create(request: Request) -> Response:
     me = request.user
     _refuse_unless_may_recommend(me)
+    # Shared by every process (app.ratelimits): a neighbour recommends a few places, not hundreds.
+    await limit(f"recommend:{me.id}", 30, 3600)
     form = Form(await request.form())
     name = form.text("name", max_length=NAME_MAX)
     category = form.choice("category", tuple(queries.CATEGORIES))
@@ -196,6 +198,7 @@ async def me_too(request: Request, business_id: int) -> Response:
     me = request.user
     business, area = await _visible_business(request, business_id)
     _refuse_unless_may_recommend(me)
+    await limit(f"recommend:{me.id}", 30, 3600)
     form = Form(await request.form())
     text = form.text("text", max_length=TEXT_MAX, required=False, multiline=True)
     _own_business_error(form, me, business["website"], "text")
