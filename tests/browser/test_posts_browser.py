@@ -118,12 +118,12 @@ async def test_feed_scrolls_to_older_posts_and_profiles_are_accessible(page):
     assert await page.locator(".post").count() == 20
     if page.js:
         await page.locator(".more a").scroll_into_view_if_needed()
-        await page.get_by_text("Annonce 00").wait_for()
+        await page.get_by_role("link", name="Annonce 00").wait_for()
         assert await page.locator(".post").count() == 23
         assert page.url.endswith("/feed")
     else:
         await page.get_by_role("link", name="Plus d'annonces").click()
-        await page.get_by_text("Annonce 00").wait_for()
+        await page.get_by_role("link", name="Annonce 00").wait_for()
     await page.goto("/neighbours")
     await assert_accessible(page)
     await page.goto("/settings/profile")

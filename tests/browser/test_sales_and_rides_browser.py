@@ -75,6 +75,9 @@ async def test_driver_offers_a_ride_from_the_form(page):
     await page.get_by_label("Date et heure du départ").fill("2020-01-01T08:00")
     await page.get_by_label("Places proposées").fill("2")
     await page.get_by_role("button", name="Publier").click()
+    # Wait for the server's answer, not the inline check's same message: typing
+    # into the old form would be lost when the answer replaces it.
+    await page.wait_for_url(re.compile(r".*/posts$"))
     await page.get_by_text("Cette date est déjà passée.").first.wait_for()
     assert await page.get_by_label("Destination").input_value() == "Gare de Dijon"
     later = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=3)).strftime("%Y-%m-%dT08:00")
