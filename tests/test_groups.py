@@ -244,3 +244,25 @@ async def test_a_group_post_s_photo_opens_for_its_members_only(make_client):
     assert (await as_claire.get(f"/photos/{photo}/thumb")).status_code == 200
     # Hugo lives in the quartier but is not a member: the photo does not exist for him.
     assert (await as_hugo.get(f"/photos/{photo}/thumb")).status_code == 404
+
+
+async def test_a_help_request_in_a_group_does_not_call_the_quartier_s_skilled_neighbours(make_client):
+    from app.posts import queries as posts
+
+    (_tilleuls, _gare, _port), (claire, hugo, _paul, _lea) = await people_of_three_quartiers()
+    await posts.set_skills(hugo, ["bricolage"])
+    as_claire = await signed_in(make_client, claire)
+    group_id = await create_group(as_claire)
+    done = await publish(
+        as_claire,
+        {
+            "kind": "help_request",
+            "title": "Monter une étagère",
+            "body": "Samedi ?",
+            "skill": "bricolage",
+            "group": group_id,
+        },
+    )
+    assert done.status_code == 303
+    # Hugo is not a member: the post does not exist for him, and nobody points him to it.
+    assert await notifications_of(hugo, "help_match") == []

@@ -242,7 +242,8 @@ async def _create_post(request: Request, upload: UploadForm) -> Response:
         )
     if group:
         await tell_members(group, user, post_id, title)
-    if kind == "help_request" and details.get("skill"):
+    # A group's help request stays among its members: the quartier's skilled neighbours could not open it.
+    if kind == "help_request" and details.get("skill") and not group:
         helpers = await queries.helpers_for(neighbourhood.id, details["skill"])
         await notify(
             helpers,
