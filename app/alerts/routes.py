@@ -18,9 +18,10 @@ from app.access import (
 from app.alerts import queries
 from app.forms import Form
 from app.i18n import ngettext
-from app.moderation.reports import REASONS, report_other
+from app.moderation.report_form import read_report, report_page
+from app.moderation.reports import report_other
 from app.neighbourhoods import queries as neighbourhoods
-from app.web import limit, parse_id, render, see_other, wants_fragment
+from app.web import parse_id, render, see_other, wants_fragment
 
 # A member proposing more than this in a day is not reporting emergencies.
 PROPOSALS_PER_DAY = 5
@@ -135,28 +136,18 @@ async def _reportable(request: Request, alert_id: int) -> tuple[dict, dict]:
     return alert, target
 
 
-def _report_page(request: Request, target: dict, form: Form, status_code: int = 200) -> Response:
-    return render(
-        request, "moderation/report.html", {"form": form, "target": target, "reasons": REASONS}, status_code=status_code
-    )
-
-
 @get("/alerts/{alert_id:int}/report", guards=[requires_member])
 async def report_form(request: Request, alert_id: int) -> Response:
     _alert, target = await _reportable(request, alert_id)
-    return _report_page(request, target, Form())
+    return report_page(request, target, Form())
 
 
 @post("/alerts/{alert_id:int}/report", guards=[requires_member])
 async def report(request: Request, alert_id: int) -> Response:
     alert, target = await _reportable(request, alert_id)
-    # The same budget as every other report (app.moderation.member_routes).
-    await limit(f"report:{request.user.id}", 30, 3600)
-    form = Form(await request.form())
-    reason = form.choice("reason", tuple(REASONS))
-    text = form.text("text", max_length=1000, required=reason == "other", multiline=True)
+    form, reason, text = await read_report(request)
     if form.errors:
-        return _report_page(request, target, form, status_code=422)
+        return report_page(request, target, form, status_code=422)
     await report_other(request.user, "alert", alert_id, alert["neighbourhood"], alert["author"], reason, text)
     return see_other(f"/alerts/{alert_id}?notice=reported")
 

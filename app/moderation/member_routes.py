@@ -25,13 +25,14 @@ from app.forms import Form
 from app.i18n import _
 from app.moderation import members
 from app.moderation.audit import audit
-from app.moderation.reports import REASONS, report_other
+from app.moderation.report_form import read_report, report_page
+from app.moderation.reports import report_other
 from app.neighbourhoods.tables import Neighbourhood
 from app.neighbours import profile_photos, trust
 from app.neighbours.page import profile_with_errors
 from app.notify.queries import notify
 from app.posts.tables import Reply
-from app.web import limit, parse_id, render, see_other
+from app.web import parse_id, render, see_other
 
 
 async def _member_of_my_quartier(request: Request, user_id: int) -> User:
@@ -45,21 +46,6 @@ async def _member_of_my_quartier(request: Request, user_id: int) -> User:
 # Reports of replies, messages and profiles ------------------------------------------------
 
 REPORTABLE = ("reply", "message", "user")
-
-
-def report_page(request: Request, target: dict, form: Form, status_code: int = 200) -> Response:
-    """The one report form, whatever is reported (posts included)."""
-    return render(
-        request, "moderation/report.html", {"form": form, "target": target, "reasons": REASONS}, status_code=status_code
-    )
-
-
-async def read_report(request: Request) -> tuple[Form, str, str]:
-    await limit(f"report:{request.user.id}", 30, 3600)
-    form = Form(await request.form())
-    reason = form.choice("reason", tuple(REASONS))
-    text = form.text("text", max_length=1000, required=reason == "other", multiline=True)
-    return form, reason, text
 
 
 async def _report_target(request: Request, kind: str, target_id: int) -> dict:

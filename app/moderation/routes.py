@@ -14,6 +14,7 @@ from app.access import (
     requires_member,
 )
 from app.moderation import member_routes
+from app.moderation.report_form import read_report, report_page
 from app.web import see_other
 
 
@@ -78,7 +79,7 @@ async def report_form(request: Request, post_id: int) -> Response:
     from app.forms import Form
 
     _found, target = await _reported_post(request, post_id)
-    return member_routes.report_page(request, target, Form())
+    return report_page(request, target, Form())
 
 
 @post("/posts/{post_id:int}/report", guards=[requires_member])
@@ -86,9 +87,9 @@ async def report(request: Request, post_id: int) -> Response:
     from app.moderation.reports import report_post
 
     found, target = await _reported_post(request, post_id)
-    form, reason, text = await member_routes.read_report(request)
+    form, reason, text = await read_report(request)
     if form.errors:
-        return member_routes.report_page(request, target, form, status_code=422)
+        return report_page(request, target, form, status_code=422)
     await report_post(request.user, found, reason, text)
     if found.get("group"):
         await _tell_group_admins(request.user, found)
