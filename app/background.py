@@ -28,20 +28,36 @@ async def periodic(
             await asyncio.sleep(interval)
             continue
         wake.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=interval)
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that
+        # arrives as `wake` is set, and the loop would then never stop.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(interval):
+                await wake.wait()
 
 
 @contextlib.asynccontextmanager
-async def running(loops: Iterable[Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+async def running(loops: Iterable[Coroutine[Any, Any, None]], *, stop_within: float = 10.0) -> AsyncIterator[None]:
     """The loops run as tasks while the block runs; at its end they are
-    cancelled, and awaited so that nothing is left half-done behind."""
+    cancelled and awaited, so that nothing is left half-done behind. A loop
+    deep in a library that swallowed the cancellation is cancelled again; one
+    still running after `stop_within` seconds is named in the log and left, so
+    that a service manager's stop never waits for ever."""
     tasks = [asyncio.create_task(loop) for loop in loops]
     try:
         yield
     finally:
+        deadline = asyncio.get_running_loop().time() + stop_within
+        pending = set(tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.error(
+                    "background work did not stop: %s", ", ".join(sorted(t.get_coro().__qualname__ for t in pending))
+                )
+                break
+            _done, pending = await asyncio.wait(pending, timeout=min(left, 0.5))
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("background work ended with an error", exc_info=task.exception())

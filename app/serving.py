@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import os
 import signal
 import sys
@@ -72,6 +73,8 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
     from app.settings import get_settings
 
     configure()
+    # `kill -USR1` writes every thread's stack to the log: what a stuck process waits for.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     asyncio.run(_prepare(demo))
     options = {
         "host": host,

@@ -102,9 +102,12 @@ class ServerProcess:
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                # Its threads' stacks (faulthandler, see app.serving) say what it waited for.
+                self.proc.send_signal(signal.SIGUSR1)
+                time.sleep(1)
                 self.proc.kill()
                 self.proc.wait()
-                raise
+                raise AssertionError(f"the server did not stop within {timeout} s:\n{self.output()[-12000:]}") from None
         return time.monotonic() - start
 
 

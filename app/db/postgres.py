@@ -23,11 +23,15 @@ back a transaction left open.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
 from app.settings import Settings
+
+log = logging.getLogger("voisinage.db")
 
 
 class VoisinagePostgresEngine(PostgresEngine):
@@ -47,6 +51,19 @@ class VoisinagePostgresEngine(PostgresEngine):
             options["server_settings"] = {"statement_timeout": str(self.statement_timeout_ms)}
             options["command_timeout"] = self.statement_timeout_ms / 1000 + self.timeout
         await super().start_connection_pool(**{**options, **kwargs})
+
+    async def close_connection_pool(self) -> None:
+        # asyncpg waits for every borrowed connection to come back; one kept by
+        # work that would not stop must not keep the process from exiting.
+        pool = self.pool
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), self.timeout + 5)
+        except TimeoutError:
+            log.error("database pool: connections still borrowed at exit, closed by force")
+            pool.terminate()
+        self.pool = None
 
 
 async def _no_session_state(connection: Any) -> None:
