@@ -9,6 +9,7 @@ transaction that moved the alert to « published » tells them.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from app.accounts.tables import User
@@ -75,14 +76,37 @@ async def by_id(alert_id: int) -> dict | None:
     )
 
 
+# The banner is read by every full feed page: each process keeps a
+# quartier's for a few seconds (as it keeps the quartier itself, see
+# neighbourhoods.current). Another process's change shows that much later; this
+# process's own, at once (forget_showing). Expiry is checked at each read.
+SHOWING_SECONDS = 5.0
+_showing: dict[int, tuple[float, list[dict]]] = {}
+
+
 async def showing(neighbourhood_id: int) -> list[dict]:
     """The alerts on top of the quartier's feed now, newest first (alert_shown_idx)."""
-    return (
-        await Alert.select(Alert.id, Alert.category, Alert.title, Alert.published_at, Alert.expires_at)
-        .where((Alert.neighbourhood == neighbourhood_id) & (Alert.status == "published") & (Alert.expires_at > _now()))
-        .order_by(Alert.id, ascending=False)
-        .limit(DAILY_MAX * MAX_HOURS // 24 + 1)
-    )
+    now = time.monotonic()
+    hit = _showing.get(neighbourhood_id)
+    if hit is None or now - hit[0] >= SHOWING_SECONDS:
+        found = (
+            await Alert.select(Alert.id, Alert.category, Alert.title, Alert.published_at, Alert.expires_at)
+            .where(
+                (Alert.neighbourhood == neighbourhood_id) & (Alert.status == "published") & (Alert.expires_at > _now())
+            )
+            .order_by(Alert.id, ascending=False)
+            .limit(DAILY_MAX * MAX_HOURS // 24 + 1)
+        )
+        if len(_showing) > 5000:
+            _showing.clear()
+        hit = _showing[neighbourhood_id] = (now, found)
+    moment = _now()
+    return [alert for alert in hit[1] if alert["expires_at"] > moment]
+
+
+def forget_showing(*neighbourhood_ids: int) -> None:
+    for neighbourhood_id in neighbourhood_ids:
+        _showing.pop(neighbourhood_id, None)
 
 
 async def proposals(reach: list[int] | None, *, before: int | None = None, size: int = 20):
@@ -139,6 +163,7 @@ async def create(author, neighbourhood_id: int, *, category: str, title: str, bo
             # A member's proposal is no moderation act: its approval or refusal is.
             await audit(author, "alert_publish", "alert", alert_id, title, neighbourhood=neighbourhood_id)
     if publish:
+        forget_showing(neighbourhood_id)
         await _tell_members(alert_id, neighbourhood_id, category, title, author.id)
     return alert_id
 
@@ -175,6 +200,7 @@ async def approve(moderator, alert: dict) -> bool:
             )
     except _AlreadyDecided:
         return False
+    forget_showing(alert["neighbourhood"])
     await _tell_members(alert["id"], alert["neighbourhood"], alert["category"], alert["title"], moderator.id)
     return True
 
@@ -231,6 +257,7 @@ async def end(moderator, alert: dict) -> bool:
                 neighbourhood=alert["neighbourhood"],
                 target_user=alert["author"],
             )
+    forget_showing(alert["neighbourhood"])
     return bool(moved)
 
 

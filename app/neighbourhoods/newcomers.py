@@ -10,6 +10,7 @@ quartier (the quartier is the viewer's own)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from app.accounts.tables import User
 from app.db.rows import rows
@@ -18,7 +19,15 @@ WELCOME_DAYS = 14
 SHOWN = 6
 
 
-async def newcomers(neighbourhood_id: int, viewer_id: int, blocked: list[int]) -> tuple[list[dict], int]:
+class Newcomer(NamedTuple):
+    id: int
+    first_name: str
+    last_name: str
+    photo: str | None
+    days: int
+
+
+async def newcomers(neighbourhood_id: int, viewer_id: int, blocked: list[int]) -> tuple[tuple[Newcomer, ...], int]:
     """The newest arrivals (at most SHOWN, newest first, each with their
     photo's name or None) and how many arrived in all."""
     now = datetime.now(timezone.utc)
@@ -41,6 +50,11 @@ async def newcomers(neighbourhood_id: int, viewer_id: int, blocked: list[int]) -
             *args,
         )
     )
-    for row in found:
-        row["days"] = (now - row["neighbourhood_joined_at"]).days
-    return found, found[0]["arrivals"] if found else 0
+    # Tuples: the block is kept rendered under them (templating.kept_macros).
+    people = tuple(
+        Newcomer(
+            row["id"], row["first_name"], row["last_name"], row["photo"], (now - row["neighbourhood_joined_at"]).days
+        )
+        for row in found
+    )
+    return people, found[0]["arrivals"] if found else 0

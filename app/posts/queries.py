@@ -41,7 +41,9 @@ _LIST_COLUMNS = (
     "e.place AS event_place, e.cancelled_at AS event_cancelled_at, e.repeat AS event_repeat, "
     "pl.voter_count AS poll_voters, p.price_cents, "
     "r.origin AS ride_origin, r.destination AS ride_destination, r.departs_at AS ride_departs_at, "
-    "r.returns_at AS ride_returns_at, r.seats AS ride_seats, r.seats_taken AS ride_seats_taken"
+    "r.returns_at AS ride_returns_at, r.seats AS ride_seats, r.seats_taken AS ride_seats_taken, "
+    # One probe of thanks_once_idx per card: the names are read only for the few posts that have some.
+    "EXISTS (SELECT 1 FROM thanks t WHERE t.post = p.id) AS has_thanks"
 )
 # A ride's trip and a discussion's poll (one row per post each, by their unique
 # indexes) are joined like an event's: the card says where and how many voted.

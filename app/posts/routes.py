@@ -85,7 +85,7 @@ class FeedController(Controller):
         blocked = await blocked_ids(user)
         pinned: list[dict] = []
         names: dict[int, str] = {}
-        newcomers: list[dict] = []
+        newcomers: tuple = ()
         newcomer_count = 0
         if q:
             tier = 2 if request.query_params.get("tier") == "2" else 1

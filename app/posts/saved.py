@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from app.access import visible_posts_clause
 from app.db.keyset import Keyset, keyset_page
+from app.db.rows import rows
 from app.posts import thanks
 from app.posts.queries import LIST_COLUMNS, LIST_FROM, LIST_TYPES, PAGE
 from app.posts.tables import Post, SavedPost
@@ -32,10 +33,16 @@ async def is_saved(user_id: int, post_id: int) -> bool:
 
 
 async def saved_among(user_id: int, post_ids: list[int]) -> set[int]:
-    """Which of a page's posts the reader saved: one query per page."""
+    """Which of a page's posts the reader saved: one query per page (saved_post_once_idx)."""
     if not post_ids:
         return set()
-    found = await SavedPost.select(SavedPost.post).where((SavedPost.user == user_id) & SavedPost.post.is_in(post_ids))
+    found = await rows(
+        SavedPost.raw(
+            f'SELECT post FROM saved_post WHERE "user" = {{}} AND post IN ({", ".join("{}" for _ in post_ids)})',
+            user_id,
+            *post_ids,
+        )
+    )
     return {r["post"] for r in found}
 
 
@@ -67,7 +74,7 @@ async def annotate(viewer_id: int, posts: list[dict], *, all_saved: bool = False
     """What a list of cards adds for its reader: whom each post thanks (one
     query) and whether the reader saved it (one query)."""
     ids = [p["id"] for p in posts]
-    names = await thanks.thanked_on(ids)
+    names = await thanks.thanked_on([p["id"] for p in posts if p.get("has_thanks", True)])
     kept = set(ids) if all_saved else await saved_among(viewer_id, ids)
     for p in posts:
         # Short on a card: two names, then how many more (the post page says all).

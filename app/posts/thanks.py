@@ -93,17 +93,19 @@ async def thank(post: dict, giver_id: int, helper_ids: list[int]) -> list[int]:
 
 
 async def thanked_on(post_ids: list[int]) -> dict[int, list[str]]:
-    """The names each post thanks, for a page of posts in one query."""
+    """The names each post thanks, for a page of posts in one query (by thanks_once_idx)."""
     if not post_ids:
         return {}
-    found = (
-        await Thanks.select(Thanks.post, Thanks.helper.first_name, Thanks.helper.last_name)
-        .where(Thanks.post.is_in(post_ids))
-        .order_by(Thanks.id)
+    found = await rows(
+        Thanks.raw(
+            "SELECT t.post, a.first_name, a.last_name FROM thanks t LEFT JOIN account a ON a.id = t.helper "
+            f"WHERE t.post IN ({', '.join('{}' for _ in post_ids)}) ORDER BY t.id",
+            *post_ids,
+        )
     )
     names: dict[int, list[str]] = {}
     for row in found:
-        names.setdefault(row["post"], []).append(display_name(row["helper.first_name"], row["helper.last_name"]))
+        names.setdefault(row["post"], []).append(display_name(row["first_name"], row["last_name"]))
     return names
 
 

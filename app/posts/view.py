@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from app import i18n, search
@@ -100,24 +101,35 @@ CARD_FIELDS = (
 )  # fmt: skip
 
 
-def card_renderer(environment) -> Callable[[dict], Markup]:
+# Where the reader's CSRF input goes in a kept card's save button: the token
+# is theirs, never in the memory every reader shares.
+_CSRF_MARK = "\x00csrf\x00"
+
+
+def card_renderer(environment) -> Callable[..., Markup]:
     """`post_card(post)` for templates: a post's card in a list, rendered once
     per version, language and way of writing dates, then served from memory (a town's busy feed
     pages many times over: a few megabytes at most). Rendering twenty cards
-    was most of a feed page's cost."""
+    was most of a feed page's cost. `saved` (True or False) adds the reader's
+    « Enregistrer » button, kept with the card under the same key."""
     cards = Rendered(5000)
     template = environment.get_template("posts/_post_item.html")
+    save_form = environment.get_template("posts/_save_macro.html")
 
-    def post_card(post: dict, aside: Markup | None = None) -> Markup:
+    def with_save_button(post: dict, saved: bool) -> str:
+        card = str(template.module.post_item(post))
+        button = str(save_form.make_module({"csrf_input": _CSRF_MARK}).save_button(post, saved))
+        head, _, tail = card.rpartition("</article>")
+        return head + button + "</article>" + tail
+
+    @pass_context
+    def post_card(context, post: dict, saved: bool | None = None) -> Markup:
         # A field a row lacks reads as None: the card reads None and a missing
         # field alike (`excerpt_html` is never None when it is there).
-        key = (date_locale(), *map(post.get, CARD_FIELDS))
-        card = cards.get(key, lambda: template.module.post_item(post))
-        if aside is None:
-            return card
-        # What is the reader's own (the save button, with their CSRF token)
-        # goes at the end of the card, never into the memory every reader shares.
-        head, _, tail = str(card).rpartition("</article>")
-        return Markup(head + str(aside) + "</article>" + tail)
+        key = (date_locale(), saved, *map(post.get, CARD_FIELDS))
+        if saved is None:
+            return cards.get(key, lambda: template.module.post_item(post))
+        card = cards.get(key, lambda: with_save_button(post, bool(saved)))
+        return Markup(str(card).replace(_CSRF_MARK, str(context.get("csrf_input", ""))))
 
     return post_card

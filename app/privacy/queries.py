@@ -270,7 +270,10 @@ async def _scrub_own_words(user: dict) -> None:
         label = _scrubbed(option["label"], traces)[:100]
         if label != option["label"]:
             await PollOption.update({PollOption.label: label}).where(PollOption.id == option["id"])
-    for alert in await Alert.select(Alert.id, Alert.title, Alert.body).where(Alert.author == user["id"]):
+    for alert in await Alert.select(Alert.id, Alert.neighbourhood, Alert.title, Alert.body).where(
+        Alert.author == user["id"]
+    ):
         title, body = _scrubbed(alert["title"], traces), _scrubbed(alert["body"], traces)
         if (title, body) != (alert["title"], alert["body"]):
             await Alert.update({Alert.title: title, Alert.body: body}).where(Alert.id == alert["id"])
+            alerts.forget_showing(alert["neighbourhood"])
