@@ -257,6 +257,47 @@ async def test_report_and_a_moderator_hides_so_it_no_longer_counts(make_client):
     )
 
 
+async def test_a_report_without_its_reason_comes_back_with_the_message_at_the_field_and_nothing_filed(make_client):
+    hoods, (claire, hugo, *_rest) = await people_of_three_quartiers()
+    client = await signed_in(make_client, claire)
+    business_id = entry_id(await recommend(client, fresh("Garage du Pont"), category="garagiste"))
+    hugo_client = await signed_in(make_client, hugo)
+    await post_form(hugo_client, f"/recommendations/{business_id}/me-too", {"text": "Rien à voir, achetez ma voiture"})
+    hugos = (
+        await Recommendation.select()
+        .where((Recommendation.business == business_id) & (Recommendation.author == hugo.id))
+        .first()
+    )["id"]
+
+    # « Autre » says nothing of what is wrong: the moderators could not act on it.
+    vague = await post_form(
+        client, f"/recommendations/{business_id}/report", {"recommendation": str(hugos), "reason": "other", "text": ""}
+    )
+    assert vague.status_code == 422
+    assert field_error(vague.text, "text")
+    assert "Signaler une recommandation" in vague.text and "achetez ma voiture" in vague.text
+    assert f'name="recommendation" value="{hugos}"' in vague.text
+    # A reason that is not on the list: the message is at the reasons, the words kept.
+    forged = await post_form(
+        client,
+        f"/recommendations/{business_id}/report",
+        {"recommendation": str(hugos), "reason": "boring", "text": "Ce n'est pas une recommandation"},
+    )
+    assert forged.status_code == 422
+    assert field_error(forged.text, "reason")
+    assert "Ce n&#39;est pas une recommandation" in forged.text or "Ce n'est pas une recommandation" in forged.text
+    assert not await Report.exists().where((Report.target_type == "recommend") & (Report.target_id == hugos))
+
+    # Sent again from that page, with what it asked for: filed.
+    sent = await post_form(
+        client,
+        f"/recommendations/{business_id}/report",
+        {"recommendation": str(hugos), "reason": "other", "text": "Une annonce de vente, pas un avis"},
+    )
+    assert sent.status_code == 303 and "notice=reported" in sent.headers["location"]
+    assert await Report.exists().where((Report.target_type == "recommend") & (Report.target_id == hugos))
+
+
 async def test_export_holds_my_recommendations_and_erasure_removes_them(make_client):
     _hoods, (claire, hugo, *_rest) = await people_of_three_quartiers()
     client = await signed_in(make_client, claire)

@@ -14,6 +14,7 @@ from app.access import Forbidden, NotFound, blocked_ids, requires_member
 from app.forms import Form
 from app.i18n import _
 from app.moderation import reports
+from app.moderation.report_form import read_report, report_page
 from app.recommendations import queries
 from app.web import limit, parse_id, render, see_other
 
@@ -232,12 +233,19 @@ async def _word_of(request: Request, business_id: int, form: Form) -> tuple[dict
 
 @post("/recommendations/{business_id:int}/report", guards=[requires_member])
 async def report(request: Request, business_id: int) -> Response:
-    form = Form(await request.form())
+    """The panel's inline form; a bad answer comes back on the one report page,
+    with the message at the field and what was written kept."""
+    form, reason, text = await read_report(request)
     word, _row = await _word_of(request, business_id, form)
-    reason = form.choice("reason", tuple(reports.REASONS))
-    text = form.text("details", max_length=1000, required=False, multiline=True)
     if form.errors:
-        reason = "other"
+        target = {
+            "kind": "recommendation",
+            "text": word["text"] or "",
+            "action": f"/recommendations/{business_id}/report",
+            "back": f"/recommendations/{business_id}#said-{word['id']}",
+            "hidden": {"recommendation": word["id"]},
+        }
+        return report_page(request, target, form, status_code=422)
     await reports.report_other(
         request.user, "recommend", word["id"], word["neighbourhood"], word["author"], reason, text
     )
