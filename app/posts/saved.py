@@ -72,7 +72,8 @@ async def saved_of(user_id: int) -> list[dict]:
 
 async def annotate(viewer_id: int, posts: list[dict], *, all_saved: bool = False) -> None:
     """What a list of cards adds for its reader: whom each post thanks (one
-    query) and whether the reader saved it (one query)."""
+    query, for the posts whose row says they have thanks) and whether the
+    reader saved it (one query)."""
     ids = [p["id"] for p in posts]
     names = await thanks.thanked_on([p["id"] for p in posts if p.get("has_thanks", True)])
     kept = set(ids) if all_saved else await saved_among(viewer_id, ids)
