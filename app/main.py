@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 
@@ -99,6 +100,11 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
         # The background loops need the database: they start after it and stop before it.
         if own_database:
             await DB.start_connection_pool()
+            # Everything loaded so far (modules, templates, the app) lives as long
+            # as the process: out of the collector's sight, a full collection
+            # under load takes a few milliseconds instead of some 70, which every
+            # request waiting at that moment paid (the feed's p99 doubled).
+            gc.freeze()
         try:
             async with (
                 running(background_loops(settings) if settings.background_work else []),

@@ -259,7 +259,7 @@ async def test_an_alert_leaves_the_feed_when_it_expires_or_a_moderator_ends_it(m
     alert_id = int(done.headers["location"].split("?")[0].rsplit("/", 1)[1])
     assert "h-urgent" in (await claire_client.get("/feed")).text
     # An hour later, in a moment: the expiry moved back, and the few seconds
-    # for which this process keeps the banner (alerts.SHOWING_SECONDS) passed.
+    # for which this process keeps the banner (app.db.recent) passed.
     await Alert.update({Alert.expires_at: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(
         Alert.id == alert_id
     )

@@ -7,6 +7,7 @@ import re
 from app.accounts.tables import Block
 from app.posts import queries as posts
 from app.posts.tables import Post
+from tests.factories import csrf, make_user, post_form
 from tests.factories_posts import make_post, neighbours, signed_in
 
 
@@ -95,11 +96,13 @@ async def test_a_page_costs_the_same_number_of_queries_whatever_it_holds(make_cl
 
 async def _count_queries(engine, awaitable) -> int:
     from app.alerts import queries as alerts
+    from app.neighbourhoods import newcomers
     from app.neighbourhoods import queries as neighbourhoods
 
     # What each process keeps for a few seconds is read again, as on a cold page.
-    neighbourhoods._recent.clear()
+    neighbourhoods.recent.clear()
     alerts._showing.clear()
+    newcomers._arrivals.clear()
     seen = []
     cls = type(engine)
     original = cls.run_querystring
@@ -167,3 +170,56 @@ def test_every_value_a_card_shows_is_part_of_its_key():
     for name in ("posts/_post_item.html", "events/_feed_line.html"):
         shown |= set(re.findall(r"\bpost\.([a-z_]+)", (templates / name).read_text()))
     assert shown - {"isoformat"} <= set(CARD_FIELDS)
+
+
+def _save_form(page: str, post_id: int) -> str:
+    found = re.search(rf'<form class="save-post"[^>]*action="/posts/{post_id}/save".*?</form>', page, re.S)
+    assert found, f"no save button for post {post_id}"
+    return found.group(0)
+
+
+def _form_tokens(page: str) -> set[str]:
+    return set(re.findall(r'name="_csrf_token" value="([^"]*)"', page))
+
+
+async def test_neighbours_share_the_kept_feed_yet_each_sees_their_own_saves_and_form_token(make_client):
+    """The feed of a quartier is rendered once for all who see the same
+    (app.templating.kept_fragment): what is one reader's stays theirs."""
+    _hood, (claire, paul) = await neighbours(2)
+    ladder = await make_post(paul, title="Échelle à prêter")
+    mower = await make_post(paul, title="Tondeuse à donner")
+    claire_client = await signed_in(make_client, claire)
+    paul_client = await signed_in(make_client, paul)
+    assert (await post_form(claire_client, f"/posts/{ladder}/save", {"saved": "1"})).status_code == 303
+
+    for _ in range(2):  # rendered, then served from memory
+        claire_page = (await claire_client.get("/feed")).text
+        paul_page = (await paul_client.get("/feed")).text
+        assert "Enregistré<" in _save_form(claire_page, ladder)
+        assert "Enregistrer<" in _save_form(paul_page, ladder)
+        assert "Enregistrer<" in _save_form(claire_page, mower)
+        # Every form of a page carries its own reader's token, and only it.
+        assert _form_tokens(claire_page) == {csrf(claire_client)}
+        assert _form_tokens(paul_page) == {csrf(paul_client)}
+        assert csrf(claire_client) not in paul_page
+
+    # A neighbour's answer shows on the card at once, not when the page ages out.
+    await post_form(claire_client, f"/posts/{mower}/replies", {"body": "Je la prends volontiers !"})
+    assert re.search(r"1 réponse", (await paul_client.get("/feed")).text)
+    # So does a saved post taken back.
+    await post_form(claire_client, f"/posts/{ladder}/save", {"saved": "0"})
+    assert "Enregistrer<" in _save_form((await claire_client.get("/feed")).text, ladder)
+
+
+async def test_a_newcomer_placed_by_the_address_check_is_welcomed_at_once(make_client):
+    """The arrivals are kept a few seconds per process; one this process
+    places shows on the next feed of a neighbour already reading it."""
+    from app.neighbourhoods import queries as neighbourhoods
+
+    hood, (claire,) = await neighbours(1)
+    claire_client = await signed_in(make_client, claire)
+    assert 'class="newcomers"' not in (await claire_client.get("/feed")).text
+    hugo = await make_user(None, first_name="Hugo", last_name="Nouveau")
+    await neighbourhoods._move_member(hugo.id, None, hood.id, ("1 rue du Test", 47.32, 5.04))
+    page = (await claire_client.get("/feed")).text
+    assert 'class="newcomers"' in page and "Hugo N." in page

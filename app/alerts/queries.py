@@ -9,12 +9,12 @@ transaction that moved the alert to « published » tells them.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 from app.accounts.tables import User
 from app.alerts.tables import Alert, AlertDay
 from app.db.keyset import Keyset, keyset_page
+from app.db.recent import Recent
 from app.i18n import N_
 from app.moderation.audit import audit
 from app.notify.queries import notify
@@ -77,19 +77,17 @@ async def by_id(alert_id: int) -> dict | None:
 
 
 # The banner is read by every full feed page: each process keeps a
-# quartier's for a few seconds (as it keeps the quartier itself, see
-# neighbourhoods.current). Another process's change shows that much later; this
-# process's own, at once (forget_showing). Expiry is checked at each read.
-SHOWING_SECONDS = 5.0
-_showing: dict[int, tuple[float, list[dict]]] = {}
+# quartier's for a few seconds (app.db.recent). Another process's change shows
+# that much later; this process's own, at once (forget_showing). Expiry is
+# checked at each read.
+_showing: Recent[list[dict]] = Recent()
 
 
 async def showing(neighbourhood_id: int) -> list[dict]:
     """The alerts on top of the quartier's feed now, newest first (alert_shown_idx)."""
-    now = time.monotonic()
-    hit = _showing.get(neighbourhood_id)
-    if hit is None or now - hit[0] >= SHOWING_SECONDS:
-        found = (
+
+    async def read() -> list[dict]:
+        return (
             await Alert.select(Alert.id, Alert.category, Alert.title, Alert.published_at, Alert.expires_at)
             .where(
                 (Alert.neighbourhood == neighbourhood_id) & (Alert.status == "published") & (Alert.expires_at > _now())
@@ -97,16 +95,13 @@ async def showing(neighbourhood_id: int) -> list[dict]:
             .order_by(Alert.id, ascending=False)
             .limit(DAILY_MAX * MAX_HOURS // 24 + 1)
         )
-        if len(_showing) > 5000:
-            _showing.clear()
-        hit = _showing[neighbourhood_id] = (now, found)
+
     moment = _now()
-    return [alert for alert in hit[1] if alert["expires_at"] > moment]
+    return [alert for alert in await _showing.get(neighbourhood_id, read) if alert["expires_at"] > moment]
 
 
 def forget_showing(*neighbourhood_ids: int) -> None:
-    for neighbourhood_id in neighbourhood_ids:
-        _showing.pop(neighbourhood_id, None)
+    _showing.forget(*neighbourhood_ids)
 
 
 async def proposals(reach: list[int] | None, *, before: int | None = None, size: int = 20):

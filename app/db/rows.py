@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from piccolo.columns import JSON, JSONB, Boolean, Column, Date, Timestamp, Timestamptz
@@ -35,14 +35,14 @@ _BOOL = (bool, bool)
 _JSON = ((dict, list), _load_json)
 
 
-def _converter(column: Column, load_json: bool) -> tuple[type | tuple[type, ...], Callable[[Any], Any]] | None:
-    if isinstance(column, (Timestamptz, Timestamp)):
+def _converter(kind: type[Column], load_json: bool) -> tuple[type | tuple[type, ...], Callable[[Any], Any]] | None:
+    if issubclass(kind, (Timestamptz, Timestamp)):
         return _DATETIME
-    if isinstance(column, Date):
+    if issubclass(kind, Date):
         return _DATE
-    if isinstance(column, Boolean):
+    if issubclass(kind, Boolean):
         return _BOOL
-    if load_json and isinstance(column, (JSON, JSONB)):
+    if load_json and issubclass(kind, (JSON, JSONB)):
         return _JSON
     return None
 
@@ -66,18 +66,12 @@ async def rows(query: Raw, *, types: Mapping[str, Column] | None = None, load_js
     result = await query
     if not result:
         return result
-    named = {**_columns_by_name(query.table), **(types or {})}
     converters = []
-    for key in result[0]:
-        column = named.get(key)
-        converter = _converter(column, load_json) if column is not None else None
-        if converter is None:
-            continue
+    for key, (python_type, convert) in _convertible(query.table, _types_key(types), tuple(result[0]), load_json):
         # A result column comes back typed in every row or in none (the
         # engine decides per column): one value tells, and a page whose
         # values are typed already costs no conversion (the common case).
         sample = next((row[key] for row in result if row[key] is not None), None)
-        python_type, convert = converter
         if sample is not None and not isinstance(sample, python_type):
             converters.append((key, convert))
     if converters:
@@ -86,6 +80,26 @@ async def rows(query: Raw, *, types: Mapping[str, Column] | None = None, load_js
                 if row[key] is not None:
                     row[key] = convert(row[key])
     return result
+
+
+def _types_key(types: Mapping[str, Column] | None) -> tuple:
+    # What a value is converted to depends on its column's kind only.
+    return tuple((label, type(column)) for label, column in types.items()) if types else ()
+
+
+@lru_cache(maxsize=1024)
+def _convertible(table: type[Table], types: tuple, keys: tuple[str, ...], load_json: bool) -> tuple:
+    """The result columns that may need converting, and how: worked out once
+    per query shape (a feed page asked it of 35 columns each time)."""
+    kinds = {name: type(column) for name, column in _columns_by_name(table).items()}
+    kinds.update(types)
+    found = []
+    for key in keys:
+        kind = kinds.get(key)
+        converter = _converter(kind, load_json) if kind is not None else None
+        if converter is not None:
+            found.append((key, converter))
+    return tuple(found)
 
 
 def select_list(table: type[Table], alias: str) -> str:

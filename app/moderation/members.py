@@ -12,6 +12,7 @@ from app.db.keyset import Keyset, keyset_page
 from app.i18n import N_, gettext, speaking
 from app.moderation.audit import audit
 from app.moderation.tables import ModerationAction
+from app.neighbourhoods import newcomers
 from app.neighbourhoods.tables import Neighbourhood
 from app.notify.mail import send_mail
 from app.settings import get_settings
@@ -34,6 +35,7 @@ def _now() -> datetime:
 async def suspend(moderator, member: User, duration: str, reason: str) -> datetime:
     until = FOREVER if duration == "permanent" else _now() + timedelta(days=int(duration))
     await User.update({User.suspended_until: until, User.suspension_reason: reason}).where(User.id == member.id)
+    newcomers.forget(member.neighbourhood)
     # At once: every session ends, so the next request of any device is signed out.
     await end_all_sessions(member.id)
     await audit(
@@ -69,6 +71,7 @@ async def _mail_suspension(member: User, until: datetime, reason: str) -> None:
 
 async def lift_suspension(moderator, member: User) -> None:
     await User.update({User.suspended_until: None, User.suspension_reason: ""}).where(User.id == member.id)
+    newcomers.forget(member.neighbourhood)
     await audit(moderator, "unsuspend", "user", member.id, neighbourhood=member.neighbourhood, target_user=member.id)
 
 

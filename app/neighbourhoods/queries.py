@@ -7,8 +7,9 @@ import unicodedata
 from datetime import datetime, timezone
 
 from app.accounts.tables import User
+from app.db.recent import Recent
 from app.db.rows import as_object
-from app.neighbourhoods import geometry, nearby
+from app.neighbourhoods import geometry, nearby, newcomers
 from app.neighbourhoods.tables import Neighbourhood
 
 OPENING_THRESHOLD = 10
@@ -42,32 +43,19 @@ async def by_id(neighbourhood_id: int) -> Neighbourhood | None:
     return as_object(Neighbourhood, rows[0]) if rows else None
 
 
-_recent: dict[int, tuple[float, Neighbourhood]] = {}
-RECENT_SECONDS = 5.0
+# The neighbourhood for the header of a page: read at most every few seconds
+# per process. A neighbour count or an opening shows a few seconds late; the
+# feed, the busiest page, saves a query per view.
+recent: Recent[Neighbourhood | None] = Recent()
 
 
 async def current(neighbourhood_id: int) -> Neighbourhood | None:
-    """The neighbourhood for the header of a page: read at most every few
-    seconds per process. A neighbour count or an opening shows a few seconds
-    late; the feed, the busiest page, saves a query per view."""
-    import time
-
-    now = time.monotonic()
-    hit = _recent.get(neighbourhood_id)
-    if hit and now - hit[0] < RECENT_SECONDS:
-        return hit[1]
-    neighbourhood = await by_id(neighbourhood_id)
-    if neighbourhood is not None:
-        if len(_recent) > 5000:
-            _recent.clear()
-        _recent[neighbourhood_id] = (now, neighbourhood)
-    return neighbourhood
+    return await recent.get(neighbourhood_id, lambda: by_id(neighbourhood_id))
 
 
 def forget(*neighbourhood_ids: int | None) -> None:
     """Changes made by this process show at once."""
-    for neighbourhood_id in neighbourhood_ids:
-        _recent.pop(neighbourhood_id, None)
+    recent.forget(*neighbourhood_ids)
 
 
 async def by_slug(slug: str) -> Neighbourhood | None:
@@ -170,6 +158,8 @@ async def _move_member(user_id: int, old_id: int | None, new_id: int, address: t
                 Neighbourhood.id == new_id
             )
     forget(old_id, new_id)
+    if old_id != new_id:
+        newcomers.forget(new_id)
 
 
 async def join(user: User, neighbourhood: Neighbourhood, label: str, lat: float, lon: float) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from app.neighbourhoods import newcomers
 from app.neighbours.tables import ProfilePhoto
 from app.posts import blobs
 from app.posts.photos import SquarePhoto
@@ -47,6 +48,8 @@ async def replace(user_id: int, photo: SquarePhoto) -> None:
             datetime.now(timezone.utc),
         )
         await blobs.let_go(before)
+    # « Nouveaux voisins » shows the photo: whose quartier is not known here, and a photo changes rarely.
+    newcomers.forget_all()
 
 
 async def remove(user_id: int) -> None:
@@ -55,3 +58,4 @@ async def remove(user_id: int) -> None:
         before = await blobs.shown_by_profile(user_id)
         await ProfilePhoto.delete().where(ProfilePhoto.user == user_id)
         await blobs.let_go(before)
+    newcomers.forget_all()

@@ -134,14 +134,19 @@ async def first_page(
 ) -> tuple[list[dict], list[dict], int | None]:
     """The opening of the feed, pinned posts and the newest ones, in one
     statement: the page everybody loads first should cost one round trip."""
-    pinned_args: list = [neighbourhood_id, True]
+    # Whether the reader saved each post rides in the same row (saved_post_once_idx):
+    # the card's button needs it, and a query of its own cost as much as the probe.
+    columns = (
+        f'{_LIST_COLUMNS}, EXISTS (SELECT 1 FROM saved_post sp WHERE sp."user" = {{}} AND sp.post = p.id) AS saved'
+    )
+    pinned_args: list = [viewer_id, neighbourhood_id, True]
     pinned_sql = (
-        f"SELECT 1 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
+        f"SELECT 1 AS part, {columns} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
         + visible_posts_clause(viewer_id, blocked or [], pinned_args)
         + " ORDER BY p.id DESC LIMIT 5"
     )
-    latest_args: list = [neighbourhood_id]
-    latest_sql = f"SELECT 2 AS part, {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}" + visible_posts_clause(
+    latest_args: list = [viewer_id, neighbourhood_id]
+    latest_sql = f"SELECT 2 AS part, {columns} {_LIST_FROM} WHERE p.neighbourhood = {{}}" + visible_posts_clause(
         viewer_id, blocked or [], latest_args
     )
     latest = NEWEST_FIRST.sql(QueryString(latest_sql, *latest_args), None, limit)

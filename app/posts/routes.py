@@ -36,6 +36,7 @@ from app.rides import queries as rides
 from app.rides.fields import FIELDS as RIDE_FIELDS
 from app.rides.fields import form_values as ride_form_values
 from app.rides.fields import read_ride
+from app.templating import kept_fragment
 from app.uploads import UPLOAD_MAX_BODY, UploadedFile, UploadForm, upload_form
 from app.web import limit, parse_id, render, see_other, wants_fragment
 
@@ -107,27 +108,57 @@ class FeedController(Controller):
                 )
             else:
                 pinned, posts, next_cursor = await queries.first_page(neighbourhood.id, user.id, blocked)
-                newcomers, newcomer_count = await welcome.newcomers(neighbourhood.id, user.id, blocked)
+                newcomers, newcomer_count = await welcome.newcomers(neighbourhood.id, user, blocked)
             next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
         pinned_ids = {p["id"] for p in pinned}
-        posts = view.decorate([p for p in posts if p["id"] not in pinned_ids], names)
-        view.decorate(pinned)
+        posts = [p for p in posts if p["id"] not in pinned_ids]
         await saved.annotate(user.id, [*pinned, *posts])
-        context = {
-            "neighbourhood": neighbourhood,
-            "posts": posts,
-            "pinned": pinned,
-            "kind": kind,
-            "q": q,
-            "around": around,
-            "next_url": next_url,
-            "newcomers": newcomers,
-            "newcomer_count": newcomer_count,
-        }
-        if not wants_fragment(request):
-            # The quartier's urgent alerts, on top of the whole page only.
-            context.update(alerts=await alerts.showing(neighbourhood.id), alert_categories=alerts.CATEGORIES)
-        return render(request, "posts/feed.html", context, fragment="posts/_page.html")
+        fragment = wants_fragment(request)
+        # The quartier's urgent alerts, on top of the whole page only.
+        shown_alerts = () if fragment else tuple(tuple(a.items()) for a in await alerts.showing(neighbourhood.id))
+
+        def make_context() -> dict:
+            return {
+                "neighbourhood": neighbourhood,
+                "posts": view.decorate(posts, names),
+                "pinned": view.decorate(pinned),
+                "kind": kind,
+                "q": q,
+                "around": around,
+                "next_url": next_url,
+                "newcomers": newcomers,
+                "newcomer_count": newcomer_count,
+                "alerts": [dict(a) for a in shown_alerts],
+                "alert_categories": alerts.CATEGORIES,
+            }
+
+        # Everything the feed shows is in its rows (the reader's saved state and
+        # thanks included) and these values: the same key, the same HTML.
+        key = None
+        if not q:
+            key = (
+                neighbourhood.id,
+                neighbourhood.name,
+                neighbourhood.city,
+                neighbourhood.member_count,
+                neighbourhood.nearby_count > 0,
+                kind,
+                around,
+                next_url,
+                tuple(names.items()),
+                # The rows' values under their names, named once (every row has the same).
+                tuple(pinned[0]) if pinned else (),
+                tuple(tuple(p.values()) for p in pinned),
+                tuple(posts[0]) if posts else (),
+                tuple(tuple(p.values()) for p in posts),
+                newcomers,
+                newcomer_count,
+                shown_alerts,
+            )
+        body = kept_fragment(request, "posts/_page.html" if fragment else "posts/_feed_body.html", key, make_context)
+        return render(
+            request, "posts/feed.html", {"neighbourhood": neighbourhood, "content": body}, fragment="_kept.html"
+        )
 
 
 def _details_form(form: Form, kind: str) -> dict:

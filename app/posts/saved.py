@@ -74,11 +74,12 @@ async def annotate(viewer_id: int, posts: list[dict], *, all_saved: bool = False
     """What a list of cards adds for its reader: whom each post thanks (one
     query, for the posts whose row says they have thanks) and whether the
     reader saved it (one query)."""
-    ids = [p["id"] for p in posts]
     names = await thanks.thanked_on([p["id"] for p in posts if p.get("has_thanks", True)])
-    kept = set(ids) if all_saved else await saved_among(viewer_id, ids)
+    # A list read with its `saved` column (the feed's first page) needs no query for it.
+    unknown = [] if all_saved else [p["id"] for p in posts if p.get("saved") is None]
+    kept = await saved_among(viewer_id, unknown) if unknown else set()
     for p in posts:
         # Short on a card: two names, then how many more (the post page says all).
         thanked = names.get(p["id"], [])
         p["thanked"] = ", ".join(thanked[:2]) + (f" +{len(thanked) - 2}" if len(thanked) > 2 else "")
-        p["saved"] = p["id"] in kept
+        p["saved"] = all_saved or bool(p.get("saved")) or p["id"] in kept

@@ -17,7 +17,7 @@ from app import i18n, search
 from app.posts.kinds import CLOSED, KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.photos import small_width
 from app.posts.prices import format_price
-from app.templating import Rendered, date_locale, format_ago, labeller
+from app.templating import CSRF_MARK, Rendered, date_locale, format_ago, labeller
 
 
 def status_label(kind: str, status: str) -> str:
@@ -101,11 +101,6 @@ CARD_FIELDS = (
 )  # fmt: skip
 
 
-# Where the reader's CSRF input goes in a kept card's save button: the token
-# is theirs, never in the memory every reader shares.
-_CSRF_MARK = "\x00csrf\x00"
-
-
 def card_renderer(environment) -> Callable[..., Markup]:
     """`post_card(post)` for templates: a post's card in a list, rendered once
     per version, language and way of writing dates, then served from memory (a town's busy feed
@@ -118,7 +113,7 @@ def card_renderer(environment) -> Callable[..., Markup]:
 
     def with_save_button(post: dict, saved: bool) -> str:
         card = str(template.module.post_item(post))
-        button = str(save_form.make_module({"csrf_input": _CSRF_MARK}).save_button(post, saved))
+        button = str(save_form.make_module({"csrf_input": CSRF_MARK}).save_button(post, saved))
         head, _, tail = card.rpartition("</article>")
         return head + button + "</article>" + tail
 
@@ -130,6 +125,6 @@ def card_renderer(environment) -> Callable[..., Markup]:
         if saved is None:
             return cards.get(key, lambda: template.module.post_item(post))
         card = cards.get(key, lambda: with_save_button(post, bool(saved)))
-        return Markup(str(card).replace(_CSRF_MARK, str(context.get("csrf_input", ""))))
+        return Markup(str(card).replace(CSRF_MARK, str(context.get("csrf_input", ""))))
 
     return post_card

@@ -155,6 +155,7 @@ async def erase_account(user_id: int) -> None:
     """The right to erasure: the account and everything personal goes; public
     posts and replies stay, signed « Compte supprimé », so threads still read."""
     from app.accounts.tables import Session
+    from app.neighbourhoods import newcomers
     from app.neighbourhoods import queries as neighbourhoods
     from app.neighbourhoods.tables import Neighbourhood
 
@@ -195,6 +196,7 @@ async def erase_account(user_id: int) -> None:
         # notifications go with the row (ON DELETE CASCADE).
         await User.delete().where(User.id == user_id)
     neighbourhoods.forget(user["neighbourhood"])
+    newcomers.forget(user["neighbourhood"])
 
 
 async def _end_commitments(user_id: int) -> None:
