@@ -291,8 +291,8 @@ def kept_fragment(request: Any, fragment: str, key: tuple | None, make_context: 
     made of; the language, the way of writing dates and the minute are added,
     so what time changes (« il y a 5 min ») is at most a minute old. The
     fragment reads its context only, never `request` or `me` (they are not in
-    it: in debug an access fails), and its CSRF input is the reader's, put in
-    at serving. `make_context` runs only when the fragment is rendered; with
+    it: reading one of their attributes fails), and its CSRF input is the
+    reader's, put in at serving. `make_context` runs only when the fragment is rendered; with
     `key` None (a search, which nobody repeats) it is rendered and not kept.
     A few hundred pages of some 20 KB at most."""
 
