@@ -223,3 +223,50 @@ async def test_a_newcomer_placed_by_the_address_check_is_welcomed_at_once(make_c
     await neighbourhoods._move_member(hugo.id, None, hood.id, ("1 rue du Test", 47.32, 5.04))
     page = (await claire_client.get("/feed")).text
     assert 'class="newcomers"' in page and "Hugo N." in page
+
+
+async def test_a_feed_page_reads_the_thanks_and_saves_of_its_own_cards_only_however_many_the_town_has(database):
+    """Claire's quartier has 20,000 posts, half of them thanked, thousands saved
+    by Paul and a few dozen by her: her first page must still read thanks and
+    her saves by index, never the whole table (PostgreSQL used to hash every
+    thanks of the town for every page: 100 ms at 130,000)."""
+    neighbourhood, (claire, paul) = await neighbours(2)
+    postgres = database.engine_type == "postgres"
+    numbers = (
+        "generate_series(1, 20000) AS n(n)"
+        if postgres
+        else "(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 20000) SELECT n FROM c) AS n"
+    )
+    try:
+        await Post.raw(
+            "INSERT INTO post (neighbourhood, author, kind, title, body, status) "
+            f"SELECT {{}}, {{}}, 'give', 'Objet ' || n, 'En bon état', 'open' FROM {numbers}",
+            neighbourhood.id,
+            paul.id,
+        )
+        newest = (await Post.raw("SELECT MAX(id) AS id FROM post WHERE neighbourhood = {}", neighbourhood.id))[0]["id"]
+        await Post.raw(
+            "INSERT INTO thanks (post, giver, helper) SELECT id, {}, {} FROM post WHERE neighbourhood = {} AND id % 2 = 0",
+            claire.id,
+            paul.id,
+            neighbourhood.id,
+        )
+        saves = 'INSERT INTO saved_post ("user", post) SELECT {}, id FROM post WHERE neighbourhood = {} AND id % {} = 0'
+        await Post.raw(saves, paul.id, neighbourhood.id, 7)
+        await Post.raw(saves + " AND id > {}", claire.id, neighbourhood.id, 5, newest - 150)
+        await Post.raw("ANALYZE")
+        statement = posts.first_page_query(neighbourhood.id, claire.id, [], posts.PAGE)
+        explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+        plan = "\n".join(
+            str(row.get("QUERY PLAN", row.get("detail")))
+            for row in await Post.raw(explain + statement.template, *statement.args)
+        )
+        for table, alias in (("thanks", "t"), ("saved_post", "sp")):
+            assert not re.search(rf"Seq Scan on {table}\b|SCAN {alias}\b", plan), plan
+            assert re.search(rf"\b{table}_\w*idx\b", plan), plan
+        _pinned, page, cursor = await posts.first_page(neighbourhood.id, claire.id)
+        assert len(page) == posts.PAGE and cursor is not None
+        assert [p["saved"] for p in page] == [p["id"] % 5 == 0 for p in page]
+        assert [p["has_thanks"] for p in page] == [p["id"] % 2 == 0 for p in page]
+    finally:
+        await Post.delete().where(Post.neighbourhood == neighbourhood.id)

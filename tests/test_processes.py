@@ -154,6 +154,48 @@ async def test_a_page_held_up_past_the_statement_timeout_answers_a_clean_503_and
     assert "Traceback" not in server.output()
 
 
+@pytest.mark.skipif(not get_settings().is_postgres, reason="the connection pool is PostgreSQL's")
+async def test_under_load_database_connections_go_to_requests_in_the_order_they_asked():
+    """Forty requests arrive one after the other, each running four queries
+    on a pool of three connections. None is passed by more than the two
+    others holding a connection at each of its queries (2 x 4). asyncpg's own
+    queue lets a request that just asked take a connection before those
+    waiting for it: there the last ones to arrive finished among the first,
+    and under load the feed's p99 was five times its p50."""
+    from app.db.postgres import FairPool
+
+    plain = await asyncpg.create_pool(get_settings().database_url, min_size=3, max_size=3)
+    pool = FairPool(plain, 3)
+    finished: list[int] = []
+
+    async def request(number: int) -> None:
+        for _ in range(4):
+            async with pool.acquire() as connection:
+                # A query of a steady length: one slow by chance lets others by, in any pool.
+                await connection.fetchval("SELECT pg_sleep(0.005)")
+        finished.append(number)
+
+    try:
+        # Each connection prepares the statement once: a first query slower
+        # than the others lets others by, in any pool.
+        await asyncio.gather(*(request(-1) for _ in range(3)))
+        finished.clear()
+        arrivals = []
+        for number in range(40):
+            arrivals.append(asyncio.create_task(request(number)))
+            await asyncio.sleep(0)
+        await asyncio.gather(*arrivals)
+        passed_by = [sum(1 for later in finished[: finished.index(n)] if later > n) for n in range(40)]
+        worst = max(range(40), key=passed_by.__getitem__)
+        assert passed_by[worst] <= 2 * 4, f"request {worst} passed by {passed_by[worst]} that asked after it"
+        # What Piccolo, transactions and the raw callers use of the pool.
+        assert await pool.fetch("SELECT 2 AS n") == [(2,)]
+        connection = await pool.acquire()
+        await pool.release(connection)
+    finally:
+        await plain.close()
+
+
 def _processes_answering(server: ServerProcess) -> set[int]:
     """Which child processes of the server hold the connections it accepted
     (read from /proc: the kernel's table of TCP sockets, and each process's

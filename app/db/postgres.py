@@ -19,6 +19,12 @@ of every query, and nothing here leaves such session state on a pooled
 connection (the migration lock and the LISTEN of app.live have connections of
 their own; settings are per statement or per transaction). asyncpg still rolls
 back a transaction left open.
+
+Connections are handed out in the order they were asked for (`FairPool`).
+asyncpg's own queue lets a newcomer take a connection just given back while
+the request woken for it has not run yet, and the woken one goes to the back
+of the queue: under load, some requests lost their turn at each of their
+queries, and the feed's p99 at 50 connections was five times its p50.
 """
 
 from __future__ import annotations
@@ -51,13 +57,14 @@ class VoisinagePostgresEngine(PostgresEngine):
             options["server_settings"] = {"statement_timeout": str(self.statement_timeout_ms)}
             options["command_timeout"] = self.statement_timeout_ms / 1000 + self.timeout
         await super().start_connection_pool(**{**options, **kwargs})
+        self.pool = FairPool(self.pool, kwargs.get("max_size", self.pool_size[1]))
 
     async def close_connection_pool(self) -> None:
         # asyncpg waits for every borrowed connection to come back; one kept by
         # work that would not stop must not keep the process from exiting.
-        pool = self.pool
-        if pool is None:
+        if self.pool is None:
             return
+        pool = self.pool.pool
         try:
             await asyncio.wait_for(pool.close(), self.timeout + 5)
         except TimeoutError:
@@ -69,3 +76,60 @@ class VoisinagePostgresEngine(PostgresEngine):
 async def _no_session_state(connection: Any) -> None:
     """asyncpg's pool `reset` hook: nothing to undo (see the module's docstring;
     the address import's session settings are on a connection of its own too)."""
+
+
+class FairPool:
+    """asyncpg's pool behind a first-come, first-served turn: what Piccolo,
+    its transactions and the few raw callers use of it (`acquire`, awaited
+    or as a context, `release`, `fetch`), the rest passed through.
+
+    The turn is a semaphore of the pool's size, and Python's (3.11.1 and
+    later) wakes its waiters in order and keeps a freed place for the one it
+    wakes, so a connection is only asked of asyncpg when one is free."""
+
+    def __init__(self, pool: Any, size: int) -> None:
+        self.pool = pool
+        self._turns = asyncio.Semaphore(size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+    def acquire(self, *, timeout: float | None = None) -> _Turn:
+        return _Turn(self, timeout)
+
+    async def _acquire(self, timeout: float | None) -> Any:
+        await self._turns.acquire()
+        try:
+            return await self.pool.acquire(timeout=timeout)
+        except BaseException:
+            self._turns.release()
+            raise
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        try:
+            await self.pool.release(connection, timeout=timeout)
+        finally:
+            self._turns.release()
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list:
+        async with self.acquire() as connection:
+            return await connection.fetch(query, *args, timeout=timeout)
+
+
+class _Turn:
+    """`await pool.acquire()` (released by `pool.release`) or `async with pool.acquire() as connection`."""
+
+    def __init__(self, pool: FairPool, timeout: float | None) -> None:
+        self.fair_pool = pool
+        self.timeout = timeout
+        self.connection: Any = None
+
+    def __await__(self):
+        return self.fair_pool._acquire(self.timeout).__await__()
+
+    async def __aenter__(self) -> Any:
+        self.connection = await self.fair_pool._acquire(self.timeout)
+        return self.connection
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.fair_pool.release(self.connection)

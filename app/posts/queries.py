@@ -33,13 +33,21 @@ PARIS = ZoneInfo("Europe/Paris")
 # the author's account is deleted. Tips and discussions belong to the thread.
 LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_found", "sale", "ride")
 
-_LIST_COLUMNS = (
+# A list is read in two steps of one statement: the page is chosen from the
+# post table alone (filter, order, limit: `_POST_COLUMNS`), then only its rows
+# get their cards' other columns (`_cards`). Joined before the limit, the
+# probes below were planned for every post of the quartier: PostgreSQL hashed
+# the whole thanks table on each page (100 ms at 130,000 thanks), and planning
+# the twelve-table join cost more than running it.
+_POST_COLUMNS = (
     "p.id, p.kind, p.title, substr(p.body, 1, 220) AS excerpt, p.status, p.pinned, p.locked, p.reply_count, "
     "p.photo_count, p.cover, p.cover_width, p.cover_height, p.created_at, p.author, p.hidden_reason, "
-    'p.neighbourhood, p.nearby, p."group", '
+    'p.neighbourhood, p.nearby, p."group", p.price_cents'
+)
+_CARD_COLUMNS = (
     "a.first_name AS author_first_name, a.last_name AS author_last_name, e.starts_at AS event_starts_at, "
     "e.place AS event_place, e.cancelled_at AS event_cancelled_at, e.repeat AS event_repeat, "
-    "pl.voter_count AS poll_voters, p.price_cents, "
+    "pl.voter_count AS poll_voters, "
     "r.origin AS ride_origin, r.destination AS ride_destination, r.departs_at AS ride_departs_at, "
     "r.returns_at AS ride_returns_at, r.seats AS ride_seats, r.seats_taken AS ride_seats_taken, "
     # One probe of thanks_once_idx per card: the names are read only for the few posts that have some.
@@ -51,7 +59,22 @@ _JOINS = (
     "LEFT JOIN account a ON a.id = p.author LEFT JOIN event e ON e.post = p.id LEFT JOIN ride r ON r.post = p.id "
     "LEFT JOIN poll pl ON pl.post = p.id"
 )
-_LIST_FROM = f"FROM post p {_JOINS}"
+
+
+def cards(page: QueryString, *, order: str = "p.id DESC", saved_by: int | None = None, more: str = "") -> QueryString:
+    """The cards of the posts `page` chose: `page` selects `_POST_COLUMNS`
+    (and whatever else its rows carry) from `post p`, with its WHERE, ORDER
+    BY and LIMIT; the author, event, ride and poll are joined to those rows
+    only, in `order`. `saved_by`: whether this reader saved each post
+    (saved_post_once_idx); `more`: other columns of the joined tables."""
+    columns = f"p.*, {_CARD_COLUMNS}{more}"
+    args: list = []
+    if saved_by is not None:
+        columns += ', EXISTS (SELECT 1 FROM saved_post sp WHERE sp."user" = {} AND sp.post = p.id) AS saved'
+        args.append(saved_by)
+    return QueryString(f"SELECT {columns} FROM ({page.template}) AS p {_JOINS} ORDER BY {order}", *args, *page.args)
+
+
 # The event's columns joined into a post's row, by their labels.
 _LIST_TYPES = {
     "event_starts_at": Event.starts_at,
@@ -83,7 +106,7 @@ async def feed_page(
     if nearby:
         return await _widened_page(neighbourhood_id, viewer_id, nearby, kind, before, blocked or [], limit)
     args: list = [neighbourhood_id]
-    sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
+    sql = f"SELECT {_POST_COLUMNS} FROM post p WHERE p.neighbourhood = {{}}"
     if author:
         # A profile's open annonces, through the (author, created_at, id) index.
         sql += " AND p.author = {} AND p.status IN ('open', 'reserved', 'lent')"
@@ -92,7 +115,18 @@ async def feed_page(
         sql += " AND p.kind = {}"
         args.append(kind)
     sql += visible_posts_clause(viewer_id, blocked or [], args)
-    return await keyset_page(Post.raw(sql, *args), NEWEST_FIRST, cursor=before or None, size=limit, types=_LIST_TYPES)
+    return await card_page(QueryString(sql, *args), before, limit)
+
+
+async def card_page(
+    page: QueryString, before, limit: int, *, keyset: Keyset = NEWEST_FIRST, order: str = "p.id DESC"
+) -> tuple[list[dict], int | None]:
+    """One keyset page of the posts `page` selects (its SQL ending with its
+    WHERE clause), as cards in `order`, and the next page's cursor."""
+    found = await rows(
+        Raw(Post, querystring=cards(keyset.sql(page, before or None, limit), order=order)), types=_LIST_TYPES
+    )
+    return keyset.split(found, limit)
 
 
 async def _widened_page(
@@ -103,7 +137,7 @@ async def _widened_page(
     parts = []
     for part_of, shown_to_nearby in ((neighbourhood_id, False), *((n, True) for n in nearby)):
         args: list = [part_of]
-        sql = f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p.neighbourhood = {{}}"
+        sql = f"SELECT {_POST_COLUMNS} FROM post p WHERE p.neighbourhood = {{}}"
         if shown_to_nearby:
             sql += " AND p.nearby"
         if kind:
@@ -111,7 +145,9 @@ async def _widened_page(
             args.append(kind)
         sql += visible_posts_clause(viewer_id, blocked, args)
         parts.append(QueryString(sql, *args))
-    found = await rows(Raw(Post, querystring=NEWEST_FIRST.union(parts, before or None, limit)), types=_LIST_TYPES)
+    found = await rows(
+        Raw(Post, querystring=cards(NEWEST_FIRST.union(parts, before or None, limit))), types=_LIST_TYPES
+    )
     return NEWEST_FIRST.split(found, limit)
 
 
@@ -120,13 +156,10 @@ async def group_page(
 ) -> tuple[list[dict], int | None]:
     """A group's posts and events, newest first, by the (group, id) index."""
     args: list = [group_id]
-    sql = f'SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE p."group" = {{}}' + group_posts_clause(
+    sql = f'SELECT {_POST_COLUMNS} FROM post p WHERE p."group" = {{}}' + group_posts_clause(
         viewer_id, blocked or [], args
     )
-    found, cursor = await keyset_page(
-        Post.raw(sql, *args), NEWEST_FIRST, cursor=before or None, size=limit, types=_LIST_TYPES
-    )
-    return found, cursor
+    return await card_page(QueryString(sql, *args), before, limit)
 
 
 async def first_page(
@@ -134,33 +167,35 @@ async def first_page(
 ) -> tuple[list[dict], list[dict], int | None]:
     """The opening of the feed, pinned posts and the newest ones, in one
     statement: the page everybody loads first should cost one round trip."""
-    # Whether the reader saved each post rides in the same row (saved_post_once_idx):
-    # the card's button needs it, and a query of its own cost as much as the probe.
-    columns = (
-        f'{_LIST_COLUMNS}, EXISTS (SELECT 1 FROM saved_post sp WHERE sp."user" = {{}} AND sp.post = p.id) AS saved'
-    )
-    pinned_args: list = [viewer_id, neighbourhood_id, True]
-    pinned_sql = (
-        f"SELECT 1 AS part, {columns} {_LIST_FROM} WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
-        + visible_posts_clause(viewer_id, blocked or [], pinned_args)
-        + " ORDER BY p.id DESC LIMIT 5"
-    )
-    latest_args: list = [viewer_id, neighbourhood_id]
-    latest_sql = f"SELECT 2 AS part, {columns} {_LIST_FROM} WHERE p.neighbourhood = {{}}" + visible_posts_clause(
-        viewer_id, blocked or [], latest_args
-    )
-    latest = NEWEST_FIRST.sql(QueryString(latest_sql, *latest_args), None, limit)
     found = await rows(
-        Post.raw(
-            f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({latest.template}) AS latest_part",
-            *pinned_args,
-            *latest.args,
-        ),
-        types=_LIST_TYPES,
+        Raw(Post, querystring=first_page_query(neighbourhood_id, viewer_id, blocked, limit)), types=_LIST_TYPES
     )
     pinned = [r for r in found if r["part"] == 1]
     posts, next_cursor = NEWEST_FIRST.split([r for r in found if r["part"] == 2], limit)
     return pinned, posts, next_cursor
+
+
+def first_page_query(neighbourhood_id: int, viewer_id: int, blocked: list[int] | None, limit: int) -> QueryString:
+    """`first_page`'s statement: its parts tell pinned (1) from newest (2)."""
+    pinned_args: list = [neighbourhood_id, True]
+    pinned_sql = (
+        f"SELECT 1 AS part, {_POST_COLUMNS} FROM post p WHERE p.neighbourhood = {{}} AND p.pinned = {{}}"
+        + visible_posts_clause(viewer_id, blocked or [], pinned_args)
+        + " ORDER BY p.id DESC LIMIT 5"
+    )
+    latest_args: list = [neighbourhood_id]
+    latest_sql = f"SELECT 2 AS part, {_POST_COLUMNS} FROM post p WHERE p.neighbourhood = {{}}" + visible_posts_clause(
+        viewer_id, blocked or [], latest_args
+    )
+    latest = NEWEST_FIRST.sql(QueryString(latest_sql, *latest_args), None, limit)
+    page = QueryString(
+        f"SELECT * FROM ({pinned_sql}) AS pinned_part UNION ALL SELECT * FROM ({latest.template}) AS latest_part",
+        *pinned_args,
+        *latest.args,
+    )
+    # Whether the reader saved each post rides in the same row (saved_post_once_idx):
+    # the card's button needs it, and a query of its own cost as much as the probe.
+    return cards(page, order="p.part, p.id DESC", saved_by=viewer_id)
 
 
 # Title weight A, body weight B: the expression of post_search_weighted_idx.
@@ -183,10 +218,10 @@ def _search_part(tier: int, neighbourhood_id: int, q: str, args: list) -> str:
         scope = f'scope:"h{neighbourhood_id}"'
         args += [f"{scope} AND {title}" if tier == 1 else f"{scope} AND ({every} NOT {title})", neighbourhood_id]
         return (
-            f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
-            f"{_JOINS} WHERE post_fts MATCH {{}} AND p.neighbourhood = {{}}"
+            f"SELECT {tier} AS tier, {_POST_COLUMNS}, p.body FROM post_fts JOIN post p ON p.id = post_fts.rowid "
+            "WHERE post_fts MATCH {} AND p.neighbourhood = {}"
         )
-    sql = f"SELECT {tier} AS tier, {_LIST_COLUMNS}, p.body {_LIST_FROM} WHERE p.neighbourhood = {{}} AND "
+    sql = f"SELECT {tier} AS tier, {_POST_COLUMNS}, p.body FROM post p WHERE p.neighbourhood = {{}} AND "
     args.append(neighbourhood_id)
     if tier == 1:
         args.append(search.tsquery(q, "A"))
@@ -216,17 +251,22 @@ async def search_page(
         sql = _search_part(part, neighbourhood_id, q, args) + visible_posts_clause(viewer_id, blocked or [], args)
         parts.append(NEWEST_FIRST.sql(QueryString(sql, *args), (before or None) if part == tier else None, limit))
     union = " UNION ALL ".join(f"SELECT * FROM ({{}}) AS tier_{part}" for part in tiers)
-    found = await rows(Post.raw(union, *parts), types=_LIST_TYPES)
-    found.sort(key=lambda r: (r["tier"], -r["id"]))
+    found = await rows(
+        Raw(Post, querystring=cards(QueryString(union, *parts), order="p.tier, p.id DESC")), types=_LIST_TYPES
+    )
     return split(found, limit, ("tier", "id"))
 
 
 async def post_by_id(post_id: int) -> dict | None:
     found = await rows(
-        Post.raw(
-            f"SELECT {_LIST_COLUMNS}, p.body, p.details, p.updated_at, e.ends_at AS event_ends_at "
-            f"{_LIST_FROM} WHERE p.id = {{}}",
-            post_id,
+        Raw(
+            Post,
+            querystring=cards(
+                QueryString(
+                    f"SELECT {_POST_COLUMNS}, p.body, p.details, p.updated_at FROM post p WHERE p.id = {{}}", post_id
+                ),
+                more=", e.ends_at AS event_ends_at",
+            ),
         ),
         types=_LIST_TYPES,
         load_json=True,
@@ -456,4 +496,4 @@ async def close_listings_of(user_id: int) -> None:
 
 
 # What other lists of posts (app.posts.saved) select and join: the feed's own.
-LIST_COLUMNS, LIST_FROM, LIST_TYPES = _LIST_COLUMNS, _LIST_FROM, _LIST_TYPES
+POST_COLUMNS = _POST_COLUMNS

@@ -9,12 +9,14 @@ someone blocked disappears from it. Read by the ("user", id) index
 
 from __future__ import annotations
 
+from piccolo.querystring import QueryString
+
 from app.access import visible_posts_clause
-from app.db.keyset import Keyset, keyset_page
+from app.db.keyset import Keyset
 from app.db.rows import rows
 from app.posts import thanks
-from app.posts.queries import LIST_COLUMNS, LIST_FROM, LIST_TYPES, PAGE
-from app.posts.tables import Post, SavedPost
+from app.posts.queries import PAGE, POST_COLUMNS, card_page
+from app.posts.tables import SavedPost
 
 NEWEST_SAVED_FIRST = Keyset("s.id", descending=True, keys=("saved_id",))
 
@@ -56,13 +58,11 @@ async def saved_page(
         where_quartier = f"({where_quartier} OR (p.nearby AND p.neighbourhood IN ({', '.join('{}' for _ in nearby)})))"
         args.extend(nearby)
     sql = (
-        f"SELECT s.id AS saved_id, {LIST_COLUMNS} FROM saved_post s JOIN post p ON p.id = s.post "
-        f'{LIST_FROM.removeprefix("FROM post p")} WHERE s."user" = {{}} AND {where_quartier}'
+        f"SELECT s.id AS saved_id, {POST_COLUMNS} FROM saved_post s JOIN post p ON p.id = s.post "
+        f'WHERE s."user" = {{}} AND {where_quartier}'
     )
     sql += visible_posts_clause(viewer.id, blocked, args)
-    return await keyset_page(
-        Post.raw(sql, *args), NEWEST_SAVED_FIRST, cursor=before or None, size=limit, types=LIST_TYPES
-    )
+    return await card_page(QueryString(sql, *args), before, limit, keyset=NEWEST_SAVED_FIRST, order="p.saved_id DESC")
 
 
 async def saved_of(user_id: int) -> list[dict]:
