@@ -98,7 +98,8 @@ class FairPool:
         return _Turn(self, timeout)
 
     async def _acquire(self, timeout: float | None) -> Any:
-        await self._turns.acquire()
+        async with asyncio.timeout(timeout):  # None: as long as it takes, as asyncpg's
+            await self._turns.acquire()
         try:
             return await self.pool.acquire(timeout=timeout)
         except BaseException:

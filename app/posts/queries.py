@@ -35,7 +35,7 @@ LISTING_KINDS = ("give", "lend", "borrow", "help_request", "help_offer", "lost_f
 
 # A list is read in two steps of one statement: the page is chosen from the
 # post table alone (filter, order, limit: `_POST_COLUMNS`), then only its rows
-# get their cards' other columns (`_cards`). Joined before the limit, the
+# get their cards' other columns (`cards()`). Joined before the limit, the
 # probes below were planned for every post of the quartier: PostgreSQL hashed
 # the whole thanks table on each page (100 ms at 130,000 thanks), and planning
 # the twelve-table join cost more than running it.
@@ -119,7 +119,7 @@ async def feed_page(
 
 
 async def card_page(
-    page: QueryString, before, limit: int, *, keyset: Keyset = NEWEST_FIRST, order: str = "p.id DESC"
+    page: QueryString, before: int | None, limit: int, *, keyset: Keyset = NEWEST_FIRST, order: str = "p.id DESC"
 ) -> tuple[list[dict], int | None]:
     """One keyset page of the posts `page` selects (its SQL ending with its
     WHERE clause), as cards in `order`, and the next page's cursor."""
