@@ -118,14 +118,17 @@ async def feed_page(
     return await card_page(QueryString(sql, *args), before, limit)
 
 
+async def _read_cards(statement: QueryString, *, load_json: bool = False) -> list[dict]:
+    """The rows of a `cards()` statement, with the Python values of its joined columns."""
+    return await rows(Raw(Post, querystring=statement), types=_LIST_TYPES, load_json=load_json)
+
+
 async def card_page(
     page: QueryString, before: int | None, limit: int, *, keyset: Keyset = NEWEST_FIRST, order: str = "p.id DESC"
 ) -> tuple[list[dict], int | None]:
     """One keyset page of the posts `page` selects (its SQL ending with its
     WHERE clause), as cards in `order`, and the next page's cursor."""
-    found = await rows(
-        Raw(Post, querystring=cards(keyset.sql(page, before or None, limit), order=order)), types=_LIST_TYPES
-    )
+    found = await _read_cards(cards(keyset.sql(page, before or None, limit), order=order))
     return keyset.split(found, limit)
 
 
@@ -145,9 +148,7 @@ async def _widened_page(
             args.append(kind)
         sql += visible_posts_clause(viewer_id, blocked, args)
         parts.append(QueryString(sql, *args))
-    found = await rows(
-        Raw(Post, querystring=cards(NEWEST_FIRST.union(parts, before or None, limit))), types=_LIST_TYPES
-    )
+    found = await _read_cards(cards(NEWEST_FIRST.union(parts, before or None, limit)))
     return NEWEST_FIRST.split(found, limit)
 
 
@@ -167,9 +168,7 @@ async def first_page(
 ) -> tuple[list[dict], list[dict], int | None]:
     """The opening of the feed, pinned posts and the newest ones, in one
     statement: the page everybody loads first should cost one round trip."""
-    found = await rows(
-        Raw(Post, querystring=first_page_query(neighbourhood_id, viewer_id, blocked, limit)), types=_LIST_TYPES
-    )
+    found = await _read_cards(first_page_query(neighbourhood_id, viewer_id, blocked, limit))
     pinned = [r for r in found if r["part"] == 1]
     posts, next_cursor = NEWEST_FIRST.split([r for r in found if r["part"] == 2], limit)
     return pinned, posts, next_cursor
@@ -251,24 +250,18 @@ async def search_page(
         sql = _search_part(part, neighbourhood_id, q, args) + visible_posts_clause(viewer_id, blocked or [], args)
         parts.append(NEWEST_FIRST.sql(QueryString(sql, *args), (before or None) if part == tier else None, limit))
     union = " UNION ALL ".join(f"SELECT * FROM ({{}}) AS tier_{part}" for part in tiers)
-    found = await rows(
-        Raw(Post, querystring=cards(QueryString(union, *parts), order="p.tier, p.id DESC")), types=_LIST_TYPES
-    )
+    found = await _read_cards(cards(QueryString(union, *parts), order="p.tier, p.id DESC"))
     return split(found, limit, ("tier", "id"))
 
 
 async def post_by_id(post_id: int) -> dict | None:
-    found = await rows(
-        Raw(
-            Post,
-            querystring=cards(
-                QueryString(
-                    f"SELECT {_POST_COLUMNS}, p.body, p.details, p.updated_at FROM post p WHERE p.id = {{}}", post_id
-                ),
-                more=", e.ends_at AS event_ends_at",
+    found = await _read_cards(
+        cards(
+            QueryString(
+                f"SELECT {_POST_COLUMNS}, p.body, p.details, p.updated_at FROM post p WHERE p.id = {{}}", post_id
             ),
+            more=", e.ends_at AS event_ends_at",
         ),
-        types=_LIST_TYPES,
         load_json=True,
     )
     return found[0] if found else None
