@@ -16,6 +16,10 @@ client reconnects (htmx, with backoff) and catches up from its Last-Event-ID.
 A process holds at most `live_max_streams` streams; beyond, the page works as
 it does without JavaScript, by reloading. A process that stops drops its
 streams first, so that their pages reconnect at once, to another process.
+
+The same LISTEN connection tells the session memory (app.db.session_memory)
+whose sessions changed, and that it may have missed some whenever the
+connection is lost or opened anew.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from litestar.response.sse import ServerSentEventMessage
 from piccolo.engine.base import Engine
 from piccolo.querystring import QueryString
 
+from app.db import session_memory
+from app.db.session_memory import MEMORY as SESSIONS
 from app.settings import Settings
 from app.web import parse_id
 
@@ -144,6 +150,10 @@ async def announcing(db: Engine) -> AsyncIterator[Callable[[str, int], None]]:
             HUB.deliver(topic, item_id)
 
 
+def _session_changed(_connection, _pid, _channel, payload: str) -> None:
+    SESSIONS.forget_account(parse_id(payload))
+
+
 def _heard(_connection, _pid, _channel, payload: str) -> None:
     topic, _, raw = payload.rpartition(" ")
     item_id = parse_id(raw)
@@ -168,6 +178,7 @@ async def listen_forever(dsn: str, *, check_every: float = 30.0) -> None:
         except Exception as exc:  # noqa: BLE001 - a lost connection must not end live pages for good
             log.warning("live: listening connection lost (%s)", type(exc).__name__)
         finally:
+            SESSIONS.heard_again(hearing=False)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 5)
         await asyncio.sleep(delay)
@@ -176,9 +187,18 @@ async def listen_forever(dsn: str, *, check_every: float = 30.0) -> None:
 async def _listen(connection: asyncpg.Connection, check_every: float) -> None:
     """Hands what is heard on `connection` to this process's streams, until it is lost."""
     lost = asyncio.Event()
-    connection.add_termination_listener(lambda _c: lost.set())
+
+    def terminated(_connection) -> None:
+        # Told at once, before any request that follows asks the memory.
+        SESSIONS.heard_again(hearing=False)
+        lost.set()
+
+    connection.add_termination_listener(terminated)
     await connection.add_listener(CHANNEL, _heard)
-    # What was written while nobody listened: every open stream looks again.
+    await connection.add_listener(session_memory.CHANNEL, _session_changed)
+    # What was written while nobody listened: every open stream looks again,
+    # and the session memory starts afresh.
+    SESSIONS.heard_again(hearing=True)
     HUB.wake_all()
     while not lost.is_set():
         with contextlib.suppress(TimeoutError):

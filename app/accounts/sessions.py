@@ -23,6 +23,7 @@ from app.access import suspension
 from app.access.blocks import blocked_sql, parse_blocked
 from app.accounts.tables import PendingSignup, Session, User
 from app.db.rows import as_object, select_list
+from app.db.session_memory import MEMORY
 from app.i18n import current_locale, current_region, negotiate, region
 from app.notify.queries import unread_sql
 from app.settings import get_settings
@@ -100,15 +101,27 @@ def _session_sql() -> str:
     )
 
 
-async def user_for_token(token: str) -> User | None:
-    # Every request asks this: one indexed join in plain SQL (Piccolo's
-    # query builder costs more than the query itself here). The unread count
-    # for the navigation of every page and the people hidden from this user
-    # (app.access.blocks) come in the same statement.
-    rows = await Session.raw(_session_sql(), _hash(token))
-    if not rows:
-        return None
-    row = rows[0]
+async def user_for_token(token: str, *, may_remember: bool = False) -> User | None:
+    """`may_remember`: a request that only reads may take the session from
+    this process's memory (app.db.session_memory), and its lookup is
+    then kept there."""
+    token_hash = _hash(token)
+    row = None
+    remembering = may_remember and MEMORY.usable(Session._meta.db)
+    if remembering:
+        row = MEMORY.recall(token_hash)
+    if row is None:
+        forgettings_before = MEMORY.forgettings
+        # Every request asks this: one indexed join in plain SQL (Piccolo's
+        # query builder costs more than the query itself here). The unread count
+        # for the navigation of every page and the people hidden from this user
+        # (app.access.blocks) come in the same statement.
+        rows = await Session.raw(_session_sql(), token_hash)
+        if not rows:
+            return None
+        row = rows[0]
+        if remembering:
+            MEMORY.keep(token_hash, row, forgettings_before)
     current = now()
     if row["session_expires_at"] <= current:
         await Session.delete().where(Session.id == row["session_id"])
@@ -131,7 +144,7 @@ async def still_signed_in(request: Request) -> User | None:
     (logout, elsewhere too; suspension; expiry). For what outlasts a request,
     the live streams (app.live)."""
     token = session_token(request)
-    return await user_for_token(token) if token and len(token) <= 100 else None
+    return await user_for_token(token, may_remember=True) if token and len(token) <= 100 else None
 
 
 def session_cookie(token: str) -> Cookie:
@@ -164,6 +177,11 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(get_settings().session_cookie)
 
 
+# Requests that change nothing (app.web: no state change on GET): only they
+# may take their session from memory.
+_READS = frozenset({"GET", "HEAD"})
+
+
 class SessionMiddleware:
     """Puts the signed-in User (or None) in scope["user"] for every HTTP request."""
 
@@ -179,7 +197,7 @@ class SessionMiddleware:
             if not path.startswith("/static/"):
                 token = _cookie(scope, self.cookie_name)
                 if token and len(token) <= 100:
-                    scope["user"] = await user_for_token(token)
+                    scope["user"] = await user_for_token(token, may_remember=scope["method"] in _READS)
                     if scope["user"] is None:
                         scope["signup_pending"] = await is_pending_signup(token)
             # Each request runs in its own task, so the locale set here stays

@@ -182,6 +182,21 @@ class VoisinageSQLiteEngine(SQLiteEngine):
             self._inline = connection
         return self._inline
 
+    def data_version(self) -> int | None:
+        """A number that moves whenever a transaction commits through any other
+        connection to the file, this process's writer and other processes
+        included (SQLite's PRAGMA data_version, read on the loop's own reader,
+        which never writes): a few microseconds, no wait. None when it cannot
+        be known now (no reader yet, or the file busy in a recovery)."""
+        inline = self._inline_reader()
+        if inline is None:
+            return None
+        self._inline_steps = 0
+        try:
+            return inline.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.OperationalError:
+            return None
+
     def _inline_budget_spent(self) -> int:
         self._inline_steps += 1
         return self._inline_steps > INLINE_CHECKS

@@ -20,6 +20,11 @@ connection (the migration lock and the LISTEN of app.live have connections of
 their own; settings are per statement or per transaction). asyncpg still rolls
 back a transaction left open.
 
+After every statement that writes, and every transaction, this process's
+memory of sessions forgets what it holds (app.db.session_memory): the page
+that follows a logout or a change, served by the same process, reads them
+anew.
+
 Connections are handed out in the order they were asked for (`FairPool`).
 asyncpg's own queue lets a newcomer take a connection just given back while
 the request woken for it has not run yet, and the woken one goes to the back
@@ -33,8 +38,10 @@ import asyncio
 import logging
 from typing import Any
 
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.querystring import QueryString
 
+from app.db.session_memory import MEMORY
 from app.settings import Settings
 
 log = logging.getLogger("voisinage.db")
@@ -71,6 +78,40 @@ class VoisinagePostgresEngine(PostgresEngine):
             log.error("database pool: connections still borrowed at exit, closed by force")
             pool.terminate()
         self.pool = None
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True):
+        try:
+            return await super().run_querystring(querystring, in_pool)
+        finally:
+            if not _reads_only(querystring.template):
+                MEMORY.forget_all()
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True):
+        try:
+            return await super().run_ddl(ddl, in_pool)
+        finally:
+            MEMORY.forget_all()
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _TellingTransaction(engine=self, allow_nested=allow_nested)
+
+
+def _reads_only(template: str) -> bool:
+    """Piccolo's reads start with SELECT; its writes, and anything else
+    (WITH, DDL), count as writes."""
+    return template.lstrip()[:6].upper() == "SELECT"
+
+
+class _TellingTransaction(PostgresTransaction):
+    """Makes the session memory forget once it has ended: a lookup made by
+    another request of this process while it was open saw the rows as they
+    were before."""
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        finally:
+            MEMORY.forget_all()
 
 
 async def _no_session_state(connection: Any) -> None:
