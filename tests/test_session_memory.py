@@ -287,3 +287,24 @@ async def test_page_views_read_the_session_once_until_something_is_written(clien
     sent = [post_form(client, "/settings/profile", {"bio": f"Jardinière, {n}"}) for n in range(3)]
     assert await _session_lookups_while(*sent) == 3
     assert await User.select(User.bio).where(User.id == claire.id).first() == {"bio": "Jardinière, 2"}
+
+
+def test_a_process_remembers_so_many_sessions_for_so_long_and_nothing_read_before_a_change():
+    from app.db.session_memory import SessionMemory
+
+    memory = SessionMemory(size=2, lifetime=0.2)
+    for n in (1, 2, 3):
+        memory.keep(f"token {n}", {"id": n}, memory.forgettings)
+    # The oldest goes first, so a process's memory stays the size it was given.
+    assert len(memory) == 2 and memory.recall("token 1") is None and memory.recall("token 3") == {"id": 3}
+
+    # A lookup that began before a change keeps nothing of what it read.
+    began = memory.forgettings
+    memory.forget_account(2)
+    assert memory.recall("token 2") is None
+    memory.keep("token 4", {"id": 4}, began)
+    assert memory.recall("token 4") is None
+
+    # Whatever happens, a session is read anew after the lifetime.
+    time.sleep(0.25)
+    assert memory.recall("token 3") is None and len(memory) == 0

@@ -37,7 +37,9 @@ from app.db import VoisinageSQLiteEngine
 # The channel of migration 0031's triggers; the payload is an account id.
 CHANNEL = "voisinage_sessions"
 LIFETIME = 30.0
-SIZE = 10_000
+# About 2 kB a session: some 10 MB at most, for a process that saw 5,000
+# people within LIFETIME.
+SIZE = 5_000
 
 
 class SessionMemory:
