@@ -17,9 +17,9 @@ A process holds at most `live_max_streams` streams; beyond, the page works as
 it does without JavaScript, by reloading. A process that stops drops its
 streams first, so that their pages reconnect at once, to another process.
 
-The same LISTEN connection tells the session memory (app.db.session_memory)
-whose sessions changed, and that it may have missed some whenever the
-connection is lost or opened anew.
+The same LISTEN connection tells the memories of app.db.memory whose
+sessions and which quartiers' feeds changed, and that they may have missed
+some whenever the connection is lost or opened anew.
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ from litestar.response.sse import ServerSentEventMessage
 from piccolo.engine.base import Engine
 from piccolo.querystring import QueryString
 
-from app.db import session_memory
-from app.db.session_memory import MEMORY as SESSIONS
+from app.db import memory
 from app.settings import Settings
 from app.web import parse_id
 
@@ -151,7 +150,11 @@ async def announcing(db: Engine) -> AsyncIterator[Callable[[str, int], None]]:
 
 
 def _session_changed(_connection, _pid, _channel, payload: str) -> None:
-    SESSIONS.forget_account(parse_id(payload))
+    memory.SESSIONS.forget_group(parse_id(payload))
+
+
+def _feed_changed(_connection, _pid, _channel, payload: str) -> None:
+    memory.FEED_PAGES.forget_group(parse_id(payload))
 
 
 def _heard(_connection, _pid, _channel, payload: str) -> None:
@@ -178,7 +181,7 @@ async def listen_forever(dsn: str, *, check_every: float = 30.0) -> None:
         except Exception as exc:  # noqa: BLE001 - a lost connection must not end live pages for good
             log.warning("live: listening connection lost (%s)", type(exc).__name__)
         finally:
-            SESSIONS.heard_again(hearing=False)
+            memory.heard_again(hearing=False)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 5)
         await asyncio.sleep(delay)
@@ -190,15 +193,16 @@ async def _listen(connection: asyncpg.Connection, check_every: float) -> None:
 
     def terminated(_connection) -> None:
         # Told at once, before any request that follows asks the memory.
-        SESSIONS.heard_again(hearing=False)
+        memory.heard_again(hearing=False)
         lost.set()
 
     connection.add_termination_listener(terminated)
     await connection.add_listener(CHANNEL, _heard)
-    await connection.add_listener(session_memory.CHANNEL, _session_changed)
+    await connection.add_listener(memory.SESSIONS_CHANNEL, _session_changed)
+    await connection.add_listener(memory.FEEDS_CHANNEL, _feed_changed)
     # What was written while nobody listened: every open stream looks again,
-    # and the session memory starts afresh.
-    SESSIONS.heard_again(hearing=True)
+    # and the memories start afresh.
+    memory.heard_again(hearing=True)
     HUB.wake_all()
     while not lost.is_set():
         with contextlib.suppress(TimeoutError):

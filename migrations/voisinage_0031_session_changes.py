@@ -6,7 +6,7 @@ DESCRIPTION = "sessions remembered by each process: PostgreSQL tells every proce
 
 # Every row a signed-in request's session lookup reads (app.accounts.sessions:
 # the session, the account, its unread notifications, its blocks, either way)
-# names the account it changes, on the channel of app.accounts.session_memory.
+# names the account it changes, on the sessions channel of app.db.memory.
 # NOTIFY is sent at commit, to every process listening, and not at all on a
 # rollback; PostgreSQL folds the same account's notices within a transaction
 # into one. SQLite needs nothing: its processes see any commit in

@@ -22,8 +22,9 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.access import suspension
 from app.access.blocks import blocked_sql, parse_blocked
 from app.accounts.tables import PendingSignup, Session, User
+from app.db import memory
+from app.db.memory import SESSIONS
 from app.db.rows import as_object, select_list
-from app.db.session_memory import MEMORY
 from app.i18n import current_locale, current_region, negotiate, region
 from app.notify.queries import unread_sql
 from app.settings import get_settings
@@ -103,15 +104,15 @@ def _session_sql() -> str:
 
 async def user_for_token(token: str, *, may_remember: bool = False) -> User | None:
     """`may_remember`: a request that only reads may take the session from
-    this process's memory (app.db.session_memory), and its lookup is
+    this process's memory (app.db.memory), and its lookup is
     then kept there."""
     token_hash = _hash(token)
     row = None
-    remembering = may_remember and MEMORY.usable(Session._meta.db)
+    remembering = may_remember and memory.usable(Session._meta.db)
     if remembering:
-        row = MEMORY.recall(token_hash)
+        row = SESSIONS.recall(token_hash)
     if row is None:
-        forgettings_before = MEMORY.forgettings
+        forgettings_before = SESSIONS.forgettings
         # Every request asks this: one indexed join in plain SQL (Piccolo's
         # query builder costs more than the query itself here). The unread count
         # for the navigation of every page and the people hidden from this user
@@ -121,7 +122,7 @@ async def user_for_token(token: str, *, may_remember: bool = False) -> User | No
             return None
         row = rows[0]
         if remembering:
-            MEMORY.keep(token_hash, row, forgettings_before)
+            SESSIONS.keep(token_hash, row["id"], row, forgettings_before)
     current = now()
     if row["session_expires_at"] <= current:
         await Session.delete().where(Session.id == row["session_id"])

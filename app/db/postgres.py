@@ -21,9 +21,9 @@ their own; settings are per statement or per transaction). asyncpg still rolls
 back a transaction left open.
 
 After every statement that writes, and every transaction, this process's
-memory of sessions forgets what it holds (app.db.session_memory): the page
-that follows a logout or a change, served by the same process, reads them
-anew.
+memories of sessions and feed pages forget what they hold (app.db.memory):
+the page that follows a logout or a change, served by the same process,
+reads them anew.
 
 Connections are handed out in the order they were asked for (`FairPool`).
 asyncpg's own queue lets a newcomer take a connection just given back while
@@ -41,7 +41,7 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.querystring import QueryString
 
-from app.db.session_memory import MEMORY
+from app.db import memory
 from app.settings import Settings
 
 log = logging.getLogger("voisinage.db")
@@ -84,13 +84,13 @@ class VoisinagePostgresEngine(PostgresEngine):
             return await super().run_querystring(querystring, in_pool)
         finally:
             if not _reads_only(querystring.template):
-                MEMORY.forget_all()
+                memory.forget_all()
 
     async def run_ddl(self, ddl: str, in_pool: bool = True):
         try:
             return await super().run_ddl(ddl, in_pool)
         finally:
-            MEMORY.forget_all()
+            memory.forget_all()
 
     def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
         return _TellingTransaction(engine=self, allow_nested=allow_nested)
@@ -103,15 +103,15 @@ def _reads_only(template: str) -> bool:
 
 
 class _TellingTransaction(PostgresTransaction):
-    """Makes the session memory forget once it has ended: a lookup made by
-    another request of this process while it was open saw the rows as they
-    were before."""
+    """Makes the memories forget once it has ended: a read made by another
+    request of this process while it was open saw the rows as they were
+    before."""
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         try:
             return await super().__aexit__(exception_type, exception, traceback)
         finally:
-            MEMORY.forget_all()
+            memory.forget_all()
 
 
 async def _no_session_state(connection: Any) -> None:

@@ -25,7 +25,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.polls import fields as poll_fields
 from app.polls import queries as polls
-from app.posts import loans, queries, saved, saved_routes, thanks_routes, view
+from app.posts import loans, opening, queries, saved, saved_routes, thanks_routes, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
@@ -101,18 +101,18 @@ class FeedController(Controller):
                 neighbourhood.id, user.id, kind=kind, before=before, blocked=blocked, nearby=list(names)
             )
             next_url = _feed_url(kind, q, next_cursor, around=True) if next_cursor else None
-        else:
-            if kind or before:
-                posts, next_cursor = await queries.feed_page(
-                    neighbourhood.id, user.id, kind=kind, before=before, blocked=blocked
-                )
-            else:
-                pinned, posts, next_cursor = await queries.first_page(neighbourhood.id, user.id, blocked)
-                newcomers, newcomer_count = await welcome.newcomers(neighbourhood.id, user, blocked)
+        elif kind or before:
+            posts, next_cursor = await queries.feed_page(
+                neighbourhood.id, user.id, kind=kind, before=before, blocked=blocked
+            )
             next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
-        pinned_ids = {p["id"] for p in pinned}
-        posts = [p for p in posts if p["id"] not in pinned_ids]
-        await saved.annotate(user.id, [*pinned, *posts])
+        else:
+            # The opening: its cards come with what they say for this reader (thanks, saved).
+            pinned, posts, next_cursor = await opening.first_page(neighbourhood.id, user.id, blocked)
+            newcomers, newcomer_count = await welcome.newcomers(neighbourhood.id, user, blocked)
+            next_url = _feed_url(kind, q, next_cursor) if next_cursor else None
+        if q or around or kind or before:
+            await saved.annotate(user.id, posts)
         fragment = wants_fragment(request)
         # The quartier's urgent alerts, on top of the whole page only.
         shown_alerts = () if fragment else tuple(tuple(a.items()) for a in await alerts.showing(neighbourhood.id))

@@ -1,8 +1,9 @@
-"""Each process remembers the sessions it looked up (app.db.session_memory),
-and nothing a neighbour or a moderator changes through any process, or any
-other program writing to the database, is hidden by it: a logout, a
-suspension, a block, a new notification show at the very next page, served
-by whichever process.
+"""Each process remembers the sessions it looked up and the opening page of
+the feeds it served (app.db.memory), and nothing a neighbour or a moderator
+changes through any process, or any other program writing to the database,
+is hidden by it: a logout, a suspension, a block, a new notification, a new
+post, a hidden one, a thanks, a saved post, a new name show at the very next
+page, served by whichever process.
 
 Two real server processes, A and B, share the test database (SQLite's file,
 or PostgreSQL, where the news cross by NOTIFY). A form is refused at once; on
@@ -27,11 +28,11 @@ import pytest
 
 from app import live
 from app.accounts.tables import Block, Session, User
-from app.db.session_memory import MEMORY
-from app.posts.tables import Reply
+from app.db import memory
+from app.posts.tables import Post, Reply, Thanks
 from app.settings import get_settings
 from tests.factories import make_neighbourhood, make_user, post_form
-from tests.factories_posts import make_post
+from tests.factories_posts import make_post, publish
 from tests.server import ServerProcess, signed_in_on
 
 POSTGRES = get_settings().is_postgres
@@ -110,9 +111,9 @@ async def test_a_session_ended_through_one_process_is_refused_at_once_by_the_oth
     assert await User.select(User.bio).where(User.id == claire.id).first() == {"bio": claire.bio}
 
 
-@pytest.mark.server
-async def test_what_is_written_elsewhere_shows_at_once_to_a_session_another_process_remembers(processes):
-    a, b = processes
+async def _claire_and_paul(a: ServerProcess, b: ServerProcess):
+    """Claire and Paul in a quartier, each with a post, both signed in through
+    A; Claire's browser also reaches B."""
     quartier = await make_neighbourhood()
     claire = await make_user(quartier, first_name="Claire")
     paul = await make_user(quartier, first_name="Paul")
@@ -120,7 +121,12 @@ async def test_what_is_written_elsewhere_shows_at_once_to_a_session_another_proc
     await make_post(paul, title="Tondeuse de Paul")
     claire_on_a = await signed_in_on(a.url, claire)
     paul_on_a = await signed_in_on(a.url, paul)
-    claire_on_b = _same_browser_on(claire_on_a, b)
+    return claire, paul, her_post, claire_on_a, paul_on_a, _same_browser_on(claire_on_a, b)
+
+
+@pytest.mark.server
+async def test_what_is_written_elsewhere_shows_at_once_to_a_session_another_process_remembers(processes):
+    claire, paul, her_post, claire_on_a, paul_on_a, claire_on_b = await _claire_and_paul(*processes)
     async with closing(claire_on_a, paul_on_a, claire_on_b):
         for _ in range(3):
             page = (await claire_on_b.get("/feed")).text
@@ -162,6 +168,49 @@ async def test_what_is_written_elsewhere_shows_at_once_to_a_session_another_proc
         assert refused.status_code in (303, 403)
         assert not await Reply.exists().where(Reply.body == "Merci Paul !")
         assert await _soon(lambda: _signed_out(claire_on_b))
+
+
+@pytest.mark.server
+async def test_a_feed_another_process_remembers_shows_at_once_what_is_written_anywhere(processes):
+    claire, paul, her_post, claire_on_a, paul_on_a, claire_on_b = await _claire_and_paul(*processes)
+
+    async def feed() -> str:
+        answer = await claire_on_b.get("/feed")
+        assert answer.status_code == 200
+        return answer.text
+
+    def shows(*texts: str, absent: tuple[str, ...] = ()):
+        async def check() -> bool:
+            page = await feed()
+            return all(t in page for t in texts) and not any(t in page for t in absent)
+
+        return check
+
+    async with closing(claire_on_a, paul_on_a, claire_on_b):
+        for _ in range(3):  # B remembers her feed's opening
+            assert "Tondeuse de Paul" in await feed()
+
+        # Paul publishes through A.
+        done = await publish(paul_on_a, {"kind": "give", "title": "Poussette à donner", "body": "Bon état."})
+        assert done.status_code == 303
+        pram = int(done.headers["location"].rsplit("/", 1)[1])
+        assert await _soon(shows("Poussette à donner"))
+
+        # Claire saves it through A: her card on B says so.
+        assert (await post_form(claire_on_a, f"/posts/{pram}/save", {"saved": "1"})).status_code == 303
+        assert await _soon(shows('Enregistré<span class="visually-hidden"> : Poussette à donner'))
+
+        # Another program (this test) records that she thanked Paul on her post, and renames him.
+        await Thanks.insert(Thanks(post=her_post, giver=claire.id, helper=paul.id))
+        assert await _soon(shows("Merci à Paul"))
+        await User.update({User.first_name: "Paulo"}).where(User.id == paul.id)
+        assert await _soon(shows("Merci à Paulo"))
+
+        # A moderator hides Paul's mower (written elsewhere): it leaves her feed on B.
+        await Post.update({Post.status: "hidden", Post.hidden_reason: "Hors charte"}).where(
+            Post.title == "Tondeuse de Paul"
+        )
+        assert await _soon(shows("Poussette à donner", absent=("Tondeuse de Paul",)))
 
 
 async def _listening_processes(connection: asyncpg.Connection) -> int:
@@ -234,15 +283,15 @@ async def test_a_process_that_cannot_hear_postgresql_remembers_no_session_until_
         await connection.close()
 
 
-async def _session_lookups_while(*requests) -> int:
-    """How many times a session's row was read from the database while these requests were answered."""
+async def _statements_while(marker: str, *requests) -> int:
+    """How many statements whose SQL has `marker` ran while these requests were answered."""
     db = Session._meta.db
     original = db.run_querystring
     seen = 0
 
     async def counting(querystring, *args, **kwargs):
         nonlocal seen
-        seen += "FROM user_session s" in querystring.template
+        seen += marker in querystring.template
         return await original(querystring, *args, **kwargs)
 
     db.run_querystring = counting
@@ -254,6 +303,10 @@ async def _session_lookups_while(*requests) -> int:
     return seen
 
 
+SESSION_LOOKUP = "FROM user_session s"
+FEED_OPENING = "AS pinned_part"
+
+
 @pytest.fixture
 async def heard():
     """This test process listens to PostgreSQL as a server process does (on SQLite, nothing to start)."""
@@ -261,13 +314,13 @@ async def heard():
     if POSTGRES:
         task = asyncio.create_task(live.listen_forever(get_settings().database_url))
         async with asyncio.timeout(10):
-            while not MEMORY.hearing:
+            while not memory.hearing():
                 await asyncio.sleep(0.01)
     yield
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    MEMORY.forget_all()
+    memory.forget_all()
 
 
 async def test_page_views_read_the_session_once_until_something_is_written(client, heard):
@@ -278,33 +331,46 @@ async def test_page_views_read_the_session_once_until_something_is_written(clien
     # On PostgreSQL, the notice of this process's own write (the login) may
     # arrive after the first page and make it read once more.
     once = 2 if POSTGRES else 1
-    assert await _session_lookups_while(*(client.get("/feed") for _ in range(5))) <= once
+    assert await _statements_while(SESSION_LOOKUP, *(client.get("/feed") for _ in range(5))) <= once
     # A write by this process (her bio) forgets at once: the next page reads the session anew.
     await User.update({User.bio: "Jardinière"}).where(User.id == claire.id)
-    assert 1 <= await _session_lookups_while(*(client.get("/feed") for _ in range(5))) <= once
+    assert 1 <= await _statements_while(SESSION_LOOKUP, *(client.get("/feed") for _ in range(5))) <= once
     assert "Jardinière" in (await client.get("/settings/profile")).text
     # A form reads it every time.
     sent = [post_form(client, "/settings/profile", {"bio": f"Jardinière, {n}"}) for n in range(3)]
-    assert await _session_lookups_while(*sent) == 3
+    assert await _statements_while(SESSION_LOOKUP, *sent) == 3
     assert await User.select(User.bio).where(User.id == claire.id).first() == {"bio": "Jardinière, 2"}
 
 
 def test_a_process_remembers_so_many_sessions_for_so_long_and_nothing_read_before_a_change():
-    from app.db.session_memory import SessionMemory
-
-    memory = SessionMemory(size=2, lifetime=0.2)
+    sessions = memory.Memory(size=2, lifetime=0.2)
     for n in (1, 2, 3):
-        memory.keep(f"token {n}", {"id": n}, memory.forgettings)
+        sessions.keep(f"token {n}", n, {"id": n}, sessions.forgettings)
     # The oldest goes first, so a process's memory stays the size it was given.
-    assert len(memory) == 2 and memory.recall("token 1") is None and memory.recall("token 3") == {"id": 3}
+    assert len(sessions) == 2 and sessions.recall("token 1") is None and sessions.recall("token 3") == {"id": 3}
 
     # A lookup that began before a change keeps nothing of what it read.
-    began = memory.forgettings
-    memory.forget_account(2)
-    assert memory.recall("token 2") is None
-    memory.keep("token 4", {"id": 4}, began)
-    assert memory.recall("token 4") is None
+    began = sessions.forgettings
+    sessions.forget_group(2)
+    assert sessions.recall("token 2") is None
+    sessions.keep("token 4", 4, {"id": 4}, began)
+    assert sessions.recall("token 4") is None
 
     # Whatever happens, a session is read anew after the lifetime.
     time.sleep(0.25)
-    assert memory.recall("token 3") is None and len(memory) == 0
+    assert sessions.recall("token 3") is None and len(sessions) == 0
+
+
+async def test_a_feed_opened_again_and_again_is_read_once_until_something_is_written(client, heard):
+    from tests.factories import login
+
+    quartier = await make_neighbourhood()
+    claire = await make_user(quartier)
+    await make_post(claire, title="Échelle à prêter")
+    await login(client, claire)
+    # On PostgreSQL, the notice of a write of this process may arrive after the first page.
+    once = 2 if POSTGRES else 1
+    assert await _statements_while(FEED_OPENING, *(client.get("/feed") for _ in range(5))) <= once
+    await make_post(claire, title="Scie sauteuse à prêter")
+    assert 1 <= await _statements_while(FEED_OPENING, *(client.get("/feed") for _ in range(5))) <= once
+    assert "Scie sauteuse à prêter" in (await client.get("/feed")).text

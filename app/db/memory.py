@@ -1,0 +1,149 @@
+"""What each process remembers of what it read for a page, so that the pages
+every neighbour opens most do not pay a database round trip each time:
+
+- `SESSIONS`: the session of a signed-in request (app.accounts.sessions),
+  grouped by account. The lookup cost a signed-in request on PostgreSQL a
+  third of what an anonymous one costs in all;
+- `FEED_PAGES`: the first page of a quartier's feed as one reader sees it
+  (app.posts.opening), grouped by quartier.
+
+What a remembered value was read from may change at any moment, through any
+process. So the memories forget:
+
+- everything, after any write by this process: the PostgreSQL engine says so
+  after every statement that is not a plain SELECT and after every
+  transaction (`app.db.postgres`), before the request that wrote answers;
+- on SQLite, everything, whenever a transaction committed through any other
+  connection to the file since they last looked (PRAGMA data_version: this
+  process's writer and every other process alike);
+- on PostgreSQL, a group as soon as a trigger on the tables its values are
+  read from names it (migrations 0031 and 0032: NOTIFY at commit, heard on
+  the LISTEN connection of app.live), and everything whenever that
+  connection is lost or opened anew. While it is down, nothing is remembered.
+
+A read that began before a forgetting does not keep what it read (it may have
+read the rows before the change). An entry lives at most LIFETIME seconds
+whatever happens, and each memory holds so many entries at most.
+
+A request that may change something (any method but GET and HEAD) reads its
+session from the database, so the moment a notice takes to cross between
+processes (a fraction of a millisecond to a few) never lets an ended session
+act; a page view may, within that moment, show what was true just before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from typing import Any
+
+from app.db import VoisinageSQLiteEngine
+
+# The channels of the triggers of migrations 0031 and 0032: an account's
+# id, a quartier's id (empty: every quartier).
+SESSIONS_CHANNEL = "voisinage_sessions"
+FEEDS_CHANNEL = "voisinage_feeds"
+LIFETIME = 30.0
+
+
+class Memory:
+    def __init__(self, *, size: int, lifetime: float = LIFETIME) -> None:
+        self.size = size
+        self.lifetime = lifetime
+        self._entries: dict[Hashable, tuple[float, int, Any]] = {}
+        self._keys_of: dict[int, set[Hashable]] = {}
+        # Counts the forgettings: a read keeps what it found only if none happened meanwhile.
+        self.forgettings = 0
+
+    def recall(self, key: Hashable) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        read_at, _group, value = entry
+        if time.monotonic() - read_at > self.lifetime:
+            self._drop(key)
+            return None
+        return value
+
+    def keep(self, key: Hashable, group: int, value: Any, forgettings_before: int) -> None:
+        if forgettings_before != self.forgettings:
+            return
+        if key in self._entries:
+            self._drop(key)
+        elif len(self._entries) >= self.size:
+            # The oldest first: dicts keep the order things were put in.
+            self._drop(next(iter(self._entries)))
+        self._entries[key] = (time.monotonic(), group, value)
+        self._keys_of.setdefault(group, set()).add(key)
+
+    def forget_group(self, group: int | None) -> None:
+        """What a notice names (None: a notice that names no one, so everything)."""
+        if group is None:
+            self.forget_all()
+            return
+        self.forgettings += 1
+        for key in self._keys_of.pop(group, ()):
+            self._entries.pop(key, None)
+
+    def forget_all(self) -> None:
+        self.forgettings += 1
+        self._entries.clear()
+        self._keys_of.clear()
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            keys = self._keys_of.get(entry[1])
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._keys_of[entry[1]]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# About 2 kB a session: some 10 MB at most, for a process that saw 5,000
+# people within LIFETIME.
+SESSIONS = Memory(size=5_000)
+# About 40 kB a page (21 cards): some 10 MB at most.
+FEED_PAGES = Memory(size=250)
+_MEMORIES = (SESSIONS, FEED_PAGES)
+
+
+class _Freshness:
+    """Whether what the memories hold can be trusted now."""
+
+    def __init__(self) -> None:
+        self.data_version: int | None = None
+        # Set by app.live while its LISTEN connection is open (PostgreSQL).
+        self.hearing = False
+
+
+_FRESHNESS = _Freshness()
+
+
+def usable(db: Any) -> bool:
+    """Whether the memories may be read and added to now, on this engine."""
+    if isinstance(db, VoisinageSQLiteEngine):
+        version = db.data_version()
+        if version != _FRESHNESS.data_version:
+            forget_all()
+            _FRESHNESS.data_version = version
+        return version is not None
+    return _FRESHNESS.hearing
+
+
+def forget_all() -> None:
+    for memory in _MEMORIES:
+        memory.forget_all()
+
+
+def heard_again(*, hearing: bool) -> None:
+    """The LISTEN connection opened (`hearing`) or was lost: notices may have been missed either way."""
+    _FRESHNESS.hearing = hearing
+    forget_all()
+
+
+def hearing() -> bool:
+    return _FRESHNESS.hearing
