@@ -343,7 +343,7 @@ async def test_page_views_read_the_session_once_until_something_is_written(clien
 
 
 def test_a_process_remembers_so_many_sessions_for_so_long_and_nothing_read_before_a_change():
-    sessions = memory.Memory(size=2, lifetime=0.2)
+    sessions = memory.Memory(size=2, tables=("user_session",), lifetime=0.2)
     for n in (1, 2, 3):
         sessions.keep(f"token {n}", n, {"id": n}, sessions.forgettings)
     # The oldest goes first, so a process's memory stays the size it was given.
@@ -373,4 +373,25 @@ async def test_a_feed_opened_again_and_again_is_read_once_until_something_is_wri
     assert await _statements_while(FEED_OPENING, *(client.get("/feed") for _ in range(5))) <= once
     await make_post(claire, title="Scie sauteuse à prêter")
     assert 1 <= await _statements_while(FEED_OPENING, *(client.get("/feed") for _ in range(5))) <= once
+    assert "Scie sauteuse à prêter" in (await client.get("/feed")).text
+
+
+@pytest.mark.skipif(not POSTGRES, reason="on SQLite any commit makes a process forget (data_version)")
+async def test_a_write_that_no_feed_reads_does_not_make_every_feed_read_again(client, heard):
+    from app import ratelimits
+    from tests.factories import login
+
+    quartier = await make_neighbourhood()
+    claire = await make_user(quartier)
+    await make_post(claire, title="Échelle à prêter")
+    await login(client, claire)
+    await _statements_while(FEED_OPENING, client.get("/feed"))
+    await asyncio.sleep(0.1)  # the notices of her login have arrived
+    assert await _statements_while(FEED_OPENING, client.get("/feed")) <= 1
+    # Elsewhere in the town, someone is counted by a rate limit: no feed changed.
+    await ratelimits.hit("reply:1234", 60, 3600)
+    assert await _statements_while(FEED_OPENING, *(client.get("/feed") for _ in range(3))) == 0
+    # A post in her quartier: her feed is read again, and shows it.
+    await make_post(claire, title="Scie sauteuse à prêter")
+    assert 1 <= await _statements_while(FEED_OPENING, *(client.get("/feed") for _ in range(3))) <= 2
     assert "Scie sauteuse à prêter" in (await client.get("/feed")).text

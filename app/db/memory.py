@@ -10,9 +10,11 @@ every neighbour opens most do not pay a database round trip each time:
 What a remembered value was read from may change at any moment, through any
 process. So the memories forget:
 
-- everything, after any write by this process: the PostgreSQL engine says so
-  after every statement that is not a plain SELECT and after every
-  transaction (`app.db.postgres`), before the request that wrote answers;
+- after a write by this process, everything a memory read from the table
+  written (a DELETE, which may cascade, or a statement not understood:
+  everything): the PostgreSQL engine says so after the statement and again
+  after its transaction (`app.db.postgres`), before the request that wrote
+  answers;
 - on SQLite, everything, whenever a transaction committed through any other
   connection to the file since they last looked (PRAGMA data_version: this
   process's writer and every other process alike);
@@ -33,8 +35,9 @@ act; a page view may, within that moment, show what was true just before.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from app.db import VoisinageSQLiteEngine
@@ -47,8 +50,10 @@ LIFETIME = 30.0
 
 
 class Memory:
-    def __init__(self, *, size: int, lifetime: float = LIFETIME) -> None:
+    def __init__(self, *, size: int, tables: Iterable[str], lifetime: float = LIFETIME) -> None:
+        """`tables`: those its values are read from."""
         self.size = size
+        self.tables = frozenset(tables)
         self.lifetime = lifetime
         self._entries: dict[Hashable, tuple[float, int, Any]] = {}
         self._keys_of: dict[int, set[Hashable]] = {}
@@ -105,10 +110,27 @@ class Memory:
 
 # About 2 kB a session: some 10 MB at most, for a process that saw 5,000
 # people within LIFETIME.
-SESSIONS = Memory(size=5_000)
+SESSIONS = Memory(size=5_000, tables=("user_session", "account", "notification", "block"))
 # About 40 kB a page (21 cards): some 10 MB at most.
-FEED_PAGES = Memory(size=250)
+FEED_PAGES = Memory(size=250, tables=("post", "event", "ride", "poll", "thanks", "saved_post", "account"))
 _MEMORIES = (SESSIONS, FEED_PAGES)
+# The table each INSERT, UPDATE or DELETE of a statement writes (CTEs included).
+_WRITES = re.compile(r'\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def touched_by(sql: str) -> tuple[Memory, ...]:
+    """The memories a statement that writes may have made wrong: those that
+    read the tables it writes; every one for a DELETE (its cascades reach
+    further) or a statement whose writes are not understood."""
+    writes = _WRITES.findall(sql)
+    if not writes:
+        return _MEMORIES
+    touched = []
+    for verb, table in writes:
+        if verb[0] in "dD":
+            return _MEMORIES
+        touched.extend(m for m in _MEMORIES if table.lower() in m.tables and m not in touched)
+    return tuple(touched)
 
 
 class _Freshness:

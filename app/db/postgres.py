@@ -20,10 +20,10 @@ connection (the migration lock and the LISTEN of app.live have connections of
 their own; settings are per statement or per transaction). asyncpg still rolls
 back a transaction left open.
 
-After every statement that writes, and every transaction, this process's
-memories of sessions and feed pages forget what they hold (app.db.memory):
-the page that follows a logout or a change, served by the same process,
-reads them anew.
+After every statement that writes, and again when its transaction ends, this
+process's memories of sessions and feed pages that read the tables it wrote
+forget what they hold (app.db.memory): the page that follows a logout or a
+change, served by the same process, reads them anew.
 
 Connections are handed out in the order they were asked for (`FairPool`).
 asyncpg's own queue lets a newcomer take a connection just given back while
@@ -84,7 +84,13 @@ class VoisinagePostgresEngine(PostgresEngine):
             return await super().run_querystring(querystring, in_pool)
         finally:
             if not _reads_only(querystring.template):
-                memory.forget_all()
+                # Compiled once more, for writes only: rare beside the reads.
+                touched = memory.touched_by(querystring.compile_string(engine_type=self.engine_type)[0])
+                for remembered in touched:
+                    remembered.forget_all()
+                transaction = self.current_transaction.get()
+                if isinstance(transaction, _TellingTransaction):
+                    transaction.touched.update(touched)
 
     async def run_ddl(self, ddl: str, in_pool: bool = True):
         try:
@@ -103,15 +109,20 @@ def _reads_only(template: str) -> bool:
 
 
 class _TellingTransaction(PostgresTransaction):
-    """Makes the memories forget once it has ended: a read made by another
-    request of this process while it was open saw the rows as they were
-    before."""
+    """Makes the memories its statements touched forget again once it has
+    ended: a read made by another request of this process while it was open
+    saw the rows as they were before."""
+
+    def __init__(self, engine: PostgresEngine, allow_nested: bool = True) -> None:
+        super().__init__(engine=engine, allow_nested=allow_nested)
+        self.touched: set[memory.Memory] = set()
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         try:
             return await super().__aexit__(exception_type, exception, traceback)
         finally:
-            memory.forget_all()
+            for remembered in self.touched:
+                remembered.forget_all()
 
 
 async def _no_session_state(connection: Any) -> None:
