@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -45,6 +46,8 @@ from app.web import parse_id
 log = logging.getLogger("voisinage.live")
 
 CHANNEL = "voisinage_live"
+# Where the LISTEN connection checks that it hears (`hears_itself`).
+ECHO_CHANNEL = "voisinage_echo"
 # How the listening connections show in pg_stat_activity.
 APPLICATION_NAME = "voisinage live"
 QUEUE_SIZE = 16
@@ -197,9 +200,12 @@ async def _listen(connection: asyncpg.Connection, check_every: float) -> None:
         lost.set()
 
     connection.add_termination_listener(terminated)
+    echoes: asyncio.Queue[str] = asyncio.Queue()
+    await connection.add_listener(ECHO_CHANNEL, lambda _c, _pid, _channel, payload: echoes.put_nowait(payload))
     await connection.add_listener(CHANNEL, _heard)
     await connection.add_listener(memory.SESSIONS_CHANNEL, _session_changed)
     await connection.add_listener(memory.FEEDS_CHANNEL, _feed_changed)
+    await hears_itself(connection, echoes)
     # What was written while nobody listened: every open stream looks again,
     # and the memories start afresh.
     memory.heard_again(hearing=True)
@@ -210,13 +216,24 @@ async def _listen(connection: asyncpg.Connection, check_every: float) -> None:
                 await lost.wait()
         if not lost.is_set():
             # A connection dropped without a word (a network cut) only shows when used.
-            async with asyncio.timeout(10):
-                await connection.fetchval("SELECT 1")
+            await hears_itself(connection, echoes)
+
+
+async def hears_itself(connection: asyncpg.Connection, echoes: asyncio.Queue[str], timeout: float = 10.0) -> None:
+    """Raises TimeoutError unless a notice sent now on `connection` comes back
+    to it. A connection that does not really listen must not pass for one:
+    through a pooler in transaction mode (PgBouncer), LISTEN is accepted and
+    nothing ever arrives, and the memories would then trust what they hold."""
+    token = secrets.token_hex(8)
+    async with asyncio.timeout(timeout):
+        await connection.execute("SELECT pg_notify($1, $2)", ECHO_CHANNEL, token)
+        while await echoes.get() != token:
+            pass
 
 
 def listeners(settings: Settings) -> list:
     """What app.main runs while it serves: the LISTEN connection, on PostgreSQL."""
-    return [listen_forever(settings.database_url)] if settings.is_postgres else []
+    return [listen_forever(settings.listen_database_url or settings.database_url)] if settings.is_postgres else []
 
 
 def resume_point(request: Request) -> int:

@@ -85,6 +85,10 @@ class Settings:
     db_pool_max: int = 10
     db_timeout: float = 10.0
     db_statement_timeout_ms: int = 10_000
+    # PostgreSQL: where each serving process LISTENs (app.live), when
+    # DATABASE_URL goes through a pooler in transaction mode, which LISTEN
+    # cannot cross; else DATABASE_URL.
+    listen_database_url: str | None = None
     debug: bool = False
     # Off when a separate `voisinage worker` process sends pushes and reminders.
     background_work: bool = True
@@ -190,6 +194,7 @@ def load_settings() -> Settings:
         db_pool_max=_number("VOISINAGE_DB_POOL_MAX", max(10, pool_min), minimum=max(1, pool_min)),
         db_timeout=_number("VOISINAGE_DB_TIMEOUT", 10.0, minimum=0.1, kind=float),
         db_statement_timeout_ms=_number("VOISINAGE_DB_STATEMENT_TIMEOUT_MS", 10_000),
+        listen_database_url=os.environ.get("VOISINAGE_LISTEN_DATABASE_URL") or None,
         debug=_flag("VOISINAGE_DEBUG"),
         background_work=_flag("VOISINAGE_BACKGROUND_WORK", True),
         vapid_private_key=os.environ.get("VOISINAGE_VAPID_PRIVATE_KEY") or _database_keys.get("vapid_private_key"),

@@ -21,6 +21,7 @@ import contextlib
 import re
 import time
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -213,6 +214,16 @@ async def test_a_feed_another_process_remembers_shows_at_once_what_is_written_an
         assert await _soon(shows("Poussette à donner", absent=("Tondeuse de Paul",)))
 
 
+async def _logging_out_through_a_reaches(a: ServerProcess, other: ServerProcess, claire) -> None:
+    """Claire's laptop, remembered by `other`, is logged out from her phone through A."""
+    phone, laptop = await signed_in_on(a.url, claire), await signed_in_on(a.url, claire)
+    laptop_elsewhere = _same_browser_on(laptop, other)
+    async with closing(phone, laptop, laptop_elsewhere):
+        assert await _reads_signed_in(laptop_elsewhere) and await _reads_signed_in(laptop_elsewhere)
+        assert (await post_form(phone, "/settings/logout-others")).status_code == 303
+        assert await _soon(lambda: _signed_out(laptop_elsewhere))
+
+
 async def _listening_processes(connection: asyncpg.Connection) -> int:
     return await connection.fetchval(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
@@ -273,12 +284,7 @@ async def test_a_process_that_cannot_hear_postgresql_remembers_no_session_until_
         while await _listening_processes(connection) < listening:
             assert time.monotonic() < deadline, "the processes did not listen again"
             await asyncio.sleep(0.1)
-        phone, laptop = await signed_in_on(a.url, claire), await signed_in_on(a.url, claire)
-        laptop_on_b = _same_browser_on(laptop, b)
-        async with closing(phone, laptop, laptop_on_b):
-            assert await _reads_signed_in(laptop_on_b) and await _reads_signed_in(laptop_on_b)
-            assert (await post_form(phone, "/settings/logout-others")).status_code == 303
-            assert await _soon(lambda: _signed_out(laptop_on_b))
+        await _logging_out_through_a_reaches(a, b, claire)
     finally:
         await connection.close()
 
@@ -395,3 +401,89 @@ async def test_a_write_that_no_feed_reads_does_not_make_every_feed_read_again(cl
     await make_post(claire, title="Scie sauteuse à prêter")
     assert 1 <= await _statements_while(FEED_OPENING, *(client.get("/feed") for _ in range(3))) <= 2
     assert "Scie sauteuse à prêter" in (await client.get("/feed")).text
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's LISTEN")
+async def test_a_connection_that_does_not_hear_its_own_notice_is_not_trusted_to_keep_memories_true():
+    connection = await asyncpg.connect(get_settings().database_url)
+    echoes: asyncio.Queue = asyncio.Queue()
+
+    def heard(_connection, _pid, _channel, payload):
+        echoes.put_nowait(payload)
+
+    try:
+        await connection.add_listener(live.ECHO_CHANNEL, heard)
+        await live.hears_itself(connection, echoes, timeout=5)
+        # No longer listening, as behind a pooler that handed its LISTEN to another client: found out.
+        await connection.remove_listener(live.ECHO_CHANNEL, heard)
+        with pytest.raises(TimeoutError):
+            await live.hears_itself(connection, echoes, timeout=0.5)
+    finally:
+        await connection.close()
+
+
+@pytest.mark.server
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's LISTEN")
+async def test_a_process_may_listen_through_another_address_than_its_pool(processes):
+    """As behind PgBouncer: the pool through the pooler, LISTEN straight to PostgreSQL."""
+    a, _b = processes
+    dsn = get_settings().database_url
+    connection = await asyncpg.connect(dsn)
+    await connection.execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'voisinage_listener') THEN "
+        "CREATE ROLE voisinage_listener LOGIN; END IF; END $$"
+    )
+    parts = urlsplit(dsn)
+    listen_dsn = urlunsplit(parts._replace(netloc=f"voisinage_listener@{parts.hostname}:{parts.port}"))
+    c = ServerProcess({"VOISINAGE_LISTEN_DATABASE_URL": listen_dsn})
+    try:
+        deadline = time.monotonic() + 20
+        while not await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND usename = 'voisinage_listener' "
+            "AND datname = current_database()",
+            live.APPLICATION_NAME,
+        ):
+            assert time.monotonic() < deadline, "the process does not listen as voisinage_listener"
+            await asyncio.sleep(0.1)
+
+        await _logging_out_through_a_reaches(a, c, await make_user(await make_neighbourhood()))
+    finally:
+        c.stop()
+        await connection.close()
+
+
+async def test_fifty_requests_asking_at_once_for_a_value_grown_old_read_it_once():
+    from app.db.recent import Recent
+
+    kept: Recent[str] = Recent(seconds=60)
+    reads = 0
+
+    async def read() -> str:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.05)  # the query's round trip, during which others ask
+        return f"quartier, read {reads}"
+
+    answers = await asyncio.gather(*(kept.get("quartier", read) for _ in range(50)))
+    assert reads == 1 and set(answers) == {"quartier, read 1"}
+
+    # Changed while it was read again: those already waiting get that read, the next ask reads anew.
+    kept.forget("quartier")
+    first = asyncio.ensure_future(kept.get("quartier", read))
+    await asyncio.sleep(0.01)
+    kept.forget("quartier")
+    assert await first == "quartier, read 2"
+    assert await kept.get("quartier", read) == "quartier, read 3"
+
+    # A read that fails leaves those waiting to read for themselves.
+    async def failing() -> str:
+        await asyncio.sleep(0.02)
+        raise ConnectionError
+
+    kept.forget("quartier")
+    failed = asyncio.ensure_future(kept.get("quartier", failing))
+    await asyncio.sleep(0.005)
+    waiting = asyncio.ensure_future(kept.get("quartier", read))
+    with pytest.raises(ConnectionError):
+        await failed
+    assert await waiting == "quartier, read 4"

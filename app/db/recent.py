@@ -6,15 +6,24 @@ view. A change made by this process shows at once (`forget`, called by the
 code that changes it); another process shows it at most `seconds` late. What
 must be exact at every read (an alert's expiry) is checked by the caller on
 what it gets back.
+
+One read at a time per key: when a value is read again, the requests that
+ask meanwhile wait for that read instead of each making their own. On
+PostgreSQL, the fifty requests of a busy moment each sent the same query the
+instant a value grew old, and queued for the pool behind each other: the
+feed's p99 at 50 connections was eight times its p50.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+# What a read that failed or was cancelled hands to those waiting for it: they read for themselves.
+_FAILED: Any = object()
 
 
 class Recent(Generic[T]):
@@ -22,6 +31,7 @@ class Recent(Generic[T]):
         self.seconds = seconds
         self.size = size
         self._kept: dict[Hashable, tuple[float, T]] = {}
+        self._reading: dict[Hashable, asyncio.Future] = {}
 
     async def get(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         """The value under `key`, read again when older than `seconds`. None
@@ -30,17 +40,34 @@ class Recent(Generic[T]):
         hit = self._kept.get(key)
         if hit is not None and now - hit[0] < self.seconds:
             return hit[1]
-        value = await read()
-        if value is not None:
-            if len(self._kept) >= self.size:
-                # A bounded memory: whatever is dropped is read again once.
-                self._kept.clear()
-            self._kept[key] = (now, value)
+        pending = self._reading.get(key)
+        if pending is not None:
+            value = await asyncio.shield(pending)
+            if value is not _FAILED:
+                return value
+            return await read()
+        reading = asyncio.get_running_loop().create_future()
+        self._reading[key] = reading
+        value = _FAILED
+        try:
+            value = await read()
+        finally:
+            reading.set_result(value)
+            # Forgotten while it was read, the value may be older than the change: not kept.
+            if self._reading.get(key) is reading:
+                del self._reading[key]
+                if value is not None and value is not _FAILED:
+                    if len(self._kept) >= self.size:
+                        # A bounded memory: whatever is dropped is read again once.
+                        self._kept.clear()
+                    self._kept[key] = (now, value)
         return value
 
     def forget(self, *keys: Hashable) -> None:
         for key in keys:
             self._kept.pop(key, None)
+            self._reading.pop(key, None)
 
     def clear(self) -> None:
         self._kept.clear()
+        self._reading.clear()
