@@ -30,6 +30,8 @@ async def test_neighbour_publishes_with_a_photo_and_a_neighbour_replies(page, br
     await _log_in(page, claire)
     await assert_accessible(page)
     await page.get_by_role("link", name="Publier une annonce").click()
+    # The feed has a « Prêt » link too (its filter): only once the choice of kinds is there.
+    await page.wait_for_url(re.compile(r".*/posts/new$"))
     await page.get_by_role("link", name="Prêt").click()
     await page.wait_for_url(re.compile(r".*/posts/new\?kind=lend"))
     await assert_accessible(page)
