@@ -22,7 +22,6 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.access import suspension
 from app.access.blocks import blocked_sql, parse_blocked
 from app.accounts.tables import PendingSignup, Session, User
-from app.db import memory
 from app.db.memory import SESSIONS
 from app.db.rows import as_object, select_list
 from app.i18n import current_locale, current_region, negotiate, region
@@ -107,22 +106,21 @@ async def user_for_token(token: str, *, may_remember: bool = False) -> User | No
     this process's memory (app.db.memory), and its lookup is
     then kept there."""
     token_hash = _hash(token)
-    row = None
-    remembering = may_remember and memory.usable(Session._meta.db)
-    if remembering:
-        row = SESSIONS.recall(token_hash)
-    if row is None:
-        forgettings_before = SESSIONS.forgettings
+
+    async def load() -> dict | None:
         # Every request asks this: one indexed join in plain SQL (Piccolo's
         # query builder costs more than the query itself here). The unread count
         # for the navigation of every page and the people hidden from this user
         # (app.access.blocks) come in the same statement.
         rows = await Session.raw(_session_sql(), token_hash)
-        if not rows:
-            return None
-        row = rows[0]
-        if remembering:
-            SESSIONS.keep(token_hash, row["id"], row, forgettings_before)
+        return rows[0] if rows else None
+
+    if may_remember:
+        row = await SESSIONS.read(Session._meta.db, token_hash, load, group_of=lambda found: found["id"])
+    else:
+        row = await load()
+    if row is None:
+        return None
     current = now()
     if row["session_expires_at"] <= current:
         await Session.delete().where(Session.id == row["session_id"])

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
 from app.db import VoisinageSQLiteEngine
@@ -59,6 +59,23 @@ class Memory:
         self._keys_of: dict[int, set[Hashable]] = {}
         # Counts the forgettings: a read keeps what it found only if none happened meanwhile.
         self.forgettings = 0
+
+    async def read(
+        self, db: Any, key: Hashable, load: Callable[[], Awaitable[Any]], group_of: Callable[[Any], int]
+    ) -> Any | None:
+        """The value under `key`: remembered when the memories may be used
+        now (`usable`), else `load()`ed and kept under `group_of(value)`.
+        None is never kept."""
+        remembering = usable(db)
+        if remembering:
+            found = self.recall(key)
+            if found is not None:
+                return found
+        forgettings_before = self.forgettings
+        value = await load()
+        if remembering and value is not None:
+            self.keep(key, group_of(value), value, forgettings_before)
+        return value
 
     def recall(self, key: Hashable) -> Any | None:
         entry = self._entries.get(key)

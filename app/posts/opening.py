@@ -7,7 +7,6 @@ through any process, and then reads it anew."""
 
 from __future__ import annotations
 
-from app.db import memory
 from app.db.memory import FEED_PAGES
 from app.posts import queries, saved
 from app.posts.tables import Post
@@ -18,21 +17,17 @@ Page = tuple[list[dict], list[dict], int | None]
 async def first_page(neighbourhood_id: int, viewer_id: int, blocked: list[int]) -> Page:
     """Pinned posts, the newest others, the next page's cursor: cards whose
     rows the caller may change (each call gets its own)."""
+
+    async def load() -> Page:
+        pinned, posts, next_cursor = await queries.first_page(neighbourhood_id, viewer_id, blocked)
+        pinned_ids = {p["id"] for p in pinned}
+        posts = [p for p in posts if p["id"] not in pinned_ids]
+        await saved.annotate(viewer_id, [*pinned, *posts])
+        return pinned, posts, next_cursor
+
     key = (neighbourhood_id, viewer_id, tuple(blocked))
-    remembering = memory.usable(Post._meta.db)
-    if remembering:
-        found = FEED_PAGES.recall(key)
-        if found is not None:
-            return _copy(found)
-    forgettings_before = FEED_PAGES.forgettings
-    pinned, posts, next_cursor = await queries.first_page(neighbourhood_id, viewer_id, blocked)
-    pinned_ids = {p["id"] for p in pinned}
-    posts = [p for p in posts if p["id"] not in pinned_ids]
-    await saved.annotate(viewer_id, [*pinned, *posts])
-    page = (pinned, posts, next_cursor)
-    if remembering:
-        FEED_PAGES.keep(key, neighbourhood_id, _copy(page), forgettings_before)
-    return page
+    # What is remembered is shared: each call decorates its own copy.
+    return _copy(await FEED_PAGES.read(Post._meta.db, key, load, group_of=lambda _page: neighbourhood_id))
 
 
 def _copy(page: Page) -> Page:
