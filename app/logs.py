@@ -130,10 +130,12 @@ def observed(app, *, access_log: bool = True):
             await send(message)
 
         start = time.perf_counter()
+        metrics.IN_PROGRESS.inc()
         with bound_contextvars(request_id=rid):
             try:
                 await app(scope, receive, send_with_id)
             finally:
+                metrics.IN_PROGRESS.dec()
                 # Until the last byte of the answer: a mail sent after it (a
                 # background task) is not what the person waited for.
                 seconds = (answered or time.perf_counter()) - start

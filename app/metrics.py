@@ -41,6 +41,11 @@ DURATION = Histogram(
     ["route", "method", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+# Where a balancer sends each request to the process with the fewest under
+# way (docs/deploy.md), one holding many for long is a stuck one.
+IN_PROGRESS = Gauge(
+    "voisinage_http_requests_in_progress", "HTTP requests this process is answering now, live streams included"
+)
 PUSH_FAILURES = Counter(
     "voisinage_push_failures",
     "Push attempts that did not deliver, by outcome: retry (tried again later), "

@@ -32,6 +32,8 @@ from statistics import median
 
 import httpx
 
+from tests import deploy_guide as guide
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_EMAIL = "claire@demo.voisinage.fr"
 DEMO_PASSWORD = "voisins-demo-2026"
@@ -71,6 +73,8 @@ def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
         **os.environ,
         "VOISINAGE_DATA_DIR": str(data_dir),
         "VOISINAGE_BACKGROUND_WORK": "0",
+        # The name the guide's Caddy passes on (and asks /healthz with).
+        "VOISINAGE_ALLOWED_HOSTS": guide.SITE,
     }
     env.pop("DATABASE_URL", None)
     if database_url:
@@ -98,34 +102,34 @@ class Server:
 
 
 class Caddy:
-    """Debian's caddy on loopback, balancing over the given servers."""
+    """Debian's caddy on loopback with the deployment guide's Caddyfile,
+    balancing over the given servers: what is measured is what operators run."""
 
     def __init__(self, upstreams: list[str], folder: Path) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The guide's site answers to its own name only.
+        self.host = f"{guide.SITE}:{self.port}"
         config = folder / "Caddyfile"
-        targets = " ".join(u.removeprefix("http://") for u in upstreams)
-        config.write_text(
-            "{\n\tadmin off\n\tauto_https off\n}\n"
-            f"http://127.0.0.1:{self.port} {{\n\treverse_proxy {targets} {{\n\t\tlb_policy round_robin\n\t}}\n}}\n"
-        )
+        config.write_text(guide.caddyfile_on_loopback(self.port, [u.removeprefix("http://") for u in upstreams]))
         self.proc = subprocess.Popen(
             ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder), "XDG_CONFIG_HOME": str(folder)},
         )
-        _wait_for(self.url)
+        _wait_for(self.url, host=self.host)
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=20)
 
 
-def _wait_for(url: str) -> None:
+def _wait_for(url: str, host: str | None = None) -> None:
+    headers = {"Host": host} if host else {}
     for _ in range(600):
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(url + "/healthz", headers=headers, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -156,7 +160,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wrk(
-    url: str, *, seconds: float, connections: int, cookie: str | None = None, pids: tuple[int, ...] = ()
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    cookie: str | None = None,
+    pids: tuple[int, ...] = (),
+    host: str | None = None,
 ) -> dict[str, float]:
     """Requests per second and latency percentiles (ms) of one wrk run, and
     the servers' CPU milliseconds per request: on a shared, busy machine the
@@ -165,6 +175,8 @@ def wrk(
     command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--latency", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
+    if host:
+        command[1:1] = ["-H", f"Host: {host}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     requests = int(re.search(r"(\d+) requests in", out).group(1))
@@ -178,10 +190,17 @@ def wrk(
 
 
 def measure(
-    label: str, base: str, cookie: str, post_id: int, seconds: float, pids: tuple[int, ...] = (), rounds: int = 5
+    label: str,
+    base: str,
+    cookie: str,
+    post_id: int,
+    seconds: float,
+    pids: tuple[int, ...] = (),
+    rounds: int = 5,
+    host: str | None = None,
 ) -> None:
     # Warm the template and query caches the way a running server has them.
-    wrk(base + "/feed", seconds=1, connections=4, cookie=cookie)
+    wrk(base + "/feed", seconds=1, connections=4, cookie=cookie, host=host)
     routes = {
         "signed-in /ping": (base + "/ping", cookie),
         "feed (20 posts)": (base + "/feed", cookie),
@@ -196,9 +215,9 @@ def measure(
     runs: dict[str, list[dict]] = {name: [] for name in routes}
     for _ in range(rounds):
         for name, (url, with_cookie) in routes.items():
-            plains.append(wrk(base + "/ping", seconds=window, connections=10, pids=pids))
-            runs[name].append(wrk(url, seconds=window, connections=10, cookie=with_cookie, pids=pids))
-    loaded = wrk(base + "/feed", seconds=seconds, connections=50, cookie=cookie)
+            plains.append(wrk(base + "/ping", seconds=window, connections=10, pids=pids, host=host))
+            runs[name].append(wrk(url, seconds=window, connections=10, cookie=with_cookie, pids=pids, host=host))
+    loaded = wrk(base + "/feed", seconds=seconds, connections=50, cookie=cookie, host=host)
     plain_rps = median(run["rps"] for run in plains)
     plain_cpu = median(run["cpu_ms"] for run in plains)
     print(f"\n{label} (median of {rounds} rounds of {window:.0f} s)")
@@ -252,7 +271,9 @@ def main() -> None:
                 try:
                     label = f"{engine}, Caddy over {args.caddy} processes"
                     pids = tuple(s.proc.pid for s in servers)
-                    measure(label, caddy.url, cookie, post_id, args.seconds, pids=pids, rounds=args.rounds)
+                    measure(
+                        label, caddy.url, cookie, post_id, args.seconds, pids=pids, rounds=args.rounds, host=caddy.host
+                    )
                 finally:
                     caddy.stop()
         finally:

@@ -65,3 +65,21 @@ def postgresql_settings() -> dict[str, str]:
             name, _, value = line.partition("=")
             settings[name.strip()] = value.strip()
     return settings
+
+
+def caddyfile_on_loopback(port: int, upstreams: list[str]) -> str:
+    """The guide's Caddyfile, serving plain http on 127.0.0.1:`port` in front
+    of `upstreams` instead of the guide's hosts; everything else as written."""
+    text = config_files()[CADDYFILE]
+    moves = {
+        # One Caddy among others on this machine: no admin endpoint.
+        "{\n": "{\n\tadmin off\n",
+        # No certificate on loopback: http, on a port of its own.
+        f"\n{SITE} {{\n": f"\nhttp://{SITE}:{port} {{\n\tbind 127.0.0.1\n",
+    }
+    for host, upstream in zip(APP_HOSTS, upstreams, strict=True):
+        moves[f" {host}:{APP_PORT}"] = f" {upstream}"
+    for written, here in moves.items():
+        assert text.count(written) >= 1, f"the guide's Caddyfile no longer has {written!r}"
+        text = text.replace(written, here, 1)
+    return text

@@ -4,6 +4,7 @@ personal; and /metrics for Prometheus, for the allowed addresses only."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import json
@@ -179,6 +180,32 @@ async def test_metrics_count_the_route_just_called_from_loopback(server):
     name = "voisinage_http_requests_total"
     assert sample(scrape.text, name, **labels) - sample(before, name, **labels) == 3
     assert sample(scrape.text, "voisinage_http_request_duration_seconds_count", **labels) >= 3
+
+
+async def test_metrics_tell_how_many_requests_the_process_is_answering_now(server):
+    """What a stuck process shows, and what Caddy's least_conn balances on:
+    here a login whose form arrives slowly, half of it still on its way."""
+    half_sent, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slowly():
+        yield b"email=claire"
+        half_sent.set()
+        await go_on.wait()
+        yield b"%40demo.voisinage.fr"
+
+    name = "voisinage_http_requests_in_progress"
+    form = {"content-type": "application/x-www-form-urlencoded", "content-length": "32"}
+    async with httpx.AsyncClient(base_url=server.url) as phone, httpx.AsyncClient(base_url=server.url) as scraper:
+        # Each scrape counts itself.
+        idle = sample((await scraper.get("/metrics")).text, name)
+        login = asyncio.create_task(phone.post("/login", content=slowly(), headers=form))
+        await half_sent.wait()
+        await asyncio.sleep(0.3)
+        busy = sample((await scraper.get("/metrics")).text, name)
+        go_on.set()
+        assert (await login).status_code < 500
+        after = sample((await scraper.get("/metrics")).text, name)
+    assert idle >= 1 and busy == idle + 1 and after == idle
 
 
 async def test_metrics_do_not_exist_for_addresses_outside_the_allow_list(make_client):

@@ -81,24 +81,6 @@ async def fresh_database():
 # --- The deployment ------------------------------------------------------------------------
 
 
-def caddyfile_on_loopback(port: int, upstreams: list[str]) -> str:
-    """The guide's Caddyfile, serving plain http on 127.0.0.1:`port` in front
-    of `upstreams` instead of the guide's hosts; everything else as written."""
-    text = guide.config_files()[guide.CADDYFILE]
-    moves = {
-        # One Caddy among others on this machine: no admin endpoint.
-        "{\n": "{\n\tadmin off\n",
-        # No certificate on loopback: http, on a port of its own.
-        f"\n{guide.SITE} {{\n": f"\nhttp://{guide.SITE}:{port} {{\n\tbind 127.0.0.1\n",
-    }
-    for host, upstream in zip(guide.APP_HOSTS, upstreams, strict=True):
-        moves[f" {host}:{guide.APP_PORT}"] = f" {upstream}"
-    for written, here in moves.items():
-        assert text.count(written) >= 1, f"the guide's Caddyfile no longer has {written!r}"
-        text = text.replace(written, here, 1)
-    return text
-
-
 def app_environment(database_url: str, data_dir: Path, caddy_port: int) -> dict[str, str]:
     """The guide's environment file with its hosts moved onto loopback, this
     test's database and data directory, and no SMTP server (mails go to files)."""
@@ -154,7 +136,7 @@ class Process:
 def start_caddy(folder: Path, port: int, upstreams: list[str]) -> Process:
     folder.mkdir()
     config = folder / "Caddyfile"
-    config.write_text(caddyfile_on_loopback(port, upstreams))
+    config.write_text(guide.caddyfile_on_loopback(port, upstreams))
     # Its storage (certificates, autosave) in the test's folder, not in root's home.
     env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder), "XDG_CONFIG_HOME": str(folder)}
     caddy = Process(["caddy", "run", "--config", str(config), "--adapter", "caddyfile"], env, folder / "caddy.log")
@@ -185,6 +167,20 @@ async def answered_by(servers: list[ServerProcess], request_id: str) -> ServerPr
             return found[0]
         await asyncio.sleep(0.05)
     raise AssertionError(f"no process logged {request_id}")
+
+
+async def answering_now(servers: list[ServerProcess]) -> ServerProcess:
+    """The one process answering a request now, besides the scrape of its
+    metrics that asks it: Caddy gives a request to whichever has the fewest
+    under way (least_conn), so none can be told in advance."""
+    busy = []
+    async with httpx.AsyncClient(timeout=10) as scraper:
+        for server in servers:
+            text = (await scraper.get(f"{server.url}/metrics")).text
+            if float(re.search(r"^voisinage_http_requests_in_progress (\S+)$", text, re.M).group(1)) > 1:
+                busy.append(server)
+    assert len(busy) == 1, f"{len(busy)} processes are answering a request"
+    return busy[0]
 
 
 # --- The people ------------------------------------------------------------------------------
@@ -444,9 +440,6 @@ async def posts_a_photo_as_a_process_stops(
     the upload is on its way when the process receiving it gets SIGTERM."""
     story = deployment.story
     form = await story.get(ines, "/posts/new", params={"kind": "give"})
-    # Caddy takes the processes in turn: the upload goes to the other one.
-    last = await answered_by(deployment.lives, story.request_ids[-1])
-    stopping = next(server for server in deployment.servers if server is not last)
     fields = {**form_fields(form, "/posts"), "title": "Table de jardin", "body": "Avec ses quatre chaises."}
     files = [("photos", ("table.jpg", unique_jpeg(800, 600), "image/jpeg"))]
     upload = ines.build_request("POST", "/posts", data=fields, files=files)
@@ -467,6 +460,7 @@ async def posts_a_photo_as_a_process_stops(
     )
     await half_sent.wait()
     await asyncio.sleep(1)  # Caddy has passed the request on
+    stopping = await answering_now(deployment.servers)
     stopping.proc.send_signal(signal.SIGTERM)
     await asyncio.sleep(1)  # it takes no new connection
     # Meanwhile Claire reads on: Caddy sends her requests to the process still up.
