@@ -4,6 +4,9 @@
     python -m bench.http --postgresql URL         # PostgreSQL (an empty database)
     python -m bench.http --postgresql URL --caddy 2   # also through Caddy, two processes
 
+Caddy runs the deployment guide's own Caddyfile (docs/deploy.md), moved onto
+loopback as the tests move it: what is measured is what operators run.
+
 Each figure is a ratio taken in this one run (the machine is shared and
 noisy; absolute numbers mean little): requests per second of a route as a
 fraction of the anonymous /ping of the same server at the same concurrency,
