@@ -382,6 +382,24 @@ async def test_a_feed_opened_again_and_again_is_read_once_until_something_is_wri
     assert "Scie sauteuse à prêter" in (await client.get("/feed")).text
 
 
+async def test_a_reader_opening_the_feed_in_many_tabs_at_once_makes_one_read(client, heard):
+    from tests.factories import login
+
+    claire = await make_user(await make_neighbourhood())
+    await make_post(claire, title="Échelle à prêter")
+    await login(client, claire)
+    await asyncio.sleep(0.1)  # the notices of her login have arrived
+    memory.forget_all()  # her feed grew old
+
+    async def all_at_once():
+        answers = await asyncio.gather(*(client.get("/feed") for _ in range(10)))
+        assert all("Échelle à prêter" in answer.text for answer in answers)
+        return answers[-1]
+
+    # On PostgreSQL the reads overlap (on SQLite a read runs on the loop, one after the other).
+    assert await _statements_while(FEED_OPENING, all_at_once()) == 1
+
+
 @pytest.mark.skipif(not POSTGRES, reason="on SQLite any commit makes a process forget (data_version)")
 async def test_a_write_that_no_feed_reads_does_not_make_every_feed_read_again(client, heard):
     from app import ratelimits

@@ -24,7 +24,8 @@ process. So the memories forget:
   connection is lost or opened anew. While it is down, nothing is remembered.
 
 A read that began before a forgetting does not keep what it read (it may have
-read the rows before the change). An entry lives at most LIFETIME seconds
+read the rows before the change). While a value is loaded, those asking for it
+wait for that load (app.db.recent.OneReadPerKey). An entry lives at most LIFETIME seconds
 whatever happens, and each memory holds so many entries at most.
 
 A request that may change something (any method but GET and HEAD) reads its
@@ -41,6 +42,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
 from app.db import VoisinageSQLiteEngine
+from app.db.recent import OneReadPerKey
 
 # The channels of the triggers of migrations 0031 and 0032: an account's
 # id, a quartier's id (empty: every quartier).
@@ -59,6 +61,7 @@ class Memory:
         self._keys_of: dict[int, set[Hashable]] = {}
         # Counts the forgettings: a read keeps what it found only if none happened meanwhile.
         self.forgettings = 0
+        self._loads: OneReadPerKey[Any] = OneReadPerKey()
 
     async def read(
         self, db: Any, key: Hashable, load: Callable[[], Awaitable[Any]], group_of: Callable[[Any], int]
@@ -66,16 +69,20 @@ class Memory:
         """The value under `key`: remembered when the memories may be used
         now (`usable`), else `load()`ed and kept under `group_of(value)`.
         None is never kept."""
-        remembering = usable(db)
-        if remembering:
-            found = self.recall(key)
-            if found is not None:
-                return found
+        if not usable(db):
+            return await load()
+        found = self.recall(key)
+        if found is not None:
+            return found
         forgettings_before = self.forgettings
-        value = await load()
-        if remembering and value is not None:
-            self.keep(key, group_of(value), value, forgettings_before)
-        return value
+
+        def keep(value: Any) -> None:
+            if value is not None:
+                self.keep(key, group_of(value), value, forgettings_before)
+
+        # An entry grown old is asked for by every request of its reader at
+        # once (several tabs, a phone and a computer): one load for them all.
+        return await self._loads.read(key, load, keep)
 
     def recall(self, key: Hashable) -> Any | None:
         entry = self._entries.get(key)
@@ -106,11 +113,14 @@ class Memory:
         self.forgettings += 1
         for key in self._keys_of.pop(group, ()):
             self._entries.pop(key, None)
+        # Which group a load under way reads is known once it is done: none is joined any more.
+        self._loads.clear()
 
     def forget_all(self) -> None:
         self.forgettings += 1
         self._entries.clear()
         self._keys_of.clear()
+        self._loads.clear()
 
     def _drop(self, key: Hashable) -> None:
         entry = self._entries.pop(key, None)

@@ -26,20 +26,19 @@ T = TypeVar("T")
 _FAILED: Any = object()
 
 
-class Recent(Generic[T]):
-    def __init__(self, seconds: float = 5.0, size: int = 5000) -> None:
-        self.seconds = seconds
-        self.size = size
-        self._kept: dict[Hashable, tuple[float, T]] = {}
+class OneReadPerKey(Generic[T]):
+    """While a key is read, those asking for it too wait for that read
+    instead of each making their own (Recent here, and app.db.memory).
+    A read that failed or was cancelled leaves its waiters to read for
+    themselves; a key forgotten while it is read is read anew by whoever asks
+    next, and what the first read brings back is not kept."""
+
+    def __init__(self) -> None:
         self._reading: dict[Hashable, asyncio.Future] = {}
 
-    async def get(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
-        """The value under `key`, read again when older than `seconds`. None
-        is not kept (a row not found yet may be created in a moment)."""
-        now = time.monotonic()
-        hit = self._kept.get(key)
-        if hit is not None and now - hit[0] < self.seconds:
-            return hit[1]
+    async def read(self, key: Hashable, read: Callable[[], Awaitable[T]], keep: Callable[[T], None]) -> T:
+        """`read()`'s value, or that of the read of `key` under way; `keep`
+        is called with the value of a read not forgotten meanwhile."""
         pending = self._reading.get(key)
         if pending is not None:
             value = await asyncio.shield(pending)
@@ -53,21 +52,49 @@ class Recent(Generic[T]):
             value = await read()
         finally:
             reading.set_result(value)
-            # Forgotten while it was read, the value may be older than the change: not kept.
             if self._reading.get(key) is reading:
                 del self._reading[key]
-                if value is not None and value is not _FAILED:
-                    if len(self._kept) >= self.size:
-                        # A bounded memory: whatever is dropped is read again once.
-                        self._kept.clear()
-                    self._kept[key] = (now, value)
+                if value is not _FAILED:
+                    keep(value)
         return value
 
     def forget(self, *keys: Hashable) -> None:
         for key in keys:
-            self._kept.pop(key, None)
             self._reading.pop(key, None)
 
     def clear(self) -> None:
-        self._kept.clear()
         self._reading.clear()
+
+
+class Recent(Generic[T]):
+    def __init__(self, seconds: float = 5.0, size: int = 5000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._kept: dict[Hashable, tuple[float, T]] = {}
+        self._reads: OneReadPerKey[T] = OneReadPerKey()
+
+    async def get(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """The value under `key`, read again when older than `seconds`. None
+        is not kept (a row not found yet may be created in a moment)."""
+        now = time.monotonic()
+        hit = self._kept.get(key)
+        if hit is not None and now - hit[0] < self.seconds:
+            return hit[1]
+
+        def keep(value: T) -> None:
+            if value is not None:
+                if len(self._kept) >= self.size:
+                    # A bounded memory: whatever is dropped is read again once.
+                    self._kept.clear()
+                self._kept[key] = (now, value)
+
+        return await self._reads.read(key, read, keep)
+
+    def forget(self, *keys: Hashable) -> None:
+        for key in keys:
+            self._kept.pop(key, None)
+        self._reads.forget(*keys)
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self._reads.clear()
