@@ -28,7 +28,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import asyncpg
@@ -131,6 +133,37 @@ class Hub:
 
 
 HUB = Hub()
+
+
+@contextlib.contextmanager
+def ending_streams_on_stop() -> Iterator[None]:
+    """While the app runs, a stop signal (SIGTERM, SIGINT) first ends every
+    open stream, then goes on to the server's own handler (uvicorn's graceful
+    shutdown): open streams would otherwise hold the exit back until the
+    graceful timeout, then be cut. Set from inside the app, so that it holds
+    for one process and for each of `serve --workers`, whose server class is
+    uvicorn's own. Only on the main thread (where signals are heard), and
+    only for a signal something handles (uvicorn does): a default action
+    (ending the process at once) is left as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def stopping(sig: int, frame: Any) -> None:
+        loop.call_soon_threadsafe(HUB.drop_all)
+        previous[sig](sig, frame)
+
+    taken = [sig for sig, handler in previous.items() if callable(handler)]
+    for sig in taken:
+        signal.signal(sig, stopping)
+    try:
+        yield
+    finally:
+        for sig in taken:
+            if signal.getsignal(sig) is stopping:
+                signal.signal(sig, previous[sig])
 
 
 def _postgres(db: Engine) -> bool:

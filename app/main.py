@@ -110,7 +110,8 @@ def create_app(settings: Settings | None = None, *, own_database: bool = True) -
                 running(background_loops(settings) if settings.background_work else []),
                 running(live.listeners(settings)),
             ):
-                yield
+                with live.ending_streams_on_stop():
+                    yield
         finally:
             if own_database:
                 await DB.close_connection_pool()

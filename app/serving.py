@@ -16,21 +16,6 @@ from collections.abc import Callable, Coroutine, Iterator
 from app.migrating import migrate, with_db
 
 
-def _uvicorn_server():
-    import uvicorn
-
-    from app import live
-
-    class Server(uvicorn.Server):
-        async def shutdown(self, sockets=None) -> None:
-            # Open live streams would hold the exit back until the graceful
-            # timeout; ended now, their pages reconnect at once, to another process.
-            live.HUB.drop_all()
-            await super().shutdown(sockets)
-
-    return Server
-
-
 async def _load_keys() -> None:
     """The instance's keys, read from the database (app.db.keys) and handed
     to the processes `--workers` spawns through their environment, where
@@ -100,7 +85,7 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         # uvicorn re-raises the signal it stopped on once it has shut down cleanly;
         # this handler turns that into exit status 0 for service managers.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        asyncio.run(_uvicorn_server()(uvicorn.Config(create_app(), **options)).serve())
+        uvicorn.run(create_app(), **options)
         return
     # The workers are started afresh (spawned) and build the app from its name.
     background = _in_a_thread(lambda stop: with_db(worker(stop=stop), bounded=True))

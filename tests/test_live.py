@@ -238,6 +238,32 @@ async def test_a_process_holds_so_many_streams_and_ends_them_at_once_when_it_sto
 
 
 @pytest.mark.server
+async def test_every_process_of_serve_workers_ends_its_streams_at_once_when_the_service_stops():
+    """The deployment guide's unit runs `serve --workers N`: a restart, one
+    host after another, must not leave its pages hanging on a stopping process."""
+    _hood, (claire, paul) = await neighbours(2)
+    conversation_id = await send(paul.id, claire.id, "Bonjour Claire")
+    process = ServerProcess(args=("--workers", "2"))
+    client = await signed_in_on(process.url, claire)
+    url = f"/messages/{conversation_id}/stream?after=0"
+    try:
+        async with contextlib.AsyncExitStack() as streams:
+            # Four tabs: the kernel spreads their connections over the two processes.
+            tabs = [await streams.enter_async_context(Events(client, url)) for _ in range(4)]
+            for events in tabs:
+                await events.news()
+            stopping = asyncio.create_task(asyncio.to_thread(process.stop))
+            # Each ended before the graceful timeout (5 s) would have cut it, and without "gone".
+            ends = await asyncio.gather(*(events.next(timeout=3) for events in tabs))
+            assert ends == [{"end": True}] * 4
+            assert await stopping < 10
+        assert process.proc.returncode == 0
+    finally:
+        await client.aclose()
+        process.stop()
+
+
+@pytest.mark.server
 async def test_no_live_route_answers_5xx_to_hostile_input(processes):
     """What tests/test_hostile_input.py sends every other route, to the live
     ones on a real server (in-process, a stream would never end)."""
