@@ -304,3 +304,28 @@ async def test_the_calendar_pages_on_to_later_events(make_client):
     assert following.status_code == 200
     assert "Atelier n°31" in following.text and "Atelier n°32" in following.text
     assert "Atelier n°30" not in following.text
+
+
+async def test_the_organiser_deletes_an_event_still_to_come_and_everyone_signed_up_is_told(make_client):
+    _hood, (claire, paul, yasmine, hugo) = await neighbours(4)
+    post_id = await make_event(claire, title="Repas de la rue Monge", capacity=1)
+    for neighbour in (paul, yasmine, hugo):
+        await post_form(await signed_in(make_client, neighbour), f"/posts/{post_id}/signup")
+    # Paul has the seat, Yasmine waits for one; Hugo changed his mind.
+    await post_form(await signed_in(make_client, hugo), f"/posts/{post_id}/signup/cancel")
+    cancelled_earlier = await make_event(claire, title="Pique-nique annulé")
+    await post_form(await signed_in(make_client, paul), f"/posts/{cancelled_earlier}/signup")
+    organiser = await signed_in(make_client, claire)
+    await post_form(organiser, f"/events/{cancelled_earlier}/cancel")
+
+    for event_post in (post_id, cancelled_earlier):
+        assert (await post_form(organiser, f"/posts/{event_post}/delete")).status_code == 303
+
+    for neighbour in (paul, yasmine):
+        told = await _notes(neighbour, "n'aura pas lieu")
+        assert [n["text"] for n in told] == ["« Repas de la rue Monge » n'aura pas lieu : son annonce a été retirée."]
+        assert (await (await signed_in(make_client, neighbour)).get(told[0]["url"])).status_code == 200
+    # Hugo had withdrawn; the cancelled picnic was told once, when it was cancelled.
+    assert await _notes(hugo, "n'aura pas lieu") == []
+    assert [n["text"] for n in await _notes(paul, "Pique-nique")] == ["« Pique-nique annulé » est annulé."]
+    assert await _notes(claire, "n'aura pas lieu") == []

@@ -356,3 +356,26 @@ async def test_a_series_hidden_by_moderation_leaves_the_calendar(make_client):
     hidden = await post_form(mod, f"/moderation/posts/{post_id}/hide", {"reason": "Hors sujet"})
     assert hidden.status_code == 303
     assert "Soirée jeux douteuse" not in (await paul_client.get("/events")).text
+
+
+async def test_deleting_a_series_tells_those_signed_up_for_a_date_still_to_come(make_client):
+    _neighbourhood, (claire, paul, lea) = await neighbours(3)
+    claire_client = await signed_in(make_client, claire)
+    post_id = int((await _create_series(claire_client)).headers["location"].rsplit("/", 1)[1])
+    event = await queries.for_post(post_id)
+    series = await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.starts_at)
+    await post_form(
+        await signed_in(make_client, paul), f"/posts/{post_id}/signup", {"occurrence": str(series[2]["id"])}
+    )
+    await post_form(await signed_in(make_client, lea), f"/posts/{post_id}/signup", {"occurrence": str(series[0]["id"])})
+    # Léa's date has gone by since.
+    past = datetime.now(timezone.utc) - timedelta(days=1)
+    await Occurrence.update({Occurrence.starts_at: past, Occurrence.ends_at: past + timedelta(hours=2)}).where(
+        Occurrence.id == series[0]["id"]
+    )
+
+    assert (await post_form(claire_client, f"/posts/{post_id}/delete")).status_code == 303
+
+    told = [n["text"] for n in await notifications_of(paul, "event") if "n'aura pas lieu" in n["text"]]
+    assert told == ["« Atelier réparation vélo » n'aura pas lieu : son annonce a été retirée."]
+    assert [n for n in await notifications_of(lea, "event") if "n'aura pas lieu" in n["text"]] == []

@@ -226,3 +226,31 @@ async def test_the_driver_edits_the_trip_riders_are_told_and_seats_never_drop_be
     assert (ride["seats"], ride["seats_taken"], ride["departs_at"]) == (2, 2, later.astimezone(timezone.utc))
     assert await _told(paul, "Le covoiturage « Marché de Beaune » change : départ")
     assert await _told(yasmine, "Le covoiturage « Marché de Beaune » change : départ")
+
+
+async def test_the_driver_deletes_a_ride_still_to_come_and_each_rider_is_told_it_will_not_happen(make_client):
+    _hood, (claire, paul, yasmine, lea) = await neighbours(4)
+    to_come = await make_ride(claire, title="Marché de Beaune", seats=3)
+    gone_by = await make_ride(claire, title="Gare lundi dernier", seats=2)
+    for rider in (paul, yasmine):
+        await post_form(await signed_in(make_client, rider), f"/posts/{to_come}/seat")
+    await post_form(await signed_in(make_client, lea), f"/posts/{gone_by}/seat")
+    # Léa's ride has left since: deleting it afterwards cancels nothing.
+    await Ride.update({Ride.departs_at: datetime.now(timezone.utc) - timedelta(days=3)}).where(Ride.post == gone_by)
+    driver = await signed_in(make_client, claire)
+
+    for post_id in (to_come, gone_by):
+        assert (await post_form(driver, f"/posts/{post_id}/delete")).status_code == 303
+
+    for rider in (paul, yasmine):
+        told = await notifications_of(rider, "ride")
+        assert [n["text"] for n in told] == [
+            "Le covoiturage « Marché de Beaune » n'aura pas lieu : son conducteur l'a retiré."
+        ]
+        # The post is gone: the notice leads to the rides still offered, not to a missing page.
+        assert (await (await signed_in(make_client, rider)).get(told[0]["url"])).status_code == 200
+    assert [n["text"] for n in await notifications_of(paul, "ride", locale="en")] == [
+        "The lift “Marché de Beaune” will not happen: its driver took it down."
+    ]
+    assert await notifications_of(lea, "ride") == []
+    assert not [n for n in await notifications_of(claire, "ride") if "n'aura pas lieu" in n["text"]]

@@ -166,6 +166,22 @@ async def people_signed_up(event_id: int, occurrence_id: int | None = None) -> l
     return [r["user"] for r in rows]
 
 
+async def expecting(post_id: int, now: datetime) -> list[int]:
+    """Everyone signed up (or waiting) for the event of this post on a date
+    still to come and not cancelled: those to tell when the post goes."""
+    where = (
+        (Signup.event.post == post_id)
+        & Signup.status.is_in(["going", "waitlist"])
+        & Signup.event.cancelled_at.is_null()
+        & (
+            (Signup.occurrence.is_null() & (Signup.event.starts_at > now))
+            | ((Signup.occurrence.starts_at > now) & Signup.occurrence.cancelled_at.is_null())
+        )
+    )
+    rows = await Signup.select(Signup.user).where(where).distinct()
+    return [r["user"] for r in rows]
+
+
 def _seats(occurrence_id: int | None) -> type[Event] | type[Occurrence]:
     """The row that holds the counters: the event, or the date of a series."""
     return Event if occurrence_id is None else Occurrence

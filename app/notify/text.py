@@ -33,6 +33,7 @@ MESSAGES = {
     ("event", "reminder"): N_("Demain à %(time)s : « %(title)s »"),
     ("event", "moved"): N_("« %(title)s » change : %(when)s, %(place)s"),
     ("event", "date_cancelled"): N_("« %(title)s » n'a pas lieu le %(when)s."),
+    ("event", "deleted"): N_("« %(title)s » n'aura pas lieu : son annonce a été retirée."),
     ("moderation", "post_hidden"): N_("Votre annonce « %(title)s » a été masquée par la modération : %(reason)s"),
     ("moderation", "post_restored"): N_("Votre annonce « %(title)s » est de nouveau visible."),
     ("moderation", "reply_hidden"): N_("Votre réponse à « %(title)s » a été masquée par la modération : %(reason)s"),
@@ -60,6 +61,7 @@ MESSAGES = {
     ("ride", "moved"): N_("Le covoiturage « %(title)s » change : départ %(when)s."),
     ("ride", "seat_freed"): N_("Une place s'est libérée dans votre covoiturage « %(title)s »."),
     ("ride", "cancelled"): N_("Le covoiturage « %(title)s » n'aura pas lieu : le compte de son auteur a été supprimé."),
+    ("ride", "deleted"): N_("Le covoiturage « %(title)s » n'aura pas lieu : son conducteur l'a retiré."),
 }
 
 # Parameters that are moments or days, and how each is written.

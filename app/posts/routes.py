@@ -420,7 +420,7 @@ class PostController(Controller):
     @post("/posts/{post_id:int}/delete")
     async def delete(self, request: Request, post_id: int) -> Response:
         await own_post(request, post_id)
-        await queries.delete_post(post_id)
+        await queries.delete_post(post_id, actor_id=request.user.id)
         return see_other("/feed?notice=post_deleted")
 
     @post("/posts/{post_id:int}/status")

@@ -158,6 +158,14 @@ async def riders(ride_id: int) -> list[dict]:
     )
 
 
+async def riders_to_come(post_id: int, now: datetime) -> list[int]:
+    """The riders of this post's ride if it has not left yet: those to tell when the post goes."""
+    rows = await RideSeat.select(RideSeat.user).where(
+        (RideSeat.ride.post == post_id) & (RideSeat.ride.departs_at > now)
+    )
+    return [r["user"] for r in rows]
+
+
 async def offered_by(user_id: int) -> list[dict]:
     """The rides a neighbour offers, with their trip (the RGPD export)."""
     return await Ride.select(
