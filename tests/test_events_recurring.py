@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import json
 import re
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 
 from app.events import queries
-from app.events.recurrence import Rule, dates
+from app.events.recurrence import Rule, dates, moved, wall_clock_change
 from app.events.tables import Occurrence
 from tests.factories import field_error, input_value, make_user, notifications_of, post_form
 from tests.factories_events import local
@@ -38,6 +39,15 @@ def test_weekly_dates_keep_their_paris_hour_across_the_change_of_time():
     # The same wall-clock hour is another UTC instant once winter time starts.
     assert [s.astimezone(timezone.utc).hour for s, _e in found] == [16, 16, 17]
     assert all(e - s == timedelta(hours=2) for s, e in found)
+
+
+def test_a_series_moved_half_an_hour_later_keeps_the_new_hour_on_both_sides_of_the_change_of_time():
+    start = _paris(2026, 10, 15, 18, 0)
+    found = dates(start, start + timedelta(hours=2), Rule("weekly", count=3))
+    shift, length = wall_clock_change(found[0], (_paris(2026, 10, 15, 18, 30), _paris(2026, 10, 15, 21, 0)))
+    later = [moved(s, shift, length) for s, _e in found]
+    assert _local_starts(later) == ["Thu 2026-10-15 18:30", "Thu 2026-10-22 18:30", "Thu 2026-10-29 18:30"]
+    assert all(e - s == timedelta(hours=2, minutes=30) for s, e in later)
 
 
 def test_every_two_weeks_until_a_date():
@@ -358,12 +368,21 @@ async def test_a_series_hidden_by_moderation_leaves_the_calendar(make_client):
     assert "Soirée jeux douteuse" not in (await paul_client.get("/events")).text
 
 
+async def _weekly_series(client) -> tuple[int, dict, list[dict]]:
+    """The organiser's new weekly series: its post, its event and its six dates in order."""
+    post_id = int((await _create_series(client)).headers["location"].rsplit("/", 1)[1])
+    event = await queries.for_post(post_id)
+    return (
+        post_id,
+        event,
+        await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.starts_at),
+    )
+
+
 async def test_deleting_a_series_tells_those_signed_up_for_a_date_still_to_come(make_client):
     _neighbourhood, (claire, paul, lea) = await neighbours(3)
     claire_client = await signed_in(make_client, claire)
-    post_id = int((await _create_series(claire_client)).headers["location"].rsplit("/", 1)[1])
-    event = await queries.for_post(post_id)
-    series = await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.starts_at)
+    post_id, event, series = await _weekly_series(claire_client)
     await post_form(
         await signed_in(make_client, paul), f"/posts/{post_id}/signup", {"occurrence": str(series[2]["id"])}
     )
@@ -379,3 +398,55 @@ async def test_deleting_a_series_tells_those_signed_up_for_a_date_still_to_come(
     told = [n["text"] for n in await notifications_of(paul, "event") if "n'aura pas lieu" in n["text"]]
     assert told == ["« Atelier réparation vélo » n'aura pas lieu : son annonce a été retirée."]
     assert [n for n in await notifications_of(lea, "event") if "n'aura pas lieu" in n["text"]] == []
+
+
+async def test_the_organiser_moves_a_series_half_an_hour_later_and_each_neighbour_coming_is_told_once(make_client):
+    _neighbourhood, (claire, paul, lea) = await neighbours(3)
+    claire_client = await signed_in(make_client, claire)
+    post_id, event, series = await _weekly_series(claire_client)
+    paul_client = await signed_in(make_client, paul)
+    for date_id in (series[2]["id"], series[4]["id"]):
+        await post_form(paul_client, f"/posts/{post_id}/signup", {"occurrence": str(date_id)})
+    await post_form(await signed_in(make_client, lea), f"/posts/{post_id}/signup", {"occurrence": str(series[1]["id"])})
+    form = await claire_client.get(f"/events/{post_id}/edit")
+    assert "toutes les dates suivent" in html.unescape(form.text)
+    fields = {name: input_value(form.text, name) for name in ("title", "place", "capacity", "starts_at")}
+    fields["body"] = "Chaque mardi soir, au local associatif."
+    first_day = fields["starts_at"][:10]
+
+    # Another day is refused at its field, what was typed kept: the days make the series.
+    wednesday = (series[0]["starts_at"].astimezone(PARIS) + timedelta(days=1)).strftime("%Y-%m-%d")
+    refused = await post_form(
+        claire_client,
+        f"/events/{post_id}/edit",
+        {**fields, "starts_at": f"{wednesday}T18:00", "ends_at": f"{wednesday}T20:00"},
+    )
+    assert refused.status_code == 422
+    assert field_error(refused.text, "starts_at").startswith("Une série garde ses jours")
+    assert input_value(refused.text, "starts_at") == f"{wednesday}T18:00"
+
+    later = await post_form(
+        claire_client,
+        f"/events/{post_id}/edit",
+        {**fields, "starts_at": f"{first_day}T18:30", "ends_at": f"{first_day}T21:00"},
+    )
+    assert later.status_code == 303
+
+    moved_dates = await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.starts_at)
+    assert [o["starts_at"].astimezone(PARIS).strftime("%a %H:%M") for o in moved_dates] == ["Tue 18:30"] * 6
+    assert all(o["ends_at"] - o["starts_at"] == timedelta(hours=2, minutes=30) for o in moved_dates)
+    # Everyone keeps their place, date by date.
+    assert [o["going_count"] for o in moved_dates] == [0, 1, 1, 0, 1, 0]
+    page = await paul_client.get(f"/posts/{post_id}")
+    assert "18:30" in page.text and "18:00" not in page.text
+    # Told once each, of the next date they come to.
+    for person, date_index in ((paul, 2), (lea, 1)):
+        told = [n for n in await notifications_of(person, "event") if "change" in n["text"]]
+        assert len(told) == 1, told
+        params = told[0]["params"]
+        params = json.loads(params) if isinstance(params, str) else params
+        assert datetime.fromisoformat(params["when"]) == moved_dates[date_index]["starts_at"]
+        assert "à 18 h 30, Local de la rue Monge" in told[0]["text"]
+    # Calendar apps get the new hour.
+    [vevent] = Calendar.from_ical((await paul_client.get(f"/posts/{post_id}/event.ics")).content).walk("VEVENT")
+    assert vevent.decoded("DTSTART") == moved_dates[0]["starts_at"]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from app.accounts.tables import User
 from app.db.keyset import Keyset, keyset_page
 from app.db.rows import held_row, rows
-from app.events.recurrence import Rule, dates
+from app.events.recurrence import Rule, dates, moved, wall_clock_change
 from app.events.tables import Event, Occurrence, Signup
 from app.posts.tables import Post
 
@@ -109,9 +109,15 @@ async def update_event(
     capacity: int | None,
     nearby: bool = False,
 ) -> bool:
-    """Saves the changes; True when the time or the place changed (attendees are told)."""
+    """Saves the changes; True when the time or the place changed (attendees
+    are told). The dates of a series all take the first date's new hours
+    (its day stays: the form refuses another)."""
     async with Event._meta.db.transaction():
         before = await for_post(post_id)
+        if before["repeat"] and (before["starts_at"], before["ends_at"]) != (starts_at, ends_at):
+            await _move_series(
+                before["id"], *wall_clock_change((before["starts_at"], before["ends_at"]), (starts_at, ends_at))
+            )
         await Post.update(
             {Post.title: title, Post.body: body, Post.nearby: nearby, Post.updated_at: datetime.now(timezone.utc)}
         ).where(Post.id == post_id)
@@ -133,6 +139,42 @@ async def update_event(
             else:
                 await _fill_from_waitlist(before["id"])
     return before["starts_at"] != starts_at or before["ends_at"] != ends_at or before["place"] != place
+
+
+async def _move_series(event_id: int, shift: timedelta, length: timedelta) -> None:
+    """Every date of the series moved by `shift` and lasting `length` (at most
+    52 dates); a date still to come whose start moved is reminded again, at its new hour."""
+    now = datetime.now(timezone.utc)
+    for date in await Occurrence.select(Occurrence.id, Occurrence.starts_at, Occurrence.reminded_at).where(
+        Occurrence.event == event_id
+    ):
+        start, end = moved(date["starts_at"], shift, length)
+        reminded = None if shift and start > now else date["reminded_at"]
+        await Occurrence.update(
+            {Occurrence.starts_at: start, Occurrence.ends_at: end, Occurrence.reminded_at: reminded}
+        ).where(Occurrence.id == date["id"])
+
+
+async def next_dates_signed_up(event_id: int, now: datetime) -> dict[datetime, list[int]]:
+    """The people signed up (or waiting) for a date of the series still to
+    come, by the start of the first such date of each: what a change tells them."""
+    found = (
+        await Signup.select(Signup.user, Signup.occurrence.starts_at.as_alias("starts_at"))
+        .where(
+            (Signup.event == event_id)
+            & Signup.status.is_in(["going", "waitlist"])
+            & (Signup.occurrence.starts_at > now)
+            & Signup.occurrence.cancelled_at.is_null()
+        )
+        .order_by(Signup.occurrence.starts_at)
+    )
+    first: dict[int, datetime] = {}
+    for row in found:
+        first.setdefault(row["user"], row["starts_at"])
+    by_date: dict[datetime, list[int]] = {}
+    for user, start in first.items():
+        by_date.setdefault(start, []).append(user)
+    return by_date
 
 
 async def cancel_event(post_id: int, title: str, *, actor_id: int | None = None) -> bool:

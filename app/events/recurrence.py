@@ -65,12 +65,30 @@ def is_last_of_month(day: date) -> bool:
 def dates(starts_at: datetime, ends_at: datetime, rule: Rule) -> list[tuple[datetime, datetime]]:
     """(start, end) of every date of the series in UTC, the first being
     `starts_at`; each lasts as long as the first in Paris wall-clock time."""
-    start_local = starts_at.astimezone(PARIS).replace(tzinfo=None)
-    length = ends_at.astimezone(PARIS).replace(tzinfo=None) - start_local
-    found = []
-    for local in rule.local_starts(start_local):
-        # fold=0: an hour that happens twice (late October) is taken the first time.
-        start = local.replace(tzinfo=PARIS).astimezone(timezone.utc)
-        end = (local + length).replace(tzinfo=PARIS).astimezone(timezone.utc)
-        found.append((start, end))
-    return found
+    start_local = _local(starts_at)
+    length = _local(ends_at) - start_local
+    return [(_utc(local), _utc(local + length)) for local in rule.local_starts(start_local)]
+
+
+def moved(starts_at: datetime, shift: timedelta, length: timedelta) -> tuple[datetime, datetime]:
+    """(start, end) in UTC of a date of a series whose hours change: moved by
+    `shift` on the Paris wall clock and lasting `length` there, as dates()
+    makes them (the organiser's 18:00 → 18:30 is 18:30 in winter and summer)."""
+    local = _local(starts_at) + shift
+    return _utc(local), _utc(local + length)
+
+
+def wall_clock_change(
+    before: tuple[datetime, datetime], after: tuple[datetime, datetime]
+) -> tuple[timedelta, timedelta]:
+    """How far the first date's start moved on the Paris wall clock, and its new length there."""
+    return _local(after[0]) - _local(before[0]), _local(after[1]) - _local(after[0])
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(PARIS).replace(tzinfo=None)
+
+
+def _utc(local: datetime) -> datetime:
+    # fold=0: an hour that happens twice (late October) is taken the first time.
+    return local.replace(tzinfo=PARIS).astimezone(timezone.utc)

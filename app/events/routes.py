@@ -58,6 +58,10 @@ def _validate(form: Form, *, creating: bool) -> dict:
     }
 
 
+def _day(moment: datetime):
+    return moment.astimezone(PARIS).date()
+
+
 async def _nearby_choice(request: Request) -> dict:
     """Whether the form offers "Visible aussi par les quartiers voisins" (only where there are some)."""
     neighbourhood = await neighbourhoods.current(request.user.neighbourhood)
@@ -238,16 +242,13 @@ class EventController(Controller):
             raise NotFoundException()
         form = Form(await request.form())
         values = _validate(form, creating=False)
-        if event["repeat"]:
-            # The dates of a series are made once: moving them would drop people's signups silently.
-            for name in ("starts_at", "ends_at"):
-                if values[name] and values[name] != event[name]:
-                    form.error(
-                        name,
-                        _(
-                            "Les dates d'une série ne changent pas : annulez une date ou la série, puis créez-en une autre."
-                        ),
-                    )
+        if event["repeat"] and values["starts_at"] and _day(values["starts_at"]) != _day(event["starts_at"]):
+            # Its hours may change, every date with them; its days make its rule
+            # (the 2nd Tuesday), and each date has its own signups.
+            form.error(
+                "starts_at",
+                _("Une série garde ses jours : changez l'heure, ou annulez la série et créez-en une autre."),
+            )
         if values["capacity"] is not None and values["capacity"] < event["going_count"]:
             form.error(
                 "capacity",
@@ -266,18 +267,24 @@ class EventController(Controller):
             )
         moved = await queries.update_event(post_id, **values)
         if moved:
-            await notify(
-                await queries.people_signed_up(event["id"]),
-                "event",
-                url=f"/posts/{post_id}",
-                actor_id=request.user.id,
-                params={
-                    "what": "moved",
-                    "title": values["title"],
-                    "when": values["starts_at"].isoformat(),
-                    "place": values["place"],
-                },
-            )
+            # Each is told of the next date they are coming to.
+            if event["repeat"]:
+                told = await queries.next_dates_signed_up(event["id"], datetime.now(timezone.utc))
+            else:
+                told = {values["starts_at"]: await queries.people_signed_up(event["id"])}
+            for when, people in told.items():
+                await notify(
+                    people,
+                    "event",
+                    url=f"/posts/{post_id}",
+                    actor_id=request.user.id,
+                    params={
+                        "what": "moved",
+                        "title": values["title"],
+                        "when": when.isoformat(),
+                        "place": values["place"],
+                    },
+                )
         return see_other(f"/posts/{post_id}")
 
     @post("/events/{post_id:int}/cancel")
