@@ -266,3 +266,46 @@ async def test_a_help_request_in_a_group_does_not_call_the_quartier_s_skilled_ne
     assert done.status_code == 303
     # Hugo is not a member: the post does not exist for him, and nobody points him to it.
     assert await notifications_of(hugo, "help_match") == []
+
+
+async def test_the_admin_of_a_big_group_reaches_every_member_and_request_a_page_at_a_time(make_client):
+    from app.groups import queries as groups
+    from tests.factories import make_user
+
+    (tilleuls, _gare, _port), (claire, hugo, paul, _lea) = await people_of_three_quartiers()
+    as_claire = await signed_in(make_client, claire)
+    group_id = await create_group(as_claire, "Chorale des Tilleuls", joining="request")
+    singers = [await make_user(tilleuls, first_name="Choriste", last_name=f"N{i:02d}") for i in range(55)]
+    for singer in singers:
+        await groups.join(group_id, singer.id, "member")
+    for asking in (hugo, paul):
+        await groups.join(group_id, asking.id, "pending")
+
+    def admin_buttons(html: str) -> int:
+        return len(re.findall(r'action="/groups/\d+/admins/', html))
+
+    page = (await as_claire.get(f"/groups/{group_id}")).text
+    assert admin_buttons(page) == 50 and "Plus de membres" in page
+    more = re.search(r'href="(/groups/\d+\?members_after=\d+)"', page).group(1)
+    # Without JavaScript the link opens the page with the next members; htmx gets only them.
+    assert admin_buttons((await as_claire.get(more)).text) == 5
+    fragment = await as_claire.get(more, headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<div class="people-page">') and admin_buttons(fragment.text) == 5
+    assert "Plus de membres" not in fragment.text
+
+    # An answer through htmx comes back as the person's line, saying where they stand now.
+    htmx = {"HX-Request": "true"}
+    accepted = await post_form(as_claire, f"/groups/{group_id}/requests/{hugo.id}", {"answer": "accept"}, headers=htmx)
+    assert accepted.status_code == 200
+    assert re.sub(r"\s+", " ", accepted.text).strip().startswith("<li>Hugo M. <span")
+    assert "Fait partie du groupe" in accepted.text
+    named = await post_form(as_claire, f"/groups/{group_id}/admins/{singers[-1].id}", headers=htmx)
+    assert "Choriste N. " in named.text and "Administre le groupe" in named.text
+    refused = await post_form(as_claire, f"/groups/{group_id}/requests/{paul.id}", {"answer": "refuse"}, headers=htmx)
+    assert "Ne fait pas partie du groupe" in refused.text
+    # A second admin answering the same request late is shown what the first decided.
+    late = await post_form(as_claire, f"/groups/{group_id}/requests/{hugo.id}", {"answer": "refuse"}, headers=htmx)
+    assert "Fait partie du groupe" in late.text
+    assert await GroupMember.select(GroupMember.role).where(
+        (GroupMember.group == group_id) & (GroupMember.member == hugo.id)
+    ).first() == {"role": "member"}

@@ -176,6 +176,20 @@ async def people(group_id: int, role: str, after: int | None = None, size: int =
     return found, cursor
 
 
+async def person(group_id: int, user_id: int) -> dict | None:
+    """A neighbour as the group's admins see them on its lists: their name and
+    their role in the group now (None once out of it)."""
+    found = await rows(
+        GroupMember.raw(
+            "SELECT a.first_name, a.last_name, m.role FROM account a "
+            'LEFT JOIN group_member m ON m.member = a.id AND m."group" = {} WHERE a.id = {}',
+            group_id,
+            user_id,
+        )
+    )
+    return found[0] if found else None
+
+
 async def member_ids(group_id: int) -> list[int]:
     found = await GroupMember.select(GroupMember.member).where(
         (GroupMember.group == group_id) & GroupMember.role.is_in(["admin", "member"])

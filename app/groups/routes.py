@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from app.access import blocked_ids, ensure_group, ensure_group_admin, nearby_ids, requires_member
 from app.forms import Form
 from app.groups import queries
+from app.i18n import N_, _
 from app.notify.queries import notify
 from app.posts import queries as posts
 from app.posts import view
@@ -85,8 +86,15 @@ async def show(request: Request, group_id: int) -> Response:
     if before:
         return render(request, "groups/show.html", context, fragment="posts/_page.html")
     if rights.admin:
-        context["requests"], _next = await queries.people(group_id, "pending")
-        context["members"], _next = await queries.people(group_id, "member")
+        # Each list a page at a time, however many ask or belong.
+        requests_after = parse_id(request.query_params.get("requests_after"))
+        members_after = parse_id(request.query_params.get("members_after"))
+        context["requests"], context["requests_next"] = await queries.people(group_id, "pending", requests_after)
+        context["members"], context["members_next"] = await queries.people(group_id, "member", members_after)
+        if requests_after:
+            return render(request, "groups/show.html", context, fragment="groups/_requests.html")
+        if members_after:
+            return render(request, "groups/show.html", context, fragment="groups/_members.html")
     return render(request, "groups/show.html", context)
 
 
@@ -141,14 +149,33 @@ async def answer(request: Request, group_id: int, user_id: int) -> Response:
             actor_id=request.user.id,
             params={"what": "accepted" if accepted else "refused", "title": group["name"]},
         )
-    return see_other(f"/groups/{group_id}")
+    return await _person_answer(request, group_id, user_id)
 
 
 @post("/groups/{group_id:int}/admins/{user_id:int}", guards=[requires_member])
 async def name_admin(request: Request, group_id: int, user_id: int) -> Response:
     await ensure_group_admin(request.user, await queries.group_by_id(group_id))
     await queries.name_admin(group_id, user_id)
-    return see_other(f"/groups/{group_id}")
+    return await _person_answer(request, group_id, user_id)
+
+
+# What an admin's answer left the person as: whatever another admin did meanwhile shows too.
+OUTCOMES = {
+    "admin": N_("Administre le groupe"),
+    "member": N_("Fait partie du groupe"),
+    "pending": N_("Attend une réponse"),
+    None: N_("Ne fait pas partie du groupe"),
+}
+
+
+async def _person_answer(request: Request, group_id: int, user_id: int) -> Response:
+    """The person's line, saying where they now stand (htmx swaps it in); the group's page otherwise."""
+    person = await queries.person(group_id, user_id) if wants_fragment(request) else None
+    if person is None:
+        return see_other(f"/groups/{group_id}")
+    return render(
+        request, "groups/_person.html", {"person": person, "outcome": _(OUTCOMES.get(person["role"], OUTCOMES[None]))}
+    )
 
 
 ROUTES = [index, create, show, join, leave, answer, name_admin]

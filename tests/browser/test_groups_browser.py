@@ -79,3 +79,37 @@ async def test_a_group_is_created_joined_from_next_door_and_its_post_read_by_mem
     await hugo_page.goto("/feed")
     assert "Sortie dimanche 9 h" not in await hugo_page.content()
     await hugo_context.close()
+
+
+async def test_an_admin_accepts_a_request_and_names_an_admin_from_the_group_s_page(page):
+    from app.groups import queries as groups
+
+    (tilleuls, _gare, _port), (claire, hugo, _paul, _lea) = await people_of_three_quartiers()
+    name = f"Chorale {uuid.uuid4().hex[:6]}"
+    group_id = await groups.create_group(
+        creator_id=claire.id,
+        neighbourhood_id=tilleuls.id,
+        name=name,
+        description="",
+        topic="culture",
+        joining="request",
+    )
+    await groups.join(group_id, hugo.id, "pending")
+    await _log_in(page, claire)
+    await page.goto(f"/groups/{group_id}")
+    requests = page.get_by_role("region", name="Demandes pour rejoindre")
+    await requests.get_by_role("button", name="Accepter").click()
+    if page.js:
+        # Swapped in place: Hugo's line says where he stands, the page stays.
+        await requests.get_by_text("Fait partie du groupe").wait_for()
+        await page.reload()
+    members = page.get_by_role("region", name="Membres")
+    await members.get_by_text("Hugo M.").wait_for()
+    await members.get_by_role("button", name="Nommer administrateur ou administratrice").click()
+    if page.js:
+        await members.get_by_text("Administre le groupe").wait_for()
+    else:
+        # The plain form reloads the page: Hugo, now admin, leaves the list of members to name.
+        await page.get_by_role("heading", name=name).wait_for()
+        assert await members.get_by_text("Hugo M.").count() == 0
+    await assert_accessible(page)
