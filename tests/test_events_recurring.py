@@ -425,6 +425,10 @@ async def test_the_organiser_moves_a_series_half_an_hour_later_and_each_neighbou
     assert field_error(refused.text, "starts_at").startswith("Une série garde ses jours")
     assert input_value(refused.text, "starts_at") == f"{wednesday}T18:00"
 
+    # Paul's date was already reminded at its old hour.
+    await Occurrence.update({Occurrence.reminded_at: datetime.now(timezone.utc)}).where(
+        Occurrence.id == series[2]["id"]
+    )
     later = await post_form(
         claire_client,
         f"/events/{post_id}/edit",
@@ -435,6 +439,8 @@ async def test_the_organiser_moves_a_series_half_an_hour_later_and_each_neighbou
     moved_dates = await Occurrence.select().where(Occurrence.event == event["id"]).order_by(Occurrence.starts_at)
     assert [o["starts_at"].astimezone(PARIS).strftime("%a %H:%M") for o in moved_dates] == ["Tue 18:30"] * 6
     assert all(o["ends_at"] - o["starts_at"] == timedelta(hours=2, minutes=30) for o in moved_dates)
+    # Reminded again, of the new hour.
+    assert all(o["reminded_at"] is None for o in moved_dates)
     # Everyone keeps their place, date by date.
     assert [o["going_count"] for o in moved_dates] == [0, 1, 1, 0, 1, 0]
     page = await paul_client.get(f"/posts/{post_id}")
