@@ -19,12 +19,9 @@ from app.access import group_posts_clause, visible_posts_clause
 from app.accounts.tables import User, UserSkill
 from app.db.keyset import Keyset, keyset_page, split
 from app.db.rows import rows
-from app.events import queries as events
 from app.events.tables import Event
-from app.notify.queries import notify
 from app.posts import blobs
 from app.posts.tables import Photo, Post, Reply
-from app.rides import queries as rides
 from app.rides.tables import Ride
 
 if TYPE_CHECKING:
@@ -349,29 +346,13 @@ async def update_post(
     ).where(Post.id == post_id)
 
 
-async def delete_post(post_id: int, *, actor_id: int | None = None) -> None:
+async def delete_post(post_id: int) -> None:
     """Deletes the post with its replies, photos and loans, and the images
-    that no other post shows. Those who counted on it are told it will not
-    happen: the riders of a ride yet to leave, everyone signed up for an
-    event yet to come (their seats and signups go with it)."""
-    now = datetime.now(timezone.utc)
+    that no other post shows (`posts.removal` tells who counted on it)."""
     async with Post._meta.db.transaction():
-        found = await Post.select(Post.title, Post.kind).where(Post.id == post_id).first()
-        if found is None:
-            return
-        # The post is gone: the notice leads to where others like it are.
-        if found["kind"] == "ride":
-            counting_on, url = await rides.riders_to_come(post_id, now), "/feed?kind=ride"
-        elif found["kind"] == "event":
-            counting_on, url = await events.expecting(post_id, now), "/events"
-        else:
-            counting_on, url = [], ""
         images = await blobs.shown_by(Photo.post == post_id)
         await Post.delete().where(Post.id == post_id)
         await blobs.let_go(images)
-        if counting_on:
-            params = {"what": "deleted", "title": found["title"]}
-            await notify(counting_on, found["kind"], url=url, actor_id=actor_id, params=params)
 
 
 async def set_status(post_id: int, status: str) -> None:

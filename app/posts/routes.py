@@ -25,7 +25,7 @@ from app.neighbourhoods import queries as neighbourhoods
 from app.notify.queries import notify
 from app.polls import fields as poll_fields
 from app.polls import queries as polls
-from app.posts import loans, opening, queries, saved, saved_routes, thanks_routes, view
+from app.posts import loans, opening, queries, removal, saved, saved_routes, thanks_routes, view
 from app.posts.kinds import KINDS, SINGULAR, SKILLS, STATUSES, display_name
 from app.posts.live import live_replies
 from app.posts.page import own_post, render_post, visible_post
@@ -420,7 +420,7 @@ class PostController(Controller):
     @post("/posts/{post_id:int}/delete")
     async def delete(self, request: Request, post_id: int) -> Response:
         await own_post(request, post_id)
-        await queries.delete_post(post_id, actor_id=request.user.id)
+        await removal.delete_post(post_id, actor_id=request.user.id)
         return see_other("/feed?notice=post_deleted")
 
     @post("/posts/{post_id:int}/status")
