@@ -69,6 +69,10 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         # faster httptools parser buffers them without limit: one client
         # sending an endless header would fill the server's memory.
         "http": "h11",
+        # asyncio's own loop, not uvloop: on uvloop the feed's p99 at 50
+        # connections went from some 40 ms to 400 (SQLite) and through Caddy
+        # from 48 to 72 ms (bench/http.py), for no gain in throughput.
+        "loop": "asyncio",
         "h11_max_incomplete_event_size": 32 * 1024,
         "server_header": False,
         "timeout_graceful_shutdown": 5,
