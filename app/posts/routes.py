@@ -419,8 +419,8 @@ class PostController(Controller):
 
     @post("/posts/{post_id:int}/delete")
     async def delete(self, request: Request, post_id: int) -> Response:
-        await own_post(request, post_id)
-        await removal.delete_post(post_id, actor_id=request.user.id)
+        found = await own_post(request, post_id)
+        await removal.delete_post(found, actor_id=request.user.id)
         return see_other("/feed?notice=post_deleted")
 
     @post("/posts/{post_id:int}/status")
