@@ -303,6 +303,9 @@ async def test_the_admin_of_a_big_group_reaches_every_member_and_request_a_page_
     assert "Choriste N. " in named.text and "Administre le groupe" in named.text
     refused = await post_form(as_claire, f"/groups/{group_id}/requests/{paul.id}", {"answer": "refuse"}, headers=htmx)
     assert "Ne fait pas partie du groupe" in refused.text
+    # Any account's id, posted by an admin, gives away no name.
+    stranger = await post_form(as_claire, f"/groups/{group_id}/admins/{_lea.id}", headers=htmx)
+    assert "Léa" not in stranger.text and "Ne fait pas partie du groupe" in stranger.text
     # A second admin answering the same request late is shown what the first decided.
     late = await post_form(as_claire, f"/groups/{group_id}/requests/{hugo.id}", {"answer": "refuse"}, headers=htmx)
     assert "Fait partie du groupe" in late.text

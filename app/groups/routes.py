@@ -149,7 +149,8 @@ async def answer(request: Request, group_id: int, user_id: int) -> Response:
             actor_id=request.user.id,
             params={"what": "accepted" if accepted else "refused", "title": group["name"]},
         )
-    return await _person_answer(request, group_id, user_id)
+    # A refused request leaves no row behind, yet its line names who asked.
+    return await _person_answer(request, group_id, user_id, just_refused=done and not accepted)
 
 
 @post("/groups/{group_id:int}/admins/{user_id:int}", guards=[requires_member])
@@ -168,14 +169,16 @@ OUTCOMES = {
 }
 
 
-async def _person_answer(request: Request, group_id: int, user_id: int) -> Response:
-    """The person's line, saying where they now stand (htmx swaps it in); the group's page otherwise."""
+async def _person_answer(request: Request, group_id: int, user_id: int, *, just_refused: bool = False) -> Response:
+    """The person's line, saying where they now stand (htmx swaps it in); the
+    group's page otherwise. It names only someone the group has, or whose
+    request was just refused: an admin posting any account's id learns no name."""
     person = await queries.person(group_id, user_id) if wants_fragment(request) else None
     if person is None:
         return see_other(f"/groups/{group_id}")
-    return render(
-        request, "groups/_person.html", {"person": person, "outcome": _(OUTCOMES.get(person["role"], OUTCOMES[None]))}
-    )
+    named = person["role"] is not None or just_refused
+    outcome = _(OUTCOMES.get(person["role"], OUTCOMES[None]))
+    return render(request, "groups/_person.html", {"person": person if named else None, "outcome": outcome})
 
 
 ROUTES = [index, create, show, join, leave, answer, name_admin]
